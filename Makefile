@@ -1,0 +1,31 @@
+# venuecode: `make` lists the targets.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs Python 3.11 ($(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP) ## start the whole platform on embedded defaults (http://127.0.0.1:8000)
+	$(VENV)/bin/venuecode dev
+
+test: $(STAMP) ## run every test against real Postgres, Redis and Kafka
+	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy (strict)
+	$(VENV)/bin/ruff check shared services tests
+	$(VENV)/bin/ruff format --check shared services tests
+	$(VENV)/bin/mypy

@@ -1,0 +1,1 @@
+"""The intake of scans: self check-ins, family check-ins, inspector reverse scans, check-outs."""

@@ -1,0 +1,1 @@
+"""People, venues, declaration codes, inspector bindings, venue codes and posters."""

@@ -1,0 +1,5 @@
+-- Events this service has handled, so a redelivered event changes nothing.
+CREATE TABLE registry.processed_events (
+    event_id uuid PRIMARY KEY,
+    handled_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,1 @@
+"""Health-code colours, their Redis cache, health-code tokens and assisted lookup."""

@@ -1,0 +1,1 @@
+"""The check-in history, contact queries, exports, audit and notifications."""

@@ -1,0 +1,1 @@
+"""Code every venuecode service uses; it imports no service."""

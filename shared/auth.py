@@ -1,0 +1,146 @@
+"""Access tokens (EdDSA JWTs) and the FastAPI dependencies that read them.
+
+The token's ``sub`` is the caller's person_id and ``roles`` lists staff roles.
+The algorithm is pinned to EdDSA, ``exp`` and ``aud`` are required. Pages may
+carry the token in the HttpOnly ``vc_session`` cookie; a state-changing request
+authenticated by that cookie must also send the ``X-CSRF-Token`` header equal
+to the ``vc_csrf`` cookie (double submit), since a browser attaches cookies to
+cross-site requests but cannot be made to set a header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.errors import Forbidden, Unauthorized
+from shared.events import StaffRole
+from shared.keys import SigningKeys, key_id
+
+SESSION_COOKIE = "vc_session"
+CSRF_COOKIE = "vc_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a person, with any staff roles."""
+
+    person_id: UUID
+    roles: frozenset[str]
+
+    def has(self, role: StaffRole) -> bool:
+        return role in self.roles
+
+
+class AccessTokens:
+    """Issues and verifies access tokens with the JWT signing keys."""
+
+    def __init__(self, keys: SigningKeys, audience: str, ttl_s: int) -> None:
+        self._keys = keys
+        self._audience = audience
+        self.ttl_s = ttl_s
+
+    def issue(self, person_id: UUID, roles: Sequence[str], now: float | None = None) -> str:
+        issued = int(time.time() if now is None else now)
+        claims = {
+            "sub": str(person_id),
+            "roles": sorted(roles),
+            "aud": self._audience,
+            "iat": issued,
+            "exp": issued + self.ttl_s,
+        }
+        return jwt.encode(
+            claims, self._keys.private, algorithm="EdDSA", headers={"kid": self._keys.kid.hex()}
+        )
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._keys.verifier(bytes.fromhex(str(header.get("kid", ""))))
+            if key is None:
+                raise Unauthorized("The access token was signed by an unknown key.")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["EdDSA"],
+                audience=self._audience,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+            return Principal(UUID(claims["sub"]), frozenset(claims.get("roles", [])))
+        except (jwt.PyJWTError, ValueError, KeyError) as exc:
+            raise Unauthorized("The access token is missing, expired or invalid.") from exc
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _check_csrf(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not hmac.compare_digest(cookie, header):
+        raise Forbidden("This form needs its CSRF token; reload the page and try again.")
+
+
+def authenticate(request: Request) -> Principal | None:
+    """The caller from the bearer header, else from the session cookie (with CSRF)."""
+    tokens: AccessTokens = request.app.state.access_tokens
+    token = _bearer(request)
+    if token is not None:
+        return tokens.verify(token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = tokens.verify(cookie)
+        _check_csrf(request)
+        return principal
+    return None
+
+
+def current_principal(request: Request) -> Principal:
+    principal = authenticate(request)
+    if principal is None:
+        raise Unauthorized("Sign in first: this needs an access token.")
+    return principal
+
+
+def optional_principal(request: Request) -> Principal | None:
+    return authenticate(request)
+
+
+def require_role(role: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets only callers holding ``role`` through."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has(role):
+            raise Forbidden(f"This needs the {role} role.")
+        return principal
+
+    return check
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+__all__ = [
+    "CSRF_COOKIE",
+    "SESSION_COOKIE",
+    "AccessTokens",
+    "CurrentPrincipal",
+    "OptionalPrincipal",
+    "Principal",
+    "key_id",
+    "require_role",
+]

@@ -1,0 +1,198 @@
+"""The error hierarchy every service raises, and its RFC 9457 problem+json rendering.
+
+A rule that says no raises a named subclass (``VenueAlreadyAdministered``);
+``install_problem_handlers`` turns every error, including FastAPI's own 404,
+405 and validation errors, into ``application/problem+json``. A 5xx never
+carries a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://venuecode.example/problems/"
+
+log = logging.getLogger("venuecode.errors")
+
+
+class FieldError(dict[str, str]):
+    """One ``{field, message}`` entry of a validation problem."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class Problem(Exception):
+    """Base of every error that becomes an answer."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    slug: ClassVar[str] = "internal"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.status_code = status or self.status
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+class Malformed(Problem):
+    status, title, slug = 400, "Malformed request", "malformed"
+
+
+class Unauthorized(Problem):
+    status, title, slug = 401, "Not authenticated", "unauthorized"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(Problem):
+    status, title, slug = 403, "Not allowed", "forbidden"
+
+
+class NotFound(Problem):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class MethodNotAllowed(Problem):
+    status, title, slug = 405, "Method not allowed", "method-not-allowed"
+
+
+class Conflict(Problem):
+    status, title, slug = 409, "Conflict with a rule", "conflict"
+
+
+class Gone(Problem):
+    status, title, slug = 410, "No longer valid", "gone"
+
+
+class PayloadTooLarge(Problem):
+    status, title, slug = 413, "Request body too large", "payload-too-large"
+
+
+class ValidationFailed(Problem):
+    status, title, slug = 422, "Invalid value", "invalid-value"
+
+
+class InvalidValue(ValidationFailed):
+    """One field's value breaks a rule: 422 naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+class RateLimited(Problem):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+    def __init__(self, retry_after_s: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class Unavailable(Problem):
+    status, title, slug = 503, "A dependency is unavailable", "unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after_s: int = 2) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.body(),
+        status_code=problem.status_code,
+        headers=problem.headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _field_of(loc: Sequence[int | str]) -> str:
+    # FastAPI puts where the value came from first ("body", "query", "header").
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "body"
+
+
+def validation_problem(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return Malformed("The body is not valid JSON.")
+    if any(e.get("loc", ("",))[0] == "body" and len(e.get("loc", ())) == 1 for e in errors) and any(
+        e.get("type") in {"model_attributes_type", "dict_type", "missing"} for e in errors
+    ):
+        return Malformed("The body must be a JSON object.")
+    fields = [FieldError(_field_of(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in errors]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return ValidationFailed(detail, errors=fields)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error this app can answer becomes problem+json."""
+
+    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc))
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        by_status: dict[int, type[Problem]] = {
+            400: Malformed,
+            401: Unauthorized,
+            403: Forbidden,
+            404: NotFound,
+            405: MethodNotAllowed,
+            413: PayloadTooLarge,
+        }
+        kind = by_status.get(exc.status_code)
+        if kind is None:
+            problem = Problem(str(exc.detail), status=exc.status_code)
+        else:
+            problem = kind(str(exc.detail)) if kind is not Unauthorized else Unauthorized()
+        response = problem_response(problem)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Log the type and place only: messages may quote personal data from the request.
+        log.error(
+            "unhandled error",
+            extra={"path": request.url.path, "error_type": type(exc).__name__},
+            exc_info=False,
+        )
+        return problem_response(Problem("An unexpected error occurred."))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,290 @@
+"""The wire events of API.md: one frozen pydantic class per type, their union and the topics.
+
+Within a version only optional fields are added; a breaking change is a new
+class with ``version: Literal[2]`` accepted beside the old one. Consumers
+ignore unknown fields and send unknown types or versions to the ``.dlq`` twin.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.ids import uuid7
+
+Colour = Literal["green", "yellow", "red"]
+ObservedColour = Literal["green", "yellow", "red", "unknown"]
+IdKind = Literal["mainland_id", "hk_macao_permit", "taiwan_permit", "passport"]
+CheckinMethod = Literal["self_scan", "proxy_scan", "inspector_scan", "paper_code"]
+TemperatureBand = Literal["normal", "fever"]
+StaffRole = Literal["epidemiologist", "health_authority", "operator"]
+
+# Topic names; tests and tenants prepend a namespace through ``topic()``.
+REGISTRY_TOPIC = "venuecode.registry.v1"
+CHECKINS_TOPIC = "venuecode.checkins.v1"
+STATUS_TOPIC = "venuecode.status.v1"
+STATUS_COMMANDS_TOPIC = "venuecode.status-commands.v1"
+DLQ_SUFFIX = ".dlq"
+
+
+def topic(name: str, namespace: str = "") -> str:
+    """The topic as the broker knows it: ``namespace`` + one of the names above."""
+    return f"{namespace}{name}"
+
+
+def dlq(name: str) -> str:
+    """The dead-letter twin of a consumed topic."""
+    return f"{name}{DLQ_SUFFIX}"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """The one envelope every message on every topic has."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: UUID = Field(default_factory=uuid7)
+    occurred_at: datetime = Field(default_factory=_now)
+    producer: str = "venuecode"
+
+
+# --- venuecode.registry.v1 ---------------------------------------------------
+
+
+class PersonRegisteredData(_Data):
+    person_id: UUID
+    id_kind: IdKind
+    birth_date: date | None
+    masked_name: str
+    masked_id: str
+    id_digest: str
+    name_digest: str
+
+
+class PersonRegistered(Envelope):
+    """Sent when a real-name account or a family member is registered."""
+
+    type: Literal["person.registered"] = "person.registered"
+    version: Literal[1] = 1
+    data: PersonRegisteredData
+
+
+class GuardianLinkedData(_Data):
+    guardian_id: UUID
+    person_id: UUID
+    relation: str
+
+
+class GuardianLinked(Envelope):
+    """Sent when a person becomes the guardian of a family member."""
+
+    type: Literal["guardian.linked"] = "guardian.linked"
+    version: Literal[1] = 1
+    data: GuardianLinkedData
+
+
+class VenueRegisteredData(_Data):
+    venue_id: UUID
+    region_code: str
+    name: str
+    category: str
+    poster_version: int
+    administrator_id: UUID | None = None
+    typical_stay_minutes: int | None = None
+
+
+class VenueRegistered(Envelope):
+    """Sent when an administrator registers a venue."""
+
+    type: Literal["venue.registered"] = "venue.registered"
+    version: Literal[1] = 1
+    data: VenueRegisteredData
+
+
+class VenueRenamedData(_Data):
+    venue_id: UUID
+    name: str
+
+
+class VenueRenamed(Envelope):
+    """Sent when a venue's full name changes."""
+
+    type: Literal["venue.renamed"] = "venue.renamed"
+    version: Literal[1] = 1
+    data: VenueRenamedData
+
+
+class VenuePosterReissuedData(_Data):
+    venue_id: UUID
+    poster_version: int
+
+
+class VenuePosterReissued(Envelope):
+    """Sent when a venue's poster is reissued, so older posters stop working."""
+
+    type: Literal["venue.poster_reissued"] = "venue.poster_reissued"
+    version: Literal[1] = 1
+    data: VenuePosterReissuedData
+
+
+class InspectorBindingData(_Data):
+    venue_id: UUID
+    person_id: UUID
+
+
+class InspectorBound(Envelope):
+    """Sent when a person binds to a venue as its inspector."""
+
+    type: Literal["inspector.bound"] = "inspector.bound"
+    version: Literal[1] = 1
+    data: InspectorBindingData
+
+
+class InspectorUnbound(Envelope):
+    """Sent when an inspector leaves a venue or its administrator removes them."""
+
+    type: Literal["inspector.unbound"] = "inspector.unbound"
+    version: Literal[1] = 1
+    data: InspectorBindingData
+
+
+class RoleGrantedData(_Data):
+    person_id: UUID
+    role: StaffRole
+    granted_by: UUID | None = None
+
+
+class RoleGranted(Envelope):
+    """Sent when a staff role is granted to a person."""
+
+    type: Literal["role.granted"] = "role.granted"
+    version: Literal[1] = 1
+    data: RoleGrantedData
+
+
+# --- venuecode.checkins.v1 -----------------------------------------------------
+
+
+class CheckinRecordedData(_Data):
+    checkin_id: UUID
+    person_id: UUID
+    venue_id: UUID
+    method: CheckinMethod
+    temperature_band: TemperatureBand | None = None
+    colour_at_checkin: ObservedColour
+    inspector_id: UUID | None = None
+    guardian_id: UUID | None = None
+    checked_in_at: datetime
+
+
+class CheckinRecorded(Envelope):
+    """Sent when a person's entry into a venue is recorded."""
+
+    type: Literal["checkin.recorded"] = "checkin.recorded"
+    version: Literal[1] = 1
+    data: CheckinRecordedData
+
+
+class CheckoutRecordedData(_Data):
+    person_id: UUID
+    venue_id: UUID
+    checked_out_at: datetime
+
+
+class CheckoutRecorded(Envelope):
+    """Sent when a person's open visit at a venue ends."""
+
+    type: Literal["checkout.recorded"] = "checkout.recorded"
+    version: Literal[1] = 1
+    data: CheckoutRecordedData
+
+
+# --- venuecode.status.v1 and venuecode.status-commands.v1 ------------------------
+
+
+class StatusChangedData(_Data):
+    person_id: UUID
+    colour: Colour
+    reason: str
+    version: int
+    valid_until: datetime | None = None
+
+
+class StatusChanged(Envelope):
+    """Sent when a person's health-code colour changes."""
+
+    type: Literal["status.changed"] = "status.changed"
+    version: Literal[1] = 1
+    data: StatusChangedData
+
+
+class StatusSetData(_Data):
+    person_id: UUID
+    colour: Colour
+    reason: str
+    requested_by: UUID
+    source_query_id: UUID | None = None
+    valid_until: datetime | None = None
+
+
+class StatusSet(Envelope):
+    """Command: set a person's health-code colour (sent by tracing's notifications)."""
+
+    type: Literal["status.set"] = "status.set"
+    version: Literal[1] = 1
+    data: StatusSetData
+
+
+RegistryEvent = Annotated[
+    PersonRegistered
+    | GuardianLinked
+    | VenueRegistered
+    | VenueRenamed
+    | VenuePosterReissued
+    | InspectorBound
+    | InspectorUnbound
+    | RoleGranted,
+    Field(discriminator="type"),
+]
+CheckinEvent = Annotated[CheckinRecorded | CheckoutRecorded, Field(discriminator="type")]
+Event = Annotated[
+    PersonRegistered
+    | GuardianLinked
+    | VenueRegistered
+    | VenueRenamed
+    | VenuePosterReissued
+    | InspectorBound
+    | InspectorUnbound
+    | RoleGranted
+    | CheckinRecorded
+    | CheckoutRecorded
+    | StatusChanged
+    | StatusSet,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+REGISTRY_EVENT_ADAPTER: TypeAdapter[RegistryEvent] = TypeAdapter(RegistryEvent)
+CHECKIN_EVENT_ADAPTER: TypeAdapter[CheckinEvent] = TypeAdapter(CheckinEvent)
+
+E = TypeVar("E")
+
+
+def encode(event: BaseModel) -> bytes:
+    """The JSON bytes of an envelope, as they go onto a topic."""
+    return event.model_dump_json().encode()
+
+
+def decode(raw: bytes | str, adapter: TypeAdapter[E]) -> E:
+    """Parse one message; raises ``pydantic.ValidationError`` for anything unknown."""
+    return adapter.validate_json(raw)

@@ -1,0 +1,102 @@
+"""Kafka plumbing: the FastStream router factory, topic creation, confirmed publishing and the DLQ.
+
+Producers use ``acks=all`` and publishing awaits the broker's acknowledgement,
+so a caller that gets an answer knows the event is on the topic. Consumers
+acknowledge by hand (``AckPolicy.MANUAL``) after their transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream.kafka.fastapi import KafkaRouter
+from pydantic import BaseModel
+
+from shared.errors import Unavailable
+from shared.events import dlq, encode, topic
+from shared.settings import KafkaSettings
+
+log = logging.getLogger("venuecode.kafka")
+# How long a request waits for the broker before it answers 503: long enough
+# for a leader election, short enough that a phone at a door is not left hanging.
+PUBLISH_TIMEOUT_S = 5.0
+
+
+def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaRouter:
+    """A FastStream router whose broker publishes with acks=all and serves ``service``."""
+    return KafkaRouter(
+        settings.bootstrap,
+        acks="all",
+        enable_idempotence=settings.idempotent_producer,
+        request_timeout_ms=settings.request_timeout_ms,
+        client_id=f"venuecode-{service}",
+        linger_ms=1,
+        graceful_timeout=10.0,
+        include_in_schema=False,
+        schema_url=None,
+        setup_state=False,
+        **fastapi,
+    )
+
+
+def group_id(settings: KafkaSettings, service: str, purpose: str = "") -> str:
+    """The stable consumer group of one service (and purpose), within the namespace."""
+    return f"{settings.namespace}venuecode-{service}{'-' + purpose if purpose else ''}"
+
+
+async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
+    """Create the namespaced topics (and nothing else) when they are missing."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms
+    )
+    await admin.start()
+    try:
+        wanted = [NewTopic(topic(name, settings.namespace), settings.partitions, 1) for name in names]
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+async def publish(
+    router: KafkaRouter, settings: KafkaSettings, name: str, events: Sequence[BaseModel], key: bytes
+) -> None:
+    """Send events to one topic under one key and wait until the broker acknowledged all.
+
+    The sends are queued together (one produce request) and then awaited, so a
+    group check-in costs one round trip. Raises ``Unavailable`` (503) when the
+    broker does not acknowledge in time.
+    """
+    target = topic(name, settings.namespace)
+    try:
+        async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            pending = [
+                await router.broker.publish(encode(e), target, key=key, no_confirm=True) for e in events
+            ]
+            await asyncio.gather(*pending)
+    except (TimeoutError, KafkaError, ConnectionError) as exc:
+        log.warning("publish failed", extra={"topic": target, "error_type": type(exc).__name__})
+        raise Unavailable("The event stream is unavailable; retry shortly.", 2) from exc
+
+
+async def dead_letter(
+    router: KafkaRouter, settings: KafkaSettings, name: str, raw: bytes, error: Exception
+) -> None:
+    """Park a message that cannot be handled on the topic's ``.dlq`` twin, with the error."""
+    target = dlq(topic(name, settings.namespace))
+    headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
+    await router.broker.publish(raw, target, headers=headers)
+    log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+
+
+async def ping(router: KafkaRouter, timeout_s: float = 2.0) -> bool:
+    try:
+        return bool(await router.broker.ping(timeout_s))
+    except Exception:
+        return False

@@ -1,0 +1,155 @@
+"""The one door for personal data: identity-number rules, encryption, keyed digests and masking.
+
+Nothing else in venuecode validates, formats, stores or logs identity numbers.
+Numbers are stored encrypted with AES-256-GCM; they are found by an HMAC-SHA256
+digest of the normalised value; they leave a service masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.events import IdKind
+
+# GB 11643-1999: weights of the 17 digits, and the check character by sum mod 11.
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+# Province-level prefixes of GB/T 2260 (plus 71 Taiwan, 81 Hong Kong, 82 Macao).
+PROVINCE_PREFIXES = frozenset(
+    [
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+    ]
+)
+_HK_MACAO = re.compile(r"[HM]\d{8}(\d{2})?")  # 回鄉證: H/M + 8 digits (old cards: + 2 more)
+_TAIWAN = re.compile(r"\d{8}|\d{10}")  # 台胞證: 8 digits since 2015, 10 before
+_PASSPORT = re.compile(r"[A-Z0-9]{5,17}")  # ICAO 9303 allows up to 9 in the MRZ; some states use more
+_CIPHER_VERSION = b"\x01"
+
+
+class InvalidIdentity(ValueError):
+    """An identity number that breaks its document's format, with the reason."""
+
+
+def normalise_id(number: str) -> str:
+    """Upper case, without spaces or hyphens: how a number is compared and hashed."""
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", number)).upper()
+
+
+def normalise_name(name: str) -> str:
+    """NFKC, trimmed, inner runs of white space folded to one space."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip()
+
+
+def check_character(first17: str) -> str:
+    """The GB 11643 check character of the first 17 digits."""
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def mainland_birth_date(number: str) -> date:
+    """Birth date of a valid 18-character mainland resident ID."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def validate_mainland_id(number: str, today: date | None = None) -> str:
+    """The normalised number, or ``InvalidIdentity`` saying which rule it breaks."""
+    value = normalise_id(number)
+    if len(value) != 18:
+        raise InvalidIdentity("a mainland resident ID has 18 characters")
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        raise InvalidIdentity("a mainland resident ID is 17 digits and a digit or X")
+    if int(value[:2]) not in PROVINCE_PREFIXES:
+        raise InvalidIdentity("the first two digits are not a province code")
+    try:
+        born = mainland_birth_date(value)
+    except ValueError as exc:
+        raise InvalidIdentity("the birth date in the number does not exist") from exc
+    if born > (today or date.today()) or born.year < 1900:  # noqa: DTZ011 - a calendar day
+        raise InvalidIdentity("the birth date in the number is not possible")
+    if check_character(value[:17]) != value[17]:
+        raise InvalidIdentity("the check character does not match (GB 11643)")
+    return value
+
+
+def validate_identity(kind: IdKind, number: str, today: date | None = None) -> str:
+    """The normalised number of any accepted document, or ``InvalidIdentity``."""
+    value = normalise_id(number)
+    if kind == "mainland_id":
+        return validate_mainland_id(value, today)
+    pattern, what = {
+        "hk_macao_permit": (_HK_MACAO, "H or M followed by 8 or 10 digits"),
+        "taiwan_permit": (_TAIWAN, "8 or 10 digits"),
+        "passport": (_PASSPORT, "5 to 17 letters or digits"),
+    }[kind]
+    if not pattern.fullmatch(value):
+        raise InvalidIdentity(f"this document number must be {what}")
+    return value
+
+
+def birth_date_of(kind: IdKind, number: str) -> date | None:
+    """Only a mainland ID carries its holder's birth date."""
+    return mainland_birth_date(normalise_id(number)) if kind == "mainland_id" else None
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def mask_name(name: str) -> str:
+    """First and last character kept: 張*明, two characters 張*."""
+    value = normalise_name(name)
+    if len(value) <= 1:
+        return "*"
+    if len(value) == 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def mask_id(number: str) -> str:
+    """First 4 and last 4 kept: 4407**********123X. Short documents keep one at each end."""
+    value = normalise_id(number)
+    keep = 4 if len(value) > 8 else 1
+    if len(value) <= 2 * keep:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+
+
+@dataclass(frozen=True)
+class Vault:
+    """Encrypts identity numbers and makes the keyed digests that find them."""
+
+    cipher_key: bytes
+    digest_key: bytes
+
+    def encrypt(self, number: str) -> bytes:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.cipher_key).encrypt(nonce, normalise_id(number).encode(), b"id")
+        return _CIPHER_VERSION + nonce + sealed
+
+    def decrypt(self, blob: bytes) -> str:
+        if blob[:1] != _CIPHER_VERSION:
+            raise ValueError("unknown cipher version")
+        return AESGCM(self.cipher_key).decrypt(blob[1:13], blob[13:], b"id").decode()
+
+    def id_digest(self, kind: IdKind, number: str) -> str:
+        message = f"{kind}:{normalise_id(number)}".encode()
+        return hmac.new(self.digest_key, message, hashlib.sha256).hexdigest()
+
+    def name_digest(self, name: str) -> str:
+        message = normalise_name(name).casefold().encode()
+        return hmac.new(self.digest_key, b"name:" + message, hashlib.sha256).hexdigest()

@@ -1,0 +1,57 @@
+"""Fixed-window rate limits in Redis, shared by login, assisted lookup and check-in caps.
+
+Each limit is a number of events per window; one pipelined INCR per window
+counts and checks all windows of a subject in a single round trip. Counters
+live in Redis, so every replica sees the same count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from shared.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: int
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, prefix: str, name: str, windows: Sequence[Window]) -> None:
+        self._redis = redis
+        self._base = f"{prefix}rl:{name}:"
+        self._windows = tuple(windows)
+
+    async def hit(self, subject: str, cost: int = 1, now: float | None = None) -> None:
+        """Count ``cost`` events for ``subject``; raise ``RateLimited`` if any window is full.
+
+        The events count even when refused, so hammering does not reopen the window early.
+        """
+        moment = time.time() if now is None else now
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for window in self._windows:
+                start = int(moment // window.seconds) * window.seconds
+                key = f"{self._base}{window.seconds}:{subject}:{start}"
+                _ = pipe.incrby(key, cost)
+                _ = pipe.expire(key, window.seconds + 1)
+            results = await pipe.execute()
+        for index, window in enumerate(self._windows):
+            if int(results[2 * index]) > window.limit:
+                start = int(moment // window.seconds) * window.seconds
+                raise RateLimited(
+                    int(start + window.seconds - moment) + 1,
+                    f"Too many attempts: at most {window.limit} in {window.seconds} s.",
+                )
+
+    async def reset(self, subject: str, now: float | None = None) -> None:
+        moment = time.time() if now is None else now
+        keys = [
+            f"{self._base}{w.seconds}:{subject}:{int(moment // w.seconds) * w.seconds}" for w in self._windows
+        ]
+        await self._redis.delete(*keys)

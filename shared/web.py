@@ -1,0 +1,132 @@
+"""The HTTP shell every service app shares: problem+json errors, health and readiness,
+metrics, OpenAPI under the service's prefix, security headers and a body-size limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
+from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.pages import static_files
+
+Check = Callable[[], Awaitable[bool]]
+# JSON bodies here are small (a check-in is a few hundred bytes); 64 KiB leaves
+# room for every form while refusing floods before anything is parsed.
+MAX_BODY_BYTES = 64 * 1024
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class GuardMiddleware:
+    """Adds the security headers to every answer and refuses oversized bodies before parsing."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in present
+                ]
+            await send(message)
+
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            response = problem_response(PayloadTooLarge(f"The body may hold at most {self.max_body} bytes."))
+            await response(scope, receive, send_with_headers)
+            return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise PayloadTooLarge(f"The body may hold at most {self.max_body} bytes.")
+            return message
+
+        await self.app(scope, counting_receive, send_with_headers)
+
+
+def service_app(
+    name: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    **fastapi: Any,
+) -> FastAPI:
+    """A FastAPI app for one service, with its prefix ``/api/<name>``.
+
+    The lifespan must put readiness checks into ``app.state.readiness``
+    (a dict of name to async check) before it yields.
+    """
+    prefix = f"/api/{name}"
+    app = FastAPI(
+        title=f"venuecode {name}",
+        version="1.0.0",
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        **fastapi,
+    )
+    app.state.readiness = {}
+    install_problem_handlers(app)
+    app.add_middleware(GuardMiddleware)
+    app.add_middleware(MetricsMiddleware, service=name)
+    app.include_router(health_router(prefix))
+    # Every service serves the shared page assets, so each one also runs alone.
+    app.mount("/static", static_files(), name="static")
+    return app
+
+
+def health_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["health"])
+
+    @router.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Postgres, Redis and Kafka are reachable",
+        responses={503: {"description": "A dependency is down"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, Check] = request.app.state.readiness
+        names = list(checks)
+        results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
+        status = {n: r is True for n, r in zip(names, results, strict=True)}
+        if not all(status.values()):
+            down = ", ".join(n for n, ok in status.items() if not ok)
+            return problem_response(Unavailable(f"Not ready: {down} unreachable.", 5))
+        return JSONResponse({"status": "ready", "checks": status})
+
+    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return router
