@@ -1,0 +1,175 @@
+"""The ``venuecode`` command: dev, serve, migrate, grant-role and posters.
+
+Every command finds Postgres, Redis and Kafka the way ``venuecode dev`` does:
+the ``VENUECODE_*`` URLs when set, else the servers of a running ``make run``,
+else embedded servers started for the command's duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, get_args
+
+from services.dev import SERVICES
+from services.embedded import EmbeddedError, export, infrastructure
+from shared.events import StaffRole
+from shared.settings import InfraSettings
+
+log = logging.getLogger("venuecode.cli")
+
+
+def _app_module(service: str) -> Any:
+    return importlib.import_module(f"services.{service}.app")
+
+
+def migrations_of(service: str) -> tuple[str, Path] | None:
+    """The schema and migrations folder of a service, or None when it keeps no tables."""
+    module = _app_module(service)
+    folder = getattr(module, "MIGRATIONS", None)
+    if folder is None or not Path(folder).is_dir():
+        return None
+    return str(getattr(module, "SCHEMA", service)), Path(folder)
+
+
+async def migrate_all(infra: InfraSettings, services: Sequence[str] = SERVICES) -> dict[str, list[int]]:
+    """Apply every service's missing migrations; returns the numbers applied per schema."""
+    from shared import db
+
+    applied: dict[str, list[int]] = {}
+    pool = await db.create_pool(infra.postgres.model_copy(update={"min_size": 1, "max_size": 2}))
+    try:
+        for service in services:
+            found = migrations_of(service)
+            if found is not None:
+                schema, folder = found
+                applied[schema] = await db.migrate(pool, schema, folder)
+    finally:
+        await pool.close()
+    return applied
+
+
+def _call(function: Callable[..., Any], *args: Any) -> Any:
+    result = function(*args)
+    return asyncio.run(result) if inspect.iscoroutine(result) else result
+
+
+def _registry_command(name: str) -> Callable[..., Any]:
+    try:
+        module = importlib.import_module("services.registry.commands")
+    except ModuleNotFoundError as exc:
+        raise SystemExit(f"venuecode: the registry does not offer {name} yet") from exc
+    function: Callable[..., Any] = getattr(module, name)
+    return function
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from services.dev import run
+
+    return run(port=args.port, host=args.host)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shared.logging import configure_logging
+
+    infra = InfraSettings()
+    configure_logging(infra.log_level)
+    with infrastructure(infra.state_dir, owner=False) as urls:
+        export(urls)  # the workers inherit the environment
+        uvicorn.run(
+            f"services.{args.service}.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            proxy_headers=True,
+        )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    infra = InfraSettings()
+    with infrastructure(infra.state_dir, owner=False) as urls:
+        export(urls)
+        applied = asyncio.run(migrate_all(InfraSettings()))
+    for schema, numbers in applied.items():
+        print(f"{schema}: {'applied ' + ', '.join(map(str, numbers)) if numbers else 'up to date'}")
+    return 0
+
+
+def cmd_grant_role(args: argparse.Namespace) -> int:
+    grant_role = _registry_command("grant_role")
+    infra = InfraSettings()
+    with infrastructure(infra.state_dir, owner=False) as urls:
+        export(urls)
+        result = _call(grant_role, InfraSettings(), args.id_number, args.role)
+    print(f"granted {args.role}" + (f": {result}" if result is not None else ""))
+    return 0
+
+
+def cmd_posters(args: argparse.Namespace) -> int:
+    bulk_posters = _registry_command("bulk_posters")
+    infra = InfraSettings()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with infrastructure(infra.state_dir, owner=False) as urls:
+        export(urls)
+        result = _call(bulk_posters, InfraSettings(), args.csv, args.out)
+    print(f"posters written to {args.out}" + (f": {result}" if result is not None else ""))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="venuecode", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="all four services on one port, on embedded servers if needed")
+    dev.add_argument("--port", type=int, default=None, help="default 8000 (VENUECODE_DEV_PORT)")
+    dev.add_argument("--host", default=None, help="default 127.0.0.1 (VENUECODE_DEV_HOST)")
+    dev.set_defaults(handler=cmd_dev)
+
+    serve = commands.add_parser("serve", help="one service alone, as behind the production gateway")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply every service's database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    grant = commands.add_parser("grant-role", help="grant a staff role to a registered person")
+    grant.add_argument("--id-number", required=True, help="the person's identity number")
+    grant.add_argument("--role", required=True, choices=get_args(StaffRole))
+    grant.set_defaults(handler=cmd_grant_role)
+
+    posters = commands.add_parser("posters", help="venue posters (PDF) for every venue listed in a CSV")
+    posters.add_argument("--csv", required=True, type=Path)
+    posters.add_argument("--out", required=True, type=Path)
+    posters.set_defaults(handler=cmd_posters)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    try:
+        code: int = args.handler(args)
+    except EmbeddedError as exc:
+        print(f"venuecode: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

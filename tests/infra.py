@@ -1,0 +1,77 @@
+"""``python -m tests.infra -- <command...>``: what ``make test`` runs the tests under.
+
+For each of Postgres, Redis and Kafka: the ``VENUECODE_*`` URL when set; else
+the machine's own server when it answers (Postgres on 127.0.0.1:5432 with a
+database ``test``, Redis on 127.0.0.1:6379); else nothing, and
+``tests/conftest.py`` starts the embedded server. Kafka is a private tansu
+broker on a free port for the run (unless ``VENUECODE_KAFKA_BOOTSTRAP`` is
+set), so the tests never share a broker's memory with anyone else.
+The command runs with that environment; its exit code is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from services.embedded import EmbeddedStack, redis_answers
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+LOCAL_REDIS_PORT = 6379
+
+
+def postgres_answers(url: str) -> bool:
+    import asyncpg
+
+    async def probe() -> bool:
+        try:
+            conn = await asyncpg.connect(url, timeout=3)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        try:
+            return bool(await conn.fetchval("SELECT true"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(probe())
+
+
+def resolve(env: dict[str, str]) -> dict[str, str]:
+    """The environment for the tests, without the Kafka broker (started by ``main``)."""
+    resolved = dict(env)
+    if not env.get("VENUECODE_POSTGRES_URL") and postgres_answers(LOCAL_POSTGRES):
+        resolved["VENUECODE_POSTGRES_URL"] = LOCAL_POSTGRES
+    if not env.get("VENUECODE_REDIS_URL") and redis_answers(LOCAL_REDIS_PORT):
+        resolved["VENUECODE_REDIS_URL"] = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
+    return resolved
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1:] if argv[:1] == ["--"] else argv
+    if not command:
+        print("usage: python -m tests.infra -- <command...>", file=sys.stderr)
+        return 2
+    env = resolve(dict(os.environ))
+    broker: EmbeddedStack | None = None
+    with tempfile.TemporaryDirectory(prefix="vc-test-kafka-") as state:
+        try:
+            if not env.get("VENUECODE_KAFKA_BOOTSTRAP"):
+                broker = EmbeddedStack(Path(state), postgres=False, redis=False, kafka=True).start()
+                env["VENUECODE_KAFKA_BOOTSTRAP"] = broker.kafka_bootstrap
+            for name in ("VENUECODE_POSTGRES_URL", "VENUECODE_REDIS_URL", "VENUECODE_KAFKA_BOOTSTRAP"):
+                print(f"tests.infra: {name}={env.get(name) or '(embedded, started by the tests)'}")
+            sys.stdout.flush()
+            return subprocess.run(command, env=env, check=False).returncode
+        except KeyboardInterrupt:
+            return 130
+        finally:
+            if broker is not None:
+                broker.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
