@@ -2,6 +2,145 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.tracing.models import ContactQueryResult, QueryParameters
+from services.tracing.service import TracingService
+from shared.auth import CurrentPrincipal, Principal, require_role
+from shared.errors import NotFound
+from shared.events import Colour
 
 router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"])
+
+Epidemiologist = Annotated[Principal, Depends(require_role("epidemiologist"))]
+Operator = Annotated[Principal, Depends(require_role("operator"))]
+From = Annotated[AwareDatetime | None, Query(alias="from")]
+To = Annotated[AwareDatetime | None, Query()]
+
+
+def _service(request: Request) -> TracingService:
+    service: TracingService = request.app.state.tracing
+    return service
+
+
+Service = Annotated[TracingService, Depends(_service)]
+
+
+class ContactQueryIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    person_id: UUID
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    # 12 hours at most (API.md); a visit shorter than a minute is not a visit.
+    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
+    min_overlap_minutes: int = Field(default=1, ge=1, le=720)
+    depth: Literal[1, 2] = 1
+
+
+class NotificationIn(BaseModel):
+    colour: Colour
+    reason: str = Field(min_length=1, max_length=64)
+
+
+class PausedIn(BaseModel):
+    paused: bool
+
+
+def _query_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError as exc:
+        raise NotFound("No contact query has this id.") from exc
+
+
+def _answer(result: ContactQueryResult) -> dict[str, Any]:
+    p = result.parameters
+    return {
+        "query_id": result.query_id,
+        "person_id": p.person_id,
+        "from": p.from_at,
+        "to": p.to_at,
+        "dwell_minutes": p.dwell_minutes,
+        "min_overlap_minutes": p.min_overlap_minutes,
+        "depth": p.depth,
+        "created_at": result.created_at,
+        "requested_by": result.requested_by,
+        "case_visits": [v.model_dump(mode="json") for v in result.case_visits],
+        "contacts": [c.model_dump(mode="json", exclude={"met_at"}) for c in result.contacts],
+    }
+
+
+@router.get("/venues/{venue_id}/presence")
+async def venue_presence(
+    venue_id: UUID, who: Epidemiologist, service: Service, from_: From = None, to: To = None
+) -> dict[str, Any]:
+    rows = await service.presence(who.person_id, venue_id, from_, to)
+    return {"venue_id": venue_id, "checkins": [r.model_dump(mode="json") for r in rows]}
+
+
+@router.get("/me/visits")
+async def my_visits(
+    who: CurrentPrincipal, service: Service, from_: From = None, to: To = None
+) -> dict[str, Any]:
+    visits = [v.model_dump(mode="json") for v in await service.own_visits(who.person_id, from_, to)]
+    return {"person_id": who.person_id, "visits": visits, "checkins": visits}
+
+
+@router.post("/contact-queries", status_code=201)
+async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, service: Service) -> dict[str, Any]:
+    params = QueryParameters(
+        person_id=body.person_id,
+        from_at=body.from_,
+        to_at=body.to,
+        dwell_minutes=body.dwell_minutes,
+        min_overlap_minutes=body.min_overlap_minutes,
+        depth=body.depth,
+    )
+    return _answer(await service.contact_query(who.person_id, params))
+
+
+@router.get("/contact-queries/{query_id}.csv", response_class=Response)
+async def export_contacts(query_id: str, who: Epidemiologist, service: Service) -> Response:
+    key = _query_id(query_id)
+    text = await service.export_csv(who.person_id, key)
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="contacts-{key}.csv"'},
+    )
+
+
+@router.get("/contact-queries/{query_id}")
+async def show_contact_query(query_id: str, who: Epidemiologist, service: Service) -> dict[str, Any]:
+    return _answer(await service.stored_query(_query_id(query_id)))
+
+
+@router.post("/contact-queries/{query_id}/notifications", status_code=202)
+async def notify_contacts(
+    query_id: str, body: NotificationIn, who: Epidemiologist, service: Service
+) -> dict[str, Any]:
+    key = _query_id(query_id)
+    sent = await service.notify(who.person_id, key, body.colour, body.reason)
+    return {"query_id": key, "notified": sent, "colour": body.colour, "reason": body.reason}
+
+
+@router.get("/settings/notifications")
+async def notification_setting(who: Operator, service: Service) -> dict[str, bool]:
+    return {"paused": await service.notifications_paused()}
+
+
+@router.put("/settings/notifications")
+async def set_notification_setting(body: PausedIn, who: Operator, service: Service) -> dict[str, bool]:
+    return {"paused": await service.set_notifications_paused(who.person_id, body.paused)}
+
+
+@router.get("/audit")
+async def audit_log(who: Operator, service: Service, from_: From = None, to: To = None) -> dict[str, Any]:
+    entries = await service.audit(from_, to)
+    return {"entries": [e.model_dump(mode="json") for e in entries]}

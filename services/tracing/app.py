@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, handlers
+from services.tracing import api, handlers, pages
 from services.tracing.config import Settings
-from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC
-from shared.kafka import make_router
+from services.tracing.service import TracingService
+from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, StatusSet, dlq
+from shared.kafka import make_router, publish
 from shared.runtime import open_runtime
 from shared.web import service_app
 
 NAME = "tracing"
 MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
+# Status commands are sent this many at a time: each waits for acks=all, and
+# a few hundred in flight keep one producer busy without flooding it.
+PUBLISH_CHUNK = 500
+log = logging.getLogger("venuecode.tracing")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     router = make_router(settings.infra.kafka, NAME)
+    kafka = settings.infra.kafka
+
+    async def publish_status(commands: Sequence[StatusSet]) -> None:
+        for start in range(0, len(commands), PUBLISH_CHUNK):
+            chunk = commands[start : start + PUBLISH_CHUNK]
+            await asyncio.gather(
+                *(
+                    publish(router, kafka, STATUS_COMMANDS_TOPIC, [c], key=str(c.data.person_id).encode())
+                    for c in chunk
+                )
+            )
+
+    async def upkeep(service: TracingService) -> None:
+        while True:
+            await asyncio.sleep(settings.maintenance_interval_s)
+            try:
+                await service.maintain()
+            except Exception as exc:  # the next round retries; the service keeps serving
+                log.warning("tracing upkeep failed", extra={"error_type": type(exc).__name__})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,13 +60,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=router,
             schema="tracing",
             migrations=MIGRATIONS,
-            topics=[CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC],
+            topics=[
+                CHECKINS_TOPIC,
+                REGISTRY_TOPIC,
+                STATUS_COMMANDS_TOPIC,
+                dlq(CHECKINS_TOPIC),
+                dlq(REGISTRY_TOPIC),
+            ],
         ) as runtime:
+            assert runtime.pool is not None
+            service = TracingService(
+                runtime.pool,
+                retention_days=settings.retention_days,
+                partitions_ahead_days=settings.partitions_ahead_days,
+                publish_status=publish_status,
+            )
+            await service.maintain()
             app.state.runtime = runtime
-            yield
+            app.state.tracing = service
+            task = asyncio.create_task(upkeep(service))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = service_app(NAME, lifespan)
-    handlers.register(router, settings)
+    handlers.register(router, settings, lambda: app.state.tracing)
     app.include_router(router)
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
     return app

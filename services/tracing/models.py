@@ -1,0 +1,141 @@
+"""Internal models of the tracing service: rows in and out of the store, never the wire events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AuditAction(StrEnum):
+    PRESENCE = "presence_query"
+    CONTACT_QUERY = "contact_query"
+    EXPORT = "export"
+    NOTIFICATION = "notification"
+    SETTINGS = "settings_change"
+
+
+class CheckinRow(_Model):
+    """One check-in as it is stored (the order of COLUMNS below is the COPY order)."""
+
+    checkin_id: UUID
+    person_id: UUID
+    venue_id: UUID
+    method: str
+    temperature_band: str | None
+    colour_at_checkin: str
+    inspector_id: UUID | None
+    guardian_id: UUID | None
+    checked_in_at: datetime
+
+    def record(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in CHECKIN_COLUMNS)
+
+
+CHECKIN_COLUMNS = (
+    "checkin_id",
+    "person_id",
+    "venue_id",
+    "method",
+    "temperature_band",
+    "colour_at_checkin",
+    "inspector_id",
+    "guardian_id",
+    "checked_in_at",
+)
+
+
+class CheckoutRow(_Model):
+    person_id: UUID
+    venue_id: UUID
+    checked_out_at: datetime
+
+
+class Venue(_Model):
+    venue_id: UUID
+    region_code: str
+    name: str
+    category: str
+    typical_stay_minutes: int | None
+
+
+class PresenceRow(_Model):
+    person_id: UUID
+    checked_in_at: datetime
+    method: str
+    colour_at_checkin: str
+
+
+class OwnVisit(_Model):
+    checkin_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    checked_in_at: datetime
+    checked_out_at: datetime | None
+    method: str
+    colour_at_checkin: str
+
+
+class CaseVisit(_Model):
+    """One visit of the case inside the query window, with the end the query computed."""
+
+    checkin_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    checked_in_at: datetime
+    ends_at: datetime
+    checked_out_at: datetime | None
+
+
+class Contact(_Model):
+    """One person found by a contact query, at the visit of their largest overlap.
+
+    ``via_person_id`` is whom they met there (the case at depth 1, a depth-1
+    contact at depth 2); ``met_at`` is the earliest start of any qualifying
+    overlap with that side, from which depth 2 starts looking.
+    """
+
+    person_id: UUID
+    venue_id: UUID
+    venue_name: str | None = None
+    contact_checked_in_at: datetime
+    case_checked_in_at: datetime
+    overlap_minutes: float
+    depth: int
+    via_person_id: UUID
+    met_at: datetime | None = None
+
+
+class QueryParameters(_Model):
+    person_id: UUID
+    from_at: datetime
+    to_at: datetime
+    dwell_minutes: int | None
+    min_overlap_minutes: int
+    depth: int
+
+
+class ContactQueryResult(_Model):
+    query_id: UUID
+    requested_by: UUID
+    parameters: QueryParameters
+    case_visits: list[CaseVisit]
+    contacts: list[Contact]
+    created_at: datetime
+
+
+class AuditEntry(_Model):
+    actor_id: UUID
+    action: str
+    query_id: UUID | None
+    subject_id: UUID | None
+    count: int
+    at: datetime
+    detail: dict[str, Any]

@@ -1,0 +1,331 @@
+"""The rules of tracing: ingest the check-in stream, answer presence and contact queries,
+export and notify behind the human gate, keep the audit log and the retention period.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from services.tracing import store, store_contacts
+from services.tracing.models import (
+    AuditAction,
+    AuditEntry,
+    CheckinRow,
+    CheckoutRow,
+    Contact,
+    ContactQueryResult,
+    OwnVisit,
+    PresenceRow,
+    QueryParameters,
+    Venue,
+)
+from shared.db import claim_event
+from shared.errors import Conflict, InvalidValue, NotFound
+from shared.events import (
+    CheckinRecorded,
+    CheckoutRecorded,
+    Colour,
+    StatusSet,
+    StatusSetData,
+    VenueRegistered,
+    VenueRenamed,
+)
+from shared.i18n import REASON_CODES
+from shared.ids import uuid7
+
+log = logging.getLogger("venuecode.tracing")
+
+Clock = Callable[[], datetime]
+StatusPublisher = Callable[[Sequence[StatusSet]], Awaitable[None]]
+NOTIFICATIONS_KEY = "notifications"
+# Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
+# page unless it starts with a byte-order mark; Chinese names would be garbled.
+CSV_BOM = "\ufeff"
+CSV_COLUMNS = (
+    "person_id",
+    "depth",
+    "venue_id",
+    "venue_name",
+    "contact_checked_in_at",
+    "case_checked_in_at",
+    "overlap_minutes",
+    "via_person_id",
+)
+# When registry sends no typical stay, a category's usual visit length (minutes),
+# from the reference system's guidance on dwell times; anything else gets 60.
+CATEGORY_STAY_MINUTES: dict[str, int] = {
+    "supermarket": 30,
+    "market": 45,
+    "shop": 20,
+    "restaurant": 90,
+    "cafe": 45,
+    "transport": 30,
+    "office": 480,
+    "school": 480,
+    "hospital": 120,
+    "clinic": 60,
+    "gym": 90,
+    "cinema": 150,
+    "hotel": 720,
+    "residential": 720,
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    stored: int
+    duplicates: int
+    checkouts_applied: int
+    too_old: int
+
+
+class TracingService:
+    """Tracing's rules; the pool, the clock and the status-command publisher are injected."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        retention_days: int,
+        partitions_ahead_days: int,
+        publish_status: StatusPublisher,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._pool = pool
+        self._retention = timedelta(days=retention_days)
+        self._ahead = partitions_ahead_days
+        self._publish_status = publish_status
+        self._clock = clock
+
+    def cutoff(self) -> datetime:
+        """Nothing that checked in before this instant is stored or read."""
+        return self._clock() - self._retention
+
+    # --- ingestion -------------------------------------------------------------
+
+    async def ingest(self, events: Sequence[CheckinRecorded | CheckoutRecorded]) -> IngestOutcome:
+        """Store a batch of check-ins and apply its check-outs in one transaction.
+
+        Check-ins older than the retention period are not stored (they would be
+        dropped at once). Check-ins go first, so a check-out in the same batch
+        finds the visit it ends. Redelivery and replay change nothing.
+        """
+        cutoff = self.cutoff()
+        rows = [_row(e) for e in events if isinstance(e, CheckinRecorded)]
+        fresh = [r for r in rows if r.checked_in_at >= cutoff]
+        checkouts = [CheckoutRow(**e.data.model_dump()) for e in events if isinstance(e, CheckoutRecorded)]
+        days = sorted({r.checked_in_at.astimezone(UTC).date() for r in fresh})
+        async with self._pool.acquire() as conn:
+            if days:
+                # Its own short transaction: DDL holds a lock on the parent table.
+                await store.ensure_partitions(conn, days)
+            async with conn.transaction():
+                stored = await store.record_checkins(conn, fresh)
+                applied = await store.apply_checkouts(conn, checkouts)
+        return IngestOutcome(stored, len(fresh) - stored, applied, len(rows) - len(fresh))
+
+    async def registry_event(self, event: VenueRegistered | VenueRenamed) -> bool:
+        """Keep the venue read model; returns False when the event was handled before."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await claim_event(conn, "tracing", event.event_id):
+                return False
+            if isinstance(event, VenueRenamed):
+                await store.rename_venue(conn, event.data.venue_id, event.data.name)
+                return True
+            data = event.data
+            stay = data.typical_stay_minutes or CATEGORY_STAY_MINUTES.get(data.category.lower())
+            venue = Venue(
+                venue_id=data.venue_id,
+                region_code=data.region_code,
+                name=data.name,
+                category=data.category,
+                typical_stay_minutes=stay,
+            )
+            await store.upsert_venue(conn, venue)
+        return True
+
+    async def maintain(self) -> tuple[list[date], list[str]]:
+        """Create partitions from yesterday to ``ahead`` days on; drop those past retention."""
+        today = self._clock().astimezone(UTC).date()
+        days = [today + timedelta(days=n) for n in range(-1, self._ahead + 1)]
+        async with self._pool.acquire() as conn:
+            created = await store.ensure_partitions(conn, days)
+            # A day partition goes once all of it is older than the cutoff.
+            cutoff_day = self.cutoff().astimezone(UTC).date()
+            dropped = await store.drop_partitions_before(conn, cutoff_day)
+            await store.delete_queries_before(conn, self.cutoff())
+        if dropped:
+            log.info("retention dropped partitions", extra={"partitions": dropped})
+        return created, dropped
+
+    # --- queries ---------------------------------------------------------------
+
+    def _window(self, from_at: datetime | None, to_at: datetime | None) -> tuple[datetime, datetime]:
+        to_at = to_at or self._clock()
+        from_at = from_at or to_at - self._retention
+        if from_at >= to_at:
+            raise InvalidValue("to", "must be later than from")
+        if to_at - from_at > self._retention:
+            raise InvalidValue("from", f"the window may span at most {self._retention.days} days")
+        return from_at, to_at
+
+    async def presence(
+        self, actor: UUID, venue_id: UUID, from_at: datetime | None, to_at: datetime | None
+    ) -> list[PresenceRow]:
+        start, end = self._window(from_at, to_at)
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await store.venue_presence(conn, venue_id, start, end, self.cutoff())
+            await store.write_audit(
+                conn,
+                actor,
+                AuditAction.PRESENCE,
+                len(rows),
+                detail={"venue_id": str(venue_id), "from": start.isoformat(), "to": end.isoformat()},
+            )
+        return rows
+
+    async def own_visits(
+        self, person_id: UUID, from_at: datetime | None, to_at: datetime | None
+    ) -> list[OwnVisit]:
+        start, end = self._window(from_at, to_at)
+        async with self._pool.acquire() as conn:
+            return await store.own_visits(conn, person_id, start, end, self.cutoff())
+
+    async def contact_query(self, actor: UUID, params: QueryParameters) -> ContactQueryResult:
+        """Run a contact query (depth 1, then 2 when asked), store it with its contacts, audit it."""
+        self._window(params.from_at, params.to_at)
+        cutoff = self.cutoff()
+        async with self._pool.acquire() as conn:
+            visits = await store_contacts.case_visits(conn, params, cutoff)
+            first = await store_contacts.contacts_depth_1(conn, params, cutoff)
+            second = []
+            if params.depth >= 2:
+                second = await store_contacts.contacts_depth_2(conn, params, first, cutoff)
+            result = ContactQueryResult(
+                query_id=uuid7(),
+                requested_by=actor,
+                parameters=params,
+                case_visits=visits,
+                contacts=sorted(first, key=_rank) + sorted(second, key=_rank),
+                created_at=self._clock(),
+            )
+            async with conn.transaction():
+                await store.save_query(conn, result)
+                await store.write_audit(
+                    conn,
+                    actor,
+                    AuditAction.CONTACT_QUERY,
+                    len(result.contacts),
+                    query_id=result.query_id,
+                    subject_id=params.person_id,
+                    detail={"depth": params.depth, "case_visits": len(visits)},
+                )
+        return result
+
+    async def stored_query(self, query_id: UUID) -> ContactQueryResult:
+        async with self._pool.acquire() as conn:
+            result = await store.load_query(conn, query_id)
+        if result is None:
+            raise NotFound("No contact query has this id.")
+        return result
+
+    async def export_csv(self, actor: UUID, query_id: UUID) -> str:
+        """The query's contacts as CSV text (with a BOM), audited as an export."""
+        result = await self.stored_query(query_id)
+        out = io.StringIO()
+        out.write(CSV_BOM)
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for c in result.contacts:
+            writer.writerow(
+                [
+                    c.person_id,
+                    c.depth,
+                    c.venue_id,
+                    _csv_safe(c.venue_name or ""),
+                    c.contact_checked_in_at.isoformat(),
+                    c.case_checked_in_at.isoformat(),
+                    f"{c.overlap_minutes:.2f}",
+                    c.via_person_id,
+                ]
+            )
+        async with self._pool.acquire() as conn:
+            await store.write_audit(conn, actor, AuditAction.EXPORT, len(result.contacts), query_id=query_id)
+        return out.getvalue()
+
+    # --- notifications (the human gate) ------------------------------------------
+
+    async def notifications_paused(self) -> bool:
+        async with self._pool.acquire() as conn:
+            value = await store.read_setting(conn, NOTIFICATIONS_KEY)
+        return bool(value and value.get("paused"))
+
+    async def set_notifications_paused(self, actor: UUID, paused: bool) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await store.write_setting(conn, NOTIFICATIONS_KEY, {"paused": paused}, actor)
+            await store.write_audit(conn, actor, AuditAction.SETTINGS, 0, detail={"paused": paused})
+        return paused
+
+    async def notify(self, actor: UUID, query_id: UUID, colour: Colour, reason: str) -> int:
+        """Send one status.set per contact of a stored query; only ever on an epidemiologist's call."""
+        if reason not in REASON_CODES:
+            raise InvalidValue("reason", f"must be one of {', '.join(sorted(REASON_CODES))}")
+        result = await self.stored_query(query_id)
+        if await self.notifications_paused():
+            raise Conflict("Notifications are paused by an operator; nothing was sent.")
+        commands = [
+            StatusSet(
+                data=StatusSetData(
+                    person_id=c.person_id,
+                    colour=colour,
+                    reason=reason,
+                    requested_by=actor,
+                    source_query_id=query_id,
+                )
+            )
+            for c in result.contacts
+        ]
+        await self._publish_status(commands)
+        async with self._pool.acquire() as conn:
+            await store.write_audit(
+                conn,
+                actor,
+                AuditAction.NOTIFICATION,
+                len(commands),
+                query_id=query_id,
+                detail={"colour": colour, "reason": reason},
+            )
+        return len(commands)
+
+    async def audit(self, from_at: datetime | None, to_at: datetime | None) -> list[AuditEntry]:
+        end = to_at or self._clock()
+        start = from_at or end - timedelta(days=30)
+        if start >= end:
+            raise InvalidValue("to", "must be later than from")
+        async with self._pool.acquire() as conn:
+            return await store.audit_entries(conn, start, end)
+
+
+def _row(event: CheckinRecorded) -> CheckinRow:
+    return CheckinRow(**event.data.model_dump())
+
+
+def _rank(contact: Contact) -> tuple[float, str]:
+    return (-contact.overlap_minutes, str(contact.person_id))
+
+
+def _csv_safe(text: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheet programs (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
