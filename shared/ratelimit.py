@@ -49,6 +49,23 @@ class RateLimiter:
                     f"Too many attempts: at most {window.limit} in {window.seconds} s.",
                 )
 
+    async def check(self, subject: str, now: float | None = None) -> None:
+        """Raise ``RateLimited`` if any window of ``subject`` is already full, counting nothing.
+
+        For limits on failures: check before the attempt, ``hit`` only when it failed, so a
+        locked-out caller learns nothing from a right guess either.
+        """
+        moment = time.time() if now is None else now
+        starts = [int(moment // w.seconds) * w.seconds for w in self._windows]
+        keys = [f"{self._base}{w.seconds}:{subject}:{s}" for w, s in zip(self._windows, starts, strict=True)]
+        counts = await self._redis.mget(keys)
+        for window, start, count in zip(self._windows, starts, counts, strict=True):
+            if count is not None and int(count) >= window.limit:
+                raise RateLimited(
+                    int(start + window.seconds - moment) + 1,
+                    f"Too many attempts: at most {window.limit} in {window.seconds} s.",
+                )
+
     async def reset(self, subject: str, now: float | None = None) -> None:
         moment = time.time() if now is None else now
         keys = [

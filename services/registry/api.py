@@ -2,6 +2,275 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from services.registry.models import Dependent, Person, Venue
+from services.registry.posters import poster_pdf, qr_png, qr_svg
+from services.registry.service import PeopleService
+from services.registry.venues import VenueService
+from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
+from shared.events import IdKind, StaffRole
 
 router = APIRouter(prefix="/api/registry/v1", tags=["registry"])
+
+
+def people(request: Request) -> PeopleService:
+    service: PeopleService = request.app.state.people
+    return service
+
+
+def venues(request: Request) -> VenueService:
+    service: VenueService = request.app.state.venues
+    return service
+
+
+People = Annotated[PeopleService, Depends(people)]
+Venues = Annotated[VenueService, Depends(venues)]
+Operator = Annotated[Principal, Depends(require_role("operator"))]
+
+
+class _Body(BaseModel):
+    model_config = {"extra": "ignore"}
+
+
+class NewAccount(_Body):
+    name: str = Field(max_length=200)
+    id_kind: IdKind
+    id_number: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    password: str = Field(max_length=1024)
+
+
+class Credentials(_Body):
+    id_number: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class NewVenue(_Body):
+    region_code: str = Field(max_length=32)
+    name: str = Field(max_length=400)
+    address: str | None = Field(default=None, max_length=800)
+    category: str | None = Field(default=None, max_length=40)
+
+
+class VenueName(_Body):
+    name: str = Field(max_length=400)
+
+
+class DeclarationCode(_Body):
+    declaration_code: str = Field(max_length=64)
+
+
+class NewDependent(_Body):
+    name: str = Field(max_length=200)
+    id_kind: IdKind
+    id_number: str = Field(max_length=64)
+    relation: str = Field(max_length=80)
+
+
+class NewRoleGrant(_Body):
+    person_id: UUID
+    role: StaffRole
+
+
+def person_body(person: Person) -> dict[str, object]:
+    return {"person_id": person.person_id, "masked_name": person.masked_name, "masked_id": person.masked_id}
+
+
+def dependent_body(found: Dependent) -> dict[str, object]:
+    return {
+        "person_id": found.person_id,
+        "masked_name": found.masked_name,
+        "masked_id": found.masked_id,
+        "relation": found.relation,
+        "birth_date": found.birth_date,
+        "linked_at": found.linked_at,
+    }
+
+
+def venue_body(venue: Venue) -> dict[str, object]:
+    return {
+        "venue_id": venue.venue_id,
+        "region_code": venue.region_code,
+        "name": venue.name,
+        "address": venue.address,
+        "category": venue.category.value,
+        "declaration_code": venue.declaration_code,
+        "poster_version": venue.poster_version,
+    }
+
+
+@router.post("/accounts", status_code=201)
+async def create_account(body: NewAccount, service: People) -> dict[str, object]:
+    person = await service.register_account(
+        body.name, body.id_kind, body.id_number, body.phone, body.password
+    )
+    return person_body(person)
+
+
+@router.post("/sessions")
+async def sign_in(
+    body: Credentials, request: Request, response: Response, service: People
+) -> dict[str, object]:
+    signed = await service.sign_in(body.id_number, body.password)
+    secure = request.app.state.runtime.infra.is_production
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed.access_token,
+        max_age=signed.expires_in,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    # Double submit: page scripts read this cookie and echo it in X-CSRF-Token.
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        max_age=signed.expires_in,
+        path="/",
+        samesite="lax",
+        secure=secure,
+    )
+    return {
+        "access_token": signed.access_token,
+        "token_type": "Bearer",
+        "expires_in": signed.expires_in,
+        "person_id": signed.person_id,
+        "roles": signed.roles,
+    }
+
+
+@router.post("/sessions/logout", status_code=204)
+async def sign_out(request: Request) -> Response:
+    response = Response(status_code=204)
+    secure = request.app.state.runtime.infra.is_production
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=secure)
+    return response
+
+
+@router.post("/venues", status_code=201)
+async def create_venue(body: NewVenue, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
+    venue = await service.create(caller.person_id, body.region_code, body.name, body.address, body.category)
+    return venue_body(venue)
+
+
+@router.get("/venues/mine")
+async def my_venue(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
+    venue, inspectors = await service.mine(caller.person_id)
+    return {
+        **venue_body(venue),
+        "inspectors": [
+            {"person_id": i.person_id, "masked_name": i.masked_name, "bound_at": i.bound_at}
+            for i in inspectors
+        ],
+    }
+
+
+@router.patch("/venues/{venue_id}")
+async def rename_venue(
+    venue_id: UUID, body: VenueName, caller: CurrentPrincipal, service: Venues
+) -> dict[str, object]:
+    return venue_body(await service.rename(venue_id, caller.person_id, body.name))
+
+
+@router.post("/venues/{venue_id}/declaration-code/rotate")
+async def rotate_code(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, str]:
+    return {"declaration_code": await service.rotate_code(venue_id, caller.person_id)}
+
+
+@router.post("/venues/{venue_id}/poster/reissue")
+async def reissue_poster(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
+    return {"venue_id": venue_id, "poster_version": await service.reissue_poster(venue_id, caller.person_id)}
+
+
+@router.post("/inspector-bindings", status_code=201)
+async def bind(
+    body: DeclarationCode, caller: CurrentPrincipal, response: Response, service: Venues
+) -> dict[str, object]:
+    venue, created = await service.bind(caller.person_id, body.declaration_code)
+    if not created:
+        response.status_code = 200
+    return {"venue_id": venue.venue_id, "name": venue.name, "region_code": venue.region_code}
+
+
+@router.get("/inspector-bindings")
+async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
+    bound = await service.bindings(caller.person_id)
+    return {
+        "venues": [
+            {
+                "venue_id": b.venue_id,
+                "name": b.name,
+                "region_code": b.region_code,
+                "bound_at": b.bound_at,
+                "is_administrator": b.is_administrator,
+                "poster_version": b.poster_version,
+            }
+            for b in bound
+        ]
+    }
+
+
+@router.delete("/inspector-bindings/{venue_id}", status_code=204)
+async def leave(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> Response:
+    await service.leave(caller.person_id, venue_id)
+    return Response(status_code=204)
+
+
+@router.delete("/venues/{venue_id}/inspectors/{person_id}", status_code=204)
+async def remove_inspector(
+    venue_id: UUID, person_id: UUID, caller: CurrentPrincipal, service: Venues
+) -> Response:
+    await service.remove_inspector(caller.person_id, venue_id, person_id)
+    return Response(status_code=204)
+
+
+@router.get("/venues/{venue_id}/code")
+async def venue_code(
+    venue_id: UUID,
+    caller: CurrentPrincipal,
+    service: Venues,
+    format: Annotated[Literal["png", "svg", "pdf"], Query()] = "png",
+) -> Response:
+    code = await service.venue_code(caller.person_id, venue_id)
+    headers = {"Cache-Control": "no-store"}
+    if format == "png":
+        return Response(qr_png(code.url), media_type="image/png", headers=headers)
+    if format == "svg":
+        return Response(qr_svg(code.url), media_type="image/svg+xml", headers=headers)
+    pdf = poster_pdf(code.venue, code.url, datetime.now(UTC).date())
+    headers["Content-Disposition"] = (
+        f'attachment; filename="venue-{venue_id}-v{code.venue.poster_version}.pdf"'
+    )
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post("/dependents", status_code=201)
+async def add_dependent(
+    body: NewDependent, caller: CurrentPrincipal, response: Response, service: People
+) -> dict[str, object]:
+    found, created = await service.add_dependent(
+        caller.person_id, body.name, body.id_kind, body.id_number, body.relation
+    )
+    if not created:
+        response.status_code = 200
+    return dependent_body(found)
+
+
+@router.get("/dependents")
+async def list_dependents(caller: CurrentPrincipal, service: People) -> dict[str, object]:
+    return {"dependents": [dependent_body(d) for d in await service.dependents(caller.person_id)]}
+
+
+@router.post("/role-grants", status_code=201)
+async def grant_role(body: NewRoleGrant, caller: Operator, service: People) -> dict[str, object]:
+    await service.grant_role(body.person_id, body.role, caller.person_id)
+    return {"person_id": body.person_id, "role": body.role, "granted_by": caller.person_id}

@@ -12,3 +12,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VENUECODE_REGISTRY_", extra="ignore")
 
     infra: InfraSettings = Field(default_factory=InfraSettings)
+    # Issue 3: five wrong passwords for one identity within a minute answer 429.
+    login_failures_allowed: int = 5
+    login_failure_window_s: int = 60
+    # How often the outbox relay looks for events a failed publish left unsent.
+    outbox_relay_interval_s: float = 2.0

@@ -1,0 +1,117 @@
+"""Internal models of the registry: venue categories, relations, provinces and the rows it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from shared.events import IdKind
+
+
+class Category(StrEnum):
+    HOSPITAL = "hospital"
+    RESTAURANT = "restaurant"
+    SUPERMARKET = "supermarket"
+    TRANSPORT = "transport"
+    OFFICE = "office"
+    SCHOOL = "school"
+    HOTEL = "hotel"
+    OTHER = "other"
+
+
+# Typical stay per category in minutes, fixed by the lead from issue 3 (tracing uses it as the
+# default visit length when nobody checked out): a meal 90, a shop 30, a ride 20, a working or
+# school day 8 h, a hotel night 12 h, a hospital visit and anything else 1 h.
+TYPICAL_STAY_MINUTES: dict[Category, int] = {
+    Category.HOSPITAL: 60,
+    Category.RESTAURANT: 90,
+    Category.SUPERMARKET: 30,
+    Category.TRANSPORT: 20,
+    Category.OFFICE: 480,
+    Category.SCHOOL: 480,
+    Category.HOTEL: 720,
+    Category.OTHER: 60,
+}
+DEFAULT_CATEGORY = Category.OTHER
+
+# Relations a guardian picks from; anything else is free text up to RELATION_MAX characters.
+RELATIONS = ("child", "parent", "grandparent", "spouse", "other")
+RELATION_MAX = 20
+
+# GB/T 2260 province-level names by the first two digits of a region code (for posters).
+PROVINCES: dict[int, str] = {
+    11: "北京市", 12: "天津市", 13: "河北省", 14: "山西省", 15: "内蒙古自治区",
+    21: "辽宁省", 22: "吉林省", 23: "黑龙江省",
+    31: "上海市", 32: "江苏省", 33: "浙江省", 34: "安徽省", 35: "福建省", 36: "江西省", 37: "山东省",
+    41: "河南省", 42: "湖北省", 43: "湖南省", 44: "广东省", 45: "广西壮族自治区", 46: "海南省",
+    50: "重庆市", 51: "四川省", 52: "贵州省", 53: "云南省", 54: "西藏自治区",
+    61: "陕西省", 62: "甘肃省", 63: "青海省", 64: "宁夏回族自治区", 65: "新疆维吾尔自治区",
+    71: "台湾省", 81: "香港特别行政区", 82: "澳门特别行政区",
+}  # fmt: skip
+
+
+def region_label(region_code: str) -> str:
+    """The province name and the full code, e.g. ``广东省 440305``."""
+    province = PROVINCES.get(int(region_code[:2]), "")
+    return f"{province} {region_code}".strip()
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: UUID
+    id_kind: IdKind
+    masked_id: str
+    masked_name: str
+    name_digest: str
+    birth_date: date | None
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class Dependent:
+    person_id: UUID
+    masked_name: str
+    masked_id: str
+    relation: str
+    birth_date: date | None
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class Venue:
+    venue_id: UUID
+    region_code: str
+    name: str
+    address: str | None
+    category: Category
+    administrator_id: UUID
+    declaration_code: str
+    poster_version: int
+    poster_issued_at: datetime
+
+
+@dataclass(frozen=True)
+class Inspector:
+    person_id: UUID
+    masked_name: str
+    bound_at: datetime
+
+
+@dataclass(frozen=True)
+class BoundVenue:
+    venue_id: UUID
+    name: str
+    region_code: str
+    poster_version: int
+    bound_at: datetime
+    is_administrator: bool
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    outbox_id: int
+    topic: str
+    key: bytes
+    payload: str

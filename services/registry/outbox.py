@@ -1,0 +1,79 @@
+"""The transactional outbox: events are stored with the change they describe, sent after commit.
+
+``stage`` writes the events in the caller's transaction; ``send`` publishes them once the
+transaction has committed and marks them sent. If the broker does not acknowledge, the answer is
+503 but the rows stay unsent, and ``relay`` (a task in the lifespan) sends them later, so no
+committed change is ever missing from ``venuecode.registry.v1``. Delivery is at least once:
+consumers deduplicate by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from faststream.kafka.fastapi import KafkaRouter
+
+from services.registry import store
+from shared.errors import Unavailable
+from shared.events import REGISTRY_EVENT_ADAPTER, RegistryEvent, decode, encode
+from shared.kafka import publish
+from shared.settings import KafkaSettings
+
+log = logging.getLogger("venuecode.registry.outbox")
+# Rows younger than this are left to the request that wrote them, so the relay does not race it.
+RELAY_MIN_AGE_S = 2.0
+RELAY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Staged:
+    topic: str
+    key: bytes
+    events: tuple[RegistryEvent, ...]
+    outbox_ids: tuple[int, ...]
+
+
+class Outbox:
+    def __init__(self, pool: asyncpg.Pool, router: KafkaRouter, kafka: KafkaSettings) -> None:
+        self._pool = pool
+        self._router = router
+        self._kafka = kafka
+
+    async def stage(
+        self, conn: store.Conn, topic: str, key: bytes, events: Sequence[RegistryEvent]
+    ) -> Staged:
+        ids = await store.add_to_outbox(conn, topic, key, [encode(e).decode() for e in events])
+        return Staged(topic, key, tuple(events), tuple(ids))
+
+    async def send(self, *batches: Staged) -> None:
+        """Publish committed batches in order; raises ``Unavailable`` (503) if the broker fails."""
+        for batch in batches:
+            await publish(self._router, self._kafka, batch.topic, list(batch.events), key=batch.key)
+            async with self._pool.acquire() as conn:
+                await store.mark_sent(conn, batch.outbox_ids)
+
+    async def relay_once(self, min_age_s: float = RELAY_MIN_AGE_S) -> int:
+        """Send rows a failed request left behind; returns how many were sent."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await store.claim_unsent(conn, min_age_s, RELAY_BATCH)
+            # Rows of one key stay in their order; a failed publish leaves them all unsent.
+            for row in rows:
+                event = decode(row.payload, REGISTRY_EVENT_ADAPTER)
+                await publish(self._router, self._kafka, row.topic, [event], key=row.key)
+                await store.mark_sent(conn, [row.outbox_id])
+        return len(rows)
+
+    async def relay(self, interval_s: float) -> None:
+        """Run ``relay_once`` forever, every ``interval_s``; errors are logged and retried."""
+        while True:
+            try:
+                await self.relay_once()
+            except Unavailable:
+                log.warning("outbox relay: broker unavailable, will retry")
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox relay failed", extra={"error_type": type(exc).__name__})
+            await asyncio.sleep(interval_s)

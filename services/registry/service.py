@@ -1,0 +1,301 @@
+"""The rules about people: accounts, sign-in, family members and staff roles.
+
+Venues, declaration codes and inspectors are in ``venues.py``; both publish through the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import get_args
+from uuid import UUID
+
+import asyncpg
+
+from services.registry import store
+from services.registry.identity import IdentityVerifier
+from services.registry.models import RELATION_MAX, RELATIONS, Dependent, Person
+from services.registry.outbox import Outbox, Staged
+from services.registry.passwords import Passwords
+from shared.auth import AccessTokens
+from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized
+from shared.events import (
+    REGISTRY_TOPIC,
+    GuardianLinked,
+    GuardianLinkedData,
+    IdKind,
+    PersonRegistered,
+    PersonRegisteredData,
+    RegistryEvent,
+    RoleGranted,
+    RoleGrantedData,
+    StaffRole,
+)
+from shared.ids import uuid7
+from shared.pii import Vault, birth_date_of, mask_id, mask_name, normalise_id, normalise_name
+from shared.ratelimit import RateLimiter
+
+ID_KINDS: tuple[IdKind, ...] = get_args(IdKind)
+STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
+# Names on Chinese IDs are short, but transliterated passport names run long; 64 fits both.
+NAME_MAX = 64
+PHONE = re.compile(r"\+?[0-9]{6,15}")  # E.164 allows 15 digits; 6 covers short local numbers
+PASSWORD_MIN, PASSWORD_MAX = 8, 128  # NIST SP 800-63B: at least 8, allow at least 64
+
+
+class IdentityAlreadyRegistered(Conflict):
+    title = "Identity already registered"
+
+
+class NameDoesNotMatch(Conflict):
+    title = "Name does not match the identity"
+
+
+class NotYourOwnDependent(Conflict):
+    title = "A person cannot be their own family member"
+
+
+class WrongCredentials(Unauthorized):
+    pass
+
+
+class PersonNotFound(NotFound):
+    pass
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    access_token: str
+    expires_in: int
+    person_id: UUID
+    roles: list[str]
+
+
+def clean_name(name: str, field: str = "name") -> str:
+    value = normalise_name(name)
+    if not value:
+        raise InvalidValue(field, "a name is needed")
+    if len(value) > NAME_MAX:
+        raise InvalidValue(field, f"a name has at most {NAME_MAX} characters")
+    if not value.isprintable():
+        raise InvalidValue(field, "a name holds only printable characters")
+    return value
+
+
+def clean_phone(phone: str) -> str:
+    value = re.sub(r"[\s\-()]", "", phone)
+    if not PHONE.fullmatch(value):
+        raise InvalidValue("phone", "a phone number is 6 to 15 digits, optionally after +")
+    return value
+
+
+def check_password(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidValue("password", f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+
+
+def clean_relation(relation: str) -> str:
+    value = normalise_name(relation)
+    if value.lower() in RELATIONS:
+        return value.lower()
+    if not value or len(value) > RELATION_MAX:
+        raise InvalidValue("relation", f"one of {', '.join(RELATIONS)}, or up to {RELATION_MAX} characters")
+    return value
+
+
+def person_registered(
+    person_id: UUID, kind: IdKind, number: str, name: str, vault: Vault
+) -> PersonRegistered:
+    """The event of a new person: digests and masks only, never the name or the number."""
+    return PersonRegistered(
+        data=PersonRegisteredData(
+            person_id=person_id,
+            id_kind=kind,
+            birth_date=birth_date_of(kind, number),
+            masked_name=mask_name(name),
+            masked_id=mask_id(number),
+            id_digest=vault.id_digest(kind, number),
+            name_digest=vault.name_digest(name),
+        )
+    )
+
+
+async def stage_role_grant(
+    conn: store.Conn, outbox: Outbox, person_id: UUID, role: StaffRole, granted_by: UUID | None
+) -> Staged | None:
+    """Grant a role in the caller's transaction; the event to send after commit when it is new."""
+    if role not in STAFF_ROLES:
+        raise InvalidValue("role", f"one of {', '.join(STAFF_ROLES)}")
+    if await store.person_by_id(conn, person_id) is None:
+        raise PersonNotFound("No person has this id.")
+    if not await store.grant_role(conn, person_id, role, granted_by):
+        return None
+    event = RoleGranted(data=RoleGrantedData(person_id=person_id, role=role, granted_by=granted_by))
+    return await outbox.stage(conn, REGISTRY_TOPIC, str(person_id).encode(), [event])
+
+
+class PeopleService:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        vault: Vault,
+        verifier: IdentityVerifier,
+        passwords: Passwords,
+        outbox: Outbox,
+        login_failures: RateLimiter,
+        tokens: AccessTokens,
+    ) -> None:
+        self._pool = pool
+        self._vault = vault
+        self._verifier = verifier
+        self._passwords = passwords
+        self._outbox = outbox
+        self._login_failures = login_failures
+        self._tokens = tokens
+
+    async def _insert(
+        self, conn: store.Conn, kind: IdKind, number: str, name: str, **account: str | None
+    ) -> Person:
+        person_id = uuid7()
+        await store.insert_person(
+            conn,
+            person_id=person_id,
+            id_kind=kind,
+            id_cipher=self._vault.encrypt(number),
+            id_digest=self._vault.id_digest(kind, number),
+            masked_id=mask_id(number),
+            name=name,
+            masked_name=mask_name(name),
+            name_digest=self._vault.name_digest(name),
+            birth_date=birth_date_of(kind, number),
+            phone=account.get("phone"),
+            password_hash=account.get("password_hash"),
+        )
+        person = await store.person_by_id(conn, person_id)
+        assert person is not None
+        return person
+
+    async def register_account(
+        self, name: str, kind: IdKind, number: str, phone: str, password: str
+    ) -> Person:
+        name = clean_name(name)
+        phone = clean_phone(phone)
+        check_password(password)
+        number = await self._verifier.verify(kind, number, name)
+        password_hash = await self._passwords.hash(password)
+        digest = self._vault.id_digest(kind, number)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                existing = await store.person_by_digest(conn, digest, for_update=True)
+                if existing is not None:
+                    # A family member added by a guardian may later open their own account.
+                    if existing.password_hash is not None:
+                        raise IdentityAlreadyRegistered("An account with this identity exists already.")
+                    if existing.name_digest != self._vault.name_digest(name):
+                        raise NameDoesNotMatch("This identity is registered under another name.")
+                    await store.open_account(conn, existing.person_id, phone, password_hash)
+                    return existing
+                person = await self._insert(
+                    conn, kind, number, name, phone=phone, password_hash=password_hash
+                )
+                staged = await self._stage(
+                    conn,
+                    person.person_id,
+                    [person_registered(person.person_id, kind, number, name, self._vault)],
+                )
+        except asyncpg.UniqueViolationError as exc:
+            raise IdentityAlreadyRegistered("An account with this identity exists already.") from exc
+        await self._outbox.send(staged)
+        return person
+
+    async def _stage(self, conn: store.Conn, person_id: UUID, events: list[RegistryEvent]) -> Staged:
+        return await self._outbox.stage(conn, REGISTRY_TOPIC, str(person_id).encode(), events)
+
+    async def sign_in(self, number: str, password: str) -> SignedIn:
+        """An access token for the account with this number and password; 401 otherwise.
+
+        The number alone does not say its document kind, so every kind's digest is looked up.
+        Failures count per identity (the keyed digest of the number), and a full window refuses
+        even the right password, so a locked-out guesser learns nothing.
+        """
+        digests = [self._vault.id_digest(kind, number) for kind in ID_KINDS]
+        subject = self._vault.id_digest("mainland_id", normalise_id(number))
+        await self._login_failures.check(subject)
+        async with self._pool.acquire() as conn:
+            accounts = await store.accounts_by_digests(conn, digests)
+        found: Person | None = None
+        for account in accounts:
+            if await self._passwords.verify(account.password_hash, password):
+                found = account
+                break
+        if not accounts:
+            await self._passwords.verify(None, password)
+        if found is None:
+            await self._login_failures.hit(subject)
+            raise WrongCredentials("The identity number or the password is wrong.")
+        async with self._pool.acquire() as conn:
+            roles = await store.roles_of(conn, found.person_id)
+        token = self._tokens.issue(found.person_id, roles)
+        return SignedIn(token, self._tokens.ttl_s, found.person_id, roles)
+
+    async def add_dependent(
+        self, guardian_id: UUID, name: str, kind: IdKind, number: str, relation: str
+    ) -> tuple[Dependent, bool]:
+        """Link a family member (registering them when new); True when the link is new."""
+        name = clean_name(name)
+        relation = clean_relation(relation)
+        number = await self._verifier.verify(kind, number, name)
+        digest = self._vault.id_digest(kind, number)
+        for attempt in range(2):  # a concurrent first registration of the same person: link to it
+            try:
+                return await self._add_dependent(
+                    guardian_id=guardian_id,
+                    name=name,
+                    kind=kind,
+                    number=number,
+                    digest=digest,
+                    relation=relation,
+                )
+            except asyncpg.UniqueViolationError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _add_dependent(
+        self, *, guardian_id: UUID, name: str, kind: IdKind, number: str, digest: str, relation: str
+    ) -> tuple[Dependent, bool]:
+        events: list[RegistryEvent] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await store.person_by_id(conn, guardian_id) is None:
+                raise PersonNotFound("The signed-in account no longer exists.")
+            person = await store.person_by_digest(conn, digest)
+            if person is None:
+                person = await self._insert(conn, kind, number, name)
+                events.append(person_registered(person.person_id, kind, number, name, self._vault))
+            elif person.person_id == guardian_id:
+                raise NotYourOwnDependent("You cannot add yourself as a family member.")
+            elif person.name_digest != self._vault.name_digest(name):
+                raise NameDoesNotMatch("This identity is registered under another name.")
+            created = await store.link_guardian(conn, guardian_id, person.person_id, relation)
+            if created:
+                link = GuardianLinkedData(
+                    guardian_id=guardian_id, person_id=person.person_id, relation=relation
+                )
+                events.append(GuardianLinked(data=link))
+            staged = await self._stage(conn, person.person_id, events) if events else None
+            found = await store.dependent(conn, guardian_id, person.person_id)
+            assert found is not None
+        if staged is not None:
+            await self._outbox.send(staged)
+        return found, created
+
+    async def dependents(self, guardian_id: UUID) -> list[Dependent]:
+        async with self._pool.acquire() as conn:
+            return await store.dependents_of(conn, guardian_id)
+
+    async def grant_role(self, person_id: UUID, role: StaffRole, granted_by: UUID | None) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            staged = await stage_role_grant(conn, self._outbox, person_id, role, granted_by)
+        if staged is not None:
+            await self._outbox.send(staged)
