@@ -1,0 +1,128 @@
+"""Operator commands behind ``venuecode grant-role`` and ``venuecode posters``.
+
+Each opens and closes its own Postgres pool (and, for grant-role, its own Kafka producer), so
+it runs beside the services or alone; both apply the registry's migrations first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TextIO, get_args
+from uuid import UUID
+
+import asyncpg
+
+from services.registry import store
+from services.registry.models import Venue
+from services.registry.outbox import Outbox
+from services.registry.posters import poster_pdf
+from services.registry.service import ID_KINDS, stage_role_grant
+from shared import db
+from shared.events import REGISTRY_TOPIC, StaffRole
+from shared.kafka import ensure_topics, make_router
+from shared.keys import load_keys
+from shared.pii import Vault
+from shared.settings import InfraSettings
+from shared.tokens import TokenSigner
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BAR_WIDTH = 30
+
+
+class CommandFailed(SystemExit):
+    """A command that cannot do what was asked: the message is printed and the exit status is 1."""
+
+
+@asynccontextmanager
+async def _pool(infra: InfraSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await db.create_pool(infra.postgres)
+    try:
+        await db.migrate(pool, "registry", MIGRATIONS)
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
+    """Grant ``role`` to the account holding ``id_number`` (any document kind); its person_id."""
+    if role not in get_args(StaffRole):
+        raise CommandFailed(f"venuecode: the role must be one of {', '.join(get_args(StaffRole))}")
+    staff_role: StaffRole = role  # type: ignore[assignment]
+    keys = load_keys(infra)
+    vault = Vault(keys.pii, keys.pii_hmac)
+    await ensure_topics(infra.kafka, [REGISTRY_TOPIC])
+    router = make_router(infra.kafka, "registry-cli")
+    async with _pool(infra) as pool:
+        async with pool.acquire() as conn:
+            found = await store.accounts_by_digests(
+                conn, [vault.id_digest(kind, id_number) for kind in ID_KINDS]
+            )
+        if len(found) != 1:
+            raise CommandFailed("venuecode: no single registered account has this identity number")
+        person_id = found[0].person_id
+        await router.broker.start()
+        try:
+            outbox = Outbox(pool, router, infra.kafka)
+            async with pool.acquire() as conn, conn.transaction():
+                staged = await stage_role_grant(conn, outbox, person_id, staff_role, None)
+            if staged is not None:
+                await outbox.send(staged)
+        finally:
+            await router.broker.stop()
+    return person_id
+
+
+def _progress(done: int, total: int, out: TextIO) -> None:
+    filled = BAR_WIDTH * done // max(total, 1)
+    out.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}")
+    if done == total:
+        out.write("\n")
+    out.flush()
+
+
+def _write_poster(target: Path, venue: Venue, url: str, issued: date) -> None:
+    target.write_bytes(poster_pdf(venue, url, issued))
+
+
+async def _venue_of(conn: store.Conn, row: dict[str, str]) -> Venue | None:
+    if (row.get("venue_id") or "").strip():
+        try:
+            return await store.venue_by_id(conn, UUID(row["venue_id"].strip()))
+        except ValueError:
+            return None
+    region_code, name = (row.get("region_code") or "").strip(), (row.get("name") or "").strip()
+    if region_code and name:
+        return await store.venue_by_region_name(conn, region_code, name)
+    return None
+
+
+async def bulk_posters(infra: InfraSettings, csv_path: Path, out_dir: Path) -> int:
+    """One A4 poster PDF per venue listed in the CSV (``venue_id``, or ``region_code`` and ``name``).
+
+    Rows naming no known venue are reported on stderr and skipped; returns how many PDFs were written.
+    """
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    signer = TokenSigner(load_keys(infra).tokens)
+    base = infra.public_base_url.rstrip("/")
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+    issued = datetime.now(UTC).date()
+    written = 0
+    async with _pool(infra) as pool, pool.acquire() as conn:
+        for index, row in enumerate(rows, start=1):
+            venue = await _venue_of(conn, row)
+            if venue is None:
+                sys.stderr.write(f"\nrow {index}: no such venue, skipped\n")
+            else:
+                url = f"{base}/c/{signer.venue_token(venue.venue_id, venue.poster_version)}"
+                target = out_dir / f"venue-{venue.venue_id}-v{venue.poster_version}.pdf"
+                await asyncio.to_thread(_write_poster, target, venue, url, issued)
+                written += 1
+            _progress(index, len(rows), sys.stderr)
+    return written
