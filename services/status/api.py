@@ -2,6 +2,218 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import segno
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.status.lookup import DISPLAY_SECONDS
+from services.status.models import Shown, StatusRecord, TokenKind
+from services.status.paper import paper_card_pdf
+from shared.auth import CurrentPrincipal, Principal, require_role
+from shared.events import Colour
+from shared.i18n import language_of, reason_text
+
+if TYPE_CHECKING:
+    from services.status.app import Services
 
 router = APIRouter(prefix="/api/status/v1", tags=["status"])
+Authority = Annotated[Principal, Depends(require_role("health_authority"))]
+PersonQuery = Annotated[UUID | None, Query(description="Whose code; default: the caller")]
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HealthCodeOut(_Out):
+    person_id: UUID
+    masked_name: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    updated_at: datetime
+    token: str
+    token_expires_at: datetime
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class VerifyOut(_Out):
+    person_id: UUID
+    masked_name: str
+    masked_id: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    token_kind: TokenKind
+
+
+class StatusIn(BaseModel):
+    colour: Colour
+    reason: str = Field(max_length=64)
+    valid_until: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class StatusOut(_Out):
+    person_id: UUID
+    colour: Colour
+    reason: str
+    reason_text: str
+    version: int
+    valid_until: datetime | None
+    updated_at: datetime
+
+
+class LookupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=40)
+
+
+class LookupOut(_Out):
+    masked_name: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    display_seconds: int = DISPLAY_SECONDS
+
+
+class HistoryEntry(_Out):
+    colour: Colour
+    reason: str
+    reason_text: str
+    version: int
+    valid_until: datetime | None
+    effective_at: datetime
+    recorded_at: datetime
+    source: str
+
+
+class HistoryOut(_Out):
+    person_id: UUID
+    history: list[HistoryEntry]
+
+
+def _reason(request: Request, shown: Shown | StatusRecord) -> str:
+    return reason_text(shown.reason, language_of(request))
+
+
+@router.get("/health-code", summary="The health code of the caller or a dependant")
+async def health_code(
+    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+) -> HealthCodeOut:
+    code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
+    s = code.shown
+    return HealthCodeOut(
+        person_id=code.person_id,
+        masked_name=code.masked_name,
+        colour=s.colour,
+        reason=s.reason,
+        reason_text=_reason(request, s),
+        updated_at=s.updated_at,
+        token=code.token,
+        token_expires_at=code.token_expires_at,
+    )
+
+
+@router.get(
+    "/health-code.svg",
+    summary="The health code's QR as SVG, with a fresh token",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def health_code_svg(
+    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+) -> Response:
+    code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
+    svg = segno.make(code.token, error="m").svg_inline(scale=8, border=4)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/paper-code",
+    summary="A printable paper health code (PDF); printing revokes the previous card",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def paper_code(
+    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+) -> Response:
+    svc = services(request)
+    card = await svc.codes.paper_code(principal.person_id, person_id or principal.person_id)
+    pdf = paper_card_pdf(
+        card.token, card.masked_name, card.serial, svc.status.clock.now(), language_of(request)
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": 'inline; filename="paper-health-code.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/health-codes/verify", summary="An inspector resolves a shown health code")
+async def verify(request: Request, principal: CurrentPrincipal, body: VerifyIn) -> VerifyOut:
+    found = await services(request).codes.verify(principal.person_id, body.token)
+    s = found.shown
+    return VerifyOut(
+        person_id=found.person_id,
+        masked_name=found.masked_name,
+        masked_id=found.masked_id,
+        colour=s.colour,
+        reason=s.reason,
+        reason_text=_reason(request, s),
+        token_kind=found.token_kind,
+    )
+
+
+@router.put("/persons/{person_id}/status", summary="The health authority sets a person's colour")
+async def set_status(request: Request, principal: Authority, person_id: UUID, body: StatusIn) -> StatusOut:
+    record = await services(request).status.set_by_authority(
+        principal.person_id,
+        person_id,
+        colour=body.colour,
+        reason=body.reason,
+        valid_until=body.valid_until,
+        note=body.note,
+    )
+    return StatusOut(
+        person_id=record.person_id,
+        colour=record.colour,
+        reason=record.reason,
+        reason_text=_reason(request, record),
+        version=record.version,
+        valid_until=record.valid_until,
+        updated_at=record.updated_at,
+    )
+
+
+@router.get("/persons/{person_id}/history", summary="A person's colour history (health authority)")
+async def history(request: Request, _: Authority, person_id: UUID) -> HistoryOut:
+    rows = await services(request).status.history(person_id)
+    language = language_of(request)
+    entries = [HistoryEntry(reason_text=reason_text(str(r["reason"]), language), **r) for r in rows]
+    return HistoryOut(person_id=person_id, history=entries)
+
+
+@router.post("/assisted-lookups", summary="Assisted lookup for people aged 60+ or under 16")
+async def assisted_lookup(request: Request, principal: CurrentPrincipal, body: LookupIn) -> LookupOut:
+    answer = await services(request).lookup.lookup(principal.person_id, body.name, body.id_number)
+    s = answer.shown
+    return LookupOut(
+        masked_name=answer.masked_name, colour=s.colour, reason=s.reason, reason_text=_reason(request, s)
+    )

@@ -2,25 +2,92 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from faststream.kafka.fastapi import KafkaRouter
+from starlette.staticfiles import StaticFiles
 
-from services.status import api, handlers
+from services.status import api, handlers, pages
+from services.status.cache import ColourCache, lookup_limiter
+from services.status.codes import HealthCodes
 from services.status.config import Settings
-from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC
-from shared.kafka import make_router
-from shared.runtime import open_runtime
+from services.status.lookup import AssistedLookup
+from services.status.models import Clock, SystemClock
+from services.status.service import StatusService
+from services.status.store import Store
+from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusChanged, dlq
+from shared.kafka import make_router, publish
+from shared.runtime import Runtime, open_runtime
+from shared.settings import KafkaSettings
 from shared.web import service_app
 
 NAME = "status"
 MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("venuecode.status")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+@dataclass(frozen=True)
+class Services:
+    """What the routes and subscribers call, built once the lifespan opened the connections."""
+
+    status: StatusService
+    codes: HealthCodes
+    lookup: AssistedLookup
+    store: Store
+
+
+def _publisher(
+    router: KafkaRouter, kafka: KafkaSettings
+) -> Callable[[Sequence[StatusChanged]], Awaitable[None]]:
+    async def publish_changes(events: Sequence[StatusChanged]) -> None:
+        # Keyed by person, so one person's changes stay in order on one partition.
+        await asyncio.gather(
+            *(publish(router, kafka, STATUS_TOPIC, [e], key=str(e.data.person_id).encode()) for e in events)
+        )
+
+    return publish_changes
+
+
+def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Services:
+    assert runtime.pool is not None
+    store = Store(runtime.pool)
+    status = StatusService(
+        store,
+        ColourCache(runtime.redis, runtime.redis_prefix),
+        _publisher(runtime.router, settings.infra.kafka),
+        clock,
+        refill_chunk=settings.refill_chunk,
+        sweep_batch=settings.sweep_batch,
+    )
+    codes = HealthCodes(store, status, runtime.signer, settings.health_code_ttl_s)
+    limiter = lookup_limiter(
+        runtime.redis, runtime.redis_prefix, settings.lookup_per_minute, settings.lookup_per_day
+    )
+    lookup = AssistedLookup(store, status, runtime.vault, limiter, settings.timezone)
+    return Services(status, codes, lookup, store)
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str, *, first: float) -> None:
+    """Run a periodic job until cancelled; a failed round is logged and retried next time."""
+    await asyncio.sleep(first)
+    while True:
+        try:
+            await job()
+        except Exception as exc:
+            log.warning("periodic job failed", extra={"job": name, "error_type": type(exc).__name__})
+        await asyncio.sleep(seconds)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock = clock or SystemClock()
     router = make_router(settings.infra.kafka, NAME)
 
     @asynccontextmanager
@@ -31,13 +98,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=router,
             schema="status",
             migrations=MIGRATIONS,
-            topics=[STATUS_TOPIC, STATUS_COMMANDS_TOPIC, REGISTRY_TOPIC],
+            topics=[
+                STATUS_TOPIC,
+                STATUS_COMMANDS_TOPIC,
+                REGISTRY_TOPIC,
+                dlq(STATUS_COMMANDS_TOPIC),
+                dlq(REGISTRY_TOPIC),
+            ],
         ) as runtime:
             app.state.runtime = runtime
-            yield
+            app.state.services = services = build_services(runtime, settings, clock)
+            tasks = [
+                asyncio.create_task(
+                    _every(settings.cache_check_interval_s, services.status.ensure_cache, "cache", first=0)
+                ),
+                asyncio.create_task(
+                    _every(
+                        settings.sweep_interval_s,
+                        services.status.sweep_expired,
+                        "sweep",
+                        first=settings.sweep_interval_s,
+                    )
+                ),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     app = service_app(NAME, lifespan)
-    handlers.register(router, settings)
+    app.state.settings = settings
+    handlers.register(router, settings, lambda: app.state.services.status)
     app.include_router(router)
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/status/static", StaticFiles(directory=STATIC), name="status-static")
     return app

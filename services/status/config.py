@@ -6,9 +6,31 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import InfraSettings
+from shared.tokens import HEALTH_CODE_TTL_S
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VENUECODE_STATUS_", extra="ignore")
 
     infra: InfraSettings = Field(default_factory=InfraSettings)
+    # How long a dynamic health-code token lives (see shared.tokens for why 60 s).
+    health_code_ttl_s: int = HEALTH_CODE_TTL_S
+    # How often the lifespan checks the colour cache's warm marker: a flushed Redis
+    # shows "unknown" at check-in until the refill, so a few seconds at most.
+    cache_check_interval_s: float = 3.0
+    # Rows per pipelined refill round: big enough to amortise the round trip,
+    # small enough that one round never holds Redis for long.
+    refill_chunk: int = 1000
+    # How often expired colours are recorded as green; reads already hide them at once.
+    sweep_interval_s: float = 30.0
+    sweep_batch: int = 500
+    # Assisted lookup caps per caller: the example numbers (10 a minute, 100 a day).
+    lookup_per_minute: int = 10
+    lookup_per_day: int = 100
+    # tansu answers a JoinGroup only after about half the session timeout, and the
+    # shared request timeout is 5 s: Kafka's 10 s default never joins. 6 s joins in ~3 s
+    # and still survives a few missed 1 s heartbeats.
+    consumer_session_timeout_ms: int = 6_000
+    consumer_heartbeat_interval_ms: int = 1_000
+    # "The day asked" for the 60+ / under-16 rule is a calendar day in the province.
+    timezone: str = "Asia/Shanghai"

@@ -1,0 +1,217 @@
+"""The colour rules: authority changes and commands by version, expiry, the cache refill, read models."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from redis.exceptions import RedisError
+
+from services.status.cache import ColourCache
+from services.status.errors import BadStatusCommand, UnknownPerson
+from services.status.models import Change, Clock, Shown, Source, StatusRecord
+from services.status.store import Store
+from shared.errors import InvalidValue, Unavailable
+from shared.events import (
+    Colour,
+    GuardianLinked,
+    InspectorBound,
+    InspectorUnbound,
+    PersonRegistered,
+    RegistryEvent,
+    StatusChanged,
+    StatusChangedData,
+    StatusSet,
+)
+from shared.i18n import REASON_CODES
+
+log = logging.getLogger("venuecode.status")
+Publish = Callable[[Sequence[StatusChanged]], Awaitable[None]]
+
+
+def check_colour(colour: Colour, reason: str) -> None:
+    """A reason must be a known code, and green goes with ``none`` only."""
+    if reason not in REASON_CODES:
+        raise InvalidValue("reason", f"must be one of {', '.join(sorted(REASON_CODES))}")
+    if (colour == "green") != (reason == "none"):
+        raise InvalidValue("reason", "green goes with the reason none, yellow and red never do")
+
+
+def changed_event(record: StatusRecord) -> StatusChanged:
+    return StatusChanged(
+        data=StatusChangedData(
+            person_id=record.person_id,
+            colour=record.colour,
+            reason=record.reason,
+            version=record.version,
+            valid_until=record.valid_until,
+        )
+    )
+
+
+class StatusService:
+    """Owns every status change: Postgres first, then the Redis cache, then status.changed."""
+
+    def __init__(
+        self,
+        store: Store,
+        cache: ColourCache,
+        publish: Publish,
+        clock: Clock,
+        *,
+        refill_chunk: int = 1000,
+        sweep_batch: int = 500,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._publish = publish
+        self.clock = clock
+        self._refill_chunk = refill_chunk
+        self._sweep_batch = sweep_batch
+        # Set when a committed change could not reach Redis: the next check refills everything.
+        self._cache_behind = False
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def shown(self, person_id: UUID, registered_at: datetime | None = None) -> Shown:
+        """What anyone sees now; a person with no recorded status is green since registering."""
+        now = self.clock.now()
+        record = await self._store.current(person_id)
+        if record is None:
+            return Shown(person_id, "green", "none", 0, None, registered_at or now)
+        return Shown.of(record, now)
+
+    async def history(self, person_id: UUID) -> list[dict[str, object]]:
+        if await self._store.person(person_id) is None and await self._store.current(person_id) is None:
+            raise UnknownPerson()
+        return await self._store.history(person_id)
+
+    # --- changes ---------------------------------------------------------------------
+
+    async def set_by_authority(
+        self,
+        by: UUID,
+        person_id: UUID,
+        *,
+        colour: Colour,
+        reason: str,
+        valid_until: datetime | None,
+        note: str | None,
+    ) -> StatusRecord:
+        check_colour(colour, reason)
+        now = self.clock.now()
+        if valid_until is not None and colour == "green":
+            raise InvalidValue("valid_until", "only a yellow or red colour expires")
+        if valid_until is not None and valid_until <= now:
+            raise InvalidValue("valid_until", "must be in the future")
+        if await self._store.person(person_id) is None:
+            raise UnknownPerson()
+        change = Change(person_id, colour, reason, valid_until, now, Source.AUTHORITY, by, note=note)
+        async with self._store.transaction() as conn:
+            record = await self._store.apply_change(conn, change, now, force=True)
+        assert record is not None  # forced changes always apply
+        await self._after_commit([record])
+        return record
+
+    async def apply_command(self, command: StatusSet) -> StatusRecord | None:
+        """Apply a status.set once (by event id) unless a newer act already decided the colour."""
+        data = command.data
+        try:
+            check_colour(data.colour, data.reason)
+        except InvalidValue as exc:
+            raise BadStatusCommand(exc.detail) from exc
+        if data.colour == "green" and data.valid_until is not None:
+            raise BadStatusCommand("only a yellow or red colour expires")
+        change = Change(
+            data.person_id,
+            data.colour,
+            data.reason,
+            data.valid_until,
+            command.occurred_at,
+            Source.COMMAND,
+            data.requested_by,
+            data.source_query_id,
+        )
+        async with self._store.transaction() as conn:
+            if not await self._store.claim_event(conn, command.event_id):
+                return None
+            record = await self._store.apply_change(conn, change, self.clock.now(), force=False)
+        if record is not None:
+            await self._after_commit([record])
+        return record
+
+    async def sweep_expired(self) -> int:
+        """Record every colour whose valid_until passed as green, and announce each change."""
+        now = self.clock.now()
+        total = 0
+        while True:
+            due = await self._store.expiring(now, self._sweep_batch)
+            changed: list[StatusRecord] = []
+            for person_id, version in due:
+                async with self._store.transaction() as conn:
+                    record = await self._store.expire(conn, person_id, version, now)
+                if record is not None:
+                    changed.append(record)
+            await self._after_commit(changed)
+            total += len(changed)
+            if len(due) < self._sweep_batch or not changed:
+                return total
+
+    async def _after_commit(self, records: Sequence[StatusRecord]) -> None:
+        if not records:
+            return
+        try:
+            await self._cache.write(records)
+        except RedisError as exc:
+            self._cache_behind = True
+            raise Unavailable("The colour cache is unavailable; retry shortly.") from exc
+        await self._publish([changed_event(r) for r in records])
+
+    # --- the colour cache ------------------------------------------------------------
+
+    async def ensure_cache(self) -> bool:
+        """Refill the cache when it is cold, flushed or missed a write; True when it refilled."""
+        if not self._cache_behind and await self._cache.is_warm():
+            return False
+        await self.refill_cache()
+        return True
+
+    async def refill_cache(self) -> int:
+        """Copy every recorded status into Redis in pipelined chunks, then set the warm marker."""
+        # Cleared first: a write that fails during the refill sets it again.
+        self._cache_behind = False
+        after: UUID | None = None
+        count = 0
+        try:
+            while True:
+                page = await self._store.statuses_after(after, self._refill_chunk)
+                if page:
+                    await self._cache.write(page)
+                    count += len(page)
+                    after = page[-1].person_id
+                if len(page) < self._refill_chunk:
+                    break
+            await self._cache.mark_warm()
+        except BaseException:
+            self._cache_behind = True
+            raise
+        log.info("colour cache refilled", extra={"entries": count})
+        return count
+
+    # --- read models from registry events ----------------------------------------------
+
+    async def apply_registry_event(self, event: RegistryEvent) -> None:
+        async with self._store.transaction() as conn:
+            if not await self._store.claim_event(conn, event.event_id):
+                return
+            at = event.occurred_at
+            if isinstance(event, PersonRegistered):
+                await self._store.record_person(conn, event.data, at)
+            elif isinstance(event, GuardianLinked):
+                data = event.data
+                await self._store.link_guardian(conn, data.guardian_id, data.person_id, data.relation, at)
+            elif isinstance(event, InspectorBound | InspectorUnbound):
+                bound = isinstance(event, InspectorBound)
+                await self._store.set_binding(conn, event.data.person_id, event.data.venue_id, bound, at)

@@ -1,0 +1,308 @@
+"""Every SQL statement of the status service (asyncpg, ``$1`` placeholders), returning models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.status.models import Change, Person, Source, StatusRecord
+from shared import db
+from shared.events import PersonRegisteredData
+
+SCHEMA = "status"
+_STATUS_COLUMNS = "person_id, colour, reason, version, valid_until, effective_at, updated_at"
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        row["person_id"],
+        row["id_kind"],
+        row["id_digest"],
+        row["name_digest"],
+        row["birth_date"],
+        row["masked_name"],
+        row["masked_id"],
+        row["registered_at"],
+    )
+
+
+def _status(row: Any) -> StatusRecord:
+    return StatusRecord(
+        row["person_id"],
+        row["colour"],
+        row["reason"],
+        row["version"],
+        row["valid_until"],
+        row["effective_at"],
+        row["updated_at"],
+    )
+
+
+class Store:
+    """The status schema: read models, current status and history, paper serials, audits."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def claim_event(self, conn: asyncpg.Connection, event_id: UUID) -> bool:
+        return await db.claim_event(conn, SCHEMA, event_id)
+
+    # --- read models from registry events -------------------------------------------
+
+    async def record_person(self, conn: asyncpg.Connection, data: PersonRegisteredData, at: datetime) -> None:
+        await conn.execute(
+            "INSERT INTO status.people (person_id, id_kind, id_digest, name_digest, birth_date,"
+            " masked_name, masked_id, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (person_id) DO UPDATE SET id_kind = EXCLUDED.id_kind,"
+            " id_digest = EXCLUDED.id_digest, name_digest = EXCLUDED.name_digest,"
+            " birth_date = EXCLUDED.birth_date, masked_name = EXCLUDED.masked_name,"
+            " masked_id = EXCLUDED.masked_id",
+            data.person_id,
+            data.id_kind,
+            data.id_digest,
+            data.name_digest,
+            data.birth_date,
+            data.masked_name,
+            data.masked_id,
+            at,
+        )
+
+    async def link_guardian(
+        self, conn: asyncpg.Connection, guardian_id: UUID, person_id: UUID, relation: str, at: datetime
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO status.guardians (guardian_id, person_id, relation, linked_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            guardian_id,
+            person_id,
+            relation,
+            at,
+        )
+
+    async def set_binding(
+        self, conn: asyncpg.Connection, person_id: UUID, venue_id: UUID, bound: bool, at: datetime
+    ) -> None:
+        # Bound and unbound may arrive out of order: the later act wins.
+        await conn.execute(
+            "INSERT INTO status.inspector_bindings AS b (person_id, venue_id, bound, changed_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (person_id, venue_id) DO UPDATE"
+            " SET bound = EXCLUDED.bound, changed_at = EXCLUDED.changed_at"
+            " WHERE b.changed_at <= EXCLUDED.changed_at",
+            person_id,
+            venue_id,
+            bound,
+            at,
+        )
+
+    async def person(self, person_id: UUID) -> Person | None:
+        row = await self._pool.fetchrow("SELECT * FROM status.people WHERE person_id = $1", person_id)
+        return None if row is None else _person(row)
+
+    async def people_with_id_digest(self, id_digest: str) -> list[Person]:
+        rows = await self._pool.fetch("SELECT * FROM status.people WHERE id_digest = $1", id_digest)
+        return [_person(r) for r in rows]
+
+    async def guards(self, guardian_id: UUID, person_id: UUID) -> bool:
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM status.guardians WHERE guardian_id = $1 AND person_id = $2)",
+                guardian_id,
+                person_id,
+            )
+        )
+
+    async def is_inspector(self, person_id: UUID) -> bool:
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM status.inspector_bindings WHERE person_id = $1 AND bound)",
+                person_id,
+            )
+        )
+
+    # --- status ----------------------------------------------------------------------
+
+    async def current(self, person_id: UUID) -> StatusRecord | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_STATUS_COLUMNS} FROM status.current_status WHERE person_id = $1",  # noqa: S608
+            person_id,
+        )
+        return None if row is None else _status(row)
+
+    async def apply_change(
+        self, conn: asyncpg.Connection, change: Change, now: datetime, *, force: bool
+    ) -> StatusRecord | None:
+        """Record a change and its history row; None when it is older than the current status.
+
+        One upsert under the row lock decides: the version grows by one, and unless
+        ``force`` (the authority acting now) a change whose act is not newer than the
+        recorded one changes nothing, so a replayed or late command cannot win.
+        """
+        row = await conn.fetchrow(
+            "INSERT INTO status.current_status AS s"  # noqa: S608 - only the fixed column list is interpolated
+            " (person_id, colour, reason, version, valid_until, effective_at, updated_at)"
+            " VALUES ($1, $2, $3, 1, $4, $5, $6) ON CONFLICT (person_id) DO UPDATE SET"
+            " colour = EXCLUDED.colour, reason = EXCLUDED.reason, version = s.version + 1,"
+            " valid_until = EXCLUDED.valid_until,"
+            " effective_at = GREATEST(s.effective_at, EXCLUDED.effective_at),"
+            " updated_at = EXCLUDED.updated_at"
+            " WHERE $7::boolean OR s.effective_at < EXCLUDED.effective_at"
+            f" RETURNING {_STATUS_COLUMNS}",
+            change.person_id,
+            change.colour,
+            change.reason,
+            change.valid_until,
+            change.effective_at,
+            now,
+            force,
+        )
+        if row is None:
+            return None
+        record = _status(row)
+        await self._history(
+            conn,
+            record,
+            now,
+            source=change.source,
+            set_by=change.set_by,
+            source_query_id=change.source_query_id,
+            note=change.note,
+        )
+        return record
+
+    async def expiring(self, now: datetime, limit: int) -> list[tuple[UUID, int]]:
+        rows = await self._pool.fetch(
+            "SELECT person_id, version FROM status.current_status"
+            " WHERE valid_until <= $1 AND colour <> 'green' ORDER BY valid_until LIMIT $2",
+            now,
+            limit,
+        )
+        return [(r["person_id"], r["version"]) for r in rows]
+
+    async def expire(
+        self, conn: asyncpg.Connection, person_id: UUID, version: int, now: datetime
+    ) -> StatusRecord | None:
+        """Turn one expired colour green (at the moment it expired), unless it changed meanwhile."""
+        row = await conn.fetchrow(
+            "UPDATE status.current_status SET colour = 'green', reason = 'none',"  # noqa: S608 - fixed column list
+            " version = version + 1, valid_until = NULL,"
+            " effective_at = GREATEST(effective_at, valid_until), updated_at = valid_until"
+            " WHERE person_id = $1 AND version = $2 AND valid_until <= $3 AND colour <> 'green'"
+            f" RETURNING {_STATUS_COLUMNS}",
+            person_id,
+            version,
+            now,
+        )
+        if row is None:
+            return None
+        record = _status(row)
+        await self._history(
+            conn, record, now, source=Source.EXPIRY, set_by=None, source_query_id=None, note=None
+        )
+        return record
+
+    async def _history(
+        self,
+        conn: asyncpg.Connection,
+        record: StatusRecord,
+        now: datetime,
+        *,
+        source: Source,
+        set_by: UUID | None,
+        source_query_id: UUID | None,
+        note: str | None,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO status.history (person_id, colour, reason, version, valid_until, effective_at,"
+            " recorded_at, source, set_by, source_query_id, note)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            record.person_id,
+            record.colour,
+            record.reason,
+            record.version,
+            record.valid_until,
+            record.effective_at,
+            now,
+            source.value,
+            set_by,
+            source_query_id,
+            note,
+        )
+
+    async def statuses_after(self, after: UUID | None, limit: int) -> list[StatusRecord]:
+        """One page of every recorded status, in person_id order (keyset paging for the refill)."""
+        rows = await self._pool.fetch(
+            f"SELECT {_STATUS_COLUMNS} FROM status.current_status"  # noqa: S608
+            " WHERE $1::uuid IS NULL OR person_id > $1 ORDER BY person_id LIMIT $2",
+            after,
+            limit,
+        )
+        return [_status(r) for r in rows]
+
+    async def history(self, person_id: UUID) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT colour, reason, version, valid_until, effective_at, recorded_at, source"
+            " FROM status.history WHERE person_id = $1 ORDER BY version",
+            person_id,
+        )
+        return [dict(r) for r in rows]
+
+    # --- paper codes and audits ------------------------------------------------------
+
+    async def next_paper_serial(self, person_id: UUID, issued_by: UUID, now: datetime) -> int:
+        serial = await self._pool.fetchval(
+            "INSERT INTO status.paper_codes AS p (person_id, serial, issued_at, issued_by)"
+            " VALUES ($1, 1, $2, $3) ON CONFLICT (person_id) DO UPDATE"
+            " SET serial = p.serial + 1, issued_at = EXCLUDED.issued_at, issued_by = EXCLUDED.issued_by"
+            " RETURNING serial",
+            person_id,
+            now,
+            issued_by,
+        )
+        return int(serial)
+
+    async def paper_serial(self, person_id: UUID) -> int | None:
+        serial = await self._pool.fetchval(
+            "SELECT serial FROM status.paper_codes WHERE person_id = $1", person_id
+        )
+        return None if serial is None else int(serial)
+
+    async def audit_verify(
+        self,
+        inspector_id: UUID,
+        person_id: UUID | None,
+        token_kind: str | None,
+        result: str,
+        at: datetime,
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO status.verify_audit (inspector_id, person_id, token_kind, result, at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            inspector_id,
+            person_id,
+            token_kind,
+            result,
+            at,
+        )
+
+    async def audit_lookup(
+        self, caller_id: UUID, id_digest: str | None, person_id: UUID | None, result: str, at: datetime
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO status.lookup_audit (caller_id, id_digest, person_id, result, at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            caller_id,
+            id_digest,
+            person_id,
+            result,
+            at,
+        )
