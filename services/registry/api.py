@@ -213,6 +213,8 @@ async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, ob
                 "bound_at": b.bound_at,
                 "is_administrator": b.is_administrator,
                 "poster_version": b.poster_version,
+                # The inspector's quick "temperature normal" check-in opens the poster's own page.
+                "venue_token": service.token_of(b),
             }
             for b in bound
         ]

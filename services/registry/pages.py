@@ -1,7 +1,173 @@
-"""The registry's pages: home, register, sign in, family, venue administrator and inspector."""
+"""The registry's pages: home, register, sign in, family, venue administrator and inspector.
+
+Pages are shells: their scripts (``/registry/static/``) call the JSON API with the session
+cookie and the CSRF header, so every rule stays in one place, the API.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from pathlib import Path
+from typing import get_args
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from services.registry.models import RELATIONS, Category
+from shared.auth import authenticate
+from shared.errors import Unauthorized
+from shared.events import IdKind
+from shared.i18n import Language
+from shared.pages import Pages
 
 router = APIRouter(include_in_schema=False)
+
+Text = dict[Language, str]
+
+
+def _t(hant: str, hans: str, en: str) -> Text:
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+TEXTS: dict[str, Text] = {
+    "home_title": _t("場所碼登記", "场所码登记", "Venue code registry"),
+    "home_intro": _t(
+        "實名登記後，可以管理場所、成為檢測員，並為家人代辦。",
+        "实名登记后，可以管理场所、成为检测员，并为家人代办。",
+        "After real-name registration you can run a venue, become an inspector and act for your family.",
+    ),
+    "register": _t("實名註冊", "实名注册", "Register"),
+    "login": _t("登入", "登录", "Sign in"),
+    "logout": _t("登出", "退出", "Sign out"),
+    "family": _t("家庭成員", "家庭成员", "Family members"),
+    "venue": _t("場所管理", "场所管理", "My venue"),
+    "inspector": _t("檢測員", "检测员", "Inspector"),
+    "name": _t("姓名", "姓名", "Full name"),
+    "id_kind": _t("證件類型", "证件类型", "Document"),
+    "kind_mainland_id": _t("居民身份證", "居民身份证", "Resident ID card"),
+    "kind_hk_macao_permit": _t(
+        "港澳居民來往內地通行證", "港澳居民来往内地通行证", "Hong Kong / Macao permit"
+    ),
+    "kind_taiwan_permit": _t("台灣居民來往大陸通行證", "台湾居民来往大陆通行证", "Taiwan permit"),
+    "kind_passport": _t("護照", "护照", "Passport"),
+    "id_number": _t("證件號碼", "证件号码", "Document number"),
+    "phone": _t("手機號碼", "手机号码", "Mobile number"),
+    "password": _t("密碼（8 至 128 位）", "密码（8 至 128 位）", "Password (8 to 128 characters)"),
+    "have_account": _t("已有帳號？登入", "已有账号？登录", "Have an account? Sign in"),
+    "no_account": _t("還沒有帳號？實名註冊", "还没有账号？实名注册", "No account yet? Register"),
+    "proofing_note": _t(
+        "本系統只檢查證件號碼格式，不做人臉識別或與公安身份系統核驗。",
+        "本系统只检查证件号码格式，不做人脸识别或与公安身份系统核验。",
+        "Only the document number's format is checked here; no face or identity-service verification.",
+    ),
+    "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
+    "saved": _t("已保存", "已保存", "Saved"),
+    "add_family": _t("添加家庭成員", "添加家庭成员", "Add a family member"),
+    "relation": _t("關係", "关系", "Relation"),
+    "relation_child": _t("子女", "子女", "Child"),
+    "relation_parent": _t("父母", "父母", "Parent"),
+    "relation_grandparent": _t("祖父母／外祖父母", "祖父母／外祖父母", "Grandparent"),
+    "relation_spouse": _t("配偶", "配偶", "Spouse"),
+    "relation_other": _t("其他", "其他", "Other"),
+    "add": _t("添加", "添加", "Add"),
+    "my_family": _t("我的家庭成員", "我的家庭成员", "My family members"),
+    "none_yet": _t("暫無", "暂无", "None yet"),
+    "create_venue": _t("登記場所", "登记场所", "Register a venue"),
+    "region_code": _t("行政區劃代碼（6 位）", "行政区划代码（6 位）", "Region code (6 digits)"),
+    "venue_name": _t("場所全稱", "场所全称", "Full name of the venue"),
+    "address": _t("地址（選填）", "地址（选填）", "Address (optional)"),
+    "category": _t("場所類別", "场所类别", "Category"),
+    "cat_hospital": _t("醫院", "医院", "Hospital"),
+    "cat_restaurant": _t("餐廳", "餐厅", "Restaurant"),
+    "cat_supermarket": _t("超市", "超市", "Supermarket"),
+    "cat_transport": _t("交通工具", "交通工具", "Transport"),
+    "cat_office": _t("辦公場所", "办公场所", "Office"),
+    "cat_school": _t("學校", "学校", "School"),
+    "cat_hotel": _t("酒店", "酒店", "Hotel"),
+    "cat_other": _t("其他", "其他", "Other"),
+    "declaration_code": _t("場所申報碼", "场所申报码", "Declaration code"),
+    "copy": _t("複製", "复制", "Copy"),
+    "copied": _t("已複製", "已复制", "Copied"),
+    "rotate": _t("更換申報碼", "更换申报码", "Replace the code"),
+    "rotate_note": _t(
+        "更換後舊碼不能再綁定，已綁定的檢測員不受影響。",
+        "更换后旧码不能再绑定，已绑定的检测员不受影响。",
+        "The old code stops working for new inspectors; bound inspectors stay.",
+    ),
+    "reissue": _t("重新簽發海報", "重新签发海报", "Reissue the poster"),
+    "reissue_note": _t(
+        "重新簽發後，舊海報掃碼會被拒絕。",
+        "重新签发后，旧海报扫码会被拒绝。",
+        "After reissuing, scans of older posters are refused.",
+    ),
+    "poster_version": _t("海報版本", "海报版本", "Poster version"),
+    "inspectors": _t("檢測員", "检测员", "Inspectors"),
+    "remove": _t("移除", "移除", "Remove"),
+    "bind_myself": _t("我也做本場所的檢測員", "我也做本场所的检测员", "Bind myself as inspector"),
+    "bind": _t("綁定場所", "绑定场所", "Bind to a venue"),
+    "bind_note": _t(
+        "輸入場所管理員提供的申報碼（不分大小寫）。",
+        "输入场所管理员提供的申报码（不分大小写）。",
+        "Enter the declaration code from the venue's administrator (any case).",
+    ),
+    "my_venues": _t("我綁定的場所", "我绑定的场所", "My venues"),
+    "quick_checkin": _t("體溫正常，快速登記", "体温正常，快速登记", "Temperature normal: quick check-in"),
+    "download_poster": _t("下載海報（PDF）", "下载海报（PDF）", "Download the poster (PDF)"),
+    "download_png": _t("下載場所碼（PNG）", "下载场所码（PNG）", "Download the code (PNG)"),
+    "leave": _t("解除綁定", "解除绑定", "Leave"),
+    "confirm": _t("確定嗎？", "确定吗？", "Are you sure?"),
+}
+
+
+@cache
+def _pages() -> Pages:
+    return Pages(Path(__file__).parent / "templates", TEXTS)
+
+
+ID_KINDS: tuple[str, ...] = get_args(IdKind)
+CATEGORIES = tuple(c.value for c in Category)
+
+
+def _render(request: Request, template: str) -> HTMLResponse:
+    try:
+        signed_in = authenticate(request) is not None
+    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
+        signed_in = False
+    return _pages().render(
+        request,
+        template,
+        signed_in=signed_in,
+        id_kinds=ID_KINDS,
+        relations=RELATIONS,
+        categories=CATEGORIES,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    return _render(request, "registry_home.html")
+
+
+@router.get("/registry/register", response_class=HTMLResponse)
+async def register(request: Request) -> HTMLResponse:
+    return _render(request, "registry_register.html")
+
+
+@router.get("/registry/login", response_class=HTMLResponse)
+async def login(request: Request) -> HTMLResponse:
+    return _render(request, "registry_login.html")
+
+
+@router.get("/registry/family", response_class=HTMLResponse)
+async def family(request: Request) -> HTMLResponse:
+    return _render(request, "registry_family.html")
+
+
+@router.get("/registry/venue", response_class=HTMLResponse)
+async def venue(request: Request) -> HTMLResponse:
+    return _render(request, "registry_venue.html")
+
+
+@router.get("/registry/inspector", response_class=HTMLResponse)
+async def inspector(request: Request) -> HTMLResponse:
+    return _render(request, "registry_inspector.html")

@@ -271,6 +271,10 @@ class VenueService:
         assert venue is not None
         return self.code_of(venue)
 
+    def token_of(self, bound: BoundVenue) -> str:
+        """The current venue token of a venue from the caller's own bindings list."""
+        return self._signer.venue_token(bound.venue_id, bound.poster_version)
+
     def code_of(self, venue: Venue) -> VenueCode:
         token = self._signer.venue_token(venue.venue_id, venue.poster_version)
         return VenueCode(venue, token, f"{self._base}/c/{token}")

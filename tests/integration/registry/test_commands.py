@@ -51,7 +51,8 @@ async def test_bulk_posters_writes_one_pdf_per_known_venue(client, infra, tmp_pa
         ids.append(answer.json()["venue_id"])
     listing = tmp_path / "venues.csv"
     listing.write_text(
-        f"venue_id,region_code,name\n{ids[0]},,\n,440305,乙餐廳\n,440305,不存在\nnot-a-uuid,,\n", encoding="utf-8"
+        f"venue_id,region_code,name\n{ids[0]},,\n,440305,乙餐廳\n,440305,不存在\nnot-a-uuid,,\n",
+        encoding="utf-8",
     )
     out = tmp_path / "posters"
     written = await bulk_posters(infra, listing, out)

@@ -1,0 +1,82 @@
+// Registry pages: JSON forms over the API, problem messages, sign-out. No inline script (CSP).
+(function () {
+  "use strict";
+  var api = "/api/registry/v1";
+
+  function showError(target, body) {
+    if (!target) { return; }
+    var text = "";
+    if (body && body.errors && body.errors.length) {
+      text = body.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ");
+    } else if (body && body.detail) {
+      text = body.detail;
+    } else {
+      text = document.documentElement.lang.indexOf("zh") === 0 ? "出錯了 / 出错了" : "Something went wrong";
+    }
+    target.textContent = text;
+    target.hidden = false;
+  }
+
+  function formBody(form) {
+    var body = {};
+    new FormData(form).forEach(function (value, key) {
+      var text = String(value).trim();
+      if (text !== "") { body[key] = text; }
+    });
+    return body;
+  }
+
+  function nextPage(fallback) {
+    var next = new URLSearchParams(location.search).get("next") || "";
+    // Only paths on this origin: never send a freshly signed-in user elsewhere.
+    return next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : fallback;
+  }
+
+  function signedOut(response) {
+    if (response.status === 401) {
+      document.querySelectorAll("[data-signed-out]").forEach(function (el) { el.hidden = false; });
+      return true;
+    }
+    return false;
+  }
+
+  var after = {
+    register: function (form, body) {
+      return window.vcFetch(api + "/sessions", { method: "POST", body: { id_number: body.id_number, password: body.password } });
+    },
+  };
+
+  function wire(form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = form.querySelector("[data-error]");
+      if (error) { error.hidden = true; }
+      var body = formBody(form);
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; }
+      window.vcFetch(form.dataset.api, { method: "POST", body: body }).then(function (result) {
+        if (!result.ok) {
+          if (!signedOut(result)) { showError(error, result.body); }
+          return;
+        }
+        var more = after[form.dataset.form];
+        return Promise.resolve(more ? more(form, body, result) : null).then(function () {
+          form.dispatchEvent(new CustomEvent("vc:done", { detail: result.body }));
+          if (form.dataset.next) { location.assign(nextPage(form.dataset.next)); }
+        });
+      }).catch(function () { showError(error, null); })
+        .then(function () { if (button) { button.disabled = false; } });
+    });
+  }
+
+  window.vcRegistry = { api: api, showError: showError, signedOut: signedOut };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-form]").forEach(wire);
+    document.querySelectorAll("[data-logout]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        window.vcFetch(api + "/sessions/logout", { method: "POST" }).then(function () { location.assign("/"); });
+      });
+    });
+  });
+})();
