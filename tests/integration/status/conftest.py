@@ -13,19 +13,25 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from services.status.app import create_app
 from services.status.config import Settings
 from shared.auth import AccessTokens
 from shared.events import (
+    EVENT_ADAPTER,
     REGISTRY_TOPIC,
+    STATUS_TOPIC,
     GuardianLinked,
     GuardianLinkedData,
     InspectorBindingData,
     InspectorBound,
     PersonRegistered,
     PersonRegisteredData,
+    StatusChanged,
+    decode,
+    topic,
 )
 from shared.kafka import publish
 from shared.keys import load_keys
@@ -123,6 +129,40 @@ class StatusHarness:
         await self.publish_registry(event, venue)
         store = self.app.state.services.store
         await eventually(lambda: store.is_inspector(person_id))
+
+    async def topic_events(
+        self, name: str, until: Callable[[list[bytes]], bool], timeout_s: float = 15.0
+    ) -> list[bytes]:
+        """Every message on one of this test's topics, read from the start until ``until`` holds."""
+        consumer = AIOKafkaConsumer(
+            topic(name, self.infra.kafka.namespace),
+            bootstrap_servers=self.infra.kafka.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=10,
+        )
+        await consumer.start()
+        seen: list[bytes] = []
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not until(seen):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"expected messages on {name} did not arrive: {len(seen)} seen")
+                batches = await consumer.getmany(timeout_ms=200)
+                seen.extend(record.value for records in batches.values() for record in records)
+        finally:
+            await consumer.stop()
+        return seen
+
+    async def status_changes(self, person_id: UUID, count: int) -> list[StatusChanged]:
+        """The status.changed events of one person, once at least ``count`` arrived."""
+
+        def of_person(raw: list[bytes]) -> list[StatusChanged]:
+            events = [decode(r, EVENT_ADAPTER) for r in raw]
+            return [e for e in events if isinstance(e, StatusChanged) and e.data.person_id == person_id]
+
+        raw = await self.topic_events(STATUS_TOPIC, lambda seen: len(of_person(seen)) >= count)
+        return sorted(of_person(raw), key=lambda e: e.data.version)
 
     async def put_status(self, person_id: UUID, **body: Any) -> httpx.Response:
         authority = self.auth(uuid4(), "health_authority")
