@@ -237,6 +237,10 @@ class EmbeddedStack:
 
     def _stop_postgres(self, pgdata: Path) -> None:
         pgserver = importlib.import_module("pgserver")
+        if self._pg_user is not None:
+            # pytest and others may have closed a parent directory again since the start.
+            with contextlib.suppress(OSError):
+                importlib.import_module("pgserver.utils").ensure_prefix_permissions(pgdata)
         try:
             pgserver.pg_ctl(
                 ["-w", "-t", str(int(STOP_TIMEOUT_S)), "-m", "fast", "stop"],
@@ -255,6 +259,11 @@ class EmbeddedStack:
         with contextlib.suppress(ValueError, OSError, IndexError):
             pid = int(pid_file.read_text().splitlines()[0])
             os.kill(pid, signal.SIGQUIT)  # immediate shutdown: the postmaster takes its children along
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
     # --- Redis and Kafka --------------------------------------------------------------
 

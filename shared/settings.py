@@ -46,7 +46,10 @@ class KafkaSettings(BaseModel):
     # tansu answers a fetch only after fetch_max_wait_ms even with data waiting;
     # 10 ms gave 4.6 ms end-to-end p50 here against ~100 ms with the default 500.
     fetch_max_wait_ms: int = 10
-    request_timeout_ms: int = 5_000
+    # Consumers send JoinGroup with this timeout too, and tansu answers a JoinGroup only
+    # after about half the session timeout (5 s with aiokafka's 10 s default): at 5 s no
+    # group with default settings ever joined. Publishing stays bounded by PUBLISH_TIMEOUT_S.
+    request_timeout_ms: int = 15_000
     partitions: int = 4
 
 

@@ -63,17 +63,32 @@ class GuardMiddleware:
             return
 
         received = 0
+        too_large = False
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise PayloadTooLarge(f"The body may hold at most {self.max_body} bytes.")
+                    # A body without Content-Length (chunked) grew too large: the app sees the
+                    # client leave, and the 413 below replaces whatever it answers to that.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send_with_headers)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+        if too_large and not started:
+            response = problem_response(PayloadTooLarge(f"The body may hold at most {self.max_body} bytes."))
+            await response(scope, receive, send_with_headers)
 
 
 def service_app(
