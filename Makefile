@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint
@@ -22,7 +24,7 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 run: $(STAMP) ## start the whole platform on embedded defaults (http://127.0.0.1:8000)
 	$(VENV)/bin/venuecode dev
 
-test: $(STAMP) ## run every test against real Postgres, Redis and Kafka
+test: $(STAMP) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)

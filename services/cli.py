@@ -114,7 +114,7 @@ def cmd_grant_role(args: argparse.Namespace) -> int:
     with infrastructure(infra.state_dir, owner=False) as urls:
         export(urls)
         result = _call(grant_role, InfraSettings(), args.id_number, args.role)
-    print(f"granted {args.role}" + (f": {result}" if result is not None else ""))
+    print(f"granted {args.role} to person {result}")
     return 0
 
 
@@ -125,7 +125,7 @@ def cmd_posters(args: argparse.Namespace) -> int:
     with infrastructure(infra.state_dir, owner=False) as urls:
         export(urls)
         result = _call(bulk_posters, InfraSettings(), args.csv, args.out)
-    print(f"posters written to {args.out}" + (f": {result}" if result is not None else ""))
+    print(f"{result} posters written to {args.out}")
     return 0
 
 

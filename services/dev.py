@@ -45,7 +45,6 @@ class DevSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "INFO"
 
 
 def _owns(prefix: str, path: str) -> bool:
@@ -137,13 +136,14 @@ def _stop_on_sigterm() -> None:
 def run(port: int | None = None, host: str | None = None) -> int:
     """Start what is missing, serve the four apps, stop everything on Ctrl-C or SIGTERM."""
     settings = DevSettings()
-    configure_logging(settings.log_level)
+    infra = InfraSettings()
+    configure_logging(infra.log_level)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     _stop_on_sigterm()
     host = host or settings.host
     port = port or settings.port
     try:
-        with infrastructure(InfraSettings().state_dir, owner=True) as urls:
+        with infrastructure(infra.state_dir, owner=True) as urls:
             export(urls)
             config = uvicorn.Config(
                 create_dispatcher(),
