@@ -1,7 +1,126 @@
-"""The status pages: the person's health code, assisted lookup and the health authority's form."""
+"""The status pages: the person's health code, assisted lookup and the health authority's form.
+
+Pages are shells: their scripts (``/status/static/``) call the JSON API with the session
+cookie and the CSRF header, so every rule stays in the API.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from shared.auth import Principal, authenticate
+from shared.errors import Unauthorized
+from shared.i18n import REASON_CODES, REASONS, Language
+from shared.pages import Pages
 
 router = APIRouter(include_in_schema=False)
+Text = dict[Language, str]
+SIGN_IN_URL = "/registry/login"
+
+
+def _t(hant: str, hans: str, en: str) -> Text:
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+TEXTS: dict[str, Text] = {
+    "health_code": _t("健康碼", "健康码", "Health code"),
+    "whose": _t("顯示誰的健康碼", "显示谁的健康码", "Whose code"),
+    "myself": _t("本人", "本人", "Myself"),
+    "code_green": _t("綠碼", "绿码", "Green code"),
+    "code_yellow": _t("黃碼", "黄码", "Yellow code"),
+    "code_red": _t("紅碼", "红码", "Red code"),
+    "code_unknown": _t("狀態未知", "状态未知", "Status unknown"),
+    "refresh_note": _t(
+        "二維碼每分鐘自動更新，截圖無效。",
+        "二维码每分钟自动更新，截图无效。",
+        "The QR code renews itself every minute; screenshots stop working.",
+    ),
+    "updated": _t("狀態更新於", "状态更新于", "Status since"),
+    "paper_code": _t("列印紙本健康碼（PDF）", "打印纸质健康码（PDF）", "Print a paper code (PDF)"),
+    "paper_note": _t(
+        "列印新卡後，舊卡立即作廢。",
+        "打印新卡后，旧卡立即作废。",
+        "Printing a new card voids the previous one at once.",
+    ),
+    "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
+    "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
+    "lookup_note": _t(
+        "只限 60 歲或以上、或未滿 16 歲的居民身份證持有人。結果顯示 10 秒後清除。",
+        "只限 60 岁或以上、或未满 16 岁的居民身份证持有人。结果显示 10 秒后清除。",
+        "Only for mainland resident ID holders aged 60 or over or under 16. "
+        "The result is shown for 10 seconds, then cleared.",
+    ),
+    "name": _t("姓名", "姓名", "Full name"),
+    "id_number": _t("居民身份證號碼", "居民身份证号码", "Resident ID number"),
+    "look_up": _t("查詢", "查询", "Look up"),
+    "clears_in": _t("秒後清除", "秒后清除", "seconds until cleared"),
+    "authority_title": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
+    "not_authority": _t(
+        "此頁只供衛生健康部門使用。",
+        "此页只供卫生健康部门使用。",
+        "This page is for the health authority only.",
+    ),
+    "person_id": _t("人員編號（person_id）", "人员编号（person_id）", "Person id"),
+    "colour": _t("顏色", "颜色", "Colour"),
+    "green": _t("綠", "绿", "Green"),
+    "yellow": _t("黃", "黄", "Yellow"),
+    "red": _t("紅", "红", "Red"),
+    "reason": _t("原因", "原因", "Reason"),
+    "valid_until": _t("有效至（選填）", "有效至（选填）", "Valid until (optional)"),
+    "note": _t("備註（選填）", "备注（选填）", "Note (optional)"),
+    "save": _t("保存", "保存", "Save"),
+    "saved": _t("已保存，版本", "已保存，版本", "Saved, version"),
+}
+
+
+@cache
+def _pages() -> Pages:
+    return Pages(Path(__file__).parent / "templates", TEXTS)
+
+
+def _caller(request: Request) -> Principal | None:
+    try:
+        return authenticate(request)
+    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
+        return None
+
+
+@router.get("/status/health-code", response_class=HTMLResponse)
+async def health_code_page(request: Request) -> HTMLResponse:
+    caller = _caller(request)
+    dependants: list[tuple[str, str]] = []
+    if caller is not None:
+        store = request.app.state.services.store
+        dependants = [(str(p), name) for p, name in await store.dependants_of(caller.person_id)]
+    return _pages().render(
+        request,
+        "status_health_code.html",
+        caller=caller,
+        dependants=dependants,
+        sign_in=SIGN_IN_URL,
+    )
+
+
+@router.get("/status/assisted-lookup", response_class=HTMLResponse)
+async def assisted_lookup_page(request: Request) -> HTMLResponse:
+    return _pages().render(request, "status_lookup.html", caller=_caller(request), sign_in=SIGN_IN_URL)
+
+
+@router.get("/status/authority", response_class=HTMLResponse)
+async def authority_page(request: Request) -> HTMLResponse:
+    caller = _caller(request)
+    allowed = caller is not None and caller.has("health_authority")
+    reasons = [(code, REASONS[code]) for code in sorted(REASON_CODES)]
+    return _pages().render(
+        request,
+        "status_authority.html",
+        status_code=200 if allowed or caller is None else 403,
+        caller=caller,
+        allowed=allowed,
+        reasons=reasons,
+        sign_in=SIGN_IN_URL,
+    )

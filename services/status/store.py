@@ -121,6 +121,15 @@ class Store:
             )
         )
 
+    async def dependants_of(self, guardian_id: UUID) -> list[tuple[UUID, str]]:
+        rows = await self._pool.fetch(
+            "SELECT g.person_id, coalesce(p.masked_name, '*') AS masked_name FROM status.guardians g"
+            " LEFT JOIN status.people p ON p.person_id = g.person_id"
+            " WHERE g.guardian_id = $1 ORDER BY g.linked_at",
+            guardian_id,
+        )
+        return [(r["person_id"], r["masked_name"]) for r in rows]
+
     async def is_inspector(self, person_id: UUID) -> bool:
         return bool(
             await self._pool.fetchval(
