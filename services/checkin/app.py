@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
-from services.checkin import api, handlers
+from services.checkin import api, handlers, pages
+from services.checkin.cache import CheckinCache
 from services.checkin.config import Settings
+from services.checkin.readmodel import RegistryProjection
+from services.checkin.service import CheckinService
+from services.checkin.store import SCHEMA, Store
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC
-from shared.kafka import make_router
+from shared.kafka import make_router, publish
 from shared.runtime import open_runtime
 from shared.web import service_app
 
 NAME = "checkin"
+MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,15 +36,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app,
             settings.infra,
             router=router,
-            schema=None,
-            migrations=None,
+            schema=SCHEMA,
+            migrations=MIGRATIONS,
             topics=[CHECKINS_TOPIC, REGISTRY_TOPIC],
         ) as runtime:
+            assert runtime.pool is not None
+            kafka = settings.infra.kafka
+
+            async def publish_checkins(events: Sequence[BaseModel], key: bytes) -> None:
+                await publish(router, kafka, CHECKINS_TOPIC, events, key=key)
+
+            store = Store(runtime.pool)
             app.state.runtime = runtime
+            app.state.projection = RegistryProjection(store)
+            app.state.service = CheckinService(
+                store, CheckinCache(runtime.redis, runtime.redis_prefix), runtime.signer, publish_checkins
+            )
             yield
 
     app = service_app(NAME, lifespan)
-    handlers.register(router, settings)
+    handlers.register(router, settings, lambda: app.state.projection)
     app.include_router(router)
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/checkin/static", StaticFiles(directory=STATIC), name="checkin-static")
     return app

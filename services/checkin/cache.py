@@ -1,0 +1,152 @@
+"""Every Redis key and command of the checkin service: idempotency keys, caps, who is inside, colours.
+
+Redis here is a help, never a precondition of recording a check-in: every read
+and write that a scan makes degrades (``CacheDown``) so that the caller can
+carry on without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shared.cache import KeySpace
+from shared.colours import UNKNOWN, CachedColour, read_colours
+from shared.ratelimit import RateLimiter, Window
+
+# An answer is replayed for a day: a phone that lost its answer retries within minutes,
+# a page that queued a scan offline retries when the network is back, usually the same day.
+IDEMPOTENCY_TTL_S = 24 * 3600
+# The pending marker outlives the slowest winner (publishing waits at most 5 s, shared.kafka),
+# and expires on its own if the winner's process dies mid-request.
+PENDING_TTL_S = 30
+# A loser waits for the winner's answer at most this long, polling every POLL_S.
+WAIT_FOR_WINNER_S = 10.0
+POLL_S = 0.05
+# Abuse caps per person (issue 5): 30 check-ins in 10 minutes, 300 a day.
+CHECKIN_CAPS = (Window(30, 600), Window(300, 86_400))
+# Open visits older than this are no longer "inside": tracing caps a visit at 12 hours.
+OPEN_VISIT_MAX_S = 12 * 3600
+
+_PENDING = b"pending:"
+_DONE = b"done:"
+
+_DELETE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class CacheDown(Exception):
+    """Redis could not be reached or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming an idempotency key: ours to fill, or the first answer."""
+
+    owned: bool
+    answer: dict[str, Any] | None = None
+    marker: bytes = b""
+
+
+class CheckinCache:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._keys = KeySpace(prefix, "checkin")
+        self._caps = RateLimiter(redis, prefix, "checkin", CHECKIN_CAPS)
+
+    def _idem(self, caller: UUID, key: str) -> str:
+        # Hash the client's key: it is free text and must not shape our key space.
+        return self._keys("idem", caller, hashlib.sha256(key.encode()).hexdigest())
+
+    def _inside(self, venue_id: UUID) -> str:
+        return self._keys("inside", venue_id)
+
+    async def claim(self, caller: UUID, key: str) -> Claim:
+        """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed."""
+        name = self._idem(caller, key)
+        marker = _PENDING + secrets.token_hex(8).encode()
+        deadline = time.monotonic() + WAIT_FOR_WINNER_S
+        try:
+            while True:
+                if await self._redis.set(name, marker, nx=True, ex=PENDING_TTL_S):
+                    return Claim(owned=True, marker=marker)
+                current = cast(bytes | None, await self._redis.get(name))
+                if current is not None and current.startswith(_DONE):
+                    return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
+                if time.monotonic() > deadline:
+                    return Claim(owned=False)
+                if current is not None:
+                    await asyncio.sleep(POLL_S)
+        except (RedisError, OSError) as exc:
+            raise CacheDown from exc
+
+    async def release(self, caller: UUID, key: str, marker: bytes) -> None:
+        """Drop our pending marker (the request failed), so a retry proceeds."""
+        with contextlib.suppress(RedisError, OSError):  # else it expires after PENDING_TTL_S
+            await self._redis.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
+
+    async def remember(self, caller: UUID, key: str, answer: dict[str, Any]) -> None:
+        # Without Redis the deterministic checkin_id still lets tracing keep a replay once.
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.set(self._idem(caller, key), _DONE + orjson.dumps(answer), ex=IDEMPOTENCY_TTL_S)
+
+    async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
+        """Count one check-in per person against the caps; raises ``RateLimited``."""
+        try:
+            for person_id in person_ids:
+                await self._caps.hit(str(person_id), now=now)
+        except (RedisError, OSError) as exc:
+            raise CacheDown from exc
+
+    async def colours(self, person_ids: Sequence[UUID]) -> dict[UUID, CachedColour]:
+        """Every person's colour in one round trip; ``unknown`` for all when Redis cannot be read."""
+        try:
+            return await read_colours(self._redis, self._prefix, person_ids)
+        except (RedisError, OSError):
+            return dict.fromkeys(person_ids, UNKNOWN)
+
+    async def enter(self, venue_id: UUID, entries: dict[UUID, float]) -> None:
+        """Mark people inside a venue (score: check-in time, Unix seconds)."""
+        name = self._inside(venue_id)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _ = pipe.zadd(name, {str(p): at for p, at in entries.items()})
+                _ = pipe.expire(name, OPEN_VISIT_MAX_S * 2)
+                await pipe.execute()
+        except (RedisError, OSError):
+            pass  # a check-in is never refused for this; check-out just will not find it
+
+    async def inside(self, venue_id: UUID, person_ids: Sequence[UUID] | None, now: float) -> list[UUID]:
+        """Who of ``person_ids`` (None: everyone) has an open visit at the venue."""
+        name = self._inside(venue_id)
+        oldest = now - OPEN_VISIT_MAX_S
+        try:
+            if person_ids is None:
+                members = cast(list[bytes], await self._redis.zrangebyscore(name, oldest, "+inf"))
+                return [UUID(m.decode()) for m in members]
+            if not person_ids:
+                return []
+            scores = await self._redis.zmscore(name, [str(p) for p in person_ids])
+        except (RedisError, OSError) as exc:
+            raise CacheDown from exc
+        return [p for p, s in zip(person_ids, scores, strict=True) if s is not None and s >= oldest]
+
+    async def leave(self, venue_id: UUID, person_ids: Sequence[UUID]) -> None:
+        if not person_ids:
+            return
+        with contextlib.suppress(RedisError, OSError):  # else it ages out after OPEN_VISIT_MAX_S
+            await self._redis.zrem(self._inside(venue_id), *[str(p) for p in person_ids])

@@ -1,0 +1,330 @@
+"""The check-in rules: venue-code scans (self and family), inspector reverse scans, check-outs."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, TypeAdapter
+
+from services.checkin.cache import CacheDown, CheckinCache, Claim
+from services.checkin.models import Checkout, PersonView, RecordedCheckin, ScanContext, Venue
+from services.checkin.store import Store
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Unavailable
+from shared.events import (
+    CheckinMethod,
+    CheckinRecorded,
+    CheckinRecordedData,
+    CheckoutRecorded,
+    CheckoutRecordedData,
+    TemperatureBand,
+)
+from shared.ids import uuid7
+from shared.tokens import InvalidToken, TokenSigner, VenueClaim
+
+Publish = Callable[[Sequence[BaseModel], bytes], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+# Fixed namespace of deterministic check-in ids: uuid5(namespace, caller/key/person). A replay of
+# a scan whose answer was lost after the broker acknowledged carries the same checkin_id, so
+# tracing (which keeps one row per checkin_id) records it once.
+CHECKIN_ID_NAMESPACE = UUID("6f0d3c1e-5a7b-4d2c-9e8f-1a2b3c4d5e6f")
+
+
+class UnknownVenue(NotFound):
+    title = "Unknown venue"
+
+
+class OutdatedPoster(Gone):
+    title = "Outdated venue poster"
+
+
+class NotYourDependent(Forbidden):
+    title = "Not the caller or their dependent"
+
+
+class NotAnInspector(Forbidden):
+    title = "Not an inspector of this venue"
+
+
+class NotVenueStaff(Forbidden):
+    title = "Not the administrator or an inspector of this venue"
+
+
+class ExpiredHealthCode(Gone):
+    title = "Expired health code"
+
+
+class ScanInProgress(Conflict):
+    title = "A scan with this Idempotency-Key is still being recorded"
+
+
+class VisitsUnavailable(Unavailable):
+    title = "Open visits cannot be read"
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    venue: Venue
+    checkins: tuple[RecordedCheckin, ...]
+
+
+_RESULT = TypeAdapter(ScanResult)
+
+
+def result_to_json(result: ScanResult) -> dict[str, Any]:
+    data: dict[str, Any] = _RESULT.dump_python(result, mode="json")
+    return data
+
+
+def result_from_json(data: dict[str, Any]) -> ScanResult:
+    return _RESULT.validate_python(data)
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    replayed: bool
+    result: ScanResult
+
+
+def checkin_id_for(caller: UUID, key: str, person_id: UUID) -> UUID:
+    return uuid.uuid5(CHECKIN_ID_NAMESPACE, f"{caller}/{key}/{person_id}")
+
+
+def unique(ids: Sequence[UUID]) -> list[UUID]:
+    """The ids in their first order, each once."""
+    return list(dict.fromkeys(ids))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CheckinService:
+    def __init__(
+        self, store: Store, cache: CheckinCache, signer: TokenSigner, publish: Publish, clock: Clock = _now
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._signer = signer
+        self._publish = publish
+        self._clock = clock
+
+    def open_venue_token(self, token: str) -> VenueClaim:
+        try:
+            return self._signer.open_venue_token(token)
+        except InvalidToken as exc:
+            raise InvalidValue("venue_token", "This is not a genuine venue code.") from exc
+
+    # --- scans ------------------------------------------------------------------------------
+
+    async def scan(
+        self,
+        caller: UUID,
+        key: str,
+        venue_token: str,
+        person_ids: Sequence[UUID] | None,
+        temperature_band: TemperatureBand | None,
+    ) -> ScanOutcome:
+        """Record one scan once per (caller, key): the first answer is replayed to every repeat."""
+        venue = self.open_venue_token(venue_token)
+        wanted = unique(person_ids) if person_ids else [caller]
+        claim: Claim | None
+        try:
+            claim = await self._cache.claim(caller, key)
+        except CacheDown:
+            claim = None  # degrade to the deterministic checkin_id: tracing keeps a replay once
+        if claim is not None and not claim.owned:
+            if claim.answer is None:
+                raise ScanInProgress("The first request with this key is still running; retry shortly.")
+            return ScanOutcome(replayed=True, result=result_from_json(claim.answer))
+        try:
+            result = await self._record_scan(caller, key, venue, wanted, temperature_band)
+        except BaseException:
+            if claim is not None:
+                await self._cache.release(caller, key, claim.marker)
+            raise
+        await self._cache.remember(caller, key, result_to_json(result))
+        return ScanOutcome(replayed=False, result=result)
+
+    async def _record_scan(
+        self,
+        caller: UUID,
+        key: str,
+        token: VenueClaim,
+        wanted: list[UUID],
+        temperature_band: TemperatureBand | None,
+    ) -> ScanResult:
+        context = await self._store.scan_context(token.venue_id, caller, wanted)
+        venue = self._check_venue(context, token)
+        people = self._check_people(context, wanted)
+        # Caps need Redis; a check-in is never refused because the cache is down.
+        with contextlib.suppress(CacheDown):
+            await self._cache.count_checkins(wanted)
+        colours = await self._cache.colours(wanted)
+        now = self._clock()
+        checkins: list[RecordedCheckin] = []
+        events: list[BaseModel] = []
+        for person in people:
+            is_self = person.person_id == caller
+            method: CheckinMethod = "self_scan" if is_self else "proxy_scan"
+            entry = colours[person.person_id]
+            checkin_id = checkin_id_for(caller, key, person.person_id)
+            checkins.append(
+                RecordedCheckin(
+                    checkin_id,
+                    person.person_id,
+                    person.masked_name,
+                    person.masked_id,
+                    entry.colour,
+                    entry.reason,
+                    method,
+                    now,
+                )
+            )
+            data = CheckinRecordedData(
+                checkin_id=checkin_id,
+                person_id=person.person_id,
+                venue_id=venue.venue_id,
+                method=method,
+                temperature_band=temperature_band,
+                colour_at_checkin=entry.colour,
+                guardian_id=None if is_self else caller,
+                checked_in_at=now,
+            )
+            # The event id follows the checkin id, so consumers' event-id dedupe also holds on replay.
+            events.append(CheckinRecorded(event_id=uuid.uuid5(checkin_id, "checkin.recorded"), data=data))
+        await self._publish(events, str(venue.venue_id).encode())
+        await self._cache.enter(venue.venue_id, {c.person_id: now.timestamp() for c in checkins})
+        return ScanResult(venue, tuple(checkins))
+
+    @staticmethod
+    def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:
+        if context is None:
+            raise UnknownVenue("This venue code belongs to no registered venue.")
+        if token.poster_version < context.venue.poster_version:
+            raise OutdatedPoster(
+                "This poster has been replaced. Staff: print the venue's new poster and put it up."
+            )
+        return context.venue
+
+    @staticmethod
+    def _check_people(context: ScanContext | None, wanted: Sequence[UUID]) -> list[PersonView]:
+        assert context is not None
+        by_id = {p.person_id: p for p in context.people}
+        refused = [p for p in wanted if not by_id[p].allowed]
+        if refused:
+            raise NotYourDependent("You can check in only yourself and your family members.")
+        return [by_id[p] for p in wanted]
+
+    # --- reverse scans --------------------------------------------------------------------
+
+    async def inspect(
+        self, inspector: UUID, venue_id: UUID, health_code_token: str, temperature_band: TemperatureBand
+    ) -> RecordedCheckin:
+        """An inspector scans a person's health code and confirms their entry."""
+        try:
+            code = self._signer.open_health_code(health_code_token)
+        except InvalidToken:
+            code = None
+        # One round trip for the binding and the person; the binding is checked before the token.
+        person_id = code.person_id if code is not None else uuid.UUID(int=0)
+        context = await self._store.inspection_context(venue_id, inspector, person_id)
+        if not context.bound:
+            raise NotAnInspector("Only an inspector bound to this venue can scan health codes here.")
+        if code is None:
+            raise InvalidValue("health_code_token", "This is not a genuine health code.")
+        now = self._clock()
+        if code.kind == "dynamic" and (code.expires_at or 0) <= now.timestamp():
+            raise ExpiredHealthCode("This health code has expired; ask the person to refresh it.")
+        method: CheckinMethod = "paper_code" if code.kind == "paper" else "inspector_scan"
+        entry = (await self._cache.colours([code.person_id]))[code.person_id]
+        person = context.person
+        recorded = RecordedCheckin(
+            uuid7(),
+            code.person_id,
+            person.masked_name if person else "",
+            person.masked_id if person else "",
+            entry.colour,
+            entry.reason,
+            method,
+            now,
+        )
+        data = CheckinRecordedData(
+            checkin_id=recorded.checkin_id,
+            person_id=code.person_id,
+            venue_id=venue_id,
+            method=method,
+            temperature_band=temperature_band,
+            colour_at_checkin=entry.colour,
+            inspector_id=inspector,
+            checked_in_at=now,
+        )
+        await self._publish([CheckinRecorded(data=data)], str(venue_id).encode())
+        await self._cache.enter(venue_id, {code.person_id: now.timestamp()})
+        return recorded
+
+    # --- check-outs -------------------------------------------------------------------------
+
+    async def check_out(
+        self, caller: UUID, venue_token: str, person_ids: Sequence[UUID] | None
+    ) -> list[Checkout]:
+        """End the open visits of the caller (and dependents) at the venue of the token."""
+        token = self.open_venue_token(venue_token)
+        explicit = unique(person_ids) if person_ids else None
+        context = await self._store.scan_context(token.venue_id, caller, explicit)
+        if context is None:
+            raise UnknownVenue("This venue code belongs to no registered venue.")
+        if explicit is not None:
+            self._check_people(context, explicit)
+        candidates = explicit or [p.person_id for p in context.people]
+        now = self._clock()
+        try:
+            leaving = await self._cache.inside(token.venue_id, candidates, now.timestamp())
+        except CacheDown:
+            # Who is inside is unknown: trust the people named, or the caller alone.
+            leaving = explicit or [caller]
+        return await self._leave(token.venue_id, leaving, now)
+
+    async def close_venue(self, caller: UUID, venue_id: UUID) -> list[Checkout]:
+        """Closing time: check out everyone still inside."""
+        staff = await self._store.venue_staff(venue_id, caller)
+        if not staff.exists:
+            raise UnknownVenue("No such venue.")
+        if not staff.is_staff:
+            raise NotVenueStaff("Only the venue's administrator or its inspectors can close it.")
+        now = self._clock()
+        try:
+            inside = await self._cache.inside(venue_id, None, now.timestamp())
+        except CacheDown as exc:
+            raise VisitsUnavailable("Who is inside cannot be read right now; retry shortly.") from exc
+        return await self._leave(venue_id, inside, now)
+
+    async def _leave(self, venue_id: UUID, person_ids: Sequence[UUID], now: datetime) -> list[Checkout]:
+        if not person_ids:
+            return []
+        events = [
+            CheckoutRecorded(data=CheckoutRecordedData(person_id=p, venue_id=venue_id, checked_out_at=now))
+            for p in person_ids
+        ]
+        await self._publish(events, str(venue_id).encode())
+        await self._cache.leave(venue_id, person_ids)
+        return [Checkout(p, now) for p in person_ids]
+
+    # --- reads for pages ----------------------------------------------------------------------
+
+    async def people_of(self, caller: UUID) -> list[PersonView]:
+        return await self._store.people_of(caller)
+
+    async def venue_page(self, caller: UUID, venue_token: str) -> ScanContext:
+        """The venue of a poster and the people the caller may tick (themself, dependents)."""
+        token = self.open_venue_token(venue_token)
+        context = await self._store.scan_context(token.venue_id, caller, None)
+        self._check_venue(context, token)
+        assert context is not None
+        return context

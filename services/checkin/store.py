@@ -1,0 +1,187 @@
+"""Every SQL statement of the checkin service: the registry read model and the reads a scan needs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.checkin.models import InspectionContext, PersonView, ScanContext, Venue, VenueStaff
+from shared.db import claim_event
+
+SCHEMA = "checkin"
+
+# One round trip for a scan: the venue, and for every wanted person their masked identity and
+# whether the caller may check them in (themself, or a dependent). No venue, no rows.
+# $4 false means "the caller and all their dependents" (the default of a check-out).
+_SCAN_CONTEXT = """
+WITH wanted AS (
+    SELECT w.person_id, w.position FROM unnest($3::uuid[]) WITH ORDINALITY AS w(person_id, position)
+    WHERE $4
+    UNION ALL
+    SELECT $2::uuid, 0 WHERE NOT $4
+    UNION ALL
+    SELECT g.person_id, 1 FROM checkin.guardianships g WHERE g.guardian_id = $2 AND NOT $4
+)
+SELECT v.venue_id, v.name, v.poster_version, v.administrator_id,
+       w.person_id, p.masked_name, p.masked_id, g.relation,
+       (w.person_id = $2 OR g.guardian_id IS NOT NULL) AS allowed
+FROM checkin.venues v
+LEFT JOIN wanted w ON true
+LEFT JOIN checkin.persons p ON p.person_id = w.person_id
+LEFT JOIN checkin.guardianships g ON g.guardian_id = $2 AND g.person_id = w.person_id
+WHERE v.venue_id = $1
+ORDER BY w.position
+"""
+
+_INSPECTION_CONTEXT = """
+SELECT EXISTS (
+           SELECT 1 FROM checkin.inspector_bindings b WHERE b.venue_id = $1 AND b.person_id = $2
+       ) AS bound,
+       p.person_id, p.masked_name, p.masked_id
+FROM (SELECT 1) AS one
+LEFT JOIN checkin.persons p ON p.person_id = $3
+"""
+
+_VENUE_STAFF = """
+SELECT v.administrator_id = $2 OR EXISTS (
+           SELECT 1 FROM checkin.inspector_bindings b WHERE b.venue_id = $1 AND b.person_id = $2
+       ) AS is_staff
+FROM checkin.venues v WHERE v.venue_id = $1
+"""
+
+_PEOPLE_OF = """
+SELECT $1::uuid AS person_id, p.masked_name, p.masked_id, NULL::text AS relation, 0 AS position
+FROM (SELECT 1) AS one LEFT JOIN checkin.persons p ON p.person_id = $1
+UNION ALL
+SELECT g.person_id, p.masked_name, p.masked_id, g.relation, 1
+FROM checkin.guardianships g LEFT JOIN checkin.persons p ON p.person_id = g.person_id
+WHERE g.guardian_id = $1
+ORDER BY position, masked_name
+"""
+
+
+def _person(row: asyncpg.Record, allowed: bool = True) -> PersonView:
+    return PersonView(
+        person_id=row["person_id"],
+        masked_name=row["masked_name"] or "",
+        masked_id=row["masked_id"] or "",
+        allowed=allowed,
+        relation=row["relation"],
+    )
+
+
+class Store:
+    """Reads for the HTTP rules; writes go through ``ReadModel`` inside one event's transaction."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def scan_context(
+        self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None
+    ) -> ScanContext | None:
+        """The venue and the wanted people (None: the caller and all their dependents)."""
+        explicit = person_ids is not None
+        rows = await self._pool.fetch(_SCAN_CONTEXT, venue_id, caller, list(person_ids or []), explicit)
+        if not rows:
+            return None
+        first = rows[0]
+        venue = Venue(first["venue_id"], first["name"], first["poster_version"], first["administrator_id"])
+        people = tuple(_person(r, bool(r["allowed"])) for r in rows if r["person_id"] is not None)
+        return ScanContext(venue, people)
+
+    async def inspection_context(
+        self, venue_id: UUID, inspector_id: UUID, person_id: UUID
+    ) -> InspectionContext:
+        row = await self._pool.fetchrow(_INSPECTION_CONTEXT, venue_id, inspector_id, person_id)
+        assert row is not None
+        person = None
+        if row["person_id"] is not None:
+            person = PersonView(row["person_id"], row["masked_name"], row["masked_id"], True, None)
+        return InspectionContext(bool(row["bound"]), person)
+
+    async def venue_staff(self, venue_id: UUID, caller: UUID) -> VenueStaff:
+        row = await self._pool.fetchrow(_VENUE_STAFF, venue_id, caller)
+        if row is None:
+            return VenueStaff(exists=False, is_staff=False)
+        return VenueStaff(exists=True, is_staff=bool(row["is_staff"]))
+
+    async def people_of(self, caller: UUID) -> list[PersonView]:
+        """The caller first, then their dependents."""
+        return [_person(r) for r in await self._pool.fetch(_PEOPLE_OF, caller)]
+
+    @asynccontextmanager
+    async def event(self, event_id: UUID) -> AsyncIterator[ReadModel | None]:
+        """A transaction for one registry event; None when the event was handled before."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield ReadModel(conn) if await claim_event(conn, SCHEMA, event_id) else None
+
+
+class ReadModel:
+    """Writes of the registry read model, in the caller's transaction; each is order-tolerant."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def put_person(self, person_id: UUID, masked_name: str, masked_id: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO checkin.persons (person_id, masked_name, masked_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (person_id) DO UPDATE SET masked_name = EXCLUDED.masked_name,"
+            " masked_id = EXCLUDED.masked_id",
+            person_id,
+            masked_name,
+            masked_id,
+        )
+
+    async def link_guardian(self, guardian_id: UUID, person_id: UUID, relation: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO checkin.guardianships (guardian_id, person_id, relation) VALUES ($1, $2, $3)"
+            " ON CONFLICT (guardian_id, person_id) DO UPDATE SET relation = EXCLUDED.relation",
+            guardian_id,
+            person_id,
+            relation,
+        )
+
+    async def put_venue(
+        self, venue_id: UUID, name: str, poster_version: int, administrator_id: UUID | None
+    ) -> None:
+        # A reissue may have been applied first: the poster version only ever grows.
+        await self._conn.execute(
+            "INSERT INTO checkin.venues (venue_id, name, poster_version, administrator_id)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (venue_id) DO UPDATE SET name = EXCLUDED.name,"
+            " poster_version = GREATEST(checkin.venues.poster_version, EXCLUDED.poster_version),"
+            " administrator_id = COALESCE(EXCLUDED.administrator_id, checkin.venues.administrator_id)",
+            venue_id,
+            name,
+            poster_version,
+            administrator_id,
+        )
+
+    async def rename_venue(self, venue_id: UUID, name: str) -> None:
+        await self._conn.execute("UPDATE checkin.venues SET name = $2 WHERE venue_id = $1", venue_id, name)
+
+    async def reissue_poster(self, venue_id: UUID, poster_version: int) -> None:
+        await self._conn.execute(
+            "UPDATE checkin.venues SET poster_version = GREATEST(poster_version, $2) WHERE venue_id = $1",
+            venue_id,
+            poster_version,
+        )
+
+    async def bind_inspector(self, venue_id: UUID, person_id: UUID, bound_at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO checkin.inspector_bindings (venue_id, person_id, bound_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (venue_id, person_id) DO NOTHING",
+            venue_id,
+            person_id,
+            bound_at,
+        )
+
+    async def unbind_inspector(self, venue_id: UUID, person_id: UUID) -> None:
+        await self._conn.execute(
+            "DELETE FROM checkin.inspector_bindings WHERE venue_id = $1 AND person_id = $2",
+            venue_id,
+            person_id,
+        )

@@ -1,0 +1,171 @@
+"""Helpers for the checkin integration tests: registry events in, check-in events out, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from shared.auth import AccessTokens
+from shared.events import (
+    CHECKIN_EVENT_ADAPTER,
+    REGISTRY_TOPIC,
+    CheckinEvent,
+    GuardianLinked,
+    GuardianLinkedData,
+    InspectorBindingData,
+    InspectorBound,
+    PersonRegistered,
+    PersonRegisteredData,
+    VenueRegistered,
+    VenueRegisteredData,
+    decode,
+    topic,
+)
+from shared.kafka import publish
+from shared.keys import load_keys
+from shared.runtime import Runtime
+from shared.settings import InfraSettings
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], deadline_s: float = 15.0) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail at the deadline."""
+    end = time.monotonic() + deadline_s
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached before the deadline")
+        await asyncio.sleep(0.05)
+
+
+def bearer(infra: InfraSettings, person_id: UUID, roles: Sequence[str] = ()) -> dict[str, str]:
+    token = AccessTokens(load_keys(infra).jwt, infra.jwt_audience, 3600).issue(person_id, roles)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def runtime(app: FastAPI) -> Runtime:
+    value: Runtime = app.state.runtime
+    return value
+
+
+async def send_registry(app: FastAPI, events: Sequence[BaseModel], key: bytes = b"k") -> None:
+    rt = runtime(app)
+    await publish(rt.router, rt.infra.kafka, REGISTRY_TOPIC, events, key=key)
+
+
+async def applied(app: FastAPI, events: Sequence[BaseModel]) -> None:
+    """Wait until the read model has handled every one of ``events``."""
+    wanted = [e.event_id for e in events]  # type: ignore[attr-defined]
+    pool = runtime(app).pool
+    assert pool is not None
+
+    async def probe() -> bool:
+        count = await pool.fetchval(
+            "SELECT count(*) FROM checkin.processed_events WHERE event_id = ANY($1::uuid[])", wanted
+        )
+        return bool(count == len(wanted))
+
+    await eventually(probe)
+
+
+def person_registered(person_id: UUID, masked_name: str = "張*明") -> PersonRegistered:
+    return PersonRegistered(
+        data=PersonRegisteredData(
+            person_id=person_id,
+            id_kind="mainland_id",
+            birth_date=None,
+            masked_name=masked_name,
+            masked_id="4401**********123X",
+            id_digest="d" * 64,
+            name_digest="n" * 64,
+        )
+    )
+
+
+@dataclass
+class World:
+    """A venue with an administrator, an inspector, a citizen and the citizen's child."""
+
+    venue_id: UUID
+    venue_name: str
+    admin: UUID
+    inspector: UUID
+    citizen: UUID
+    child: UUID
+    stranger: UUID
+
+
+async def build_world(app: FastAPI, poster_version: int = 1) -> World:
+    world = World(uuid.uuid4(), "Harbour Market 海港街市", *(uuid.uuid4() for _ in range(5)))
+    events: list[BaseModel] = [
+        *(
+            person_registered(p, n)
+            for p, n in [
+                (world.admin, "王*"),
+                (world.inspector, "李*華"),
+                (world.citizen, "張*明"),
+                (world.child, "張*兒"),
+                (world.stranger, "陳*"),
+            ]
+        ),
+        GuardianLinked(
+            data=GuardianLinkedData(guardian_id=world.citizen, person_id=world.child, relation="child")
+        ),
+        VenueRegistered(
+            data=VenueRegisteredData(
+                venue_id=world.venue_id,
+                region_code="440106",
+                name=world.venue_name,
+                category="market",
+                poster_version=poster_version,
+                administrator_id=world.admin,
+            )
+        ),
+        InspectorBound(data=InspectorBindingData(venue_id=world.venue_id, person_id=world.inspector)),
+    ]
+    await send_registry(app, events)
+    await applied(app, events)
+    return world
+
+
+def venue_token(app: FastAPI, venue_id: UUID, poster_version: int = 1) -> str:
+    return runtime(app).signer.venue_token(venue_id, poster_version)
+
+
+async def checkin_events(infra: InfraSettings) -> list[CheckinEvent]:
+    """Everything on this test's check-in topic up to its current end (no waiting for more)."""
+    name = topic("venuecode.checkins.v1", infra.kafka.namespace)
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in range(infra.kafka.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[CheckinEvent] = []
+        deadline = time.monotonic() + 15
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            assert time.monotonic() < deadline, "could not read the check-in topic to its end"
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                found.extend(decode(r.value, CHECKIN_EVENT_ADAPTER) for r in records if r.value)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def body_of(response: Any) -> dict[str, Any]:
+    data: dict[str, Any] = response.json()
+    return data
