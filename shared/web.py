@@ -5,12 +5,13 @@ metrics, OpenAPI under the service's prefix, security headers and a body-size li
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
@@ -113,12 +114,28 @@ def service_app(
     )
     app.state.readiness = {}
     install_problem_handlers(app)
+    _secure_unexpected_errors(app)
     app.add_middleware(GuardMiddleware)
     app.add_middleware(MetricsMiddleware, service=name)
     app.include_router(health_router(prefix))
     # Every service serves the shared page assets, so each one also runs alone.
     app.mount("/static", static_files(), name="static")
     return app
+
+
+def _secure_unexpected_errors(app: FastAPI) -> None:
+    # Starlette answers an unhandled error outside every middleware, so the 500 gets
+    # the security headers here rather than from GuardMiddleware.
+    unexpected = app.exception_handlers[Exception]
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        answer = unexpected(request, exc)
+        response = await answer if inspect.isawaitable(answer) else answer
+        for key, value in SECURITY_HEADERS:
+            response.headers.setdefault(key.decode(), value.decode())
+        return response
+
+    app.add_exception_handler(Exception, on_unexpected)
 
 
 def health_router(prefix: str) -> APIRouter:
