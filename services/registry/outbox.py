@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ log = logging.getLogger("venuecode.registry.outbox")
 # Rows younger than this are left to the request that wrote them, so the relay does not race it.
 RELAY_MIN_AGE_S = 2.0
 RELAY_BATCH = 100
+# Sent rows are kept a week for debugging a consumer ("was it ever sent?"), then pruned hourly.
+SENT_RETENTION_S = 7 * 24 * 3600
+PRUNE_EVERY_S = 3600
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,22 @@ class Outbox:
                 await store.mark_sent(conn, [row.outbox_id])
         return len(rows)
 
+    async def prune(self, older_than_s: float = SENT_RETENTION_S) -> int:
+        async with self._pool.acquire() as conn:
+            return await store.prune_outbox(conn, older_than_s)
+
     async def relay(self, interval_s: float) -> None:
         """Run ``relay_once`` forever, every ``interval_s``; errors are logged and retried."""
+        last_prune = 0.0
         while True:
             try:
                 await self.relay_once()
+                if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                    await self.prune()
+                    last_prune = time.monotonic()
             except Unavailable:
                 log.warning("outbox relay: broker unavailable, will retry")
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:
+                # The loop must outlive any one failure (a restarting database, a broker error).
                 log.warning("outbox relay failed", extra={"error_type": type(exc).__name__})
             await asyncio.sleep(interval_s)

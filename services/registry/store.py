@@ -390,3 +390,13 @@ async def claim_unsent(conn: Conn, min_age_s: float, limit: int) -> list[OutboxR
 async def unsent_count(conn: Conn) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL")
     return count
+
+
+async def prune_outbox(conn: Conn, older_than_s: float) -> int:
+    """Delete rows sent more than ``older_than_s`` ago; how many went."""
+    status: str = await conn.execute(
+        "DELETE FROM registry.outbox"
+        " WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)",
+        older_than_s,
+    )
+    return int(status.rsplit(" ", 1)[-1])

@@ -232,7 +232,10 @@ class VenueService:
             venue = await store.venue_by_declaration_code(conn, canonical)
             if venue is None:
                 raise UnknownDeclarationCode("No venue has this declaration code.")
-            created = await store.bind_inspector(conn, venue.venue_id, person_id)
+            try:
+                created = await store.bind_inspector(conn, venue.venue_id, person_id)
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise NotFound("The signed-in account no longer exists.") from exc
             if not created:
                 return venue, False
             event = InspectorBound(data=InspectorBindingData(venue_id=venue.venue_id, person_id=person_id))

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
 from fastapi import FastAPI
 
 from services.registry.app import create_app
@@ -106,6 +107,19 @@ class TopicReader:
         finally:
             await consumer.stop()
         raise AssertionError(f"timed out; saw {[e.type for _, e in events]}")
+
+
+async def end_offsets(infra: InfraSettings) -> int:
+    """How many messages the broker holds on the registry topic, over all partitions."""
+    name = topic(REGISTRY_TOPIC, infra.kafka_namespace)
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka.bootstrap)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(name) or set()
+        ends = await consumer.end_offsets([TopicPartition(name, p) for p in partitions])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
 
 
 @pytest.fixture

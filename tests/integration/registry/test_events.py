@@ -132,7 +132,8 @@ async def test_the_relay_sends_what_a_failed_publish_left_behind(settings, serve
             venue_id=uuid.uuid4(), region_code="440305", name="甲", category="other", poster_version=1
         )
     )
-    async with serve(create_app(settings)):
+    app = create_app(settings)
+    async with serve(app):
         conn = await asyncpg.connect(infra.postgres_url)
         try:
             await conn.execute(
@@ -150,5 +151,8 @@ async def test_the_relay_sends_what_a_failed_publish_left_behind(settings, serve
                     break
                 await asyncio.sleep(0.05)
             assert await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL") == 0
+            # Sent rows are pruned after their retention; unsent ones never are.
+            assert await app.state.outbox.prune(older_than_s=0) >= 1
+            assert await conn.fetchval("SELECT count(*) FROM registry.outbox") == 0
         finally:
             await conn.close()
