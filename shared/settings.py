@@ -64,6 +64,9 @@ class InfraSettings(BaseSettings):
     kafka_bootstrap: str | None = None
     kafka_namespace: str = ""
     kafka_idempotent_producer: bool = False
+    # Broker request timeout. tansu answers a JoinGroup only after ~5.0 s (measured here), so
+    # subscribers never join with 5 s; deployments and the gateway test set more (15-30 s).
+    kafka_request_timeout_ms: int = KafkaSettings.model_fields["request_timeout_ms"].default
     redis_key_prefix: str = "vc:"
     # Where development keys and embedded server data live.
     state_dir: Path = Path(".venuecode")
@@ -92,7 +95,9 @@ class InfraSettings(BaseSettings):
     @property
     def kafka(self) -> KafkaSettings:
         base = KafkaSettings(
-            namespace=self.kafka_namespace, idempotent_producer=self.kafka_idempotent_producer
+            namespace=self.kafka_namespace,
+            idempotent_producer=self.kafka_idempotent_producer,
+            request_timeout_ms=self.kafka_request_timeout_ms,
         )
         return base.model_copy(update={"bootstrap": self.kafka_bootstrap}) if self.kafka_bootstrap else base
 
