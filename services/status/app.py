@@ -120,6 +120,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                         first=settings.sweep_interval_s,
                     )
                 ),
+                asyncio.create_task(
+                    _every(
+                        settings.outbox_relay_interval_s,
+                        services.status.relay_outbox,
+                        "outbox",
+                        first=settings.outbox_relay_interval_s,
+                    )
+                ),
             ]
             try:
                 yield

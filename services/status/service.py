@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
+from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 
 from services.status.cache import ColourCache
@@ -24,10 +27,26 @@ from shared.events import (
     StatusChanged,
     StatusChangedData,
     StatusSet,
+    decode,
+    encode,
 )
 from shared.i18n import REASON_CODES
 
 log = logging.getLogger("venuecode.status")
+# An outbox row younger than this may still be in its request's own publish: the relay leaves it.
+OUTBOX_GRACE_S = 5.0
+STATUS_CHANGED_ADAPTER: TypeAdapter[StatusChanged] = TypeAdapter(StatusChanged)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A committed change with its status.changed event and outbox row."""
+
+    outbox_id: int
+    record: StatusRecord
+    event: StatusChanged
+
+
 Publish = Callable[[Sequence[StatusChanged]], Awaitable[None]]
 
 
@@ -111,8 +130,9 @@ class StatusService:
         change = Change(person_id, colour, reason, valid_until, now, Source.AUTHORITY, by, note=note)
         async with self._store.transaction() as conn:
             record = await self._store.apply_change(conn, change, now, force=True)
-        assert record is not None  # forced changes always apply
-        await self._after_commit([record])
+            assert record is not None  # forced changes always apply
+            queued = await self._queue(conn, record)
+        await self._after_commit([queued])
         return record
 
     async def apply_command(self, command: StatusSet) -> StatusRecord | None:
@@ -138,8 +158,10 @@ class StatusService:
             if not await self._store.claim_event(conn, command.event_id):
                 return None
             record = await self._store.apply_change(conn, change, self.clock.now(), force=False)
-        if record is not None:
-            await self._after_commit([record])
+            if record is None:
+                return None
+            queued = await self._queue(conn, record)
+        await self._after_commit([queued])
         return record
 
     async def sweep_expired(self) -> int:
@@ -148,26 +170,44 @@ class StatusService:
         total = 0
         while True:
             due = await self._store.expiring(now, self._sweep_batch)
-            changed: list[StatusRecord] = []
+            changed: list[Queued] = []
             for person_id, version in due:
                 async with self._store.transaction() as conn:
                     record = await self._store.expire(conn, person_id, version, now)
-                if record is not None:
-                    changed.append(record)
+                    if record is not None:
+                        changed.append(await self._queue(conn, record))
             await self._after_commit(changed)
             total += len(changed)
             if len(due) < self._sweep_batch or not changed:
                 return total
 
-    async def _after_commit(self, records: Sequence[StatusRecord]) -> None:
-        if not records:
+    async def _queue(self, conn: asyncpg.Connection, record: StatusRecord) -> Queued:
+        """Put the change's status.changed into the outbox, inside the change's transaction."""
+        event = changed_event(record)
+        outbox_id = await self._store.queue_event(conn, record.person_id, encode(event))
+        return Queued(outbox_id, record, event)
+
+    async def _after_commit(self, queued: Sequence[Queued]) -> None:
+        """Cache first (no reader may see the old colour after the answer), then announce."""
+        if not queued:
             return
         try:
-            await self._cache.write(records)
+            await self._cache.write([q.record for q in queued])
         except RedisError as exc:
             self._cache_behind = True
             raise Unavailable("The colour cache is unavailable; retry shortly.") from exc
-        await self._publish([changed_event(r) for r in records])
+        await self._publish([q.event for q in queued])
+        await self._store.mark_sent([q.outbox_id for q in queued])
+
+    async def relay_outbox(self, older_than_s: float = OUTBOX_GRACE_S, limit: int = 500) -> int:
+        """Send what a failed publish left in the outbox; the event ids let consumers drop repeats."""
+        rows = await self._store.unsent(older_than_s, limit)
+        if not rows:
+            return 0
+        events = [decode(payload, STATUS_CHANGED_ADAPTER) for _, payload in rows]
+        await self._publish(events)
+        await self._store.mark_sent([outbox_id for outbox_id, _ in rows])
+        return len(rows)
 
     # --- the colour cache ------------------------------------------------------------
 

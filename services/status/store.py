@@ -265,6 +265,31 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    # --- the outbox of status.changed ------------------------------------------------------
+
+    # The outbox runs on the database's wall clock, not the service clock: it is plumbing,
+    # and a test's manual clock must not make fresh rows look stale.
+
+    async def queue_event(self, conn: asyncpg.Connection, person_id: UUID, payload: bytes) -> int:
+        outbox_id = await conn.fetchval(
+            "INSERT INTO status.outbox (person_id, payload, created_at) VALUES ($1, $2, now()) RETURNING id",
+            person_id,
+            payload,
+        )
+        return int(outbox_id)
+
+    async def unsent(self, older_than_s: float, limit: int) -> list[tuple[int, bytes]]:
+        rows = await self._pool.fetch(
+            "SELECT id, payload FROM status.outbox"
+            " WHERE created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2",
+            older_than_s,
+            limit,
+        )
+        return [(r["id"], bytes(r["payload"])) for r in rows]
+
+    async def mark_sent(self, outbox_ids: list[int]) -> None:
+        await self._pool.execute("DELETE FROM status.outbox WHERE id = ANY($1::bigint[])", outbox_ids)
+
     # --- paper codes and audits ------------------------------------------------------
 
     async def next_paper_serial(self, person_id: UUID, issued_by: UUID, now: datetime) -> int:

@@ -109,5 +109,6 @@ async def test_poison_goes_to_dlq_and_others_are_ignored(harness: StatusHarness)
     record = await at_version(harness, person_id, 1)
     assert (record.colour, record.version) == ("yellow", 1)
     parked = await harness.topic_events(dlq(STATUS_COMMANDS_TOPIC), lambda seen: len(seen) >= 2)
-    assert parked[0] == b"not json at all"
-    assert b"bad_reason" in parked[1]
+    # The DLQ is not keyed, so the two may sit on different partitions in either order.
+    assert b"not json at all" in parked
+    assert any(b"bad_reason" in p for p in parked)
