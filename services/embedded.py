@@ -9,6 +9,7 @@ the servers after them. ``stop()`` leaves no process behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import importlib.util
 import json
@@ -118,6 +119,31 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT_S)
 
 
+def _die_with_parent() -> None:
+    # Linux: the kernel sends SIGTERM to the server when the process that started it dies,
+    # so a runner killed without cleanup (kill -9, pytest ended by `timeout`) leaves no server.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Started beside a postmaster (which pg_ctl detaches): when our process dies, the kernel
+# ends this watchdog, which shuts the postmaster down at once (SIGQUIT: immediate mode).
+_POSTGRES_WATCHDOG = """
+import os, signal, sys
+def stop(*_):
+    try:
+        with open(sys.argv[1]) as f:
+            os.kill(int(f.readline()), signal.SIGQUIT)
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    signal.pause()
+"""
+
+
 class EmbeddedStack:
     """The servers the platform needs, started under ``state_dir`` and stopped together."""
 
@@ -139,6 +165,7 @@ class EmbeddedStack:
         self._pgdata: Path | None = None
         self._pg_user: str | None = None
         self._processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = []
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -166,6 +193,10 @@ class EmbeddedStack:
                 log.exception("could not stop %s", name)
             finally:
                 log_file.close()
+        if self._watchdog is not None:
+            self._watchdog.kill()  # an orderly stop follows; the watchdog is for crashes
+            self._watchdog.wait()
+            self._watchdog = None
         if self._pgdata is not None:
             self._stop_postgres(self._pgdata)
             self._pgdata = None
@@ -220,6 +251,12 @@ class EmbeddedStack:
             timeout=START_TIMEOUT_S + 5,
         )
         self._pgdata = pgdata
+        self._watchdog = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", _POSTGRES_WATCHDOG, str(pgdata / "postmaster.pid")],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+        )
         self.postgres_url = f"postgresql://postgres@/postgres?host={socket_dir}"
         _wait("postgres", (socket_dir / ".s.PGSQL.5432").exists, None, None)
 
@@ -278,6 +315,7 @@ class EmbeddedStack:
             stderr=subprocess.STDOUT,
             cwd=self.state_dir,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         self._processes.append((name, process, log_file))
         return process
