@@ -133,7 +133,7 @@ def runtime_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _spawn(name: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> Process:
+def spawn(name: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> Process:
     """Start a process in its own session (so its whole group can be stopped), output to ``log``."""
     with log.open("wb") as sink:
         popen = subprocess.Popen(
@@ -193,7 +193,7 @@ class Gateway:
         return self.service_of_port(int(upstream.rsplit(":", 1)[1]))
 
 
-def _stop(process: Process) -> None:
+def stop(process: Process) -> None:
     """Stop a process started here and its process group; wait for it, kill if it lingers."""
     popen = process.popen
     if popen.poll() is None:
@@ -218,7 +218,7 @@ def _venuecode_command(service: str, port: int) -> list[str]:
     return [sys.executable, "-m", "services.cli", "serve", service, "--port", str(port)]
 
 
-async def _wait_ready(process: Process, url: str) -> None:
+async def wait_ready(process: Process, url: str) -> None:
     deadline = time.monotonic() + SERVICE_START_S
     async with httpx.AsyncClient(timeout=5.0) as client:
         while time.monotonic() < deadline:
@@ -262,11 +262,11 @@ async def gateway(
     try:
         # One by one, as an operator would: each is ready before the next starts.
         for service in SERVICES:
-            process = _spawn(
+            process = spawn(
                 service, _venuecode_command(service, ports[service]), logs / f"{service}.log", env
             )
             started.append(process)
-            await _wait_ready(process, f"http://127.0.0.1:{ports[service]}/api/{service}/readyz")
+            await wait_ready(process, f"http://127.0.0.1:{ports[service]}/api/{service}/readyz")
 
         conf = render_gateway_config(
             runtime,
@@ -279,13 +279,13 @@ async def gateway(
         # where only the access lines parse as JSON objects with a request_id.
         access_log = logs / "nginx.log"
         command = [nginx, "-e", "stderr", "-p", str(runtime), "-c", str(conf), "-g", "daemon off;"]
-        proxy = _spawn("nginx", command, access_log)
+        proxy = spawn("nginx", command, access_log)
         started.append(proxy)
-        await _wait_ready(proxy, f"http://127.0.0.1:{gateway_port}/__gateway/healthz")
+        await wait_ready(proxy, f"http://127.0.0.1:{gateway_port}/__gateway/healthz")
         yield Gateway(f"http://127.0.0.1:{gateway_port}", ports, access_log, started)
     finally:
         for process in reversed(started):
-            _stop(process)
+            stop(process)
         shutil.rmtree(runtime, ignore_errors=True)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()

@@ -5,14 +5,25 @@ the security headers, refuses oversized bodies (413) and rate-limits a burst per
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from services.dev import SERVICES
-from tests.integration.deploy.conftest import Gateway, nginx_check, render_gateway_config
+from services.embedded import free_port
+from tests.integration.deploy.conftest import (
+    Gateway,
+    nginx_check,
+    render_gateway_config,
+    spawn,
+    stop,
+    wait_ready,
+)
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'",
@@ -176,3 +187,79 @@ async def test_a_burst_from_one_address_is_rate_limited(
         response = await other.post(path, json={}, headers={"X-Request-Id": request_id})
     assert response.status_code != 429
     assert await gateway.upstream_service(request_id) == service
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """An upstream that answers with what it received: headers, HTTP version, the peer's port."""
+
+    protocol_version = "HTTP/1.1"  # keeps connections open, as nginx's upstream keepalive expects
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = json.dumps(
+            {
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "version": self.request_version,
+                "peer_port": self.client_address[1],
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # The method names http.server dispatches to.
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+async def test_client_address_request_id_and_keepalive_reach_the_upstream(
+    nginx: str, runtime_dir: Path, tmp_path: Path
+) -> None:
+    echo = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=echo.serve_forever, daemon=True)
+    thread.start()
+    port = free_port()
+    upstream = f"127.0.0.1:{echo.server_address[1]}"
+    conf = render_gateway_config(runtime_dir, f"127.0.0.1:{port}", dict.fromkeys(SERVICES, upstream))
+    command = [nginx, "-e", "stderr", "-p", str(runtime_dir), "-c", str(conf), "-g", "daemon off;"]
+    proxy = spawn("nginx", command, tmp_path / "nginx.log")
+    try:
+        await wait_ready(proxy, f"http://127.0.0.1:{port}/__gateway/healthz")
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.21")
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=10.0
+        ) as client:
+            seen = []
+            for path in ("/api/checkin/healthz", "/c/token", "/", "/api/status/healthz", "/tracing/x", "/"):
+                response = await client.get(
+                    path, headers={"X-Forwarded-For": "203.0.113.9", "X-Request-Id": f"echo-{len(seen)}"}
+                )
+                assert response.status_code == 200, response.text
+                seen.append(response.json())
+        for index, received in enumerate(seen):
+            headers = received["headers"]
+            # The edge states the address it saw; a client's own X-Forwarded-For is not believed.
+            assert headers["x-forwarded-for"] == "127.0.0.21"
+            assert headers["x-real-ip"] == "127.0.0.21"
+            assert headers["x-forwarded-proto"] == "http"
+            assert headers["x-request-id"] == f"echo-{index}"
+            assert headers["host"] == f"127.0.0.1:{port}"
+            assert received["version"] == "HTTP/1.1"
+            assert headers.get("connection", "").lower() != "close"
+        # Upstream keepalive: each upstream (service) keeps its connection for the next request:
+        # the two checkin requests share one, the two registry requests another.
+        ports = [received["peer_port"] for received in seen]
+        assert ports[0] == ports[1]
+        assert ports[2] == ports[5]
+        assert len(set(ports)) == 4  # one connection per service, no more
+    finally:
+        stop(proxy)
+        echo.shutdown()
+        echo.server_close()
+        thread.join(timeout=5)

@@ -229,6 +229,34 @@ def test_the_job_creates_the_same_topics_and_migrates() -> None:
     assert migrate["args"] == ["migrate"]
 
 
+# ---- the gateway's template variables ----
+
+
+def _template_variables() -> set[str]:
+    """The variables entrypoint.sh lets envsubst replace, and that the template uses."""
+    entrypoint = (ROOT / "deploy" / "gateway" / "entrypoint.sh").read_text()
+    allowed = re.search(r"envsubst '([^']+)'", entrypoint)
+    assert allowed is not None
+    names = set(re.findall(r"\$\{(\w+)\}", allowed[1]))
+    used = set(re.findall(r"\$\{(\w+)\}", (ROOT / "deploy" / "gateway" / "nginx.conf.template").read_text()))
+    assert used == names, "the template uses exactly the variables the entrypoint substitutes"
+    return names
+
+
+def test_compose_and_kubernetes_give_the_gateway_every_template_variable() -> None:
+    names = _template_variables()
+    assert {f"{service.upper()}_UPSTREAM" for service in SERVICES} <= names
+    compose = _compose()["services"]["gateway"]["environment"]
+    assert names <= set(compose)
+    for service in SERVICES:
+        assert compose[f"{service.upper()}_UPSTREAM"] == f"{service}:8000"
+    (container,) = _of_kind("Deployment")["gateway"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert names <= set(env)
+    for service in SERVICES:
+        assert env[f"{service.upper()}_UPSTREAM"].startswith(f"{service}.venuecode.svc")
+
+
 # ---- images ----
 
 
