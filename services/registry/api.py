@@ -114,30 +114,28 @@ async def create_account(body: NewAccount, service: People) -> dict[str, object]
     return person_body(person)
 
 
+def _secure(request: Request) -> bool:
+    infra = request.app.state.runtime.infra
+    return bool(infra.is_production)
+
+
+def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: bool) -> None:
+    """The page session: the token HttpOnly, and a readable CSRF token for the double submit."""
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=ttl_s, path="/", httponly=True, samesite="lax", secure=secure
+    )
+    # Page scripts read this cookie and echo it in X-CSRF-Token.
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(32), max_age=ttl_s, path="/", samesite="lax", secure=secure
+    )
+
+
 @router.post("/sessions")
 async def sign_in(
     body: Credentials, request: Request, response: Response, service: People
 ) -> dict[str, object]:
     signed = await service.sign_in(body.id_number, body.password)
-    secure = request.app.state.runtime.infra.is_production
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed.access_token,
-        max_age=signed.expires_in,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-    )
-    # Double submit: page scripts read this cookie and echo it in X-CSRF-Token.
-    response.set_cookie(
-        CSRF_COOKIE,
-        secrets.token_urlsafe(32),
-        max_age=signed.expires_in,
-        path="/",
-        samesite="lax",
-        secure=secure,
-    )
+    set_session_cookies(response, signed.access_token, signed.expires_in, secure=_secure(request))
     return {
         "access_token": signed.access_token,
         "token_type": "Bearer",
@@ -150,7 +148,7 @@ async def sign_in(
 @router.post("/sessions/logout", status_code=204)
 async def sign_out(request: Request) -> Response:
     response = Response(status_code=204)
-    secure = request.app.state.runtime.infra.is_production
+    secure = _secure(request)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
     response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=secure)
     return response

@@ -5,12 +5,14 @@ Venues, declaration codes and inspectors are in ``venues.py``; both publish thro
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import get_args
 from uuid import UUID
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from services.registry import store
 from services.registry.identity import IdentityVerifier
@@ -18,7 +20,7 @@ from services.registry.models import RELATION_MAX, RELATIONS, Dependent, Person
 from services.registry.outbox import Outbox, Staged
 from services.registry.passwords import Passwords
 from shared.auth import AccessTokens
-from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized
+from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized, Unavailable
 from shared.events import (
     REGISTRY_TOPIC,
     GuardianLinked,
@@ -35,6 +37,7 @@ from shared.ids import uuid7
 from shared.pii import Vault, birth_date_of, mask_id, mask_name, normalise_id, normalise_name
 from shared.ratelimit import RateLimiter
 
+log = logging.getLogger("venuecode.registry")
 ID_KINDS: tuple[IdKind, ...] = get_args(IdKind)
 STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
 # Names on Chinese IDs are short, but transliterated passport names run long; 64 fits both.
@@ -207,6 +210,7 @@ class PeopleService:
         except asyncpg.UniqueViolationError as exc:
             raise IdentityAlreadyRegistered("An account with this identity exists already.") from exc
         await self._outbox.send(staged)
+        log.info("account registered", extra={"person_id": str(person.person_id), "id_kind": kind})
         return person
 
     async def _stage(self, conn: store.Conn, person_id: UUID, events: list[RegistryEvent]) -> Staged:
@@ -221,7 +225,7 @@ class PeopleService:
         """
         digests = [self._vault.id_digest(kind, number) for kind in ID_KINDS]
         subject = self._vault.id_digest("mainland_id", normalise_id(number))
-        await self._login_failures.check(subject)
+        await self._count_failures(subject, hit=False)
         async with self._pool.acquire() as conn:
             accounts = await store.accounts_by_digests(conn, digests)
         found: Person | None = None
@@ -232,12 +236,22 @@ class PeopleService:
         if not accounts:
             await self._passwords.verify(None, password)
         if found is None:
-            await self._login_failures.hit(subject)
+            await self._count_failures(subject, hit=True)
             raise WrongCredentials("The identity number or the password is wrong.")
         async with self._pool.acquire() as conn:
             roles = await store.roles_of(conn, found.person_id)
         token = self._tokens.issue(found.person_id, roles)
         return SignedIn(token, self._tokens.ttl_s, found.person_id, roles)
+
+    async def _count_failures(self, subject: str, *, hit: bool) -> None:
+        # Without Redis the lock cannot be enforced, so sign-in fails closed (503), never open.
+        try:
+            if hit:
+                await self._login_failures.hit(subject)
+            else:
+                await self._login_failures.check(subject)
+        except RedisError as exc:
+            raise Unavailable("Sign-in is unavailable for a moment; retry shortly.") from exc
 
     async def add_dependent(
         self, guardian_id: UUID, name: str, kind: IdKind, number: str, relation: str
@@ -288,6 +302,10 @@ class PeopleService:
             assert found is not None
         if staged is not None:
             await self._outbox.send(staged)
+        if created:
+            log.info(
+                "guardian linked", extra={"guardian_id": str(guardian_id), "person_id": str(found.person_id)}
+            )
         return found, created
 
     async def dependents(self, guardian_id: UUID) -> list[Dependent]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from uuid import UUID
@@ -35,6 +36,7 @@ from shared.ids import uuid7
 from shared.pii import PROVINCE_PREFIXES, normalise_name
 from shared.tokens import TokenSigner
 
+log = logging.getLogger("venuecode.registry")
 NAME_MIN, NAME_MAX = 2, 100  # issue 3: the full name, 2-100 characters after normalising
 ADDRESS_MAX = 200
 # A fresh declaration code collides with probability ~n/2^45; a few tries are plenty.
@@ -160,6 +162,9 @@ class VenueService:
             except asyncpg.ForeignKeyViolationError as exc:
                 raise NotFound("The signed-in account no longer exists.") from exc
             await self._outbox.send(staged)
+            log.info(
+                "venue registered", extra={"venue_id": str(venue.venue_id), "category": venue.category.value}
+            )
             return venue
         raise AssertionError("unreachable")
 
