@@ -17,8 +17,10 @@ from pydantic import BaseModel
 from shared.auth import AccessTokens
 from shared.events import (
     CHECKIN_EVENT_ADAPTER,
+    CHECKINS_TOPIC,
     REGISTRY_TOPIC,
     CheckinEvent,
+    CheckinRecorded,
     GuardianLinked,
     GuardianLinkedData,
     InspectorBindingData,
@@ -146,21 +148,39 @@ def venue_token(app: FastAPI, venue_id: UUID, poster_version: int = 1) -> str:
 
 async def checkin_events(infra: InfraSettings) -> list[CheckinEvent]:
     """Everything on this test's check-in topic up to its current end (no waiting for more)."""
-    name = topic("venuecode.checkins.v1", infra.kafka.namespace)
+    return [event for _, event in await keyed_checkin_events(infra)]
+
+
+async def recorded(infra: InfraSettings) -> list[CheckinRecorded]:
+    """Only the check-ins (``checkin.recorded``) on this test's check-in topic."""
+    return [e for e in await checkin_events(infra) if isinstance(e, CheckinRecorded)]
+
+
+async def keyed_checkin_events(infra: InfraSettings) -> list[tuple[bytes | None, CheckinEvent]]:
+    """The check-in topic's messages with their keys, read to the topic's current end."""
+    return [(k, decode(v, CHECKIN_EVENT_ADAPTER)) for k, v in await read_topic(infra, CHECKINS_TOPIC)]
+
+
+async def read_topic(
+    infra: InfraSettings, base: str, partitions: int | None = None
+) -> list[tuple[bytes | None, bytes]]:
+    """Every (key, value) of one namespaced topic up to its current end offsets."""
+    name = topic(base, infra.kafka.namespace)
     consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(name, p) for p in range(infra.kafka.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[CheckinEvent] = []
+        count = infra.kafka.partitions if partitions is None else partitions
+        wanted = [TopicPartition(name, p) for p in range(count)]
+        consumer.assign(wanted)
+        await consumer.seek_to_beginning(*wanted)
+        ends = await consumer.end_offsets(wanted)
+        found: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + 15
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        while [tp for tp in wanted if await consumer.position(tp) < ends[tp]]:
             assert time.monotonic() < deadline, "could not read the check-in topic to its end"
             batch = await consumer.getmany(timeout_ms=200)
             for records in batch.values():
-                found.extend(decode(r.value, CHECKIN_EVENT_ADAPTER) for r in records if r.value)
+                found.extend((r.key, r.value) for r in records if r.value is not None)
         return found
     finally:
         await consumer.stop()

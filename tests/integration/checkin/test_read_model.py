@@ -1,0 +1,73 @@
+"""The registry read model: idempotent by event id, ignores other types, parks poison in the DLQ."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from fastapi import FastAPI
+
+from shared.events import (
+    REGISTRY_TOPIC,
+    RoleGranted,
+    RoleGrantedData,
+    VenueRenamed,
+    VenueRenamedData,
+    dlq,
+)
+from shared.settings import InfraSettings
+from tests.integration.checkin.kit import (
+    World,
+    applied,
+    bearer,
+    body_of,
+    eventually,
+    read_topic,
+    runtime,
+    send_registry,
+    venue_token,
+)
+
+
+async def test_a_redelivered_event_changes_nothing_and_renames_apply(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    renamed = VenueRenamed(data=VenueRenamedData(venue_id=world.venue_id, name="New Market 新街市"))
+    await send_registry(app, [renamed, renamed], key=str(world.venue_id).encode())
+    await applied(app, [renamed])
+    pool = runtime(app).pool
+    assert pool is not None
+    handled = await pool.fetchval(
+        "SELECT count(*) FROM checkin.processed_events WHERE event_id = $1", renamed.event_id
+    )
+    assert handled == 1
+    response = await client.post(
+        "/api/checkin/v1/scans",
+        json={"venue_token": venue_token(app, world.venue_id)},
+        headers={**bearer(infra, world.citizen), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert body_of(response)["venue"]["name"] == "New Market 新街市"
+
+
+async def test_poison_goes_to_the_dlq_and_other_types_are_ignored(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    rt = runtime(app)
+    poison = b'{"type": "venue.registered", "version": 9, "data": {}}'
+    await rt.router.broker.publish(poison, f"{infra.kafka.namespace}{REGISTRY_TOPIC}", key=b"x")
+    granted = RoleGranted(data=RoleGrantedData(person_id=world.citizen, role="operator"))
+    marker = VenueRenamed(data=VenueRenamedData(venue_id=world.venue_id, name="After the poison"))
+    await send_registry(app, [granted, marker], key=b"x")
+    await applied(app, [marker])  # handled after the poison on the same partition: the stream moved on
+
+    async def parked() -> list[tuple[bytes | None, bytes]]:
+        found: list[tuple[bytes | None, bytes]] = await read_topic(infra, dlq(REGISTRY_TOPIC))
+        return found
+
+    [(_, value)] = await eventually(parked)
+    assert value == poison
+    assert rt.pool is not None
+    ignored = await rt.pool.fetchval(
+        "SELECT count(*) FROM checkin.processed_events WHERE event_id = $1", granted.event_id
+    )
+    assert ignored == 0
