@@ -1,7 +1,130 @@
-"""The check-in pages: the poster's phone page and the inspector's reverse-scan page."""
+"""The check-in pages: the poster's phone page (/c/{venue_token}) and the inspector's reverse scan.
+
+Pages are shells over the JSON API: their scripts (``/checkin/static/``) call it with the
+session cookie and the CSRF header, so every rule stays in the API.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from services.checkin.service import CheckinService
+from shared.auth import Principal, authenticate
+from shared.errors import Problem, Unauthorized
+from shared.i18n import Language
+from shared.pages import Pages
 
 router = APIRouter(include_in_schema=False)
+Text = dict[Language, str]
+SIGN_IN_URL = "/registry/login"
+
+
+def _t(hant: str, hans: str, en: str) -> Text:
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+TEXTS: dict[str, Text] = {
+    "check_in": _t("場所碼登記", "场所码登记", "Venue check-in"),
+    "who": _t("登記人員", "登记人员", "Who is entering"),
+    "myself": _t("本人", "本人", "Myself"),
+    "confirm": _t("確認登記", "确认登记", "Confirm check-in"),
+    "checked_in": _t("已登記進入", "已登记进入", "Checked in"),
+    "check_out": _t("離開登記", "离开登记", "Check out"),
+    "checked_out": _t("已登記離開", "已登记离开", "Checked out"),
+    "code_green": _t("綠碼", "绿码", "Green code"),
+    "code_yellow": _t("黃碼", "黄码", "Yellow code"),
+    "code_red": _t("紅碼", "红码", "Red code"),
+    "code_unknown": _t("狀態未知", "状态未知", "Status unknown"),
+    "queued": _t(
+        "網絡中斷：登記已保存，網絡恢復後自動提交。",
+        "网络中断：登记已保存，网络恢复后自动提交。",
+        "No network: the check-in is saved and will be sent when the network is back.",
+    ),
+    "live": _t("即時畫面，截圖無效", "实时画面，截图无效", "Live screen; screenshots are not valid"),
+    "pick_someone": _t("請至少選擇一人。", "请至少选择一人。", "Tick at least one person."),
+    "bad_code": _t("此場所碼無效。", "此场所码无效。", "This venue code is not valid."),
+    "unknown_venue": _t("找不到此場所。", "找不到此场所。", "This venue is not registered."),
+    "old_poster": _t(
+        "此場所碼已更換，請通知工作人員列印並張貼新的場所碼。",
+        "此场所码已更换，请通知工作人员打印并张贴新的场所码。",
+        "This poster has been replaced. Please ask staff to print and put up the new venue code.",
+    ),
+    "inspect_title": _t("反向掃碼", "反向扫码", "Reverse scan"),
+    "venue": _t("場所", "场所", "Venue"),
+    "no_venues": _t(
+        "您尚未綁定任何場所為檢測員。",
+        "您尚未绑定任何场所为检测员。",
+        "You are not bound to any venue as an inspector.",
+    ),
+    "scan_here": _t(
+        "掃描健康碼（掃碼槍輸入或貼上）",
+        "扫描健康码（扫码枪输入或粘贴）",
+        "Scan a health code (scanner input or paste)",
+    ),
+    "camera": _t("用相機掃描", "用相机扫描", "Scan with the camera"),
+    "temperature": _t("體溫", "体温", "Temperature"),
+    "normal": _t("正常", "正常", "Normal"),
+    "fever": _t("發熱", "发热", "Fever"),
+    "next": _t("下一位", "下一位", "Next person"),
+}
+
+_TITLES = {404: "unknown_venue", 410: "old_poster", 422: "bad_code"}
+
+
+@cache
+def _pages() -> Pages:
+    return Pages(Path(__file__).parent / "templates", TEXTS)
+
+
+def _caller(request: Request) -> Principal | None:
+    try:
+        return authenticate(request)
+    except Unauthorized:  # an expired cookie: send the visitor to sign in again
+        return None
+
+
+def _sign_in(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{SIGN_IN_URL}?next={quote(target, safe='')}", status_code=303)
+
+
+@router.get("/c/{venue_token}", response_class=HTMLResponse)
+async def scan_page(venue_token: str, request: Request) -> Response:
+    caller = _caller(request)
+    if caller is None:
+        return _sign_in(request)
+    service: CheckinService = request.app.state.service
+    try:
+        context = await service.venue_page(caller.person_id, venue_token)
+    except Problem as problem:
+        if problem.status_code not in _TITLES:
+            raise
+        return _pages().render(
+            request,
+            "checkin_problem.html",
+            status_code=problem.status_code,
+            message=_TITLES[problem.status_code],
+        )
+    return _pages().render(
+        request,
+        "checkin_scan.html",
+        venue=context.venue,
+        venue_token=venue_token,
+        people=context.people,
+        caller=caller.person_id,
+    )
+
+
+@router.get("/checkin/inspect", response_class=HTMLResponse)
+async def inspect_page(request: Request) -> Response:
+    caller = _caller(request)
+    if caller is None:
+        return _sign_in(request)
+    service: CheckinService = request.app.state.service
+    venues = await service.inspector_venues(caller.person_id)
+    return _pages().render(request, "checkin_inspect.html", venues=venues)

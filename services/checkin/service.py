@@ -321,6 +321,9 @@ class CheckinService:
     async def people_of(self, caller: UUID) -> list[PersonView]:
         return await self._store.people_of(caller)
 
+    async def inspector_venues(self, caller: UUID) -> list[Venue]:
+        return await self._store.inspector_venues(caller)
+
     async def venue_page(self, caller: UUID, venue_token: str) -> ScanContext:
         """The venue of a poster and the people the caller may tick (themself, dependents)."""
         token = self.open_venue_token(venue_token)

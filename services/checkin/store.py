@@ -113,6 +113,16 @@ class Store:
         """The caller first, then their dependents."""
         return [_person(r) for r in await self._pool.fetch(_PEOPLE_OF, caller)]
 
+    async def inspector_venues(self, person_id: UUID) -> list[Venue]:
+        """The venues a person is bound to as inspector, by name."""
+        rows = await self._pool.fetch(
+            "SELECT v.venue_id, v.name, v.poster_version, v.administrator_id"
+            " FROM checkin.inspector_bindings b JOIN checkin.venues v ON v.venue_id = b.venue_id"
+            " WHERE b.person_id = $1 ORDER BY v.name",
+            person_id,
+        )
+        return [Venue(r["venue_id"], r["name"], r["poster_version"], r["administrator_id"]) for r in rows]
+
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[ReadModel | None]:
         """A transaction for one registry event; None when the event was handled before."""

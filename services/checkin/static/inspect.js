@@ -1,0 +1,105 @@
+// The inspector's reverse scan: read a health code (keyboard-wedge scanner or camera), show the
+// masked identity and colour at once, pick a temperature band, confirm the entry.
+(function () {
+  "use strict";
+  function colourName(section, colour) {
+    return section.dataset["name" + colour.charAt(0).toUpperCase() + colour.slice(1)] || colour;
+  }
+  // A QR may hold the bare token or a URL ending in it.
+  function tokenOf(text) {
+    var value = (text || "").trim();
+    var slash = value.lastIndexOf("/");
+    return (slash >= 0 ? value.slice(slash + 1) : value).toUpperCase();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var section = document.querySelector("[data-inspect]");
+    if (!section) { return; }
+    var input = section.querySelector("[data-code]");
+    var venue = section.querySelector("[data-venue]");
+    var card = section.querySelector("[data-person]");
+    var error = section.querySelector("[data-error]");
+    var done = section.querySelector("[data-done]");
+    var confirm = section.querySelector("[data-confirm]");
+    var bands = section.querySelectorAll("[data-band]");
+    var current = null;
+    var band = null;
+
+    function reset() {
+      current = null; band = null;
+      card.hidden = true; confirm.disabled = true;
+      document.body.className = "";
+      bands.forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+      input.value = "";
+      input.focus();
+    }
+    function showError(text) { error.textContent = text; error.hidden = false; }
+
+    function verify(text) {
+      var token = tokenOf(text);
+      if (!token) { return; }
+      error.hidden = true; done.hidden = true;
+      window.vcFetch(section.dataset.verify, { method: "POST", body: { token: token } }).then(function (answer) {
+        if (!answer.ok) { reset(); showError((answer.body && answer.body.detail) || String(answer.status)); return; }
+        var who = answer.body;
+        current = token;
+        card.querySelector("[data-masked-name]").textContent = who.masked_name;
+        card.querySelector("[data-masked-id]").textContent = who.masked_id;
+        card.querySelector("[data-code-type]").textContent = colourName(section, who.colour);
+        card.querySelector("[data-reason-text]").textContent = who.reason_text;
+        document.body.className = "colour-" + who.colour;
+        card.hidden = false;
+      }, function () { showError(document.querySelector("[data-offline]").textContent); });
+    }
+
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); verify(input.value); }
+    });
+    input.addEventListener("change", function () { verify(input.value); });
+
+    bands.forEach(function (button) {
+      button.addEventListener("click", function () {
+        band = button.dataset.band;
+        bands.forEach(function (b) { b.setAttribute("aria-pressed", b === button ? "true" : "false"); });
+        confirm.disabled = !current;
+      });
+    });
+
+    confirm.addEventListener("click", function () {
+      if (!current || !band) { return; }
+      confirm.disabled = true;
+      window.vcFetch(section.dataset.api, {
+        method: "POST", body: { venue_id: venue.value, health_code_token: current, temperature_band: band }
+      }).then(function (answer) {
+        if (!answer.ok) { confirm.disabled = false; showError((answer.body && answer.body.detail) || String(answer.status)); return; }
+        reset();
+        done.hidden = false;
+      }, function () { confirm.disabled = false; showError(document.querySelector("[data-offline]").textContent); });
+    });
+
+    var camera = section.querySelector("[data-camera]");
+    var video = section.querySelector("[data-video]");
+    if ("BarcodeDetector" in window && navigator.mediaDevices) {
+      camera.hidden = false;
+      camera.addEventListener("click", function () {
+        var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+          video.srcObject = stream; video.hidden = false;
+          return video.play().then(function () {
+            var timer = window.setInterval(function () {
+              detector.detect(video).then(function (codes) {
+                if (!codes.length) { return; }
+                window.clearInterval(timer);
+                stream.getTracks().forEach(function (track) { track.stop(); });
+                video.hidden = true;
+                input.value = codes[0].rawValue;
+                verify(codes[0].rawValue);
+              });
+            }, 300);
+          });
+        }).catch(function (err) { showError(String(err)); });
+      });
+    }
+    reset();
+  });
+})();
