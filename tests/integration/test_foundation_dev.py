@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -93,8 +95,24 @@ def _gone(pid: int) -> bool:
         return True
 
 
-async def test_embedded_stack_starts_answers_keeps_data_and_stops_everything(tmp_path: Path) -> None:
-    state = tmp_path / "state"
+@pytest.fixture
+def outside_pytest_tmp() -> Iterator[Path]:
+    """A state directory outside pytest's tree.
+
+    As root, Postgres runs as pgserver's own user, which must traverse the path; a
+    concurrent pytest session re-closes /tmp/pytest-of-root to 0700 when it starts.
+    """
+    path = Path(tempfile.mkdtemp(prefix="vc-embedded-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def test_embedded_stack_starts_answers_keeps_data_and_stops_everything(
+    outside_pytest_tmp: Path,
+) -> None:
+    state = outside_pytest_tmp / "state"
     with EmbeddedStack(state) as stack:
         pids = stack.pids()
         assert len(pids) == 3
@@ -130,7 +148,10 @@ def test_given_urls_start_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not list(tmp_path.iterdir())
 
 
-def test_the_cli_finds_the_servers_of_a_running_dev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_finds_the_servers_of_a_running_dev(
+    outside_pytest_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = outside_pytest_tmp
     for key in ("VENUECODE_POSTGRES_URL", "VENUECODE_REDIS_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("VENUECODE_KAFKA_BOOTSTRAP", "kafka.example:9092")
