@@ -263,3 +263,23 @@ async def test_client_address_request_id_and_keepalive_reach_the_upstream(
         echo.shutdown()
         echo.server_close()
         thread.join(timeout=5)
+
+
+async def test_a_service_that_is_down_is_a_503_problem(nginx: str, runtime_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there
+    conf = render_gateway_config(runtime_dir, f"127.0.0.1:{port}", dict.fromkeys(SERVICES, closed))
+    command = [nginx, "-e", "stderr", "-p", str(runtime_dir), "-c", str(conf), "-g", "daemon off;"]
+    proxy = spawn("nginx", command, tmp_path / "nginx.log")
+    try:
+        await wait_ready(proxy, f"http://127.0.0.1:{port}/__gateway/healthz")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as client:
+            response = await client.get("/api/checkin/readyz")
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["status"] == 503
+        assert int(response.headers["retry-after"]) >= 1
+        assert "Traceback" not in response.text
+        _assert_security_headers(response)
+    finally:
+        stop(proxy)
