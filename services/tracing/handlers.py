@@ -9,8 +9,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from faststream import AckPolicy
-from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.fastapi import KafkaRouter
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
 from services.tracing.config import Settings
