@@ -129,6 +129,12 @@ def cmd_posters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from services import bench  # lazily: matplotlib and the load generator only for benchmarks
+
+    return bench.main([args.name, *args.options])
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="venuecode", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -157,6 +163,10 @@ def parser() -> argparse.ArgumentParser:
     posters.add_argument("--csv", required=True, type=Path)
     posters.add_argument("--out", required=True, type=Path)
     posters.set_defaults(handler=cmd_posters)
+    bench = commands.add_parser("bench", help="issue 8 benchmarks: checkin, ingest, status, contacts")
+    bench.add_argument("name", help="checkin, ingest, status or contacts; then its options (--help)")
+    bench.add_argument("options", nargs=argparse.REMAINDER)
+    bench.set_defaults(handler=cmd_bench)
     return top
 
 

@@ -1,0 +1,175 @@
+"""The benchmark package's pure parts, its load generator on loopback, its bare app and its CLI wiring."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import httpx
+import orjson
+from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.bench import bare, parser
+from services.bench.ingest import event_of, rows
+from services.bench.loadgen import closed_loop, json_post, json_put, open_loop
+from services.bench.stats import fmt, median, percentile, ratio, table
+from services.cli import parser as cli_parser
+from services.tracing.models import CHECKIN_COLUMNS
+from shared.auth import AccessTokens
+from shared.events import CHECKIN_EVENT_ADAPTER, decode
+from shared.keys import load_keys
+from shared.settings import InfraSettings
+from shared.tokens import TokenSigner
+
+Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1), st.floats(0, 1))
+def test_percentile_is_one_of_the_values_and_ordered(values: list[float], fraction: float) -> None:
+    found = percentile(values, fraction)
+    assert found in values
+    assert min(values) <= found <= max(values)
+    assert percentile(values, 0.0) <= found <= percentile(values, 1.0)
+
+
+def test_percentile_nearest_rank_and_empty() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert math.isnan(percentile([], 0.5))
+
+
+def test_median_ratio_and_cells() -> None:
+    assert median([3.0, math.nan, 1.0, 2.0]) == 2.0
+    assert math.isnan(median([math.nan]))
+    assert ratio(1.0, 4.0) == 0.25
+    assert math.isnan(ratio(1.0, 0.0))
+    assert fmt(1234.5) == "1,234"
+    assert fmt(math.nan) == "-"
+    assert fmt(12) == "12"
+
+
+def test_table_aligns_columns() -> None:
+    text = table([{"name": "raw", "rate": 1000.0}, {"name": "consumer", "rate": 12.5}])
+    lines = text.splitlines()
+    assert len(lines) == 4
+    assert len({len(line) for line in lines}) == 1
+    assert "1,000" in text
+    assert "12.50" in text
+
+
+def test_requests_are_well_formed_http() -> None:
+    post = json_post("h", "/p", b'{"a":1}', {"X-Key": "v"})
+    head, body = post.split(b"\r\n\r\n")
+    assert head.startswith(b"POST /p HTTP/1.1\r\n")
+    assert b"Content-Length: 7" in head
+    assert b"X-Key: v" in head
+    assert body == b'{"a":1}'
+    assert json_put("h", "/p", b"{}", {}).startswith(b"PUT /p HTTP/1.1\r\n")
+
+
+def test_ingest_rows_repeat_for_a_seed_and_are_valid_events() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    first = list(rows(7, 50, 5, 10, now))
+    assert first == list(rows(7, 50, 5, 10, now))
+    assert len({r[0] for r in first}) == 50  # checkin ids are unique
+    key, value = event_of(first[0])
+    event = decode(value, CHECKIN_EVENT_ADAPTER)
+    assert key == str(first[0][2]).encode()
+    assert tuple(getattr(event.data, c) for c in CHECKIN_COLUMNS) == first[0]
+
+
+async def _http_server(status: int) -> tuple[asyncio.Server, int]:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok".encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_load_generator_counts_answers_on_loopback() -> None:
+    server, port = await _http_server(201)
+    try:
+
+        def make(i: int) -> bytes:
+            return json_post("127.0.0.1", "/", b"{}", {})
+
+        closed = await closed_loop("127.0.0.1", port, make, 4, 0.3)
+        assert closed.ok > 0
+        assert closed.failures == 0
+        opened = await open_loop("127.0.0.1", port, make, 200.0, 0.5, connections=4)
+        assert opened.ok == 100
+        assert opened.timeouts == 0
+        assert opened.summary()["p50_ms"] >= 0
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_load_generator_counts_non_2xx_apart() -> None:
+    server, port = await _http_server(429)
+    try:
+        step = await open_loop(
+            "127.0.0.1", port, lambda i: json_post("h", "/", b"{}", {}), 100.0, 0.2, connections=2
+        )
+        assert step.ok == 0
+        assert step.statuses == {429: 20}
+        assert math.isnan(step.summary()["p99_ms"])
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_bare_app_parses_authenticates_and_answers_like_checkin(tmp_path: Path, serve: Serve) -> None:
+    infra = InfraSettings(state_dir=tmp_path)
+    keys = load_keys(infra)
+    person, venue = uuid.uuid4(), uuid.uuid4()
+    token = AccessTokens(keys.jwt, infra.jwt_audience, 60).issue(person, [])
+    body = {"venue_token": TokenSigner(keys.tokens).venue_token(venue, 1)}
+    async with serve(bare.create_app(infra)) as client:
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k1"}
+        answer = await client.post(bare.SCANS_PATH, json=body, headers=headers)
+        assert answer.status_code == 201
+        data = orjson.loads(answer.content)
+        assert data["venue"]["venue_id"] == str(venue)
+        assert data["checkins"][0]["person_id"] == str(person)
+        assert answer.headers["x-content-type-options"] == "nosniff"  # the shared middleware ran
+        assert (await client.post(bare.SCANS_PATH, json=body)).status_code == 401
+        tampered = {"venue_token": body["venue_token"][:-2] + "AA"}
+        assert (await client.post(bare.SCANS_PATH, json=tampered, headers=headers)).status_code == 422
+
+
+def test_cli_passes_bench_options_through() -> None:
+    args = cli_parser().parse_args(["bench", "ingest", "--count", "1000", "--runs", "1"])
+    assert args.name == "ingest"
+    assert args.options == ["--count", "1000", "--runs", "1"]
+    parsed = parser().parse_args(["ingest", "--count", "1000", "--runs", "1"])
+    assert parsed.count == 1000
+    assert parsed.runs == 1
+    assert parsed.out == "bench-results"
+    checkin = parser().parse_args(["checkin", "--workers", "2"])
+    assert checkin.workers == [2]
+    assert checkin.runs == 3
