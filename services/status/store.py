@@ -43,6 +43,10 @@ def _status(row: Any) -> StatusRecord:
     )
 
 
+# Colour order for "never lower by command": red above yellow above green.
+_SEVERITY = "(CASE {} WHEN 'red' THEN 2 WHEN 'yellow' THEN 1 ELSE 0 END)"
+
+
 class Store:
     """The status schema: read models, current status and history, paper serials, audits."""
 
@@ -154,7 +158,8 @@ class Store:
 
         One upsert under the row lock decides: the version grows by one, and unless
         ``force`` (the authority acting now) a change whose act is not newer than the
-        recorded one changes nothing, so a replayed or late command cannot win.
+        recorded one changes nothing, so a replayed or late command cannot win, and a
+        command cannot lower a colour that is still in force.
         """
         row = await conn.fetchrow(
             "INSERT INTO status.current_status AS s"  # noqa: S608 - only the fixed column list is interpolated
@@ -164,7 +169,11 @@ class Store:
             " valid_until = EXCLUDED.valid_until,"
             " effective_at = GREATEST(s.effective_at, EXCLUDED.effective_at),"
             " updated_at = EXCLUDED.updated_at"
-            " WHERE $7::boolean OR s.effective_at < EXCLUDED.effective_at"
+            " WHERE $7::boolean OR (s.effective_at < EXCLUDED.effective_at"
+            # A command never lowers a colour still in force: a red case named as someone's
+            # contact stays red. Only the health authority (force) lowers one.
+            f" AND ({_SEVERITY.format('EXCLUDED.colour')} >= {_SEVERITY.format('s.colour')}"
+            " OR s.valid_until <= $6))"
             f" RETURNING {_STATUS_COLUMNS}",
             change.person_id,
             change.colour,

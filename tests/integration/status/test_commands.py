@@ -112,3 +112,16 @@ async def test_poison_goes_to_dlq_and_others_are_ignored(harness: StatusHarness)
     # The DLQ is not keyed, so the two may sit on different partitions in either order.
     assert b"not json at all" in parked
     assert any(b"bad_reason" in p for p in parked)
+
+
+async def test_command_never_lowers_a_colour_in_force(harness: StatusHarness) -> None:
+    person_id = uuid4()
+    red = command(person_id, "red", "confirmed_case")
+    # A newer notification naming the case as someone's close contact must not turn it yellow.
+    lower = command(person_id, "yellow", "close_contact", occurred_at=red.occurred_at + timedelta(seconds=1))
+    sentinel = command(person_id, "red", "asymptomatic", occurred_at=red.occurred_at + timedelta(seconds=2))
+    await send(harness, person_id, red, lower, sentinel)
+    record = await at_version(harness, person_id, 2)
+    assert (record.colour, record.reason, record.version) == ("red", "asymptomatic", 2)
+    history = await harness.app.state.services.store.history(person_id)
+    assert [h["reason"] for h in history] == ["confirmed_case", "asymptomatic"]
