@@ -1,13 +1,67 @@
-"""The epidemiologist console page (the data comes from the API through the page's JS)."""
+"""The epidemiologist console page; its data comes from the API through ``static/console.js``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from shared.i18n import REASON_CODES, Language, reason_text
+from shared.pages import Pages
+
 router = APIRouter(include_in_schema=False)
 
+TEXTS: dict[str, dict[Language, str]] = {
+    "console_title": {"zh-Hant": "流調控制台", "zh-Hans": "流调控制台", "en": "Contact tracing console"},
+    "case": {"zh-Hant": "病例 person_id", "zh-Hans": "病例 person_id", "en": "Case person_id"},
+    "from": {"zh-Hant": "開始時間", "zh-Hans": "开始时间", "en": "From"},
+    "to": {"zh-Hant": "結束時間", "zh-Hans": "结束时间", "en": "To"},
+    "dwell": {
+        "zh-Hant": "停留分鐘（留空按場所類別）",
+        "zh-Hans": "停留分钟（留空按场所类别）",
+        "en": "Dwell minutes (blank: the venue's typical stay)",
+    },
+    "min_overlap": {"zh-Hant": "最少重疊分鐘", "zh-Hans": "最少重叠分钟", "en": "Minimum overlap (minutes)"},
+    "depth": {"zh-Hant": "追蹤層數", "zh-Hans": "追踪层数", "en": "Depth"},
+    "depth_1": {"zh-Hant": "1：密切接觸者", "zh-Hans": "1：密切接触者", "en": "1: close contacts"},
+    "depth_2": {
+        "zh-Hant": "2：加上次密切接觸者",
+        "zh-Hans": "2：加上次密切接触者",
+        "en": "2: and secondary contacts",
+    },
+    "run": {"zh-Hant": "查詢", "zh-Hans": "查询", "en": "Run query"},
+    "results": {"zh-Hant": "結果", "zh-Hans": "结果", "en": "Results"},
+    "case_visits": {"zh-Hant": "病例到訪", "zh-Hans": "病例到访", "en": "Case visits"},
+    "contacts": {"zh-Hant": "接觸者", "zh-Hans": "接触者", "en": "Contacts"},
+    "person": {"zh-Hant": "人員", "zh-Hans": "人员", "en": "Person"},
+    "venue": {"zh-Hant": "場所", "zh-Hans": "场所", "en": "Venue"},
+    "contact_in": {"zh-Hant": "接觸者入場", "zh-Hans": "接触者入场", "en": "Contact checked in"},
+    "case_in": {"zh-Hant": "病例入場", "zh-Hans": "病例入场", "en": "Case checked in"},
+    "overlap": {"zh-Hant": "重疊（分鐘）", "zh-Hans": "重叠（分钟）", "en": "Overlap (min)"},
+    "timeline": {"zh-Hant": "時間線", "zh-Hans": "时间线", "en": "Timeline"},
+    "graph": {"zh-Hant": "接觸關係圖", "zh-Hans": "接触关系图", "en": "Contact graph"},
+    "download": {"zh-Hant": "下載 CSV", "zh-Hans": "下载 CSV", "en": "Download CSV"},
+    "notify": {"zh-Hant": "通知接觸者", "zh-Hans": "通知接触者", "en": "Notify contacts"},
+    "colour": {"zh-Hant": "賦碼顏色", "zh-Hans": "赋码颜色", "en": "Colour"},
+    "reason": {"zh-Hant": "原因", "zh-Hans": "原因", "en": "Reason"},
+    "confirm_notify": {
+        "zh-Hant": "確定向以下人數發出狀態變更？",
+        "zh-Hans": "确定向以下人数发出状态变更？",
+        "en": "Send a status change to this many people?",
+    },
+    "confirm": {"zh-Hant": "確定發出", "zh-Hans": "确定发出", "en": "Confirm and send"},
+    "cancel": {"zh-Hant": "取消", "zh-Hans": "取消", "en": "Cancel"},
+    "sent": {"zh-Hant": "已發出", "zh-Hans": "已发出", "en": "Sent"},
+    "none_found": {"zh-Hant": "未找到接觸者", "zh-Hans": "未找到接触者", "en": "No contacts found"},
+    "colour_green": {"zh-Hant": "綠碼", "zh-Hans": "绿码", "en": "Green"},
+    "colour_yellow": {"zh-Hant": "黃碼", "zh-Hans": "黄码", "en": "Yellow"},
+    "colour_red": {"zh-Hant": "紅碼", "zh-Hans": "红码", "en": "Red"},
+}
 
-@router.get("/tracing/console")
+_pages = Pages(Path(__file__).parent / "templates", TEXTS)
+
+
+@router.get("/tracing/console", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
-    return HTMLResponse("console")
+    return _pages.render(request, "console.html", reasons=sorted(REASON_CODES), reason_text=reason_text)
