@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -18,6 +19,8 @@ from shared.kafka import dead_letter, group_id
 log = logging.getLogger("venuecode.checkin.handlers")
 # Failures worth a redelivery (the database is briefly away), as opposed to a message we cannot handle.
 TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+# Pause before a redelivery so a database restart is not met with a tight retry loop.
+REDELIVERY_PAUSE_S = 1.0
 
 
 def register(router: KafkaRouter, settings: Settings, projection: Callable[[], RegistryProjection]) -> None:
@@ -43,6 +46,7 @@ def register(router: KafkaRouter, settings: Settings, projection: Callable[[], R
             await projection().apply(event)
         except TRANSIENT:
             log.warning("registry event not applied; redelivering", extra={"event_type": event.type})
+            await asyncio.sleep(REDELIVERY_PAUSE_S)
             await msg.nack()
             return
         except Exception as exc:
