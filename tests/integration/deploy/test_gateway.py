@@ -5,11 +5,14 @@ the security headers, refuses oversized bodies (413) and rate-limits a burst per
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -50,6 +53,11 @@ ROUTES = [
 BODY_LIMIT = 64 * 1024  # deploy/gateway/nginx.conf.template client_max_body_size 64k
 # The strict zone allows a burst of 10 beyond 2 req/s; 40 quick requests must overflow it.
 BURST = 40
+# The general zone allows a burst of 400 beyond 100 req/s: 1,500 requests, 100 at a time, overflow
+# it unless they take more than 11 s (the machine opens thousands of connections a second).
+EDGE_BURST = 400
+FLOOD = 1500
+FLOOD_PARALLEL = 100
 
 
 def _assert_security_headers(response: httpx.Response) -> None:
@@ -187,6 +195,59 @@ async def test_a_burst_from_one_address_is_rate_limited(
         response = await other.post(path, json={}, headers={"X-Request-Id": request_id})
     assert response.status_code != 429
     assert await gateway.upstream_service(request_id) == service
+
+
+async def _status_from(base_url: str, address: str, path: str) -> int:
+    """One GET on its own connection from ``address``, with nothing but asyncio (fast to open)."""
+    parts = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port, local_addr=(address, 0))
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=30)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+async def _flood(base_url: str, address: str, path: str, count: int) -> list[int]:
+    """``count`` requests from one address, FLOOD_PARALLEL at a time."""
+    gate = asyncio.Semaphore(FLOOD_PARALLEL)
+
+    async def one() -> int:
+        async with gate:
+            return await _status_from(base_url, address, path)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def test_the_general_limit_stops_a_flood_from_one_address(
+    nginx: str, runtime_dir: Path, tmp_path: Path
+) -> None:
+    """100 req/s with a burst of 400 per address: a flood beyond that is refused with 429.
+
+    The upstreams are closed ports, so each request that passes the limiter is answered (503) at
+    once and the flood's speed is the speed of opening connections.
+    """
+    port = free_port()
+    closed = f"127.0.0.1:{free_port()}"
+    conf = render_gateway_config(runtime_dir, f"127.0.0.1:{port}", dict.fromkeys(SERVICES, closed))
+    command = [nginx, "-e", "stderr", "-p", str(runtime_dir), "-c", str(conf), "-g", "daemon off;"]
+    proxy = spawn("nginx", command, tmp_path / "nginx.log")
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(proxy, f"{base_url}/__gateway/healthz")
+        started = time.monotonic()
+        statuses = await _flood(base_url, "127.0.0.31", "/api/checkin/healthz", FLOOD)
+        elapsed = time.monotonic() - started
+        assert set(statuses) == {503, 429}, statuses
+        # Whatever got through is the burst plus at most the rate over the time the flood took.
+        assert statuses.count(503) <= EDGE_BURST + 100 * (elapsed + 1)
+        # Another address is not affected by this one's flood.
+        assert await _status_from(base_url, "127.0.0.32", "/api/checkin/healthz") == 503
+    finally:
+        stop(proxy)
 
 
 class _Echo(BaseHTTPRequestHandler):
