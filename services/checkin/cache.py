@@ -122,8 +122,11 @@ class CheckinCache:
     async def enter(self, venue_id: UUID, entries: dict[UUID, float]) -> None:
         """Mark people inside a venue (score: check-in time, Unix seconds)."""
         name = self._inside(venue_id)
+        latest = max(entries.values(), default=time.time())
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
+                # Visits older than OPEN_VISIT_MAX_S have ended on their own: drop them as we go.
+                _ = pipe.zremrangebyscore(name, "-inf", latest - OPEN_VISIT_MAX_S)
                 _ = pipe.zadd(name, {str(p): at for p, at in entries.items()})
                 _ = pipe.expire(name, OPEN_VISIT_MAX_S * 2)
                 await pipe.execute()

@@ -8,7 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from shared.settings import InfraSettings
-from tests.integration.checkin.kit import World, bearer, body_of, checkin_events, runtime, venue_token
+from tests.integration.checkin.kit import (
+    World,
+    bearer,
+    body_of,
+    checkin_events,
+    eventually,
+    runtime,
+    venue_token,
+)
 
 SCANS = "/api/checkin/v1/scans"
 CHECKOUTS = "/api/checkin/v1/checkouts"
@@ -101,3 +109,17 @@ async def test_my_people_lists_the_caller_then_dependents(
     ]
     assert people[1]["relation"] == "child"
     assert runtime(app).pool is not None
+
+
+async def test_health_readiness_and_openapi(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/checkin/healthz")).status_code == 200
+
+    async def ready() -> dict[str, object] | None:
+        # Readiness may lag the lifespan by a moment (the broker's first metadata round).
+        answer = await client.get("/api/checkin/readyz")
+        return body_of(answer) if answer.status_code == 200 else None
+
+    assert (await eventually(ready))["checks"] == {"redis": True, "kafka": True, "postgres": True}
+    paths = body_of(await client.get("/api/checkin/openapi.json"))["paths"]
+    for path in ("/scans", "/checkouts", "/venues/{venue_id}/close", "/inspections", "/me/people"):
+        assert f"/api/checkin/v1{path}" in paths
