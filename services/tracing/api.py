@@ -13,7 +13,7 @@ from services.tracing.models import ContactQueryResult, QueryParameters
 from services.tracing.service import TracingService
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import NotFound
-from shared.events import Colour
+from shared.events import Colour, IdKind
 
 router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"])
 
@@ -46,6 +46,11 @@ class ContactQueryIn(BaseModel):
 class NotificationIn(BaseModel):
     colour: Colour
     reason: str = Field(min_length=1, max_length=64)
+
+
+class PersonLookupIn(BaseModel):
+    id_kind: IdKind
+    id_number: str = Field(min_length=4, max_length=32)
 
 
 class PausedIn(BaseModel):
@@ -82,6 +87,16 @@ async def venue_presence(
 ) -> dict[str, Any]:
     rows = await service.presence(who.person_id, venue_id, from_, to)
     return {"venue_id": venue_id, "checkins": [r.model_dump(mode="json") for r in rows]}
+
+
+@router.post("/person-lookups")
+async def find_person(
+    body: PersonLookupIn, request: Request, who: Epidemiologist, service: Service
+) -> dict[str, Any]:
+    # The number is digested by the vault (the one door for identity numbers) and then forgotten.
+    digest = request.app.state.runtime.vault.id_digest(body.id_kind, body.id_number)
+    person = await service.find_person(who.person_id, digest)
+    return person.model_dump(mode="json")
 
 
 @router.get("/me/visits")

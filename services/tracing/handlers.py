@@ -21,6 +21,7 @@ from shared.events import (
     REGISTRY_TOPIC,
     CheckinRecorded,
     CheckoutRecorded,
+    PersonRegistered,
     VenueRegistered,
     VenueRenamed,
     decode,
@@ -88,7 +89,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
             await dead_letter(router, kafka, REGISTRY_TOPIC, raw, exc)
             await msg.ack()
             return
-        if isinstance(event, VenueRegistered | VenueRenamed):
+        if isinstance(event, VenueRegistered | VenueRenamed | PersonRegistered):
             await service().registry_event(event)
         await msg.ack()
 

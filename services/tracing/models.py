@@ -20,6 +20,7 @@ class AuditAction(StrEnum):
     EXPORT = "export"
     NOTIFICATION = "notification"
     SETTINGS = "settings_change"
+    PERSON_LOOKUP = "person_lookup"
 
 
 class CheckinRow(_Model):
@@ -64,6 +65,13 @@ class Venue(_Model):
     name: str
     category: str
     typical_stay_minutes: int | None
+
+
+class Person(_Model):
+    person_id: UUID
+    id_kind: str
+    masked_name: str
+    masked_id: str
 
 
 class PresenceRow(_Model):

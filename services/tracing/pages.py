@@ -15,6 +15,13 @@ router = APIRouter(include_in_schema=False)
 TEXTS: dict[str, dict[Language, str]] = {
     "console_title": {"zh-Hant": "流調控制台", "zh-Hans": "流调控制台", "en": "Contact tracing console"},
     "case": {"zh-Hant": "病例 person_id", "zh-Hans": "病例 person_id", "en": "Case person_id"},
+    "id_kind": {"zh-Hant": "證件類型", "zh-Hans": "证件类型", "en": "Document"},
+    "mainland_id": {"zh-Hant": "居民身份證", "zh-Hans": "居民身份证", "en": "Mainland resident ID"},
+    "hk_macao_permit": {"zh-Hant": "港澳通行證", "zh-Hans": "港澳通行证", "en": "Hong Kong / Macao permit"},
+    "taiwan_permit": {"zh-Hant": "台灣通行證", "zh-Hans": "台湾通行证", "en": "Taiwan permit"},
+    "passport": {"zh-Hant": "護照", "zh-Hans": "护照", "en": "Passport"},
+    "id_number": {"zh-Hant": "證件號碼", "zh-Hans": "证件号码", "en": "Document number"},
+    "find": {"zh-Hant": "按證件查找病例", "zh-Hans": "按证件查找病例", "en": "Find the case"},
     "from": {"zh-Hant": "開始時間", "zh-Hans": "开始时间", "en": "From"},
     "to": {"zh-Hant": "結束時間", "zh-Hans": "结束时间", "en": "To"},
     "dwell": {

@@ -23,6 +23,7 @@ from services.tracing.models import (
     Contact,
     ContactQueryResult,
     OwnVisit,
+    Person,
     PresenceRow,
     QueryParameters,
     Venue,
@@ -33,6 +34,7 @@ from shared.events import (
     CheckinRecorded,
     CheckoutRecorded,
     Colour,
+    PersonRegistered,
     StatusSet,
     StatusSetData,
     VenueRegistered,
@@ -136,11 +138,17 @@ class TracingService:
                 applied = await store.apply_checkouts(conn, checkouts)
         return IngestOutcome(stored, len(fresh) - stored, applied, len(rows) - len(fresh))
 
-    async def registry_event(self, event: VenueRegistered | VenueRenamed) -> bool:
-        """Keep the venue read model; returns False when the event was handled before."""
+    async def registry_event(self, event: VenueRegistered | VenueRenamed | PersonRegistered) -> bool:
+        """Keep the venue and person read models; returns False when the event was handled before."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await claim_event(conn, "tracing", event.event_id):
                 return False
+            if isinstance(event, PersonRegistered):
+                person = Person(
+                    **event.data.model_dump(include={"person_id", "id_kind", "masked_name", "masked_id"})
+                )
+                await store.upsert_person(conn, person, event.data.id_digest)
+                return True
             if isinstance(event, VenueRenamed):
                 await store.rename_venue(conn, event.data.venue_id, event.data.name)
                 return True
@@ -195,6 +203,21 @@ class TracingService:
                 detail={"venue_id": str(venue_id), "from": start.isoformat(), "to": end.isoformat()},
             )
         return rows
+
+    async def find_person(self, actor: UUID, id_digest: str) -> Person:
+        """The person registered under an identity digest (the caller digests with the vault)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            person = await store.person_by_digest(conn, id_digest)
+            await store.write_audit(
+                conn,
+                actor,
+                AuditAction.PERSON_LOOKUP,
+                0 if person is None else 1,
+                subject_id=None if person is None else person.person_id,
+            )
+        if person is None:
+            raise NotFound("No person is registered under this identity number.")
+        return person
 
     async def own_visits(
         self, person_id: UUID, from_at: datetime | None, to_at: datetime | None

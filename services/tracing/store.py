@@ -23,6 +23,7 @@ from services.tracing.models import (
     Contact,
     ContactQueryResult,
     OwnVisit,
+    Person,
     PresenceRow,
     QueryParameters,
     Venue,
@@ -138,6 +139,28 @@ async def rename_venue(conn: asyncpg.Connection, venue_id: UUID, name: str) -> N
     await conn.execute(
         "UPDATE tracing.venues SET name = $2, updated_at = now() WHERE venue_id = $1", venue_id, name
     )
+
+
+async def upsert_person(conn: asyncpg.Connection, person: Person, id_digest: str) -> None:
+    await conn.execute(
+        "INSERT INTO tracing.persons (person_id, id_kind, id_digest, masked_name, masked_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id) DO UPDATE SET id_kind = excluded.id_kind,"
+        " id_digest = excluded.id_digest, masked_name = excluded.masked_name,"
+        " masked_id = excluded.masked_id, updated_at = now()",
+        person.person_id,
+        person.id_kind,
+        id_digest,
+        person.masked_name,
+        person.masked_id,
+    )
+
+
+async def person_by_digest(conn: asyncpg.Connection, id_digest: str) -> Person | None:
+    row = await conn.fetchrow(
+        "SELECT person_id, id_kind, masked_name, masked_id FROM tracing.persons WHERE id_digest = $1",
+        id_digest,
+    )
+    return None if row is None else Person(**dict(row))
 
 
 async def venue_presence(

@@ -130,6 +130,21 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("query-form");
+    var lookup = document.getElementById("lookup-form");
+    lookup.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = { id_kind: lookup.elements.id_kind.value, id_number: lookup.elements.id_number.value.trim() };
+      window.vcFetch(API + "/person-lookups", { method: "POST", body: body }).then(function (answer) {
+        var found = document.getElementById("found");
+        if (answer.status === 200) {
+          form.elements.person_id.value = answer.body.person_id;
+          found.textContent = answer.body.masked_name + " " + answer.body.masked_id;
+        } else {
+          found.textContent = problem(answer);
+        }
+        lookup.elements.id_number.value = "";
+      });
+    });
     var now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
     form.elements.to.value = now.toISOString().slice(0, 16);
     form.elements.from.value = new Date(now.getTime() - 3 * 86400000).toISOString().slice(0, 16);

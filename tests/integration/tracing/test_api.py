@@ -223,3 +223,53 @@ async def test_query_export_notify_and_audit(infra: InfraSettings, serve: Serve,
     assert by_action["notification"]["count"] == 1
     assert by_action["presence_query"]["actor_id"] == str(epi_id)
     assert all("at" in e for e in entries)
+
+
+async def test_a_case_is_found_by_identity_number(infra: InfraSettings, serve: Serve, bearer: Issue) -> None:
+    from shared.events import REGISTRY_TOPIC, PersonRegistered, PersonRegisteredData
+    from shared.pii import Vault
+    from tests.people import born_years_ago, mainland_id
+
+    keys = load_keys(infra)
+    vault = Vault(keys.pii, keys.pii_hmac)
+    number = mainland_id(born_years_ago(40))
+    person = uuid.uuid4()
+    registered = PersonRegistered(
+        data=PersonRegisteredData(
+            person_id=person,
+            id_kind="mainland_id",
+            birth_date=None,
+            masked_name="張*明",
+            masked_id=number[:4] + "*" * 10 + number[-4:],
+            id_digest=vault.id_digest("mainland_id", number),
+            name_digest=vault.name_digest("張小明"),
+        )
+    )
+    epi = bearer(uuid.uuid4(), ["epidemiologist"])
+    url = "/api/tracing/v1/person-lookups"
+
+    async with serve(create_app(Settings(infra=infra))) as client:
+        await send(infra, REGISTRY_TOPIC, [registered], key=person.bytes)
+
+        async def known() -> bool:
+            answer = await client.post(url, json={"id_kind": "mainland_id", "id_number": number}, headers=epi)
+            return answer.status_code == 200
+
+        await until(known, "the person read model")
+        found = await client.post(
+            url, json={"id_kind": "mainland_id", "id_number": number.lower()}, headers=epi
+        )
+        other = mainland_id(born_years_ago(30))
+        unknown = await client.post(url, json={"id_kind": "mainland_id", "id_number": other}, headers=epi)
+        citizen = await client.post(
+            url, json={"id_kind": "mainland_id", "id_number": number}, headers=bearer(uuid.uuid4(), [])
+        )
+
+    assert found.json() == {
+        "person_id": str(person),
+        "id_kind": "mainland_id",
+        "masked_name": "張*明",
+        "masked_id": registered.data.masked_id,
+    }
+    assert unknown.status_code == 404
+    assert citizen.status_code == 403
