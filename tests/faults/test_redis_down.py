@@ -1,0 +1,125 @@
+"""Redis stopped: check-ins are still recorded, with colour ``unknown``, and status is not ready;
+Redis back (empty): status refills the cache and colours return (a red person reads red again).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from uuid import UUID
+
+import httpx
+import pytest
+
+from shared.settings import InfraSettings
+from tests.faults.kit import (
+    Tally,
+    assert_exactly_once,
+    checkin_app,
+    drained,
+    eventually,
+    make_world,
+    plan,
+    private_infra,
+    running,
+    scan,
+    scan_all,
+    seed,
+    staff_token,
+    status_app,
+    stored_colours,
+    tracing_app,
+)
+from tests.faults.servers import PrivateBroker, PrivateRedis
+
+pytestmark = pytest.mark.faults
+
+EACH_PHASE = 30
+# status checks the cache's warm marker this often (its default is 3 s; the test need not wait so long).
+CACHE_CHECK_S = 0.5
+
+
+async def ready(client: httpx.AsyncClient, service: str) -> int:
+    return (await client.get(f"/api/{service}/readyz")).status_code
+
+
+async def test_redis_down_records_unknown_and_colours_return(
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
+) -> None:
+    private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
+    assert private.postgres_url is not None
+    world = make_world(private, people=10, venues=2)
+    case, venue = world.people[0], world.venues[0]
+    authority = staff_token(private, uuid.uuid4(), "health_authority")
+    started = time.monotonic()
+    apps = (
+        checkin_app(private),
+        status_app(private, cache_check_interval_s=CACHE_CHECK_S),
+        tracing_app(private),
+    )
+    async with running(*apps) as client:
+        await seed(world, client)
+
+        async def marked_red() -> bool:
+            answer = await client.put(
+                f"/api/status/v1/persons/{case}/status",
+                json={"colour": "red", "reason": "confirmed_case"},
+                headers=authority,
+            )
+            return answer.status_code == 200
+
+        await eventually(marked_red, "the case marked red")
+        tally = Tally()
+        first = await scan(client, world, case, venue, "red-before")
+        tally.note(first)
+        assert first.status_code == 201, first.text
+        assert first.json()["checkins"][0]["colour"] == "red"
+        await scan_all(client, world, plan(world, EACH_PHASE, "up"), tally)
+        assert await ready(client, "status") == 200
+
+        await redis_server.astop()
+
+        async def status_not_ready() -> bool:
+            return await ready(client, "status") == 503
+
+        await eventually(status_not_ready, "status readyz 503 without Redis")
+        down = Tally()
+        await scan_all(client, world, plan(world, EACH_PHASE, "down"), down)
+        red_down = await scan(client, world, case, venue, "red-down")
+        down.note(red_down)
+        assert set(down.statuses) == {201}, down.statuses
+        assert set(down.colours) == {"unknown"}, down.colours
+        assert red_down.json()["checkins"][0]["colour"] == "unknown"
+        print(f"\n[faults] Redis down: {len(down.acknowledged)} check-ins answered 201 with colour unknown")
+
+        await redis_server.astart()
+        attempts = 0
+
+        async def red_again() -> UUID | None:
+            nonlocal attempts
+            attempts += 1
+            answer = await scan(client, world, case, venue, f"red-after-{attempts}")
+            tally.note(answer)
+            assert answer.status_code == 201, answer.text
+            row = answer.json()["checkins"][0]
+            return UUID(row["checkin_id"]) if row["colour"] == "red" else None
+
+        red_after = await eventually(red_again, "the case reads red again after the refill")
+
+        async def status_ready() -> bool:
+            return await ready(client, "status") == 200
+
+        await eventually(status_ready, "status readyz 200 with Redis back")
+        after = Tally()
+        others = [s for s in plan(world, EACH_PHASE, "after") if s[0] != case]
+        await scan_all(client, world, others, after)
+        assert set(after.colours) == {"green"}, after.colours
+        print(f"[faults] Redis back: red again after {attempts} scan(s)")
+
+        everything = tally.acknowledged | down.acknowledged | after.acknowledged
+        found = await drained(private.postgres_url, everything)
+        colours = await stored_colours(private.postgres_url, [*down.acknowledged, red_after])
+        assert {colours[c] for c in down.acknowledged} == {"unknown"}
+        assert colours[red_after] == "red"
+        assert_exactly_once("Redis stopped and restarted", everything, found)
+        print(f"[faults] took {time.monotonic() - started:.1f} s")
