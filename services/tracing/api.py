@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -12,15 +14,31 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.tracing.models import ContactQueryResult, QueryParameters
 from services.tracing.service import TracingService
 from shared.auth import CurrentPrincipal, Principal, require_role
-from shared.errors import NotFound
+from shared.errors import InvalidValue, NotFound
 from shared.events import Colour, IdKind
 
 router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"])
 
 Epidemiologist = Annotated[Principal, Depends(require_role("epidemiologist"))]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
-From = Annotated[AwareDatetime | None, Query(alias="from")]
-To = Annotated[AwareDatetime | None, Query()]
+From = Annotated[str | None, Query(alias="from", description="RFC 3339 with offset")]
+To = Annotated[str | None, Query(description="RFC 3339 with offset")]
+# An unencoded "+01:00" in a query string arrives as " 01:00".
+_SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
+
+
+def _instant(field: str, raw: str | None) -> datetime | None:
+    """A query-string timestamp: RFC 3339 with an offset (or Z); None when absent."""
+    if not raw:
+        return None
+    text = _SPACED_OFFSET.sub(r"+\1", raw.strip())
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidValue(field, "must be an RFC 3339 timestamp, e.g. 2026-11-25T10:00:00+08:00") from exc
+    if value.tzinfo is None:
+        raise InvalidValue(field, "needs a UTC offset, e.g. +08:00 or Z")
+    return value
 
 
 def _service(request: Request) -> TracingService:
@@ -85,7 +103,7 @@ def _answer(result: ContactQueryResult) -> dict[str, Any]:
 async def venue_presence(
     venue_id: UUID, who: Epidemiologist, service: Service, from_: From = None, to: To = None
 ) -> dict[str, Any]:
-    rows = await service.presence(who.person_id, venue_id, from_, to)
+    rows = await service.presence(who.person_id, venue_id, _instant("from", from_), _instant("to", to))
     return {"venue_id": venue_id, "checkins": [r.model_dump(mode="json") for r in rows]}
 
 
@@ -103,7 +121,8 @@ async def find_person(
 async def my_visits(
     who: CurrentPrincipal, service: Service, from_: From = None, to: To = None
 ) -> dict[str, Any]:
-    visits = [v.model_dump(mode="json") for v in await service.own_visits(who.person_id, from_, to)]
+    found = await service.own_visits(who.person_id, _instant("from", from_), _instant("to", to))
+    visits = [v.model_dump(mode="json") for v in found]
     return {"person_id": who.person_id, "visits": visits, "checkins": visits}
 
 
@@ -157,5 +176,5 @@ async def set_notification_setting(body: PausedIn, who: Operator, service: Servi
 
 @router.get("/audit")
 async def audit_log(who: Operator, service: Service, from_: From = None, to: To = None) -> dict[str, Any]:
-    entries = await service.audit(from_, to)
+    entries = await service.audit(_instant("from", from_), _instant("to", to))
     return {"entries": [e.model_dump(mode="json") for e in entries]}

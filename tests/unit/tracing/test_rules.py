@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.tracing.api import ContactQueryIn
+from services.tracing.api import ContactQueryIn, _instant
 from services.tracing.service import TracingService, _csv_safe
 from shared.errors import InvalidValue
 
@@ -86,3 +86,25 @@ def test_windows_must_run_forward_and_stay_inside_retention() -> None:
     assert too_long.value.errors[0]["field"] == "from"
     assert rules._window(T0 - timedelta(days=21), T0) == (T0 - timedelta(days=21), T0)
     assert rules._window(None, None) == (T0 - timedelta(days=20), T0 + timedelta(days=1))
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive; zones come below
+        max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
+    )
+)
+def test_query_string_times_survive_an_unencoded_plus(moment: datetime) -> None:
+    text = moment.isoformat()
+    assert _instant("from", text) == moment
+    assert _instant("from", text.replace("+", " ")) == moment
+
+
+def test_query_string_times_need_an_offset() -> None:
+    assert _instant("to", "2026-11-25T10:00:00Z") == datetime(2026, 11, 25, 10, tzinfo=UTC)
+    assert _instant("to", None) is None
+    for bad in ("2026-11-25T10:00:00", "yesterday"):
+        with pytest.raises(InvalidValue) as caught:
+            _instant("to", bad)
+        assert caught.value.errors[0]["field"] == "to"
