@@ -1,0 +1,1 @@
+"""Security and privacy tests: hostile input, access control, tokens, pages, personal data, abuse."""

@@ -1,0 +1,311 @@
+"""The access-control matrix: every endpoint of API.md x every kind of caller, against the live apps.
+
+Each row names the endpoint as API.md writes it, how to call it, and the status
+every caller must get. Anonymous callers get 401 unless the endpoint is public.
+"Other" staff hold venue B, so venue A's rights must not reach them; venue A's
+own administrator and inspector are the positive controls. Rows that change
+the world in a way later rows would notice come last.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.registry import declaration
+from tests.people import born_years_ago, mainland_id
+from tests.security.world import CALLERS, CONTROLS, World
+
+Request = tuple[str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Row:
+    endpoint: str
+    request: Callable[[World, str], Request]
+    expected: dict[str, int]
+    # Puts back what the positive control changed, so later rows see the same world.
+    restore: Callable[[World], Any] | None = None
+
+
+def expect(default: int, anonymous: int = 401, **overrides: int) -> dict[str, int]:
+    table = dict.fromkeys((*CALLERS, *CONTROLS), default)
+    table["anonymous"] = anonymous
+    unknown = set(overrides) - set(table)
+    assert not unknown, unknown
+    return table | overrides
+
+
+def window() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {"from": (now - timedelta(hours=2)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+
+
+def new_account(world: World, caller: str) -> Request:
+    body = {
+        "name": "新用戶",
+        "id_kind": "mainland_id",
+        "id_number": mainland_id(born_years_ago(30)),
+        "phone": "13800138000",
+        "password": "correct horse battery",
+    }
+    return "POST", "/api/registry/v1/accounts", {"json": body}
+
+
+def new_child(world: World, caller: str) -> Request:
+    body = {
+        "name": "新小孩",
+        "id_kind": "mainland_id",
+        "id_number": mainland_id(born_years_ago(5)),
+        "relation": "child",
+    }
+    return "POST", "/api/registry/v1/dependents", {"json": body}
+
+
+def health_token(world: World) -> str:
+    return world.signer.health_code(uuid.UUID(world.child_id))[0]
+
+
+def scan(world: World, caller: str) -> Request:
+    headers = {"Idempotency-Key": f"matrix-{caller}-{uuid.uuid4()}"}
+    return "POST", "/api/checkin/v1/scans", {"json": {"venue_token": world.venue_a_token}, "headers": headers}
+
+
+async def rebind_inspector(world: World) -> None:
+    code = await world.declaration_code_a()
+    answer = await world.people["venue_inspector"].call(
+        "POST", "/api/registry/v1/inspector-bindings", json={"declaration_code": code}
+    )
+    assert answer.status_code == 201, answer.text
+
+
+ROWS: list[Row] = [
+    # --- registry ---
+    Row("POST /api/registry/v1/accounts", new_account, expect(201, anonymous=201)),
+    Row(
+        "POST /api/registry/v1/sessions",
+        lambda w, c: (
+            "POST",
+            "/api/registry/v1/sessions",
+            {"json": {"id_number": w.elder.id_number, "password": "correct horse battery"}},
+        ),
+        expect(200, anonymous=200),
+    ),
+    Row(
+        "POST /api/registry/v1/venues",
+        # Venue A's own region and name: every account passes authorisation and meets the rule (409).
+        lambda w, c: (
+            "POST",
+            "/api/registry/v1/venues",
+            {"json": {"region_code": "440106", "name": w.venue_a_name}},
+        ),
+        expect(409),
+    ),
+    Row(
+        "GET /api/registry/v1/venues/mine",
+        lambda w, c: ("GET", "/api/registry/v1/venues/mine", {}),
+        expect(404, administrator_other=200, venue_administrator=200),
+    ),
+    Row(
+        "POST /api/registry/v1/venues/{venue_id}/declaration-code/rotate",
+        lambda w, c: ("POST", f"/api/registry/v1/venues/{w.venue_a}/declaration-code/rotate", {}),
+        expect(403, venue_administrator=200),
+    ),
+    Row(
+        "POST /api/registry/v1/inspector-bindings",
+        # A well-formed code no venue holds: every account is let in and told 404.
+        lambda w, c: (
+            "POST",
+            "/api/registry/v1/inspector-bindings",
+            {"json": {"declaration_code": declaration.generate()}},
+        ),
+        expect(404),
+    ),
+    Row(
+        "GET /api/registry/v1/inspector-bindings",
+        lambda w, c: ("GET", "/api/registry/v1/inspector-bindings", {}),
+        expect(200),
+    ),
+    Row(
+        "GET /api/registry/v1/venues/{venue_id}/code",
+        lambda w, c: ("GET", f"/api/registry/v1/venues/{w.venue_a}/code", {"params": {"format": "svg"}}),
+        expect(403, venue_inspector=200),
+    ),
+    Row("POST /api/registry/v1/dependents", new_child, expect(201)),
+    Row(
+        "GET /api/registry/v1/dependents",
+        lambda w, c: ("GET", "/api/registry/v1/dependents", {}),
+        expect(200),
+    ),
+    Row(
+        "POST /api/registry/v1/role-grants",
+        lambda w, c: (
+            "POST",
+            "/api/registry/v1/role-grants",
+            {"json": {"person_id": w.elder.person_id, "role": "epidemiologist"}},
+        ),
+        expect(403, operator=201),
+    ),
+    # --- status ---
+    Row(
+        "GET /api/status/v1/health-code",
+        lambda w, c: ("GET", "/api/status/v1/health-code", {"params": {"person_id": w.child_id}}),
+        expect(403, guardian=200),
+    ),
+    Row(
+        "GET /api/status/v1/paper-code",
+        lambda w, c: ("GET", "/api/status/v1/paper-code", {"params": {"person_id": w.child_id}}),
+        expect(403, guardian=200),
+    ),
+    Row(
+        "POST /api/status/v1/health-codes/verify",
+        lambda w, c: ("POST", "/api/status/v1/health-codes/verify", {"json": {"token": health_token(w)}}),
+        expect(403, inspector_other=200, venue_inspector=200),
+    ),
+    Row(
+        "PUT /api/status/v1/persons/{person_id}/status",
+        lambda w, c: (
+            "PUT",
+            f"/api/status/v1/persons/{w.people['citizen'].person_id}/status",
+            {"json": {"colour": "green", "reason": "none"}},
+        ),
+        expect(403, health_authority=200),
+    ),
+    Row(
+        "POST /api/status/v1/assisted-lookups",
+        lambda w, c: (
+            "POST",
+            "/api/status/v1/assisted-lookups",
+            {"json": {"name": w.elder.name, "id_number": w.elder.id_number}},
+        ),
+        expect(200),
+    ),
+    # --- checkin ---
+    Row("POST /api/checkin/v1/scans", scan, expect(201)),
+    Row(
+        "POST /api/checkin/v1/checkouts",
+        lambda w, c: ("POST", "/api/checkin/v1/checkouts", {"json": {"venue_token": w.venue_a_token}}),
+        expect(201),
+    ),
+    Row(
+        "POST /api/checkin/v1/venues/{venue_id}/close",
+        lambda w, c: ("POST", f"/api/checkin/v1/venues/{w.venue_a}/close", {}),
+        expect(403, venue_administrator=202, venue_inspector=202),
+    ),
+    Row(
+        "POST /api/checkin/v1/inspections",
+        lambda w, c: (
+            "POST",
+            "/api/checkin/v1/inspections",
+            {
+                "json": {
+                    "venue_id": w.venue_a,
+                    "health_code_token": health_token(w),
+                    "temperature_band": "normal",
+                }
+            },
+        ),
+        expect(403, venue_inspector=201),
+    ),
+    # The page is public; without a session it sends the phone to sign in first.
+    Row(
+        "GET /c/{venue_token}", lambda w, c: ("GET", f"/c/{w.venue_a_token}", {}), expect(200, anonymous=303)
+    ),
+    # --- tracing ---
+    Row(
+        "GET /api/tracing/v1/venues/{venue_id}/presence",
+        lambda w, c: ("GET", f"/api/tracing/v1/venues/{w.venue_a}/presence", {"params": window()}),
+        expect(403, epidemiologist=200),
+    ),
+    Row(
+        "POST /api/tracing/v1/contact-queries",
+        lambda w, c: (
+            "POST",
+            "/api/tracing/v1/contact-queries",
+            {"json": {"person_id": w.spare_inspector.person_id, **window()}},
+        ),
+        expect(403, epidemiologist=201),
+    ),
+    Row(
+        "GET /api/tracing/v1/contact-queries/{query_id}.csv",
+        lambda w, c: ("GET", f"/api/tracing/v1/contact-queries/{w.query_id}.csv", {}),
+        expect(403, epidemiologist=200),
+    ),
+    Row(
+        "POST /api/tracing/v1/contact-queries/{query_id}/notifications",
+        lambda w, c: (
+            "POST",
+            f"/api/tracing/v1/contact-queries/{w.query_id}/notifications",
+            {"json": {"colour": "yellow", "reason": "close_contact"}},
+        ),
+        expect(403, epidemiologist=202),
+    ),
+    Row(
+        "GET /api/tracing/v1/me/visits",
+        lambda w, c: ("GET", "/api/tracing/v1/me/visits", {"params": window()}),
+        expect(200),
+    ),
+    Row(
+        "GET /api/tracing/v1/audit",
+        lambda w, c: ("GET", "/api/tracing/v1/audit", {"params": window()}),
+        expect(403, operator=200),
+    ),
+    # --- rows that unbind people: last ---
+    Row(
+        "DELETE /api/registry/v1/venues/{venue_id}/inspectors/{person_id}",
+        lambda w, c: (
+            "DELETE",
+            f"/api/registry/v1/venues/{w.venue_a}/inspectors/{w.spare_inspector.person_id}",
+            {},
+        ),
+        expect(403, venue_administrator=204),
+    ),
+    Row(
+        "DELETE /api/registry/v1/inspector-bindings/{venue_id}",
+        lambda w, c: ("DELETE", f"/api/registry/v1/inspector-bindings/{w.venue_a}", {}),
+        expect(404, venue_inspector=204),
+        restore=rebind_inspector,
+    ),
+]
+
+CASES = [
+    pytest.param(row, caller, id=f"{row.endpoint} as {caller}")
+    for row in ROWS
+    for caller in (*CALLERS, *CONTROLS)
+]
+
+
+def test_every_endpoint_of_api_md_is_in_the_matrix() -> None:
+    import re
+    from pathlib import Path
+
+    api = Path(__file__).resolve().parents[3] / "shared" / "API.md"
+    if not api.exists():  # the contract lives beside the checkout on the build machines
+        pytest.skip("API.md is not beside this checkout")
+    listed = set(re.findall(r"^\| `((?:GET|POST|PUT|DELETE|PATCH) [^`?]+)", api.read_text(), re.MULTILINE))
+    assert listed, "no endpoints found in API.md"
+    assert listed == {row.endpoint for row in ROWS}
+
+
+@pytest.mark.parametrize(("row", "caller"), CASES)
+async def test_access(world: World, row: Row, caller: str) -> None:
+    method, path, kwargs = row.request(world, caller)
+    person = world.person(caller)
+    if person is None:
+        world.client.cookies.clear()
+        answer: httpx.Response = await world.client.request(method, path, **kwargs)
+        world.client.cookies.clear()
+    else:
+        answer = await person.call(method, path, **kwargs)
+    expected = row.expected[caller]
+    try:
+        assert answer.status_code == expected, (answer.status_code, answer.text[:300])
+    finally:
+        if row.restore is not None and answer.status_code < 300 and expected < 300:
+            await row.restore(world)
