@@ -9,6 +9,7 @@ functions with asyncpg::
     .venv/bin/python -m tests.bench.bench_contacts --rows 20000000   # the full size
     .venv/bin/python -m tests.bench.bench_contacts --rows 1500000    # a smoke run
     .venv/bin/python -m tests.bench.bench_contacts --reuse           # query again, no reload
+    .venv/bin/venuecode bench contacts                               # the CLI entry (full size)
 
 It prints p50 and p99 (milliseconds) of venue presence (one day), depth-1 and
 depth-2 contact queries over the retention window.
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -153,7 +155,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
             )
 
 
-async def main() -> None:
+async def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="venuecode_bench")
@@ -164,7 +166,7 @@ async def main() -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--reuse", action="store_true", help="query the existing database, do not reload")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     url = _with_database(args.admin_url, args.database)
     if not args.reuse:
         admin = await asyncpg.connect(args.admin_url)
