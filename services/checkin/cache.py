@@ -99,11 +99,6 @@ class CheckinCache:
         with contextlib.suppress(RedisError, OSError):  # else it expires after PENDING_TTL_S
             await self._redis.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
 
-    async def remember(self, caller: UUID, key: str, answer: dict[str, Any]) -> None:
-        # Without Redis the deterministic checkin_id still lets tracing keep a replay once.
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.set(self._idem(caller, key), _DONE + orjson.dumps(answer), ex=IDEMPOTENCY_TTL_S)
-
     async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
         """Count one check-in per person against the caps; raises ``RateLimited``."""
         try:
@@ -119,8 +114,14 @@ class CheckinCache:
         except (RedisError, OSError):
             return dict.fromkeys(person_ids, UNKNOWN)
 
-    async def enter(self, venue_id: UUID, entries: dict[UUID, float]) -> None:
-        """Mark people inside a venue (score: check-in time, Unix seconds)."""
+    async def enter(
+        self,
+        venue_id: UUID,
+        entries: dict[UUID, float],
+        answer: tuple[UUID, str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Mark people inside a venue (score: check-in time, Unix seconds), and with ``answer``
+        (caller, key, body) remember a scan's answer in the same round trip."""
         name = self._inside(venue_id)
         latest = max(entries.values(), default=time.time())
         try:
@@ -129,9 +130,14 @@ class CheckinCache:
                 _ = pipe.zremrangebyscore(name, "-inf", latest - OPEN_VISIT_MAX_S)
                 _ = pipe.zadd(name, {str(p): at for p, at in entries.items()})
                 _ = pipe.expire(name, OPEN_VISIT_MAX_S * 2)
+                if answer is not None:
+                    caller, key, body = answer
+                    _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
                 await pipe.execute()
         except (RedisError, OSError):
-            pass  # a check-in is never refused for this; check-out just will not find it
+            # A check-in is never refused for this: check-out will not find it, and a replay
+            # falls back on the deterministic checkin_id.
+            pass
 
     async def inside(self, venue_id: UUID, person_ids: Sequence[UUID] | None, now: float) -> list[UUID]:
         """Who of ``person_ids`` (None: everyone) has an open visit at the venue."""

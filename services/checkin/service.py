@@ -149,7 +149,6 @@ class CheckinService:
             if claim is not None:
                 await self._cache.release(caller, key, claim.marker)
             raise
-        await self._cache.remember(caller, key, result_to_json(result))
         return ScanOutcome(replayed=False, result=result)
 
     async def _record_scan(
@@ -200,8 +199,11 @@ class CheckinService:
             # The event id follows the checkin id, so consumers' event-id dedupe also holds on replay.
             events.append(CheckinRecorded(event_id=uuid.uuid5(checkin_id, "checkin.recorded"), data=data))
         await self._publish(events, str(venue.venue_id).encode())
-        await self._cache.enter(venue.venue_id, {c.person_id: now.timestamp() for c in checkins})
-        return ScanResult(venue, tuple(checkins))
+        result = ScanResult(venue, tuple(checkins))
+        # Who is inside and the answer to replay go to Redis in one round trip.
+        entries = {c.person_id: now.timestamp() for c in checkins}
+        await self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result)))
+        return result
 
     @staticmethod
     def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:

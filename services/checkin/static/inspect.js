@@ -55,7 +55,8 @@
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter") { event.preventDefault(); verify(input.value); }
     });
-    input.addEventListener("change", function () { verify(input.value); });
+    // A pasted code has no Enter after it; read it once the paste has landed.
+    input.addEventListener("paste", function () { window.setTimeout(function () { verify(input.value); }, 0); });
 
     bands.forEach(function (button) {
       button.addEventListener("click", function () {
