@@ -9,7 +9,6 @@ the servers after them. ``stop()`` leaves no process behind.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import importlib.util
 import json
@@ -119,28 +118,25 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT_S)
 
 
-def _die_with_parent() -> None:
-    # Linux: the kernel sends SIGTERM to the server when the process that started it dies,
-    # so a runner killed without cleanup (kill -9, pytest ended by `timeout`) leaves no server.
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-# Started beside a postmaster (which pg_ctl detaches): when our process dies, the kernel
-# ends this watchdog, which shuts the postmaster down at once (SIGQUIT: immediate mode).
-_POSTGRES_WATCHDOG = """
-import os, signal, sys
-def stop(*_):
+# Started beside the servers: when the process that started them ends without stopping
+# them (kill -9, pytest ended by `timeout`), it stops them. It polls its parent process
+# rather than using PDEATHSIG, which fires when the starting *thread* ends (asyncio.to_thread).
+_WATCHDOG = """
+import os, signal, sys, time
+parent, pidfile, pids = int(sys.argv[1]), sys.argv[2], [int(p) for p in sys.argv[3:]]
+while os.getppid() == parent:
+    time.sleep(0.5)
+for pid in pids:
     try:
-        with open(sys.argv[1]) as f:
-            os.kill(int(f.readline()), signal.SIGQUIT)
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+if pidfile:
+    try:
+        with open(pidfile) as f:
+            os.kill(int(f.readline()), signal.SIGQUIT)  # the postmaster's immediate shutdown
     except (OSError, ValueError):
         pass
-    os._exit(0)
-signal.signal(signal.SIGTERM, stop)
-while True:
-    signal.pause()
 """
 
 
@@ -178,6 +174,7 @@ class EmbeddedStack:
                 self._start_redis()
             if self.want_kafka:
                 self._start_kafka()
+            self._start_watchdog()
         except BaseException:
             self.stop()
             raise
@@ -208,6 +205,15 @@ class EmbeddedStack:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def _start_watchdog(self) -> None:
+        pidfile = str(self._pgdata / "postmaster.pid") if self._pgdata is not None else ""
+        servers = [str(p.pid) for _, p, _ in self._processes]
+        self._watchdog = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), pidfile, *servers],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in the terminal must not reach it
+        )
 
     # --- PostgreSQL -------------------------------------------------------------------
 
@@ -251,12 +257,6 @@ class EmbeddedStack:
             timeout=START_TIMEOUT_S + 5,
         )
         self._pgdata = pgdata
-        self._watchdog = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-c", _POSTGRES_WATCHDOG, str(pgdata / "postmaster.pid")],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
-        )
         self.postgres_url = f"postgresql://postgres@/postgres?host={socket_dir}"
         _wait("postgres", (socket_dir / ".s.PGSQL.5432").exists, None, None)
 
@@ -315,7 +315,6 @@ class EmbeddedStack:
             stderr=subprocess.STDOUT,
             cwd=self.state_dir,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         self._processes.append((name, process, log_file))
         return process
