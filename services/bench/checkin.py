@@ -91,38 +91,52 @@ class World:
         return make
 
 
-async def sweep(server: Server, make: MakeRequest, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Saturate, then offer rising fractions of the saturated rate; RSS is sampled at 70 %."""
-    host, port = "127.0.0.1", server.port
-    steps: list[dict[str, Any]] = []
-    # A short warm-up: JIT-free Python still fills caches, pools and connections first.
-    await closed_loop(host, port, make, 8, 1.0)
-    saturated = await closed_loop(host, port, make, args.concurrency, args.duration)
-    steps.append({"fraction": 1.0, **saturated.summary()})
-    maximum = saturated.achieved_rps
+Target = tuple[Server, MakeRequest]
+
+
+async def step_at(server: Server, make: MakeRequest, rate: float, args: argparse.Namespace) -> dict[str, Any]:
+    """One open-loop step; the workers' RSS is sampled half-way through, at steady load."""
+    rss: list[float] = []
+
+    async def sample() -> None:
+        await asyncio.sleep(args.duration / 2)
+        rss.extend(server.worker_rss_mb())
+
+    sampler = asyncio.create_task(sample())
+    step: Step = await open_loop("127.0.0.1", server.port, make, rate, args.duration)
+    await sampler
+    return {**step.summary(), "worker_rss_mb": rss}
+
+
+async def sweep(targets: dict[str, Target], args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Saturate each target, then offer rising fractions of its own maximum.
+
+    The targets take turns step by step, so that the real endpoint and its limit
+    see the same moments of a shared, noisy machine.
+    """
+    steps: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    maxima: dict[str, float] = {}
+    for name, (server, make) in targets.items():
+        # A short warm-up: pools, connections and caches fill first.
+        await closed_loop("127.0.0.1", server.port, make, 8, 1.0)
+        saturated = await closed_loop("127.0.0.1", server.port, make, args.concurrency, args.duration)
+        steps[name].append({"fraction": 1.0, **saturated.summary()})
+        maxima[name] = saturated.achieved_rps
     for fraction in FRACTIONS:
-        if maximum <= 0:
-            break
-        rss: list[float] = []
-
-        async def sample(into: list[float] = rss) -> None:
-            await asyncio.sleep(args.duration / 2)
-            into.extend(server.worker_rss_mb())
-
-        sampler = asyncio.create_task(sample())
-        step: Step = await open_loop(host, port, make, maximum * fraction, args.duration)
-        await sampler
-        steps.append({"fraction": fraction, **step.summary(), "worker_rss_mb": rss})
+        for name, (server, make) in targets.items():
+            if maxima[name] > 0:
+                steps[name].append(
+                    {"fraction": fraction, **await step_at(server, make, maxima[name] * fraction, args)}
+                )
     return steps
 
 
 async def one_cycle(
     env_infra: Infra, database_url: str, world: World, *, workers: int, seeded: bool, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """One run at one worker count: a fresh tansu and key prefix, bare then real."""
+    """One run at one worker count: a fresh tansu and key prefix, both servers up, steps in turn."""
     namespace = f"b{uuid.uuid4().hex[:8]}."
     prefix = f"vcbench:{uuid.uuid4().hex[:8]}:"
-    cycle: dict[str, Any] = {"workers": workers}
     with Tansu(env_infra.workdir) as tansu:
         env = service_env(env_infra, database_url, tansu.bootstrap, namespace, prefix)
         redis = Redis.from_url(env_infra.redis_url)
@@ -130,38 +144,29 @@ async def one_cycle(
             await mark_warm(redis, prefix)  # as status does after a refill: a missing key reads green
         finally:
             await redis.aclose()
+        workers_arg = ("--workers", str(workers))
+        real = Server("checkin", cli_command("serve", "checkin", *workers_arg), env, env_infra.workdir)
+        plain = Server("bare", module_command("services.bench.bare", *workers_arg), env, env_infra.workdir)
         try:
-            plain = Server(
-                "bare",
-                module_command("services.bench.bare", "--workers", str(workers)),
-                env,
-                env_infra.workdir,
-            )
-            await plain.start(f"/api/{bare.NAME}/readyz")
-            try:
-                cycle["bare"] = await sweep(plain, world.maker("127.0.0.1", bare.SCANS_PATH), args)
-            finally:
-                plain.stop()
-            real = Server(
-                "checkin", cli_command("serve", "checkin", "--workers", str(workers)), env, env_infra.workdir
-            )
             await real.start("/api/checkin/readyz")
-            try:
-                if not seeded:
-                    events = [*people(world.people), *venues(world.venues, world.people)]
-                    await send_events(tansu.bootstrap, topic(REGISTRY_TOPIC, namespace), events)
-                    await wait_count(
-                        database_url,
-                        "SELECT count(*) FROM checkin.processed_events",
-                        len(events),
-                        SEED_DEADLINE_S,
-                    )
-                cycle["real"] = await sweep(real, world.maker("127.0.0.1", SCANS), args)
-            finally:
-                real.stop()
+            if not seeded:
+                events = [*people(world.people), *venues(world.venues, world.people)]
+                await send_events(tansu.bootstrap, topic(REGISTRY_TOPIC, namespace), events)
+                count = "SELECT count(*) FROM checkin.processed_events"
+                await wait_count(database_url, count, len(events), SEED_DEADLINE_S)
+            await plain.start(f"/api/{bare.NAME}/readyz")
+            steps = await sweep(
+                {
+                    "bare": (plain, world.maker("127.0.0.1", bare.SCANS_PATH)),
+                    "real": (real, world.maker("127.0.0.1", SCANS)),
+                },
+                args,
+            )
         finally:
+            plain.stop()
+            real.stop()
             await env_infra.drop_prefix(prefix)
-    return cycle
+    return {"workers": workers, **steps}
 
 
 def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[dict[str, Any]]:

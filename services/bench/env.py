@@ -248,7 +248,7 @@ class Server:
         workers = [
             pid
             for pid in _descendants(self._process.pid)
-            if "python" in _cmdline(pid) and "multiprocessing" not in _cmdline(pid)
+            if "python" in _cmdline(pid) and "resource_tracker" not in _cmdline(pid)
         ]
         found = [_rss_mb(pid) for pid in workers or [self._process.pid]]
         return [mb for mb in found if mb > 0]
