@@ -23,9 +23,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.async_api import Browser, BrowserContext, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, ViewportSize, async_playwright, expect
 
+from services.registry.commands import grant_role
 from shared.settings import InfraSettings
+from tests.browser.kit import Account
+from tests.browser.venue import Venue, open_venue
 from tests.conftest import Stack, _with_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,6 +47,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 # A phone: the pages are phone-first and the check-in page is opened from a phone.
 PHONE = ViewportSize(width=390, height=844)
 STARTUP_S = 60.0
+# Playwright waits 5 s by default; a page's answer waits on Postgres, Redis and Kafka, and the
+# machines that run this are often busy with other suites.
+WAIT_MS = 15_000
 
 
 @dataclass(frozen=True)
@@ -157,11 +163,26 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     """A fresh phone-sized browser profile in English; tests switch language through the page."""
     made = await browser.new_context(viewport=PHONE, locale="en-US", reduced_motion="reduce")
-    made.set_default_timeout(15_000)
+    made.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
     try:
         yield made
     finally:
         await made.close()
+
+
+@pytest.fixture(scope="package")
+async def venue(platform: Platform) -> Venue:
+    """One venue with a bound inspector for the tests that only need somewhere to check in."""
+    return await open_venue(platform.origin, "翠華餐廳")
+
+
+@pytest.fixture(scope="package")
+async def epidemiologist(platform: Platform) -> Account:
+    account = await Account.register(platform.origin, "流調員", 33)
+    await grant_role(platform.infra, account.id_number, "epidemiologist")
+    await account.sign_in()
+    return account
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ WHITE = (0xFF, 0xFF, 0xFF)
 TOLERANCE = 12
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 30.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 60.0) -> Any:
     """Poll until ``check`` returns a truthy value: registry events reach the others through Kafka."""
     deadline = time.monotonic() + seconds
     while True:

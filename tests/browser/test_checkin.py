@@ -12,7 +12,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from services.registry.commands import grant_role
 from tests.browser.conftest import Platform
 from tests.browser.kit import GREEN, PASSWORD, RED, Account, eventually, share_of, shoot
-from tests.browser.venue import Venue, open_venue
+from tests.browser.venue import Venue
 
 pytestmark = pytest.mark.browser
 # Text, the header and the "check out" button cover the rest; a colour that "fills
@@ -40,9 +40,8 @@ async def green(account: Account) -> dict[str, Any]:
 
 
 async def test_a_green_result_fills_the_screen_green(
-    platform: Platform, context: BrowserContext, screenshots: Path
+    platform: Platform, venue: Venue, context: BrowserContext, screenshots: Path
 ) -> None:
-    venue = await open_venue(platform.origin, "翠華餐廳")
     assert venue.url.startswith(f"{platform.origin}/c/")
     citizen = await Account.register(platform.origin, "黃美玲")
     await green(citizen)
@@ -74,9 +73,8 @@ async def test_a_green_result_fills_the_screen_green(
 
 
 async def test_a_red_result_fills_the_screen_red_and_names_the_code(
-    platform: Platform, context: BrowserContext, screenshots: Path
+    platform: Platform, venue: Venue, context: BrowserContext, screenshots: Path
 ) -> None:
-    venue = await open_venue(platform.origin, "大快活快餐")
     authority = await Account.register(platform.origin, "衛生局", 50)
     await grant_role(platform.infra, authority.id_number, "health_authority")
     await authority.sign_in()

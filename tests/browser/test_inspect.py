@@ -9,19 +9,21 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from services.registry.commands import grant_role
 from shared.pii import mask_id, mask_name
 from tests.browser.conftest import Platform
 from tests.browser.kit import GREEN, Account, eventually, share_of, shoot
-from tests.browser.venue import open_venue
+from tests.browser.venue import Venue
 
 pytestmark = pytest.mark.browser
 
 
 async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
-    platform: Platform, context: BrowserContext, screenshots: Path
+    platform: Platform,
+    venue: Venue,
+    epidemiologist: Account,
+    context: BrowserContext,
+    screenshots: Path,
 ) -> None:
-    venue = await open_venue(platform.origin, "海港城")
     elder = await Account.register(platform.origin, "何文田", 72)
     token = (await elder.health_code())["token"]
 
@@ -76,9 +78,6 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
     await shoot(page, screenshots, "inspect-2-recorded")
 
     # The entry reaches tracing as the inspector's scan of the elder at this venue.
-    epidemiologist = await Account.register(platform.origin, "流調員", 33)
-    await grant_role(platform.infra, epidemiologist.id_number, "epidemiologist")
-    await epidemiologist.sign_in()
     now = datetime.now(UTC)
     window = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
 
