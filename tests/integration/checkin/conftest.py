@@ -8,13 +8,33 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from services.checkin.app import create_app
 from services.checkin.config import Settings
+from shared.cache import create_redis
 from shared.settings import InfraSettings
 from tests.integration.checkin.kit import World, build_world
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
+    """A Redis client for the test; on the way out it deletes every key under the test's prefix."""
+    client = create_redis(infra.redis)
+    try:
+        yield client
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{infra.redis.key_prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_redis(redis: Redis) -> None:
+    """Every checkin integration test leaves no keys behind in the shared Redis."""
 
 
 @pytest.fixture

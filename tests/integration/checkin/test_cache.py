@@ -1,0 +1,50 @@
+"""The checkin cache on the real Redis: the daily cap, and a claimed key that a failed winner frees."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from services.checkin.cache import CHECKIN_CAPS, CheckinCache
+from shared.errors import RateLimited
+from shared.settings import InfraSettings
+
+DAY_START = 1_800_000_000 - 1_800_000_000 % 86_400  # a UTC midnight, so all hits share one day window
+
+
+async def test_300_checkins_a_day_then_429_even_when_spread_out(redis: Redis, infra: InfraSettings) -> None:
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    person = uuid.uuid4()
+    short, day = CHECKIN_CAPS
+    assert (short.limit, short.seconds, day.limit, day.seconds) == (30, 600, 300, 86_400)
+    # 30 in each of ten 10-minute windows: never over the short cap, exactly the daily one.
+    for window in range(10):
+        for _ in range(30):
+            await cache.count_checkins([person], now=DAY_START + window * 600 + 1)
+    with pytest.raises(RateLimited) as refused:
+        await cache.count_checkins([person], now=DAY_START + 10 * 600 + 1)
+    assert refused.value.retry_after_s > 600  # the day window, not the 10-minute one
+    await cache.count_checkins([uuid.uuid4()], now=DAY_START + 10 * 600 + 1)
+
+
+async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays(
+    redis: Redis, infra: InfraSettings
+) -> None:
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    caller, key = uuid.uuid4(), "retry-me"
+    first = await cache.claim(caller, key)
+    assert first.owned
+    await cache.release(caller, key, first.marker)
+    second = await cache.claim(caller, key)
+    assert second.owned
+    # Only the owner's marker is released: a stale marker changes nothing.
+    await cache.release(caller, key, first.marker)
+    held = await redis.get(cache._idem(caller, key))
+    assert held is not None
+    assert held.startswith(b"pending:")
+    body = {"answer": 1}
+    await cache.enter(uuid.uuid4(), {caller: 1.0}, (caller, key, body))
+    replay = await cache.claim(caller, key)
+    assert (replay.owned, replay.answer) == (False, body)
