@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import orjson
 from fastapi import FastAPI
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.bench import bare, parser
@@ -30,6 +30,8 @@ from shared.tokens import TokenSigner
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+# No deadline: the machine's two cores are shared, and a slow example is not a wrong one.
+@settings(deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1), st.floats(0, 1))
 def test_percentile_is_one_of_the_values_and_ordered(values: list[float], fraction: float) -> None:
     found = percentile(values, fraction)
