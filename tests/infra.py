@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,8 @@ def main(argv: list[str]) -> int:
     if not command:
         print("usage: python -m tests.infra -- <command...>", file=sys.stderr)
         return 2
+    # SIGTERM ends the run like Ctrl-C: the tests are stopped and the broker with them.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     env = resolve(dict(os.environ))
     broker: EmbeddedStack | None = None
     with tempfile.TemporaryDirectory(prefix="vc-test-kafka-") as state:
