@@ -1,0 +1,53 @@
+"""The contact statements prune day partitions and go through the indexes (read from EXPLAIN)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from services.tracing import store, store_contacts
+from services.tracing.service import TracingService
+from tests.integration.tracing.timeline import checkin, minutes
+
+
+async def test_depth_one_and_two_read_only_the_days_of_the_window(
+    pool: asyncpg.Pool, tracing: TracingService
+) -> None:
+    now = datetime.now(UTC)
+    case, other, venue = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    # Two weeks of days, a check-in on each, so every day has its partition.
+    await tracing.ingest([checkin(other, venue, now - timedelta(days=d)) for d in range(14)])
+    start = now - timedelta(days=7)
+    await tracing.ingest(
+        [checkin(case, venue, start + minutes(10)), checkin(other, venue, start + minutes(20))]
+    )
+    cutoff = now - timedelta(days=21)
+    explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+
+    async with pool.acquire() as conn:
+        days = [n for n in await store.partition_names(conn) if n.startswith("checkins_p")]
+        one = await conn.fetch(
+            explain + store_contacts._DEPTH_1, case, start, start + minutes(60), None, cutoff, 1
+        )
+        two = await conn.fetch(
+            explain + store_contacts._DEPTH_2,
+            [other],
+            [start + minutes(20)],
+            start,
+            start + minutes(60),
+            None,
+            cutoff,
+            1,
+            [case, other],
+        )
+
+    assert len(days) >= 14
+    for plan in ("\n".join(r[0] for r in one), "\n".join(r[0] for r in two)):
+        scanned = {d for d in days if f" on {d} " in plan}
+        # The window [start - 24 h, end + 12 h] touches at most 3 day partitions.
+        assert 0 < len(scanned) <= 3, plan
+        assert "checkins_default" not in plan or "never executed" in plan
+        assert "venue_id_checked_in_at_idx" in plan
+        assert "Seq Scan on checkins_p" not in plan
