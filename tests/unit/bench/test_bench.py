@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -175,3 +176,10 @@ def test_cli_passes_bench_options_through() -> None:
     checkin = parser().parse_args(["checkin", "--workers", "2"])
     assert checkin.workers == [2]
     assert checkin.runs == 3
+
+
+def test_bench_contacts_reaches_the_tracing_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    from services import bench
+
+    assert bench.main(["contacts", "--help"]) == 0
+    assert "--rows" in capsys.readouterr().out
