@@ -12,7 +12,9 @@ import contextlib
 import hashlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -33,10 +35,16 @@ def key_id(public: Ed25519PublicKey) -> bytes:
 
 @dataclass(frozen=True)
 class SigningKeys:
-    """The current Ed25519 key that signs, and every public key that may still verify."""
+    """The current Ed25519 key that signs, and every public key that may still verify.
+
+    Rotation has an overlap: tokens signed by a ``previous`` key keep verifying
+    until ``previous_until`` (Unix seconds), then stop; ``None`` keeps them
+    verifying until they are removed from the settings.
+    """
 
     private: Ed25519PrivateKey
     previous: tuple[Ed25519PublicKey, ...] = ()
+    previous_until: float | None = None
 
     @property
     def public(self) -> Ed25519PublicKey:
@@ -46,8 +54,12 @@ class SigningKeys:
     def kid(self) -> bytes:
         return key_id(self.public)
 
-    def verifier(self, kid: bytes) -> Ed25519PublicKey | None:
-        for key in (self.public, *self.previous):
+    def verifier(self, kid: bytes, now: float | None = None) -> Ed25519PublicKey | None:
+        if key_id(self.public) == kid:
+            return self.public
+        if self.previous_until is not None and (time.time() if now is None else now) >= self.previous_until:
+            return None  # the overlap is over: the previous keys no longer verify anything
+        for key in self.previous:
             if key_id(key) == kid:
                 return key
         return None
@@ -110,14 +122,20 @@ def load_keys(settings: InfraSettings) -> Keys:
     """The keys from settings, or in development from (or generated into) state_dir/keys."""
     directory = settings.state_dir / "keys"
 
-    def signing(secret: str | None, previous: list[str], name: str) -> SigningKeys:
+    def signing(
+        secret: str | None, previous: list[str], name: str, until: datetime | None = None
+    ) -> SigningKeys:
         if secret is None:
             if settings.is_production:
                 raise MissingKey(
                     f"VENUECODE_{name.upper()}_PRIVATE_KEY is required when VENUECODE_ENV=production"
                 )
             secret = _dev_file(directory, f"{name}.pem", private_to_pem(Ed25519PrivateKey.generate()))
-        return SigningKeys(private_from_pem(secret), tuple(public_from_pem(p) for p in previous))
+        return SigningKeys(
+            private_from_pem(secret),
+            tuple(public_from_pem(p) for p in previous),
+            until.timestamp() if until is not None else None,
+        )
 
     pii_hex = settings.pii_key.get_secret_value() if settings.pii_key else None
     if pii_hex is None:
@@ -132,11 +150,13 @@ def load_keys(settings: InfraSettings) -> Keys:
             settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None,
             settings.jwt_previous_public_keys,
             "jwt",
+            settings.jwt_previous_keys_until,
         ),
         tokens=signing(
             settings.token_private_key.get_secret_value() if settings.token_private_key else None,
             settings.token_previous_public_keys,
             "token",
+            settings.token_previous_keys_until,
         ),
         pii=pii,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,11 @@ class InfraSettings(BaseSettings):
     token_private_key: SecretStr | None = None
     token_previous_public_keys: list[str] = Field(default_factory=list)
     pii_key: SecretStr | None = None
+    # Key rotation's overlap: tokens signed by a previous key verify until this instant and
+    # then stop (unset: until the key is removed from the list). For the token keys, set it
+    # no earlier than every paper code of the old key has been reprinted.
+    jwt_previous_keys_until: AwareDatetime | None = None
+    token_previous_keys_until: AwareDatetime | None = None
     access_token_ttl_s: int = 8 * 3600
     jwt_audience: str = "venuecode"
 
