@@ -1,0 +1,59 @@
+"""The health-code page: the colour band, and a QR on screen that a scanner can read and verify."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.async_api import BrowserContext, expect
+
+from shared.pii import mask_name
+from tests.browser.conftest import Platform
+from tests.browser.kit import GREEN, Account, eventually, share_of, shoot
+from tests.browser.venue import Venue
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.xfail(
+    reason="status: GET /api/status/v1/health-code.svg answers segno's svg_inline(), an <svg> without "
+    "xmlns, which a browser cannot show as an image: the page's QR is a broken image",
+    strict=False,
+)
+async def test_the_health_code_qr_on_screen_scans_as_the_person(
+    platform: Platform, venue: Venue, context: BrowserContext, screenshots: Path
+) -> None:
+    person = await Account.register(platform.origin, "黃美玲")
+    await person.health_code()
+    await person.into(context)
+    page = await context.new_page()
+    await page.goto(f"{platform.origin}/status/health-code")
+    await expect(page.locator("[data-code-type]")).to_have_text("Green code")
+    await expect(page.locator("[data-masked-name]")).to_have_text(mask_name(person.name))
+    await expect(page.locator("body")).to_have_class("colour-green")
+
+    qr = page.locator("img[data-qr]")
+    await page.wait_for_function("document.querySelector('img[data-qr]').src.indexOf('health-code.svg') >= 0")
+    await page.wait_for_function("document.querySelector('img[data-qr]').complete")
+    png = await shoot(page, screenshots, "health-code-1-green")
+    assert share_of(png, GREEN) > 0.3, share_of(png, GREEN)
+    width = await qr.evaluate("img => img.naturalWidth")
+    assert width > 0, "the QR image did not render"
+
+    # A scanner reads the QR from the screen, and the token verifies as this person.
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(await qr.screenshot())))
+    assert len(decoded) == 1, decoded
+
+    async def verified() -> dict[str, Any] | None:
+        # Status learns the inspector's binding from inspector.bound (Kafka): 403 until then.
+        answer = await venue.inspector.call(
+            "POST", "/api/status/v1/health-codes/verify", json={"token": decoded[0].text}
+        )
+        assert answer.status_code in {200, 403}, answer.text
+        return answer.json() if answer.status_code == 200 else None
+
+    assert (await eventually(verified))["person_id"] == person.person_id
