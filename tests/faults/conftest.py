@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.servers import PrivateBroker, PrivateRedis
+from tests.faults.servers import PrivateBroker, PrivatePostgres, PrivateRedis
 
 
 @pytest.fixture
@@ -23,6 +23,16 @@ async def broker(tmp_path: Path) -> AsyncIterator[PrivateBroker]:
 @pytest.fixture
 async def redis_server(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
     server = PrivateRedis(tmp_path / "redis")
+    try:
+        await server.astart()
+        yield server
+    finally:
+        await server.astop()
+
+
+@pytest.fixture
+async def postgres_server(tmp_path: Path) -> AsyncIterator[PrivatePostgres]:
+    server = PrivatePostgres(tmp_path / "pg")
     try:
         await server.astart()
         yield server

@@ -13,10 +13,12 @@ import pytest
 
 from shared.settings import InfraSettings
 from tests.faults.kit import (
+    DoubledCheckins,
     Tally,
     assert_exactly_once,
     checkin_app,
     drained,
+    duplicates_seen,
     eventually,
     make_world,
     plan,
@@ -27,6 +29,7 @@ from tests.faults.kit import (
     seed,
     staff_token,
     status_app,
+    stored,
     stored_colours,
     tracing_app,
 )
@@ -123,3 +126,46 @@ async def test_redis_down_records_unknown_and_colours_return(
         assert colours[red_after] == "red"
         assert_exactly_once("Redis stopped and restarted", everything, found)
         print(f"[faults] took {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DoubledCheckins,
+    reason=(
+        "bug (checkin + tracing): without Redis a repeated scan (same Idempotency-Key) is recorded again "
+        "with the same checkin_id, as designed, but with a new checked_in_at "
+        "(services/checkin/service.py:170); tracing dedupes on its primary key (checked_in_at, checkin_id) "
+        "only (services/tracing/store.py:76-77), so it stores the check-in twice. The same happens when a "
+        "scan answered 503 is delivered late by the producer and then retried (test_broker_down)."
+    ),
+)
+async def test_a_repeated_scan_without_redis_is_stored_once(
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
+) -> None:
+    private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
+    assert private.postgres_url is not None
+    world = make_world(private, people=2, venues=1)
+    person, venue = world.people[0], world.venues[0]
+    async with running(checkin_app(private), tracing_app(private)) as client:
+        await seed(world, client)
+        await redis_server.astop()
+        tally = Tally()
+        first = await scan(client, world, person, venue, "phone-lost-the-answer")
+        tally.note(first)
+        await drained(private.postgres_url, tally.acknowledged)
+        before = duplicates_seen()
+        again = await scan(client, world, person, venue, "phone-lost-the-answer")
+        tally.note(again)
+        assert first.status_code == again.status_code == 201, (first.text, again.text)
+        assert first.json()["checkins"][0]["checkin_id"] == again.json()["checkins"][0]["checkin_id"]
+
+        url = private.postgres_url
+
+        async def repeat_read() -> bool:
+            # Tracing either counts the repeat a duplicate (its metric) or stores a second row.
+            rows: int = sum((await stored(url)).values())
+            return duplicates_seen() > before or rows > 1
+
+        await eventually(repeat_read, "tracing read the repeated scan")
+        found = await stored(private.postgres_url)
+        assert_exactly_once("repeated scan without Redis", tally.acknowledged, found)
