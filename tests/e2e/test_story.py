@@ -275,9 +275,16 @@ async def test_the_whole_story(infra: InfraSettings) -> None:
             return answer.status_code == 200 and answer.json()["colour"] == "yellow"
 
         await eventually(citizen_yellow)
-        child_code = await citizen.call("GET", "/api/status/v1/health-code", params={"person_id": child_id})
-        assert child_code.json()["colour"] == "yellow"
-        assert child_code.json()["reason"] == "close_contact"
+
+        async def child_yellow() -> bool:
+            answer = await citizen.call("GET", "/api/status/v1/health-code", params={"person_id": child_id})
+            body = answer.json()
+            return answer.status_code == 200 and (body["colour"], body["reason"]) == (
+                "yellow",
+                "close_contact",
+            )
+
+        await eventually(child_yellow)
 
         # The CSV holds them.
         exported = await epidemiologist.call("GET", f"/api/tracing/v1/contact-queries/{query_id}.csv")
