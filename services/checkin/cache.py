@@ -59,6 +59,9 @@ class Claim:
     owned: bool
     answer: dict[str, Any] | None = None
     marker: bytes = b""
+    # When an earlier attempt with this key may have reached the broker (Unix seconds): the
+    # retry reuses its check-in time, so a late delivery and the retry are the same record.
+    first_at: float | None = None
 
 
 class CheckinCache:
@@ -72,6 +75,9 @@ class CheckinCache:
         # Hash the client's key: it is free text and must not shape our key space.
         return self._keys("idem", caller, hashlib.sha256(key.encode()).hexdigest())
 
+    def _attempt(self, caller: UUID, key: str) -> str:
+        return self._keys("attempt", caller, hashlib.sha256(key.encode()).hexdigest())
+
     def _inside(self, venue_id: UUID) -> str:
         return self._keys("inside", venue_id)
 
@@ -82,8 +88,13 @@ class CheckinCache:
         deadline = time.monotonic() + WAIT_FOR_WINNER_S
         try:
             while True:
-                if await self._redis.set(name, marker, nx=True, ex=PENDING_TTL_S):
-                    return Claim(owned=True, marker=marker)
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
+                    _ = pipe.get(self._attempt(caller, key))
+                    won, attempted = await pipe.execute()
+                if won:
+                    first_at = float(attempted) if attempted is not None else None
+                    return Claim(owned=True, marker=marker, first_at=first_at)
                 current = cast(bytes | None, await self._redis.get(name))
                 if current is not None and current.startswith(_DONE):
                     return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
@@ -94,10 +105,20 @@ class CheckinCache:
         except (RedisError, OSError) as exc:
             raise CacheDown from exc
 
-    async def release(self, caller: UUID, key: str, marker: bytes) -> None:
-        """Drop our pending marker (the request failed), so a retry proceeds."""
+    async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
+        """Drop our pending marker (the request failed), so a retry proceeds.
+
+        ``attempted_at``: the check-in time of an attempt whose events may still reach the
+        broker (a publish that timed out); the retry will record that same time.
+        """
         with contextlib.suppress(RedisError, OSError):  # else it expires after PENDING_TTL_S
-            await self._redis.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if attempted_at is not None:
+                    _ = pipe.set(
+                        self._attempt(caller, key), repr(attempted_at), nx=True, ex=IDEMPOTENCY_TTL_S
+                    )
+                _ = pipe.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
+                await pipe.execute()
 
     async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
         """Count one check-in per person against the caps; raises ``RateLimited``."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from services.checkin.cache import CacheDown, CheckinCache, Claim
 from services.checkin.models import Checkout, PersonView, RecordedCheckin, ScanContext, Venue
 from services.checkin.store import Store
-from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Unavailable
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
 from shared.events import (
     CheckinMethod,
     CheckinRecorded,
@@ -143,11 +143,16 @@ class CheckinService:
             if claim.answer is None:
                 raise ScanInProgress("The first request with this key is still running; retry shortly.")
             return ScanOutcome(replayed=True, result=result_from_json(claim.answer))
+        first_at = claim.first_at if claim is not None else None
+        at = datetime.fromtimestamp(first_at, UTC) if first_at is not None else self._clock()
         try:
-            result = await self._record_scan(caller, key, venue, wanted, temperature_band)
-        except BaseException:
+            result = await self._record_scan(caller, key, venue, wanted, temperature_band, now=at)
+        except BaseException as exc:
             if claim is not None:
-                await self._cache.release(caller, key, claim.marker)
+                # A rule's answer (404, 403, 410, 429) came before publishing: nothing can be on
+                # the topic. Anything else (503, a cancelled request) may have reached it.
+                unsure = not isinstance(exc, Problem) or isinstance(exc, Unavailable)
+                await self._cache.release(caller, key, claim.marker, at.timestamp() if unsure else None)
             raise
         return ScanOutcome(replayed=False, result=result)
 
@@ -158,6 +163,8 @@ class CheckinService:
         token: VenueClaim,
         wanted: list[UUID],
         temperature_band: TemperatureBand | None,
+        *,
+        now: datetime,
     ) -> ScanResult:
         context = await self._store.scan_context(token.venue_id, caller, wanted)
         venue = self._check_venue(context, token)
@@ -166,7 +173,6 @@ class CheckinService:
         with contextlib.suppress(CacheDown):
             await self._cache.count_checkins(wanted)
         colours = await self._cache.colours(wanted)
-        now = self._clock()
         checkins: list[RecordedCheckin] = []
         events: list[BaseModel] = []
         for person in people:

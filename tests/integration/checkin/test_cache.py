@@ -42,9 +42,23 @@ async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays
     # Only the owner's marker is released: a stale marker changes nothing.
     await cache.release(caller, key, first.marker)
     held = await redis.get(cache._idem(caller, key))
-    assert held is not None
+    assert isinstance(held, bytes)
     assert held.startswith(b"pending:")
     body = {"answer": 1}
     await cache.enter(uuid.uuid4(), {caller: 1.0}, (caller, key, body))
     replay = await cache.claim(caller, key)
     assert (replay.owned, replay.answer) == (False, body)
+
+
+async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra: InfraSettings) -> None:
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    caller = uuid.uuid4()
+    first = await cache.claim(caller, "timed-out")
+    assert first.first_at is None
+    await cache.release(caller, "timed-out", first.marker, attempted_at=1_795_000_000.25)
+    retry = await cache.claim(caller, "timed-out")
+    assert (retry.owned, retry.first_at) == (True, 1_795_000_000.25)
+    # A sure failure (a rule said no before publishing) leaves no time behind.
+    other = await cache.claim(caller, "refused")
+    await cache.release(caller, "refused", other.marker)
+    assert (await cache.claim(caller, "refused")).first_at is None

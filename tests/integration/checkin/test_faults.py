@@ -84,5 +84,8 @@ async def test_broker_down_is_503_and_the_retry_records_exactly_once(
             assert events, "the retried check-in is not on the topic"
             assert {str(e.data.checkin_id) for e in events} == {checkin["checkin_id"]}
             assert len({e.event_id for e in events}) == 1
+            # ... and the same check-in time: the retry reuses the unsure attempt's, so even a
+            # store keyed by (checked_in_at, checkin_id) keeps one row.
+            assert {e.data.checked_in_at.isoformat() for e in events} == {checkin["checked_in_at"]}
     finally:
         broker.stop()
