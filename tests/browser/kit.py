@@ -6,6 +6,7 @@ import asyncio
 import io
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,18 @@ def share_of(png: bytes, colour: tuple[int, int, int], tolerance: int = TOLERANC
     return matching / total
 
 
-async def shoot(page: Page, folder: Path, name: str) -> bytes:
+@dataclass(frozen=True)
+class Screenshot:
+    """A saved screenshot: its pixels, and a short name in assertion messages."""
+
+    name: str
+    png: bytes = field(repr=False)
+
+    def share(self, colour: tuple[int, int, int], tolerance: int = TOLERANCE) -> float:
+        return share_of(self.png, colour, tolerance)
+
+
+async def shoot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> Screenshot:
     """A screenshot of what the person sees, kept under artifacts/screenshots/ for the run."""
-    png: bytes = await page.screenshot(path=folder / f"{name}.png", animations="disabled")
-    return png
+    png = await page.screenshot(path=folder / f"{name}.png", full_page=full_page, animations="disabled")
+    return Screenshot(name, png)

@@ -11,7 +11,7 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from services.registry.commands import grant_role
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, PASSWORD, RED, Account, eventually, share_of, shoot
+from tests.browser.kit import GREEN, PASSWORD, RED, Account, eventually, shoot
 from tests.browser.venue import Venue
 
 pytestmark = pytest.mark.browser
@@ -67,9 +67,9 @@ async def test_a_green_result_fills_the_screen_green(
     await expect(page.locator("body")).to_have_class("colour-green")
     await expect(result.locator("[data-code-type]")).to_have_text("Green code")
     await expect(result.locator("[data-result-people] li")).to_have_count(1)
-    png = await shoot(page, screenshots, "checkin-2-green")
-    assert share_of(png, GREEN) > FILLS, share_of(png, GREEN)
-    assert share_of(png, RED) < 0.01
+    shot = await shoot(page, screenshots, "checkin-2-green")
+    assert shot.share(GREEN) > FILLS, shot
+    assert shot.share(RED) < 0.01, shot
 
 
 async def test_a_red_result_fills_the_screen_red_and_names_the_code(
@@ -97,6 +97,6 @@ async def test_a_red_result_fills_the_screen_red_and_names_the_code(
     await expect(page.locator("body")).to_have_class("colour-red")
     await expect(result.locator("[data-code-type]")).to_have_text("Red code")
     await expect(result.locator("[data-result-people] li")).to_contain_text("Confirmed case")
-    png = await shoot(page, screenshots, "checkin-3-red")
-    assert share_of(png, RED) > FILLS, share_of(png, RED)
-    assert share_of(png, GREEN) < 0.01
+    shot = await shoot(page, screenshots, "checkin-3-red")
+    assert shot.share(RED) > FILLS, shot
+    assert shot.share(GREEN) < 0.01, shot

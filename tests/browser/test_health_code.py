@@ -13,7 +13,7 @@ from playwright.async_api import BrowserContext, expect
 
 from shared.pii import mask_name
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, Account, eventually, share_of, shoot
+from tests.browser.kit import GREEN, Account, eventually, shoot
 from tests.browser.venue import Venue
 
 pytestmark = pytest.mark.browser
@@ -39,8 +39,8 @@ async def test_the_health_code_qr_on_screen_scans_as_the_person(
     qr = page.locator("img[data-qr]")
     await page.wait_for_function("document.querySelector('img[data-qr]').src.indexOf('health-code.svg') >= 0")
     await page.wait_for_function("document.querySelector('img[data-qr]').complete")
-    png = await shoot(page, screenshots, "health-code-1-green")
-    assert share_of(png, GREEN) > 0.3, share_of(png, GREEN)
+    shot = await shoot(page, screenshots, "health-code-1-green")
+    assert shot.share(GREEN) > 0.3, shot
     width = await qr.evaluate("img => img.naturalWidth")
     assert width > 0, "the QR image did not render"
 

@@ -10,7 +10,7 @@ from playwright.async_api import BrowserContext, expect
 
 from shared.pii import mask_name
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, Account, share_of, shoot
+from tests.browser.kit import GREEN, Account, shoot
 
 pytestmark = pytest.mark.browser
 DISPLAY_S = 10  # API.md: display_seconds is 10
@@ -40,8 +40,8 @@ async def test_the_lookup_result_disappears_after_ten_seconds(
     await expect(result).to_have_class("hc-band hc-green")
     # The form is emptied at once: the identity number is not left on a shared screen.
     await expect(page.locator("#id_number")).to_have_value("")
-    png = await shoot(page, screenshots, "lookup-1-shown")
-    assert share_of(png, GREEN) > 0.05, share_of(png, GREEN)
+    shot = await shoot(page, screenshots, "lookup-1-shown")
+    assert shot.share(GREEN) > 0.05, shot
 
     await page.clock.run_for((DISPLAY_S - 1) * 1000)
     await expect(result).to_be_visible()
@@ -50,5 +50,5 @@ async def test_the_lookup_result_disappears_after_ten_seconds(
     await page.clock.run_for(1000)
     await expect(result).to_be_hidden()
     await expect(result.locator("[data-masked-name]")).to_have_text("")
-    png = await shoot(page, screenshots, "lookup-2-cleared")
-    assert share_of(png, GREEN) < 0.001, share_of(png, GREEN)
+    shot = await shoot(page, screenshots, "lookup-2-cleared")
+    assert shot.share(GREEN) < 0.001, shot
