@@ -46,7 +46,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 # A phone: the pages are phone-first and the check-in page is opened from a phone.
 PHONE = ViewportSize(width=390, height=844)
-STARTUP_S = 60.0
+# The four lifespans start one after another and each consumer group joins tansu in
+# ~2-5 s: ~30 s on an idle two-core machine, nearly 60 s while other suites ran.
+STARTUP_S = 120.0
 # Playwright waits 5 s by default; a page's answer waits on Postgres, Redis and Kafka, and the
 # machines that run this are often busy with other suites.
 WAIT_MS = 15_000

@@ -17,11 +17,9 @@ from playwright.async_api import BrowserContext, Page
 from tests.people import born_years_ago, mainland_id
 
 PASSWORD = "correct horse battery"
-# shared/static/venuecode.css: --green, --yellow, --red, --grey.
+# shared/static/venuecode.css: --green and --red, the backgrounds of body.colour-green and -red.
 GREEN = (0x0A, 0x8F, 0x3C)
-YELLOW = (0xF2, 0xC5, 0x00)
 RED = (0xD4, 0x19, 0x1F)
-WHITE = (0xFF, 0xFF, 0xFF)
 # Anti-aliased text edges and the header's border blend into the background; a few
 # units per channel still tell the code colours apart.
 TOLERANCE = 12
