@@ -19,11 +19,8 @@ from tests.faults.kit import (
     duplicates_seen,
     eventually,
     make_world,
-    offsets,
     plan,
     private_infra,
-    republish,
-    rewind,
     running,
     scan_all,
     seed,
@@ -31,6 +28,7 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker, PrivateRedis
+from tests.faults.topics import offsets, republish, rewind
 
 pytestmark = pytest.mark.faults
 
