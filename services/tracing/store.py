@@ -63,7 +63,10 @@ async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) 
     Runs inside the caller's transaction. The staging table is emptied at
     commit, so one pooled connection reuses it batch after batch. Duplicates
     within the batch go by DISTINCT ON, duplicates against the store by the
-    primary key (checked_in_at never changes for a checkin_id).
+    primary key and by checkin_id: a scan retried while checkin's Redis was
+    down carries the same checkin_id with a later checked_in_at, so the
+    person's own visits within the longest dwell are searched for the id
+    (through the person-and-time index, pruned to those days).
     """
     if not rows:
         return 0
@@ -74,8 +77,13 @@ async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) 
     columns = ", ".join(CHECKIN_COLUMNS)
     status = await conn.execute(
         f"INSERT INTO tracing.checkins ({columns})"  # noqa: S608 - column names are constants
-        f" SELECT DISTINCT ON (checkin_id) {columns} FROM pg_temp.{_STAGING}"
-        " ORDER BY checkin_id, checked_in_at ON CONFLICT DO NOTHING"
+        f" SELECT DISTINCT ON (checkin_id) {columns} FROM pg_temp.{_STAGING} AS s"
+        " WHERE NOT EXISTS (SELECT 1 FROM tracing.checkins AS c"
+        "  WHERE c.person_id = s.person_id AND c.checkin_id = s.checkin_id"
+        "  AND c.checked_in_at >= s.checked_in_at - make_interval(mins => $1)"
+        "  AND c.checked_in_at <= s.checked_in_at + make_interval(mins => $1))"
+        " ORDER BY checkin_id, checked_in_at ON CONFLICT DO NOTHING",
+        MAX_DWELL_MINUTES,
     )
     return int(status.rsplit(" ", 1)[-1])
 

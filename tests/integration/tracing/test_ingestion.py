@@ -44,9 +44,19 @@ async def test_duplicates_and_replays_are_stored_once(infra: InfraSettings, serv
     events = [checkin(uuid.uuid4(), venue, t0 + minutes(i)) for i in range(50)]
     # A producer retry re-sends the same event; a replay re-sends it with a new envelope.
     replays = [e.model_copy(update={"event_id": uuid.uuid4()}) for e in events[:20]]
+    # A scan retried while checkin's Redis was down: same checkin_id, a later checked_in_at.
+    retried = [
+        e.model_copy(
+            update={
+                "event_id": uuid.uuid4(),
+                "data": e.data.model_copy(update={"checked_in_at": e.data.checked_in_at + minutes(2)}),
+            }
+        )
+        for e in events[20:30]
+    ]
 
     async with serve(create_app(Settings(infra=infra))):
-        await send(infra, CHECKINS_TOPIC, [*events, *events[:10], *replays], key=venue.bytes)
+        await send(infra, CHECKINS_TOPIC, [*events, *events[:10], *replays, *retried], key=venue.bytes)
 
         async def settled() -> bool:
             return await count_rows(infra) == 50
