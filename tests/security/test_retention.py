@@ -133,10 +133,9 @@ async def test_reading_a_stored_contact_query_is_audited(infra: InfraSettings, s
     from services.tracing.app import create_app
 
     epidemiologist = uuid.uuid4()
-    token = AccessTokens(load_keys(infra).jwt, infra.jwt_audience, 600).issue(
-        epidemiologist, ["epidemiologist"]
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    tokens = AccessTokens(load_keys(infra).jwt, infra.jwt_audience, 600)
+    headers = {"Authorization": f"Bearer {tokens.issue(epidemiologist, ['epidemiologist'])}"}
+    operator = {"Authorization": f"Bearer {tokens.issue(uuid.uuid4(), ['operator'])}"}
     now = datetime.now(UTC)
     async with serve(create_app(Settings(infra=infra))) as client:
         made = await client.post(
