@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -138,8 +139,10 @@ async def health_code_svg(
     request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
 ) -> Response:
     code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
-    svg = segno.make(code.token, error="m").svg_inline(scale=8, border=4)
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    # A standalone document (with xmlns): browsers show only such an SVG as an <img>.
+    buffer = io.BytesIO()
+    segno.make(code.token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get(

@@ -19,11 +19,6 @@ from tests.browser.venue import Venue
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.xfail(
-    reason="status: GET /api/status/v1/health-code.svg answers segno's svg_inline(), an <svg> without "
-    "xmlns, which a browser cannot show as an image: the page's QR is a broken image",
-    strict=False,
-)
 async def test_the_health_code_qr_on_screen_scans_as_the_person(
     platform: Platform, venue: Venue, context: BrowserContext, screenshots: Path
 ) -> None:
