@@ -66,6 +66,21 @@ class RateLimiter:
                     f"Too many attempts: at most {window.limit} in {window.seconds} s.",
                 )
 
+    async def release(self, subject: str, cost: int = 1, now: float | None = None) -> None:
+        """Give back ``cost`` that ``hit`` counted at ``now``, for an attempt that turned out not to count.
+
+        For limits on failures under concurrency: ``hit`` before the attempt reserves a place
+        atomically (so a burst cannot all pass a ``check`` before any failure is counted), and a
+        success gives its place back. Pass the ``now`` the ``hit`` used, so the same windows are
+        credited.
+        """
+        moment = time.time() if now is None else now
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for window in self._windows:
+                start = int(moment // window.seconds) * window.seconds
+                _ = pipe.decrby(f"{self._base}{window.seconds}:{subject}:{start}", cost)
+            await pipe.execute()
+
     async def reset(self, subject: str, now: float | None = None) -> None:
         moment = time.time() if now is None else now
         keys = [
