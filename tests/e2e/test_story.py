@@ -88,10 +88,19 @@ class Person:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST as a patient client: a gateway's per-address limit (429) is waited out."""
+        for _ in range(20):
+            answer = await self.client.post(path, json=body)
+            if answer.status_code != 429:
+                return answer
+            await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+        return answer
+
     async def register(self) -> Person:
-        answer = await self.client.post(
+        answer = await self.post(
             "/api/registry/v1/accounts",
-            json={
+            {
                 "name": self.name,
                 "id_kind": "mainland_id",
                 "id_number": self.id_number,
@@ -105,9 +114,9 @@ class Person:
         return self
 
     async def sign_in(self) -> None:
-        answer = await self.client.post(
+        answer = await self.post(
             "/api/registry/v1/sessions",
-            json={"id_number": self.id_number, "password": "correct horse battery"},
+            {"id_number": self.id_number, "password": "correct horse battery"},
         )
         assert answer.status_code == 200, answer.text
         self.token = answer.json()["access_token"]
@@ -123,187 +132,188 @@ class Person:
 
 async def test_the_whole_story(infra: InfraSettings) -> None:
     async with platform(infra) as client:
-        now = datetime.now(UTC)
+        await whole_story(client, infra)
 
-        # An administrator registers a venue and gets its declaration code.
-        admin = await Person(client, "陳大文", mainland_id(born_years_ago(40))).register()
-        venue = await admin.call(
+
+async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
+    """The story, through any client that reaches the one origin (in-process or a real gateway)."""
+    now = datetime.now(UTC)
+
+    # An administrator registers a venue and gets its declaration code.
+    admin = await Person(client, "陳大文", mainland_id(born_years_ago(40))).register()
+    venue = await admin.call(
+        "POST",
+        "/api/registry/v1/venues",
+        json={"region_code": "440106", "name": "天河城購物中心", "category": "supermarket"},
+    )
+    assert venue.status_code == 201, venue.text
+    venue_id, declaration_code = venue.json()["venue_id"], venue.json()["declaration_code"]
+
+    # An inspector binds with the code and downloads the poster; the QR gives the check-in URL.
+    inspector = await Person(client, "李小龍", mainland_id(born_years_ago(30))).register()
+    bound = await inspector.call(
+        "POST", "/api/registry/v1/inspector-bindings", json={"declaration_code": declaration_code}
+    )
+    assert bound.status_code == 201, bound.text
+    png = await inspector.call("GET", f"/api/registry/v1/venues/{venue_id}/code", params={"format": "png"})
+    assert png.status_code == 200
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+    url = decoded[0].text
+    assert url.startswith(f"{infra.public_base_url}/c/")
+    venue_token = urlsplit(url).path.removeprefix("/c/")
+
+    # A citizen checks in themself and a child.
+    citizen = await Person(client, "黃美玲", mainland_id(born_years_ago(35))).register()
+    child = await citizen.call(
+        "POST",
+        "/api/registry/v1/dependents",
+        json={
+            "name": "黃小明",
+            "id_kind": "mainland_id",
+            "id_number": mainland_id(born_years_ago(8)),
+            "relation": "child",
+        },
+    )
+    assert child.status_code == 201, child.text
+    child_id = child.json()["person_id"]
+
+    async def scan(person: Person, key: str, person_ids: list[str] | None = None) -> httpx.Response:
+        body: dict[str, Any] = {"venue_token": venue_token}
+        if person_ids is not None:
+            body["person_ids"] = person_ids
+        return await person.call("POST", "/api/checkin/v1/scans", json=body, headers={"Idempotency-Key": key})
+
+    async def family_scan() -> httpx.Response | None:
+        answer = await scan(citizen, "family-1", [citizen.person_id, child_id])
+        # Registry events reach checkin asynchronously: venue and guardianship first.
+        return answer if answer.status_code == 201 else None
+
+    family = await eventually(family_scan)
+    rows = family.json()["checkins"]
+    assert {r["person_id"] for r in rows} == {citizen.person_id, child_id}
+    assert family.json()["venue"] == {"venue_id": venue_id, "name": "天河城購物中心"}
+    assert all(r["colour"] in {"green", "unknown"} for r in rows)
+    again = await scan(citizen, "family-1", [citizen.person_id, child_id])
+    assert again.status_code == 200
+    assert again.json() == family.json()
+
+    # Another person is reverse-scanned with fever by the inspector.
+    elder = await Person(client, "何伯", mainland_id(born_years_ago(72))).register()
+
+    async def elder_code() -> httpx.Response | None:
+        answer = await elder.call("GET", "/api/status/v1/health-code")
+        return answer if answer.status_code == 200 else None
+
+    code = (await eventually(elder_code)).json()
+
+    async def inspect() -> httpx.Response | None:
+        answer = await inspector.call(
             "POST",
-            "/api/registry/v1/venues",
-            json={"region_code": "440106", "name": "天河城購物中心", "category": "supermarket"},
+            "/api/checkin/v1/inspections",
+            json={"venue_id": venue_id, "health_code_token": code["token"], "temperature_band": "fever"},
         )
-        assert venue.status_code == 201, venue.text
-        venue_id, declaration_code = venue.json()["venue_id"], venue.json()["declaration_code"]
+        return answer if answer.status_code == 201 else None
 
-        # An inspector binds with the code and downloads the poster; the QR gives the check-in URL.
-        inspector = await Person(client, "李小龍", mainland_id(born_years_ago(30))).register()
-        bound = await inspector.call(
-            "POST", "/api/registry/v1/inspector-bindings", json={"declaration_code": declaration_code}
+    inspected = (await eventually(inspect)).json()
+    assert inspected["person_id"] == elder.person_id
+    assert "*" in inspected["masked_id"]
+
+    # Staff roles: the first operator from the command line, then the others through the API.
+    from services.registry.commands import grant_role
+
+    operator = await Person(client, "周運營", mainland_id(born_years_ago(45))).register()
+    await grant_role(infra, operator.id_number, "operator")
+    await operator.sign_in()
+    authority = await Person(client, "衛生局", mainland_id(born_years_ago(50))).register()
+    epidemiologist = await Person(client, "流調員", mainland_id(born_years_ago(33))).register()
+    for person, role in ((authority, "health_authority"), (epidemiologist, "epidemiologist")):
+        granted = await operator.call(
+            "POST", "/api/registry/v1/role-grants", json={"person_id": person.person_id, "role": role}
         )
-        assert bound.status_code == 201, bound.text
-        png = await inspector.call(
-            "GET", f"/api/registry/v1/venues/{venue_id}/code", params={"format": "png"}
+        assert granted.status_code == 201, granted.text
+        await person.sign_in()
+
+    # A health authority marks a case red; the case checks in and is answered red.
+    case = await Person(client, "張三豐", mainland_id(born_years_ago(28))).register()
+
+    async def mark_red() -> httpx.Response | None:
+        answer = await authority.call(
+            "PUT",
+            f"/api/status/v1/persons/{case.person_id}/status",
+            json={"colour": "red", "reason": "confirmed_case"},
         )
-        assert png.status_code == 200
-        decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
-        url = decoded[0].text
-        assert url.startswith(f"{infra.public_base_url}/c/")
-        venue_token = urlsplit(url).path.removeprefix("/c/")
+        return answer if answer.status_code == 200 else None
 
-        # A citizen checks in themself and a child.
-        citizen = await Person(client, "黃美玲", mainland_id(born_years_ago(35))).register()
-        child = await citizen.call(
-            "POST",
-            "/api/registry/v1/dependents",
-            json={
-                "name": "黃小明",
-                "id_kind": "mainland_id",
-                "id_number": mainland_id(born_years_ago(8)),
-                "relation": "child",
-            },
+    marked = (await eventually(mark_red)).json()
+    assert marked["colour"] == "red"
+    case_scan = await scan(case, "case-1")
+    assert case_scan.status_code == 201, case_scan.text
+    assert case_scan.json()["checkins"][0]["colour"] == "red"
+    assert case_scan.json()["checkins"][0]["reason"] == "confirmed_case"
+
+    # An epidemiologist's contact query finds everyone who overlapped.
+    window = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
+    expected = {citizen.person_id, child_id, elder.person_id}
+
+    async def contacts() -> dict[str, Any] | None:
+        answer = await epidemiologist.call(
+            "POST", "/api/tracing/v1/contact-queries", json={"person_id": case.person_id, **window}
         )
-        assert child.status_code == 201, child.text
-        child_id = child.json()["person_id"]
+        assert answer.status_code == 201, answer.text
+        found = {c["person_id"] for c in answer.json()["contacts"]}
+        return answer.json() if expected <= found else None
 
-        async def scan(person: Person, key: str, person_ids: list[str] | None = None) -> httpx.Response:
-            body: dict[str, Any] = {"venue_token": venue_token}
-            if person_ids is not None:
-                body["person_ids"] = person_ids
-            return await person.call(
-                "POST", "/api/checkin/v1/scans", json=body, headers={"Idempotency-Key": key}
-            )
+    query = await eventually(contacts)
+    found = {c["person_id"] for c in query["contacts"]}
+    assert case.person_id not in found
+    assert all(c["depth"] == 1 and c["venue_id"] == venue_id for c in query["contacts"])
+    query_id = query["query_id"]
 
-        async def family_scan() -> httpx.Response | None:
-            answer = await scan(citizen, "family-1", [citizen.person_id, child_id])
-            # Registry events reach checkin asynchronously: venue and guardianship first.
-            return answer if answer.status_code == 201 else None
+    # The notification turns them yellow close_contact.
+    notified = await epidemiologist.call(
+        "POST",
+        f"/api/tracing/v1/contact-queries/{query_id}/notifications",
+        json={"colour": "yellow", "reason": "close_contact"},
+    )
+    assert notified.status_code == 202, notified.text
 
-        family = await eventually(family_scan)
-        rows = family.json()["checkins"]
-        assert {r["person_id"] for r in rows} == {citizen.person_id, child_id}
-        assert family.json()["venue"] == {"venue_id": venue_id, "name": "天河城購物中心"}
-        assert all(r["colour"] in {"green", "unknown"} for r in rows)
-        again = await scan(citizen, "family-1", [citizen.person_id, child_id])
-        assert again.status_code == 200
-        assert again.json() == family.json()
+    async def citizen_yellow() -> bool:
+        answer = await citizen.call("GET", "/api/status/v1/health-code")
+        return answer.status_code == 200 and answer.json()["colour"] == "yellow"
 
-        # Another person is reverse-scanned with fever by the inspector.
-        elder = await Person(client, "何伯", mainland_id(born_years_ago(72))).register()
+    await eventually(citizen_yellow)
 
-        async def elder_code() -> httpx.Response | None:
-            answer = await elder.call("GET", "/api/status/v1/health-code")
-            return answer if answer.status_code == 200 else None
+    async def child_yellow() -> bool:
+        answer = await citizen.call("GET", "/api/status/v1/health-code", params={"person_id": child_id})
+        body = answer.json()
+        return answer.status_code == 200 and (body["colour"], body["reason"]) == (
+            "yellow",
+            "close_contact",
+        )
 
-        code = (await eventually(elder_code)).json()
+    await eventually(child_yellow)
 
-        async def inspect() -> httpx.Response | None:
-            answer = await inspector.call(
-                "POST",
-                "/api/checkin/v1/inspections",
-                json={"venue_id": venue_id, "health_code_token": code["token"], "temperature_band": "fever"},
-            )
-            return answer if answer.status_code == 201 else None
+    # The CSV holds them.
+    exported = await epidemiologist.call("GET", f"/api/tracing/v1/contact-queries/{query_id}.csv")
+    assert exported.status_code == 200
+    text = exported.content.decode("utf-8-sig")
+    ids = {row["person_id"] for row in csv.DictReader(io.StringIO(text))}
+    assert expected <= ids
 
-        inspected = (await eventually(inspect)).json()
-        assert inspected["person_id"] == elder.person_id
-        assert "*" in inspected["masked_id"]
-
-        # Staff roles: the first operator from the command line, then the others through the API.
-        from services.registry.commands import grant_role
-
-        operator = await Person(client, "周運營", mainland_id(born_years_ago(45))).register()
-        await grant_role(infra, operator.id_number, "operator")
-        await operator.sign_in()
-        authority = await Person(client, "衛生局", mainland_id(born_years_ago(50))).register()
-        epidemiologist = await Person(client, "流調員", mainland_id(born_years_ago(33))).register()
-        for person, role in ((authority, "health_authority"), (epidemiologist, "epidemiologist")):
-            granted = await operator.call(
-                "POST", "/api/registry/v1/role-grants", json={"person_id": person.person_id, "role": role}
-            )
-            assert granted.status_code == 201, granted.text
-            await person.sign_in()
-
-        # A health authority marks a case red; the case checks in and is answered red.
-        case = await Person(client, "張三豐", mainland_id(born_years_ago(28))).register()
-
-        async def mark_red() -> httpx.Response | None:
-            answer = await authority.call(
-                "PUT",
-                f"/api/status/v1/persons/{case.person_id}/status",
-                json={"colour": "red", "reason": "confirmed_case"},
-            )
-            return answer if answer.status_code == 200 else None
-
-        marked = (await eventually(mark_red)).json()
-        assert marked["colour"] == "red"
-        case_scan = await scan(case, "case-1")
-        assert case_scan.status_code == 201, case_scan.text
-        assert case_scan.json()["checkins"][0]["colour"] == "red"
-        assert case_scan.json()["checkins"][0]["reason"] == "confirmed_case"
-
-        # An epidemiologist's contact query finds everyone who overlapped.
-        window = {
+    # The audit log records it all.
+    audit = await operator.call(
+        "GET",
+        "/api/tracing/v1/audit",
+        params={
             "from": (now - timedelta(hours=1)).isoformat(),
-            "to": (now + timedelta(hours=1)).isoformat(),
-        }
-        expected = {citizen.person_id, child_id, elder.person_id}
-
-        async def contacts() -> dict[str, Any] | None:
-            answer = await epidemiologist.call(
-                "POST", "/api/tracing/v1/contact-queries", json={"person_id": case.person_id, **window}
-            )
-            assert answer.status_code == 201, answer.text
-            found = {c["person_id"] for c in answer.json()["contacts"]}
-            return answer.json() if expected <= found else None
-
-        query = await eventually(contacts)
-        found = {c["person_id"] for c in query["contacts"]}
-        assert case.person_id not in found
-        assert all(c["depth"] == 1 and c["venue_id"] == venue_id for c in query["contacts"])
-        query_id = query["query_id"]
-
-        # The notification turns them yellow close_contact.
-        notified = await epidemiologist.call(
-            "POST",
-            f"/api/tracing/v1/contact-queries/{query_id}/notifications",
-            json={"colour": "yellow", "reason": "close_contact"},
-        )
-        assert notified.status_code == 202, notified.text
-
-        async def citizen_yellow() -> bool:
-            answer = await citizen.call("GET", "/api/status/v1/health-code")
-            return answer.status_code == 200 and answer.json()["colour"] == "yellow"
-
-        await eventually(citizen_yellow)
-
-        async def child_yellow() -> bool:
-            answer = await citizen.call("GET", "/api/status/v1/health-code", params={"person_id": child_id})
-            body = answer.json()
-            return answer.status_code == 200 and (body["colour"], body["reason"]) == (
-                "yellow",
-                "close_contact",
-            )
-
-        await eventually(child_yellow)
-
-        # The CSV holds them.
-        exported = await epidemiologist.call("GET", f"/api/tracing/v1/contact-queries/{query_id}.csv")
-        assert exported.status_code == 200
-        text = exported.content.decode("utf-8-sig")
-        ids = {row["person_id"] for row in csv.DictReader(io.StringIO(text))}
-        assert expected <= ids
-
-        # The audit log records it all.
-        audit = await operator.call(
-            "GET",
-            "/api/tracing/v1/audit",
-            params={
-                "from": (now - timedelta(hours=1)).isoformat(),
-                "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-            },
-        )
-        assert audit.status_code == 200, audit.text
-        actions = " ".join(str(entry) for entry in audit.json()["entries"])
-        for action in ("query", "export", "notif"):
-            assert action in actions, (action, actions)
-        assert str(uuid.UUID(query_id)) in actions
+            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+        },
+    )
+    assert audit.status_code == 200, audit.text
+    actions = " ".join(str(entry) for entry in audit.json()["entries"])
+    for action in ("query", "export", "notif"):
+        assert action in actions, (action, actions)
+    assert str(uuid.UUID(query_id)) in actions

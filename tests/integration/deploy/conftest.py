@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 
 from services.dev import SERVICES
 from services.embedded import free_port
+from shared.settings import InfraSettings
 from tests.conftest import Stack, _with_database
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -158,6 +159,8 @@ class Gateway:
     ports: dict[str, int]
     access_log: Path
     processes: list[Process] = field(default_factory=list)
+    # The settings the services behind the gateway run with, for in-process commands (grant-role).
+    infra: InfraSettings | None = None
 
     def service_of_port(self, port: int) -> str | None:
         return next((name for name, p in self.ports.items() if p == port), None)
@@ -282,7 +285,16 @@ async def gateway(
         proxy = spawn("nginx", command, access_log)
         started.append(proxy)
         await wait_ready(proxy, f"http://127.0.0.1:{gateway_port}/__gateway/healthz")
-        yield Gateway(f"http://127.0.0.1:{gateway_port}", ports, access_log, started)
+        infra = InfraSettings(
+            env="test",
+            postgres_url=env["VENUECODE_POSTGRES_URL"],
+            redis_url=stack.redis_url,
+            kafka_bootstrap=stack.kafka_bootstrap,
+            kafka_namespace=env["VENUECODE_KAFKA_NAMESPACE"],
+            redis_key_prefix=redis_prefix,
+            state_dir=state_dir,
+        )
+        yield Gateway(f"http://127.0.0.1:{gateway_port}", ports, access_log, started, infra)
     finally:
         for process in reversed(started):
             stop(process)

@@ -19,6 +19,7 @@ import pytest
 
 from services.dev import SERVICES
 from services.embedded import free_port
+from tests.e2e.test_story import whole_story
 from tests.integration.deploy.conftest import (
     Gateway,
     nginx_check,
@@ -115,6 +116,16 @@ async def test_every_prefix_reaches_its_service(gateway: Gateway) -> None:
         response = await client.get("/api/checkin/metrics", headers={"X-Request-Id": request_id})
         assert response.status_code == 404
         assert await gateway.upstream_service(request_id) is None
+
+
+async def test_the_whole_story_through_the_gateway(gateway: Gateway) -> None:
+    """The end-to-end story of tests/e2e, driven through nginx to four separate processes.
+
+    It runs before the burst tests below, so the per-address limits start fresh.
+    """
+    assert gateway.infra is not None
+    async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
+        await whole_story(client, gateway.infra)
 
 
 async def test_security_headers_on_proxied_and_gateway_answers(gateway: Gateway) -> None:
