@@ -31,7 +31,7 @@ from tests.faults.servers import PrivateBroker, PrivateRedis
 
 pytestmark = pytest.mark.faults
 
-SCANS = 800
+SCANS = 600
 # Small batches, so that the kill lands between and inside many of them.
 BATCH = "100"
 # How long the test watches Postgres for a batch transaction in flight before it kills anyway.
@@ -54,7 +54,7 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
     database = private.postgres_url.rsplit("/", 1)[-1]
-    world = make_world(private, people=50, venues=8)
+    world = make_world(private, people=40, venues=8)
     first = TracingProcess(private, tmp_path / "tracing-1.log", batch_max_records=BATCH)
     second = TracingProcess(private, tmp_path / "tracing-2.log", batch_max_records=BATCH)
     watcher = await asyncpg.connect(private.postgres_url)

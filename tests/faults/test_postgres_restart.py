@@ -32,7 +32,7 @@ from tests.faults.servers import PrivateBroker, PrivatePostgres, PrivateRedis
 
 pytestmark = pytest.mark.faults
 
-SCANS = 600
+SCANS = 400
 # Small batches, so that several are in flight around the restart.
 BATCH = 50
 # Long enough for tracing to fail a few batches (it retries every second), short for the suite.

@@ -1,5 +1,6 @@
 """Redis stopped: check-ins are still recorded, with colour ``unknown``, and status is not ready;
 Redis back (empty): status refills the cache and colours return (a red person reads red again).
+Without Redis a repeated scan (same Idempotency-Key) is stored once all the same.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pytest
 
 from shared.settings import InfraSettings
 from tests.faults.kit import (
-    DoubledCheckins,
     Tally,
     assert_exactly_once,
     checkin_app,
@@ -128,17 +128,6 @@ async def test_redis_down_records_unknown_and_colours_return(
         print(f"[faults] took {time.monotonic() - started:.1f} s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DoubledCheckins,
-    reason=(
-        "bug (checkin + tracing): without Redis a repeated scan (same Idempotency-Key) is recorded again "
-        "with the same checkin_id, as designed, but with a new checked_in_at "
-        "(services/checkin/service.py:170); tracing dedupes on its primary key (checked_in_at, checkin_id) "
-        "only (services/tracing/store.py:76-77), so it stores the check-in twice. The same happens when a "
-        "scan answered 503 is delivered late by the producer and then retried (test_broker_down)."
-    ),
-)
 async def test_a_repeated_scan_without_redis_is_stored_once(
     infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
 ) -> None:
