@@ -8,19 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import TopicPartition
-from faststream import AckPolicy
+from faststream import AckPolicy, StreamMessage
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
 from services.tracing.config import Settings
+from services.tracing.models import CheckinRow, CheckoutRow
 from services.tracing.service import TracingService
+from services.tracing.wire import decode_row
 from shared.events import (
-    CHECKIN_EVENT_ADAPTER,
     CHECKINS_TOPIC,
     REGISTRY_EVENT_ADAPTER,
     REGISTRY_TOPIC,
-    CheckinRecorded,
-    CheckoutRecorded,
     PersonRegistered,
     VenueRegistered,
     VenueRenamed,
@@ -50,20 +49,27 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         batch=True,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
+        decoder=_raw_bodies,
     )
     async def on_checkins(msg: KafkaMessage) -> None:
         records: tuple[Any, ...] = (
             msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         )
-        events: list[CheckinRecorded | CheckoutRecorded] = []
+        checkins: list[CheckinRow] = []
+        checkouts: list[CheckoutRow] = []
         try:
             for record in records:
                 try:
-                    events.append(decode(record.value or b"", CHECKIN_EVENT_ADAPTER))
+                    row = decode_row(record.value or b"")
                 except ValidationError as exc:
                     await dead_letter(router, kafka, CHECKINS_TOPIC, record.value or b"", exc)
                     EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "dead_lettered").inc()
-            outcome = await service().ingest(events)
+                    continue
+                if isinstance(row, CheckinRow):
+                    checkins.append(row)
+                else:
+                    checkouts.append(row)
+            outcome = await service().ingest_rows(checkins, checkouts)
         except Exception as exc:
             log.warning("check-in batch failed; rewinding", extra={"error_type": type(exc).__name__})
             await msg.nack()
@@ -92,6 +98,16 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         if isinstance(event, VenueRegistered | VenueRenamed | PersonRegistered):
             await service().registry_event(event)
         await msg.ack()
+
+
+async def _raw_bodies(msg: StreamMessage[Any]) -> Any:
+    """The batch's raw bodies, left undecoded: ``on_checkins`` validates each record itself.
+
+    FastStream's own batch decoder builds a message object (with a fresh uuid4)
+    and a JSON parse per record only to hand FastAPI a body the handler never
+    reads; that was ~18% of the consumer's CPU under ``venuecode bench ingest``.
+    """
+    return msg.body
 
 
 def _record_lag(msg: Any, records: tuple[Any, ...]) -> None:

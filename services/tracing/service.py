@@ -28,6 +28,7 @@ from services.tracing.models import (
     QueryParameters,
     Venue,
 )
+from services.tracing.wire import row_of
 from shared.db import claim_event
 from shared.errors import Conflict, InvalidValue, NotFound
 from shared.events import (
@@ -118,6 +119,15 @@ class TracingService:
     # --- ingestion -------------------------------------------------------------
 
     async def ingest(self, events: Sequence[CheckinRecorded | CheckoutRecorded]) -> IngestOutcome:
+        """Store a batch of decoded events (see ``ingest_rows``)."""
+        rows = [row_of(e) for e in events]
+        checkins = [r for r in rows if isinstance(r, CheckinRow)]
+        checkouts = [r for r in rows if isinstance(r, CheckoutRow)]
+        return await self.ingest_rows(checkins, checkouts)
+
+    async def ingest_rows(
+        self, checkins: Sequence[CheckinRow], checkouts: Sequence[CheckoutRow]
+    ) -> IngestOutcome:
         """Store a batch of check-ins and apply its check-outs in one transaction.
 
         Check-ins older than the retention period are not stored (they would be
@@ -125,9 +135,7 @@ class TracingService:
         finds the visit it ends. Redelivery and replay change nothing.
         """
         cutoff = self.cutoff()
-        rows = [_row(e) for e in events if isinstance(e, CheckinRecorded)]
-        fresh = [r for r in rows if r.checked_in_at >= cutoff]
-        checkouts = [CheckoutRow(**e.data.model_dump()) for e in events if isinstance(e, CheckoutRecorded)]
+        fresh = [r for r in checkins if r.checked_in_at >= cutoff]
         days = sorted({r.checked_in_at.astimezone(UTC).date() for r in fresh})
         async with self._pool.acquire() as conn:
             if days:
@@ -136,7 +144,7 @@ class TracingService:
             async with conn.transaction():
                 stored = await store.record_checkins(conn, fresh)
                 applied = await store.apply_checkouts(conn, checkouts)
-        return IngestOutcome(stored, len(fresh) - stored, applied, len(rows) - len(fresh))
+        return IngestOutcome(stored, len(fresh) - stored, applied, len(checkins) - len(fresh))
 
     async def registry_event(self, event: VenueRegistered | VenueRenamed | PersonRegistered) -> bool:
         """Keep the venue and person read models; returns False when the event was handled before."""
@@ -339,10 +347,6 @@ class TracingService:
             raise InvalidValue("to", "must be later than from")
         async with self._pool.acquire() as conn:
             return await store.audit_entries(conn, start, end)
-
-
-def _row(event: CheckinRecorded) -> CheckinRow:
-    return CheckinRow(**event.data.model_dump())
 
 
 def _rank(contact: Contact) -> tuple[float, str]:

@@ -73,7 +73,7 @@ async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) 
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
-    await conn.copy_records_to_table(_STAGING, records=[r.record() for r in rows], columns=CHECKIN_COLUMNS)
+    await conn.copy_records_to_table(_STAGING, records=rows, columns=CHECKIN_COLUMNS)
     columns = ", ".join(CHECKIN_COLUMNS)
     status = await conn.execute(
         f"INSERT INTO tracing.checkins ({columns})"  # noqa: S608 - column names are constants

@@ -1,0 +1,88 @@
+"""The check-in stream decoder: the same verdict as the event classes, rows in COPY order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from services.tracing.models import CHECKIN_COLUMNS, CheckinRow, CheckoutRow
+from services.tracing.wire import decode_row
+from shared.events import (
+    CHECKIN_EVENT_ADAPTER,
+    CheckinRecorded,
+    CheckinRecordedData,
+    CheckoutRecorded,
+    CheckoutRecordedData,
+    decode,
+    encode,
+)
+
+# hypothesis takes naive bounds and attaches the zone itself
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+LATEST = datetime(2030, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+instants = st.datetimes(min_value=EARLIEST, max_value=LATEST, timezones=st.just(UTC))
+checkins = st.builds(
+    CheckinRecordedData,
+    checkin_id=st.uuids(),
+    person_id=st.uuids(),
+    venue_id=st.uuids(),
+    method=st.sampled_from(["self_scan", "proxy_scan", "inspector_scan", "paper_code"]),
+    temperature_band=st.sampled_from([None, "normal", "fever"]),
+    colour_at_checkin=st.sampled_from(["green", "yellow", "red", "unknown"]),
+    inspector_id=st.none() | st.uuids(),
+    guardian_id=st.none() | st.uuids(),
+    checked_in_at=instants,
+)
+
+
+@given(checkins)
+def test_a_checkin_becomes_its_row_field_for_field(data: CheckinRecordedData) -> None:
+    row = decode_row(encode(CheckinRecorded(data=data)))
+    assert isinstance(row, CheckinRow)
+    assert row == tuple(getattr(data, name) for name in CHECKIN_COLUMNS)
+    assert row._fields == CHECKIN_COLUMNS
+
+
+@given(st.uuids(), st.uuids(), instants)
+def test_a_checkout_becomes_its_row(person: UUID, venue: UUID, at: datetime) -> None:
+    event = CheckoutRecorded(data=CheckoutRecordedData(person_id=person, venue_id=venue, checked_out_at=at))
+    assert decode_row(encode(event)) == CheckoutRow(person, venue, at)
+
+
+def _mutations() -> list[bytes]:
+    good = orjson.loads(
+        encode(
+            CheckinRecorded(
+                data=CheckinRecordedData(
+                    checkin_id=UUID(int=1),
+                    person_id=UUID(int=2),
+                    venue_id=UUID(int=3),
+                    method="self_scan",
+                    colour_at_checkin="green",
+                    checked_in_at=datetime(2026, 11, 1, 8, tzinfo=UTC),
+                )
+            )
+        )
+    )
+    bad: list[dict[str, object]] = [
+        {**good, "version": 2},
+        {**good, "type": "status.set"},
+        {**good, "data": {**good["data"], "method": "teleport"}},
+        {**good, "data": {**good["data"], "person_id": "not-a-uuid"}},
+        {**good, "data": {k: v for k, v in good["data"].items() if k != "checked_in_at"}},
+    ]
+    return [b"", b"{not json", b"[]", *(orjson.dumps(m) for m in bad)]
+
+
+@pytest.mark.parametrize("raw", _mutations())
+def test_what_the_event_classes_refuse_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValidationError):
+        decode(raw, CHECKIN_EVENT_ADAPTER)
+    with pytest.raises(ValidationError):
+        decode_row(raw)
