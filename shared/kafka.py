@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaRouter
 from pydantic import BaseModel
 
@@ -43,6 +44,26 @@ def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaR
         setup_state=False,
         **fastapi,
     )
+
+
+class ConsumerOptions(TypedDict):
+    auto_offset_reset: Literal["earliest"]
+    ack_policy: AckPolicy
+    fetch_max_wait_ms: int
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+
+
+def consumer_options(settings: KafkaSettings) -> ConsumerOptions:
+    """What every subscriber shares: manual acks after the transaction, start at the
+    beginning when the group is new, and this deployment's timing."""
+    return {
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.MANUAL,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "session_timeout_ms": settings.session_timeout_ms,
+        "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+    }
 
 
 def group_id(settings: KafkaSettings, service: str, purpose: str = "") -> str:

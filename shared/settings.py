@@ -50,6 +50,10 @@ class KafkaSettings(BaseModel):
     # after about half the session timeout (5 s with aiokafka's 10 s default): at 5 s no
     # group with default settings ever joined. Publishing stays bounded by PUBLISH_TIMEOUT_S.
     request_timeout_ms: int = 15_000
+    # Kafka's smallest allowed session (group.min.session.timeout.ms): a dead consumer's
+    # partitions move on within 6 s, and on tansu a group joins in about half of it.
+    session_timeout_ms: int = 6_000
+    heartbeat_interval_ms: int = 1_500
     partitions: int = 4
 
 
@@ -67,6 +71,8 @@ class InfraSettings(BaseSettings):
     # Broker request timeout. tansu answers a JoinGroup only after ~5.0 s (measured here), so
     # subscribers never join with 5 s; deployments and the gateway test set more (15-30 s).
     kafka_request_timeout_ms: int = KafkaSettings.model_fields["request_timeout_ms"].default
+    kafka_session_timeout_ms: int = KafkaSettings.model_fields["session_timeout_ms"].default
+    kafka_heartbeat_interval_ms: int = KafkaSettings.model_fields["heartbeat_interval_ms"].default
     redis_key_prefix: str = "vc:"
     # Where development keys and embedded server data live.
     state_dir: Path = Path(".venuecode")
@@ -103,6 +109,8 @@ class InfraSettings(BaseSettings):
             namespace=self.kafka_namespace,
             idempotent_producer=self.kafka_idempotent_producer,
             request_timeout_ms=self.kafka_request_timeout_ms,
+            session_timeout_ms=self.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
         )
         return base.model_copy(update={"bootstrap": self.kafka_bootstrap}) if self.kafka_bootstrap else base
 

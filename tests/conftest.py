@@ -102,6 +102,10 @@ def infra(stack: Stack, database_url: str, state_dir: Path, unique: str) -> Infr
         kafka_bootstrap=stack.kafka_bootstrap,
         kafka_namespace=f"t{unique}.",
         redis_key_prefix=f"t{unique}:",
+        # tansu answers a JoinGroup after about half the session timeout: short sessions
+        # make every app in a test start in about a second.
+        kafka_session_timeout_ms=2_000,
+        kafka_heartbeat_interval_ms=500,
         state_dir=state_dir,
         public_base_url="http://testserver",
     )

@@ -29,10 +29,5 @@ class Settings(BaseSettings):
     # Assisted lookup caps per caller: the example numbers (10 a minute, 100 a day).
     lookup_per_minute: int = 10
     lookup_per_day: int = 100
-    # tansu answers a JoinGroup only after about half the session timeout, and the
-    # shared request timeout is 5 s: Kafka's 10 s default never joins. 6 s joins in ~3 s
-    # and still survives a few missed 1 s heartbeats.
-    consumer_session_timeout_ms: int = 6_000
-    consumer_heartbeat_interval_ms: int = 1_000
     # "The day asked" for the 60+ / under-16 rule is a calendar day in the province.
     timezone: str = "Asia/Shanghai"

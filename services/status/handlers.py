@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
@@ -23,7 +22,7 @@ from shared.events import (
     decode,
     topic,
 )
-from shared.kafka import dead_letter, group_id
+from shared.kafka import consumer_options, dead_letter, group_id
 
 log = logging.getLogger("venuecode.status.handlers")
 # Pause before a failed message is redelivered, so a database outage is not a busy loop.
@@ -52,11 +51,7 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "status"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        **consumer_options(kafka),
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
         try:
@@ -70,11 +65,7 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
     @router.subscriber(
         topic(STATUS_COMMANDS_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "status", "commands"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        **consumer_options(kafka),
     )
     async def on_status_command(msg: KafkaMessage) -> None:
         try:

@@ -183,8 +183,6 @@ def status_settings(infra: InfraSettings) -> Settings:
         infra=infra,
         sweep_interval_s=3600,
         cache_check_interval_s=0.1,
-        consumer_session_timeout_ms=2000,
-        consumer_heartbeat_interval_ms=500,
     )
 
 
