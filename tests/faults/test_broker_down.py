@@ -57,7 +57,7 @@ async def test_broker_down_answers_503_and_retries_are_recorded_once(
 ) -> None:
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
-    world = make_world(private, people=20, venues=4)
+    world = make_world(private, people=10, venues=4)
     started = time.monotonic()
     async with running(checkin_app(private)) as client:
         await seed(world, client)

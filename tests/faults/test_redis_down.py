@@ -131,6 +131,9 @@ async def test_redis_down_records_unknown_and_colours_return(
 async def test_a_repeated_scan_without_redis_is_stored_once(
     infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
 ) -> None:
+    """A phone lost its answer and repeats the scan while Redis (the idempotency memory) is down:
+    checkin records it again with the same checkin_id and a later time; tracing keeps one row.
+    """
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
     world = make_world(private, people=2, venues=1)

@@ -40,7 +40,7 @@ async def test_replay_from_offset_zero_doubles_nothing(
 ) -> None:
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
-    world = make_world(private, people=20, venues=4)
+    world = make_world(private, people=10, venues=4)
     name = topic(CHECKINS_TOPIC, private.kafka.namespace)
     group = group_id(private.kafka, "tracing")
     started = time.monotonic()

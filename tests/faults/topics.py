@@ -46,6 +46,9 @@ async def rewind(bootstrap: str, group: str, name: str) -> None:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=15_000,  # tansu answers JoinGroup after ~5 s (shared.settings)
+        # tansu answers a JoinGroup after about half the session timeout: 6 s joins in ~3 s.
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
     )
     await consumer.start()
     try:
