@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import get_args
 from uuid import UUID
@@ -221,11 +222,14 @@ class PeopleService:
 
         The number alone does not say its document kind, so every kind's digest is looked up.
         Failures count per identity (the keyed digest of the number), and a full window refuses
-        even the right password, so a locked-out guesser learns nothing.
+        even the right password, so a locked-out guesser learns nothing. The attempt is counted
+        before it is judged and a success gives it back: a burst of concurrent guesses cannot all
+        pass a check before the first failure is counted (tests/security/test_abuse.py).
         """
         digests = [self._vault.id_digest(kind, number) for kind in ID_KINDS]
         subject = self._vault.id_digest("mainland_id", normalise_id(number))
-        await self._count_failures(subject, hit=False)
+        attempted_at = time.time()
+        await self._count_failures(subject, hit=True, now=attempted_at)
         async with self._pool.acquire() as conn:
             accounts = await store.accounts_by_digests(conn, digests)
         found: Person | None = None
@@ -236,20 +240,21 @@ class PeopleService:
         if not accounts:
             await self._passwords.verify(None, password)
         if found is None:
-            await self._count_failures(subject, hit=True)
             raise WrongCredentials("The identity number or the password is wrong.")
+        await self._count_failures(subject, hit=False, now=attempted_at)
         async with self._pool.acquire() as conn:
             roles = await store.roles_of(conn, found.person_id)
         token = self._tokens.issue(found.person_id, roles)
         return SignedIn(token, self._tokens.ttl_s, found.person_id, roles)
 
-    async def _count_failures(self, subject: str, *, hit: bool) -> None:
+    async def _count_failures(self, subject: str, *, hit: bool, now: float) -> None:
+        """``hit`` reserves an attempt (429 when the window is full); otherwise give it back."""
         # Without Redis the lock cannot be enforced, so sign-in fails closed (503), never open.
         try:
             if hit:
-                await self._login_failures.hit(subject)
+                await self._login_failures.hit(subject, now=now)
             else:
-                await self._login_failures.check(subject)
+                await self._login_failures.release(subject, now=now)
         except RedisError as exc:
             raise Unavailable("Sign-in is unavailable for a moment; retry shortly.") from exc
 

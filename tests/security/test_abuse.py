@@ -1,0 +1,137 @@
+"""Abuse: login, assisted-lookup and check-in limits hold under a burst of concurrent clients on a
+real socket, and every refusal is 429 with Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from shared.settings import InfraSettings
+from tests.e2e.test_story import Person, eventually
+from tests.people import born_years_ago, mainland_id
+
+BURST = 50
+# The limits under test (services' settings and constants): registry login failures per
+# identity a minute, status lookups per caller a minute, checkin scans per person in 10 minutes.
+LOGIN_FAILURES = 5
+LOOKUPS = 10
+CHECKINS = 30
+
+
+async def burst(origin: str, method: str, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+    """One request from each of many clients, all at once."""
+
+    async def one(body: dict[str, Any]) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=origin, timeout=60) as client:
+            return await client.request(method, path, **body)
+
+    return list(await asyncio.gather(*(one(b) for b in bodies)))
+
+
+def refused_properly(answers: list[httpx.Response]) -> None:
+    for answer in answers:
+        if answer.status_code == 429:
+            assert int(answer.headers["retry-after"]) >= 1
+            assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_burst_of_wrong_passwords_is_held_to_the_login_limit(origin: str) -> None:
+    async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
+        victim = await Person(client, "被猜者", mainland_id(born_years_ago(30))).register()
+    body = {"json": {"id_number": victim.id_number, "password": "wrong guess"}}
+    answers = await burst(origin, "POST", "/api/registry/v1/sessions", [body] * BURST)
+    seen = Counter(a.status_code for a in answers)
+    refused_properly(answers)
+    assert set(seen) <= {401, 429}, seen
+    # At most the allowed number of guesses was judged; everything else was refused unjudged.
+    assert seen[401] <= LOGIN_FAILURES, seen
+    # Even the right password is refused while the window is full.
+    right = await burst(
+        origin,
+        "POST",
+        "/api/registry/v1/sessions",
+        [{"json": {"id_number": victim.id_number, "password": "correct horse battery"}}],
+    )
+    assert right[0].status_code == 429
+
+
+async def test_a_burst_of_assisted_lookups_is_held_to_the_caller_limit(origin: str) -> None:
+    async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
+        companion = await Person(client, "陪同者", mainland_id(born_years_ago(30))).register()
+    body = {
+        "json": {"name": "何老伯", "id_number": mainland_id(born_years_ago(75))},
+        "headers": companion.auth,
+    }
+    answers = await burst(origin, "POST", "/api/status/v1/assisted-lookups", [body] * BURST)
+    seen = Counter(a.status_code for a in answers)
+    refused_properly(answers)
+    assert seen[429] == BURST - LOOKUPS, seen
+    assert seen[429] + seen[404] == BURST, seen  # the number is unknown: 404, never a 5xx
+
+
+async def test_a_burst_of_check_ins_is_held_to_the_caps(origin: str, module_infra: InfraSettings) -> None:
+    async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
+        owner = await Person(client, "店主甲", mainland_id(born_years_ago(40))).register()
+        venue = await owner.call(
+            "POST",
+            "/api/registry/v1/venues",
+            json={"region_code": "440106", "name": f"洪流測試館{uuid.uuid4().hex[:6]}"},
+        )
+        assert venue.status_code == 201, venue.text
+        bound = await owner.call(
+            "POST",
+            "/api/registry/v1/inspector-bindings",
+            json={"declaration_code": venue.json()["declaration_code"]},
+        )
+        assert bound.status_code == 201
+        token = (await owner.call("GET", "/api/registry/v1/inspector-bindings")).json()["venues"][0][
+            "venue_token"
+        ]
+        flooder = await Person(client, "刷卡者", mainland_id(born_years_ago(25))).register()
+
+        async def page_ready() -> bool:
+            return (await flooder.call("GET", f"/c/{token}")).status_code == 200
+
+        await eventually(page_ready)
+    bodies = [
+        {"json": {"venue_token": token}, "headers": {**flooder.auth, "Idempotency-Key": f"flood-{n}"}}
+        for n in range(BURST)
+    ]
+    answers = await burst(origin, "POST", "/api/checkin/v1/scans", bodies)
+    seen = Counter(a.status_code for a in answers)
+    refused_properly(answers)
+    assert seen[201] <= CHECKINS, seen
+    assert seen[201] + seen[429] == BURST, seen
+    assert seen[429] >= BURST - CHECKINS, seen
+
+
+async def test_the_limiter_reserves_atomically_and_gives_back(infra: InfraSettings) -> None:
+    """The shared limiter itself: of 50 concurrent hits on a limit of 5, exactly 5 pass; a release
+    gives one place back."""
+    from shared.cache import create_redis
+    from shared.errors import RateLimited
+    from shared.ratelimit import RateLimiter, Window
+
+    redis = create_redis(infra.redis)
+    try:
+        limiter = RateLimiter(redis, infra.redis.key_prefix, "burst", [Window(LOGIN_FAILURES, 60)])
+        now = 1_000_000_020.0  # one fixed window, away from its edges
+
+        async def attempt() -> bool:
+            try:
+                await limiter.hit("someone", now=now)
+            except RateLimited:
+                return False
+            return True
+
+        passed = await asyncio.gather(*(attempt() for _ in range(BURST)))
+        assert sum(passed) == LOGIN_FAILURES
+        await limiter.release("someone", cost=BURST - LOGIN_FAILURES + 1, now=now)
+        assert await attempt()
+        assert not await attempt()
+    finally:
+        await redis.aclose()
