@@ -62,8 +62,19 @@ async def read_colours(
     redis: Redis, prefix: str, person_ids: Sequence[UUID], now: float | None = None
 ) -> dict[UUID, CachedColour]:
     """Every person's colour in one round trip (one MGET with the warm marker)."""
-    keys = [colour_key(prefix, p) for p in person_ids]
-    raw = await redis.mget([f"{prefix}{WARM_MARKER}", *keys])
+    raw = await redis.mget(colours_mget_keys(prefix, person_ids))
+    return colours_from_mget(person_ids, raw, now)
+
+
+def colours_mget_keys(prefix: str, person_ids: Sequence[UUID]) -> list[str]:
+    """The keys of ``read_colours``'s MGET (the warm marker first), for a caller's own pipeline."""
+    return [f"{prefix}{WARM_MARKER}", *(colour_key(prefix, p) for p in person_ids)]
+
+
+def colours_from_mget(
+    person_ids: Sequence[UUID], raw: Sequence[bytes | str | None], now: float | None = None
+) -> dict[UUID, CachedColour]:
+    """What ``read_colours`` answers, from the values of the MGET of ``colours_mget_keys``."""
     warm = raw[0] is not None
     return {
         p: effective(CachedColour.decode(value) if value is not None else None, warm, now)

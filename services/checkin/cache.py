@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shared.cache import KeySpace
-from shared.colours import UNKNOWN, CachedColour, read_colours
+from shared.colours import UNKNOWN, CachedColour, colours_from_mget, colours_mget_keys, read_colours
 from shared.ratelimit import RateLimiter, Window
 
 # An answer is replayed for a day: a phone that lost its answer retries within minutes,
@@ -62,6 +62,8 @@ class Claim:
     # When an earlier attempt with this key may have reached the broker (Unix seconds): the
     # retry reuses its check-in time, so a late delivery and the retry are the same record.
     first_at: float | None = None
+    # The colours of the people to check in, read in the claim's own round trip.
+    colours: dict[UUID, CachedColour] = field(default_factory=dict)
 
 
 class CheckinCache:
@@ -81,8 +83,12 @@ class CheckinCache:
     def _inside(self, venue_id: UUID) -> str:
         return self._keys("inside", venue_id)
 
-    async def claim(self, caller: UUID, key: str) -> Claim:
-        """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed."""
+    async def claim(self, caller: UUID, key: str, person_ids: Sequence[UUID] = ()) -> Claim:
+        """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed.
+
+        The colours of ``person_ids`` ride along in the same round trip, after the claim: a
+        reading is harmless to a loser, and saves the winner a round trip of its own.
+        """
         name = self._idem(caller, key)
         marker = _PENDING + secrets.token_hex(8).encode()
         deadline = time.monotonic() + WAIT_FOR_WINNER_S
@@ -91,10 +97,16 @@ class CheckinCache:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
                     _ = pipe.get(self._attempt(caller, key))
-                    won, attempted = await pipe.execute()
+                    if person_ids:
+                        _ = pipe.mget(colours_mget_keys(self._prefix, person_ids))
+                    won, attempted, *colours = await pipe.execute()
                 if won:
-                    first_at = float(attempted) if attempted is not None else None
-                    return Claim(owned=True, marker=marker, first_at=first_at)
+                    return Claim(
+                        owned=True,
+                        marker=marker,
+                        first_at=float(attempted) if attempted is not None else None,
+                        colours=colours_from_mget(person_ids, colours[0]) if person_ids else {},
+                    )
                 current = cast(bytes | None, await self._redis.get(name))
                 if current is not None and current.startswith(_DONE):
                     return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))

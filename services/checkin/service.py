@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from services.checkin.cache import CacheDown, CheckinCache, Claim
 from services.checkin.models import Checkout, PersonView, RecordedCheckin, ScanContext, Venue
 from services.checkin.store import Store
+from shared.colours import UNKNOWN, CachedColour
 from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
 from shared.events import (
     CheckinMethod,
@@ -136,7 +137,7 @@ class CheckinService:
         wanted = unique(person_ids) if person_ids else [caller]
         claim: Claim | None
         try:
-            claim = await self._cache.claim(caller, key)
+            claim = await self._cache.claim(caller, key, wanted)
         except CacheDown:
             claim = None  # degrade to the deterministic checkin_id: tracing keeps a replay once
         if claim is not None and not claim.owned:
@@ -145,8 +146,12 @@ class CheckinService:
             return ScanOutcome(replayed=True, result=result_from_json(claim.answer))
         first_at = claim.first_at if claim is not None else None
         at = datetime.fromtimestamp(first_at, UTC) if first_at is not None else self._clock()
+        # The colours came with the claim; a cache that is down reads as unknown.
+        colours = claim.colours if claim is not None else dict.fromkeys(wanted, UNKNOWN)
         try:
-            result = await self._record_scan(caller, key, venue, wanted, temperature_band, now=at)
+            result = await self._record_scan(
+                caller, key, venue, wanted, temperature_band, colours=colours, now=at
+            )
         except BaseException as exc:
             if claim is not None:
                 # A rule's answer (404, 403, 410, 429) came before publishing: nothing can be on
@@ -164,6 +169,7 @@ class CheckinService:
         wanted: list[UUID],
         temperature_band: TemperatureBand | None,
         *,
+        colours: dict[UUID, CachedColour],
         now: datetime,
     ) -> ScanResult:
         context = await self._store.scan_context(token.venue_id, caller, wanted)
@@ -172,7 +178,6 @@ class CheckinService:
         # Caps need Redis; a check-in is never refused because the cache is down.
         with contextlib.suppress(CacheDown):
             await self._cache.count_checkins(wanted)
-        colours = await self._cache.colours(wanted)
         checkins: list[RecordedCheckin] = []
         events: list[BaseModel] = []
         for person in people:

@@ -8,6 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.checkin.cache import CHECKIN_CAPS, CheckinCache
+from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
 from shared.settings import InfraSettings
 
@@ -62,3 +63,22 @@ async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra
     other = await cache.claim(caller, "refused")
     await cache.release(caller, "refused", other.marker)
     assert (await cache.claim(caller, "refused")).first_at is None
+
+
+async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, infra: InfraSettings) -> None:
+    prefix = infra.redis.key_prefix
+    cache = CheckinCache(redis, prefix)
+    caller, red, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await write_colours(redis, prefix, {red: CachedColour("red", "confirmed_case", 3)})
+    group = [caller, red, unknown]
+    # Cold cache: a person without a key is unknown, exactly as read_colours says.
+    cold = await cache.claim(caller, "cold", group)
+    assert cold.colours == await read_colours(redis, prefix, group)
+    assert [cold.colours[p].colour for p in group] == ["unknown", "red", "unknown"]
+    await mark_warm(redis, prefix)
+    warm = await cache.claim(caller, "warm", group)
+    assert warm.owned
+    assert warm.colours == await read_colours(redis, prefix, group)
+    assert [warm.colours[p].colour for p in group] == ["green", "red", "green"]
+    # Without people nothing is read, and a claim keeps its old shape.
+    assert (await cache.claim(caller, "none")).colours == {}
