@@ -15,15 +15,27 @@ log = logging.getLogger("venuecode.db")
 _MIGRATION = re.compile(r"(\d{4})_[\w-]+\.sql")
 
 
-async def create_pool(settings: PostgresSettings) -> asyncpg.Pool:
+async def create_pool(settings: PostgresSettings, *, reset_sessions: bool = True) -> asyncpg.Pool:
+    """The pool; ``reset_sessions=False`` skips asyncpg's reset query on every release.
+
+    That query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) is a second round trip
+    per borrowed connection. A service whose connections never change session state
+    (no SET, LISTEN, cursors or session locks left behind) may skip it; an open
+    transaction is still rolled back on release either way.
+    """
     pool = await asyncpg.create_pool(
         settings.url,
         min_size=settings.min_size,
         max_size=settings.max_size,
         command_timeout=settings.command_timeout_s,
+        reset=None if reset_sessions else _keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to undo: asyncpg has already rolled back any open transaction."""
 
 
 def migration_files(directory: Path) -> list[tuple[int, Path]]:

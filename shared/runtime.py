@@ -52,13 +52,17 @@ async def open_runtime(
     schema: str | None,
     migrations: Path | None,
     topics: Sequence[str],
+    reset_sessions: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open everything a service needs, register readiness checks, and close it all on exit."""
+    """Open everything a service needs, register readiness checks, and close it all on exit.
+
+    ``reset_sessions``: see ``shared.db.create_pool``.
+    """
     keys = load_keys(infra)
     app.state.access_tokens = AccessTokens(keys.jwt, infra.jwt_audience, infra.access_token_ttl_s)
     pool = None
     if schema is not None:
-        pool = await db.create_pool(infra.postgres)
+        pool = await db.create_pool(infra.postgres, reset_sessions=reset_sessions)
         if migrations is not None:
             await db.migrate(pool, schema, migrations)
     redis = cache.create_redis(infra.redis)

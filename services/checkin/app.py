@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schema=SCHEMA,
             migrations=MIGRATIONS,
             topics=[CHECKINS_TOPIC, REGISTRY_TOPIC],
+            # Every statement here is a single read or one event's transaction: no session
+            # state to undo, so a scan's connection goes back without a reset round trip.
+            reset_sessions=False,
         ) as runtime:
             assert runtime.pool is not None
             kafka = settings.infra.kafka
