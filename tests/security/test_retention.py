@@ -114,7 +114,7 @@ async def test_old_checkins_are_unreadable_and_dropped_while_the_audit_log_stays
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # a fix elsewhere shows as XPASS without failing the others' runs
     reason="GAP (tracing): services/tracing/config.py has no audit retention setting; the audit "
     "log is never pruned, so 'kept longer' holds only as 'kept forever'",
 )
@@ -125,7 +125,7 @@ def test_audit_retention_is_a_setting_longer_than_checkin_retention() -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # a fix elsewhere shows as XPASS without failing the others' runs
     reason="GAP (tracing): GET /api/tracing/v1/contact-queries/{query_id} (services/tracing/api.py "
     "show_contact_query -> TracingService.stored_query) shows contacts without an audit entry",
 )
