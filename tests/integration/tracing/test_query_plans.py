@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.tracing import store, store_contacts
+from services.tracing import store, store_contacts, wire
+from services.tracing.models import CHECKIN_COLUMNS, CheckinRow
 from services.tracing.service import TracingService
 from tests.integration.tracing.timeline import checkin, minutes
 
@@ -51,3 +52,22 @@ async def test_depth_one_and_two_read_only_the_days_of_the_window(
         assert "checkins_default" not in plan or "never executed" in plan
         assert "venue_id_checked_in_at_idx" in plan
         assert "Seq Scan on checkins_p" not in plan
+
+
+async def test_the_duplicate_probe_of_ingestion_runs_per_staged_row_not_over_the_store(
+    pool: asyncpg.Pool, tracing: TracingService
+) -> None:
+    now = datetime.now(UTC)
+    person, venue = uuid.uuid4(), uuid.uuid4()
+    # Enough stored rows that a hash anti-join over the store looks cheap to the planner.
+    await tracing.ingest([checkin(uuid.uuid4(), venue, now - minutes(n % 600)) for n in range(3000)])
+    rows_of = (wire.row_of(checkin(person, venue, now - minutes(n))) for n in range(50))
+    staged = [r for r in rows_of if isinstance(r, CheckinRow)]
+
+    async with pool.acquire() as conn, conn.transaction():
+        await store.record_checkins(conn, staged)  # creates and fills the staging table
+        await conn.copy_records_to_table(store._STAGING, records=staged, columns=CHECKIN_COLUMNS)
+        rows = await conn.fetch("EXPLAIN (COSTS OFF) " + store._KEEP_NEW_CHECKINS, store.MAX_DWELL_MINUTES)
+    plan = "\n".join(r[0] for r in rows)
+    assert "SubPlan" in plan, plan
+    assert "Anti Join" not in plan, plan
