@@ -116,7 +116,8 @@ async def test_the_limiter_reserves_atomically_and_gives_back(infra: InfraSettin
     from shared.errors import RateLimited
     from shared.ratelimit import RateLimiter, Window
 
-    redis = create_redis(infra.redis)
+    # 50 connections open at once on a busy machine: a longer timeout than a service's 0.5 s.
+    redis = create_redis(infra.redis.model_copy(update={"socket_timeout_s": 10.0}))
     try:
         limiter = RateLimiter(redis, infra.redis.key_prefix, "burst", [Window(LOGIN_FAILURES, 60)])
         now = 1_000_000_020.0  # one fixed window, away from its edges
