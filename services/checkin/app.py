@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,7 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.service = CheckinService(
                 store, CheckinCache(runtime.redis, runtime.redis_prefix), runtime.signer, publish_checkins
             )
-            yield
+            # What startup built lives as long as the worker. Frozen, it is no longer walked by
+            # the full collections that scans trigger: ~120 k objects, ~100 ms pauses measured
+            # under load here (issue 8's p99). Thawed on the way out, so a test process that
+            # starts many apps frees their garbage as usual.
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()
 
     app = service_app(NAME, lifespan)
     handlers.register(router, settings, lambda: app.state.projection)
