@@ -7,13 +7,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import TopicPartition
 from faststream import AckPolicy, StreamMessage
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
 from services.tracing.config import Settings
 from services.tracing.models import CheckinRow, CheckoutRow
+from services.tracing.pipeline import NAME, RETRY_PAUSE_S, BatchWriter, Rewound, earliest, rewind
 from services.tracing.service import TracingService
 from services.tracing.wire import decode_row
 from shared.events import (
@@ -27,18 +27,15 @@ from shared.events import (
     topic,
 )
 from shared.kafka import dead_letter, group_id
-from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger("venuecode.tracing.handlers")
-NAME = "tracing"
-# After a failed batch (Postgres away) the batch is rewound and retried; this
-# pause keeps a dead database from being hammered in a tight loop.
-RETRY_PAUSE_S = 1.0
 
 
 def register(router: KafkaRouter, settings: Settings, service: Callable[[], TracingService]) -> None:
     """Attach the check-in batch subscriber and the registry subscriber to the router."""
     kafka = settings.infra.kafka
+    writer = BatchWriter(service)
 
     @router.subscriber(
         topic(CHECKINS_TOPIC, kafka.namespace),
@@ -55,6 +52,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         records: tuple[Any, ...] = (
             msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         )
+        consumer = msg.consumer
         checkins: list[CheckinRow] = []
         checkouts: list[CheckoutRow] = []
         try:
@@ -69,16 +67,17 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
                     checkins.append(row)
                 else:
                     checkouts.append(row)
-            outcome = await service().ingest_rows(checkins, checkouts)
-        except Exception as exc:
+        except Exception as exc:  # the dead-letter topic could not be reached
             log.warning("check-in batch failed; rewinding", extra={"error_type": type(exc).__name__})
-            await msg.nack()
+            _rewind_rest(consumer, records, await writer.settle())
             await asyncio.sleep(RETRY_PAUSE_S)
             return
-        await msg.ack()
-        EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "stored").inc(outcome.stored)
-        EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "duplicate").inc(outcome.duplicates)
-        _record_lag(msg, records)
+        failed = await writer.settle()
+        if failed:
+            # The batch before this one failed and was rewound; this one comes after it.
+            _rewind_rest(consumer, records, failed)
+            return
+        writer.start(consumer, records, checkins, checkouts)
 
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
@@ -110,18 +109,14 @@ async def _raw_bodies(msg: StreamMessage[Any]) -> Any:
     return msg.body
 
 
-def _record_lag(msg: Any, records: tuple[Any, ...]) -> None:
-    """Consumer lag per partition: the high-water mark minus the next offset to read."""
-    consumer = getattr(msg, "consumer", None)
-    highwater = getattr(consumer, "highwater", None)
-    if highwater is None:
-        return
-    last: dict[tuple[str, int], int] = {}
-    for record in records:
-        last[(record.topic, record.partition)] = max(
-            last.get((record.topic, record.partition), -1), record.offset
-        )
-    for (name, partition), offset in last.items():
-        mark = highwater(TopicPartition(name, partition))
-        if mark is not None:
-            CONSUMER_LAG.labels(NAME, name, str(partition)).set(max(0, mark - offset - 1))
+def _rewind_rest(consumer: Any, records: tuple[Any, ...], rewound: Rewound) -> None:
+    """Drop a decoded batch: fetch it again, and whatever an earlier failed batch rewound.
+
+    The batch may have been fetched before that rewind or after it (then its
+    positions moved on again), so every partition goes back to the earliest
+    offset of either; nothing from there on was written.
+    """
+    again = dict(rewound)
+    for tp, at in earliest(records).items():
+        again[tp] = min(at, again.get(tp, at))
+    rewind(consumer, again)
