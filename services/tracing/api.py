@@ -152,7 +152,7 @@ async def export_contacts(query_id: str, who: Epidemiologist, service: Service) 
 
 @router.get("/contact-queries/{query_id}")
 async def show_contact_query(query_id: str, who: Epidemiologist, service: Service) -> dict[str, Any]:
-    return _answer(await service.stored_query(_query_id(query_id)))
+    return _answer(await service.show_query(who.person_id, _query_id(query_id)))
 
 
 @router.post("/contact-queries/{query_id}/notifications", status_code=202)

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service = TracingService(
                 runtime.pool,
                 retention_days=settings.retention_days,
+                audit_retention_days=max(settings.audit_retention_days, settings.retention_days),
                 partitions_ahead_days=settings.partitions_ahead_days,
                 publish_status=publish_status,
             )

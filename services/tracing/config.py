@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     infra: InfraSettings = Field(default_factory=InfraSettings)
     # The reference system keeps check-ins for 21 days; older rows are dropped and never read.
     retention_days: int = Field(default=21, ge=1, le=366)
+    # The audit log answers "who looked at whom" long after the check-ins are gone: two
+    # years by default (a setting; it must outlive the check-ins it speaks of).
+    audit_retention_days: int = Field(default=730, ge=1)
     # A batch is written with one COPY: ~5000 rows is ~60 ms of COPY at the ~85 k rows/s
     # measured here, and 200 ms bounds the delay a lone check-in waits for its batch.
     batch_max_records: int = Field(default=5000, ge=1)

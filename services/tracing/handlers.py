@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from faststream import AckPolicy, StreamMessage
+from faststream import StreamMessage
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
@@ -26,7 +26,7 @@ from shared.events import (
     decode,
     topic,
 )
-from shared.kafka import dead_letter, group_id
+from shared.kafka import consumer_options, dead_letter, group_id
 from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger("venuecode.tracing.handlers")
@@ -40,9 +40,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
     @router.subscriber(
         topic(CHECKINS_TOPIC, kafka.namespace),
         group_id=group_id(kafka, NAME),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        **consumer_options(kafka),
         batch=True,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
@@ -82,9 +80,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, NAME, "registry"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        **consumer_options(kafka),
     )
     async def on_registry(msg: KafkaMessage) -> None:
         raw = msg.body if isinstance(msg.body, bytes) else bytes(msg.body)

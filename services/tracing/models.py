@@ -17,6 +17,7 @@ class _Model(BaseModel):
 class AuditAction(StrEnum):
     PRESENCE = "presence_query"
     CONTACT_QUERY = "contact_query"
+    QUERY_VIEW = "contact_query_view"
     EXPORT = "export"
     NOTIFICATION = "notification"
     SETTINGS = "settings_change"

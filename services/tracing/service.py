@@ -103,11 +103,13 @@ class TracingService:
         *,
         retention_days: int,
         partitions_ahead_days: int,
+        audit_retention_days: int = 730,
         publish_status: StatusPublisher,
         clock: Clock = utcnow,
     ) -> None:
         self._pool = pool
         self._retention = timedelta(days=retention_days)
+        self._audit_retention = timedelta(days=max(audit_retention_days, retention_days))
         self._ahead = partitions_ahead_days
         self._publish_status = publish_status
         self._clock = clock
@@ -182,6 +184,7 @@ class TracingService:
             cutoff_day = self.cutoff().astimezone(UTC).date()
             dropped = await store.drop_partitions_before(conn, cutoff_day)
             await store.delete_queries_before(conn, self.cutoff())
+            await store.delete_audit_before(conn, self._clock() - self._audit_retention)
         if dropped:
             log.info("retention dropped partitions", extra={"partitions": dropped})
         return created, dropped
@@ -270,6 +273,15 @@ class TracingService:
             result = await store.load_query(conn, query_id)
         if result is None:
             raise NotFound("No contact query has this id.")
+        return result
+
+    async def show_query(self, actor: UUID, query_id: UUID) -> ContactQueryResult:
+        """A stored query with its contacts: a staff read of movements, so it is audited."""
+        result = await self.stored_query(query_id)
+        async with self._pool.acquire() as conn:
+            await store.write_audit(
+                conn, actor, AuditAction.QUERY_VIEW, len(result.contacts), query_id=query_id
+            )
         return result
 
     async def export_csv(self, actor: UUID, query_id: UUID) -> str:

@@ -293,6 +293,11 @@ async def delete_queries_before(conn: asyncpg.Connection, cutoff: datetime) -> i
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def delete_audit_before(conn: asyncpg.Connection, cutoff: datetime) -> int:
+    status = await conn.execute("DELETE FROM tracing.audit_log WHERE at < $1", cutoff)
+    return int(status.rsplit(" ", 1)[-1])
+
+
 async def read_setting(conn: asyncpg.Connection, key: str) -> dict[str, Any] | None:
     raw = await conn.fetchval("SELECT value FROM tracing.settings WHERE key = $1", key)
     return None if raw is None else dict(json.loads(raw))
