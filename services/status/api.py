@@ -206,8 +206,8 @@ async def set_status(request: Request, principal: Authority, person_id: UUID, bo
 
 
 @router.get("/persons/{person_id}/history", summary="A person's colour history (health authority)")
-async def history(request: Request, _: Authority, person_id: UUID) -> HistoryOut:
-    rows = await services(request).status.history(person_id)
+async def history(request: Request, authority: Authority, person_id: UUID) -> HistoryOut:
+    rows = await services(request).status.history(authority.person_id, person_id)
     language = language_of(request)
     entries = [HistoryEntry(reason_text=reason_text(str(r["reason"]), language), **r) for r in rows]
     return HistoryOut(person_id=person_id, history=entries)

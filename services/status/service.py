@@ -102,9 +102,11 @@ class StatusService:
             return Shown(person_id, "green", "none", 0, None, registered_at or now)
         return Shown.of(record, now)
 
-    async def history(self, person_id: UUID) -> list[dict[str, object]]:
+    async def history(self, reader: UUID, person_id: UUID) -> list[dict[str, object]]:
+        """A person's colour history: a staff read of health data, so it is audited."""
         if await self._store.person(person_id) is None and await self._store.current(person_id) is None:
             raise UnknownPerson()
+        await self._store.audit_history_read(reader, person_id, self.clock.now())
         return await self._store.history(person_id)
 
     # --- changes ---------------------------------------------------------------------

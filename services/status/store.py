@@ -319,6 +319,14 @@ class Store:
         )
         return None if serial is None else int(serial)
 
+    async def audit_history_read(self, reader_id: UUID, person_id: UUID, at: datetime) -> None:
+        await self._pool.execute(
+            "INSERT INTO status.history_audit (reader_id, person_id, at) VALUES ($1, $2, $3)",
+            reader_id,
+            person_id,
+            at,
+        )
+
     async def audit_verify(
         self,
         inspector_id: UUID,

@@ -89,10 +89,15 @@ async def test_history_lists_every_change(harness: StatusHarness) -> None:
     await harness.put_status(person.person_id, colour="red", reason="confirmed_case")
     url = f"/api/status/v1/persons/{person.person_id}/history"
     assert (await harness.client.get(url, headers=harness.auth(person.person_id))).status_code == 403
-    answer = await harness.client.get(url, headers=harness.auth(uuid4(), "health_authority"))
+    reader = uuid4()
+    answer = await harness.client.get(url, headers=harness.auth(reader, "health_authority"))
     assert answer.status_code == 200
     history = answer.json()["history"]
     assert [(h["colour"], h["version"], h["source"]) for h in history] == [
         ("yellow", 1, "authority"),
         ("red", 2, "authority"),
     ]
+    # A staff read of health data is audited: who read whose history.
+    pool = harness.app.state.runtime.pool
+    audited = await pool.fetch("SELECT reader_id, person_id FROM status.history_audit")
+    assert [(r["reader_id"], r["person_id"]) for r in audited] == [(reader, person.person_id)]
