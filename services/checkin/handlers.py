@@ -7,14 +7,13 @@ import logging
 from collections.abc import Callable
 
 import asyncpg
-from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
 from services.checkin.config import Settings
 from services.checkin.readmodel import RegistryProjection
 from shared.events import REGISTRY_EVENT_ADAPTER, REGISTRY_TOPIC, decode, topic
-from shared.kafka import dead_letter, group_id
+from shared.kafka import consumer_options, dead_letter, group_id
 
 log = logging.getLogger("venuecode.checkin.handlers")
 # Failures worth a redelivery (the database is briefly away), as opposed to a message we cannot handle.
@@ -30,9 +29,7 @@ def register(router: KafkaRouter, settings: Settings, projection: Callable[[], R
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "checkin"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        **consumer_options(kafka),
         include_in_schema=False,
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
