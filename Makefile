@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
 PYTEST_ARGS ?=
 
@@ -24,7 +25,12 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 run: $(STAMP) ## start the whole platform on embedded defaults (http://127.0.0.1:8000)
 	$(VENV)/bin/venuecode dev
 
-test: $(STAMP) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
+# The browser tests drive Debian's Chromium (Playwright never downloads one here).
+$(CHROMIUM):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "tests/browser needs Debian's chromium: apt-get install -y chromium"; exit 1; }
+	apt-get update -q && apt-get install -y -q chromium
+
+test: $(STAMP) $(CHROMIUM) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)
