@@ -161,7 +161,10 @@ async def test_bare_app_parses_authenticates_and_answers_like_checkin(tmp_path: 
         assert data["checkins"][0]["person_id"] == str(person)
         assert answer.headers["x-content-type-options"] == "nosniff"  # the shared middleware ran
         assert (await client.post(bare.SCANS_PATH, json=body)).status_code == 401
-        tampered = {"venue_token": body["venue_token"][:-2] + "AA"}
+        original = body["venue_token"]
+        # A real change of one character (a fixed "AA" would sometimes equal the original).
+        swapped = "B" if original[-2] == "A" else "A"
+        tampered = {"venue_token": original[:-2] + swapped + original[-1]}
         assert (await client.post(bare.SCANS_PATH, json=tampered, headers=headers)).status_code == 422
 
 
