@@ -32,8 +32,10 @@ async def test_the_health_code_qr_on_screen_scans_as_the_person(
     await expect(page.locator("body")).to_have_class("colour-green")
 
     qr = page.locator("img[data-qr]")
-    await page.wait_for_function("document.querySelector('img[data-qr]').src.indexOf('health-code.svg') >= 0")
-    await page.wait_for_function("document.querySelector('img[data-qr]').complete")
+    # Locator waits, not wait_for_function: a string predicate is eval'd, which the page's CSP
+    # (script-src 'self') rightly refuses once the first check is not already true.
+    await expect(page.locator("img[data-qr][src*='health-code.svg']")).to_be_visible()
+    await eventually(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 0"), seconds=10)
     shot = await shoot(page, screenshots, "health-code-1-green")
     assert shot.share(GREEN) > 0.3, shot
     width = await qr.evaluate("img => img.naturalWidth")
