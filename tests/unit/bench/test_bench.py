@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.bench import bare, parser
+from services.bench import bare, contacts, parser
+from services.bench.contacts import person_id, venue_id
 from services.bench.ingest import event_of, rows
 from services.bench.loadgen import closed_loop, json_post, json_put, open_loop
 from services.bench.stats import fmt, median, percentile, ratio, table
@@ -181,8 +181,26 @@ def test_cli_passes_bench_options_through() -> None:
     assert checkin.runs == 3
 
 
-def test_bench_contacts_reaches_the_tracing_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
-    from services import bench
+def test_contacts_options_and_ids_agree_with_their_sql_form() -> None:
+    parsed = parser().parse_args(["contacts", "--rows", "1000", "--reuse"])
+    assert (parsed.rows, parsed.reuse, parsed.runs, parsed.days) == (1000, True, 3, 21)
+    # The SQL builds '00000001' || lpad(to_hex(n), 24, '0') for venues, lpad(to_hex(n), 32, '0') for people.
+    assert str(venue_id(255)) == "00000001-0000-0000-0000-0000000000ff"
+    assert str(person_id(255)) == "00000000-0000-0000-0000-0000000000ff"
+    assert venue_id(7) != person_id(7)
 
-    assert bench.main(["contacts", "--help"]) == 0
-    assert "--rows" in capsys.readouterr().out
+
+def test_contacts_summary_takes_medians_and_puts_http_beside_sql() -> None:
+    def run(sql: float, http: float) -> dict[str, object]:
+        rows = [
+            {"query": q, "side": side, "p50_ms": ms, "p99_ms": 2 * ms, "mean_rows": 5.0}
+            for q in contacts.QUERIES
+            for side, ms in (("SQL", sql), ("HTTP", http))
+        ]
+        return {"rows": rows, "worker_rss_mb": []}
+
+    summary = contacts.summarise([run(1.0, 2.0), run(2.0, 3.0), run(9.0, 4.0)])
+    depth1 = {r["side"]: r for r in summary if r["query"] == "contacts depth 1"}
+    assert depth1["SQL"]["p50_ms"] == 2.0
+    assert depth1["HTTP"]["p99_ms"] == 6.0
+    assert depth1["HTTP/SQL"]["p50_ms"] == 1.5
