@@ -26,7 +26,7 @@ MAX_IDEMPOTENCY_KEY = 100
 MAX_TOKEN = 200
 
 
-def _service(request: Request) -> CheckinService:
+async def _service(request: Request) -> CheckinService:  # async: no thread hop (shared/auth.py)
     service: CheckinService = request.app.state.service
     return service
 

@@ -20,12 +20,12 @@ from shared.events import IdKind, StaffRole
 router = APIRouter(prefix="/api/registry/v1", tags=["registry"])
 
 
-def people(request: Request) -> PeopleService:
+async def people(request: Request) -> PeopleService:  # async: no thread hop (shared/auth.py)
     service: PeopleService = request.app.state.people
     return service
 
 
-def venues(request: Request) -> VenueService:
+async def venues(request: Request) -> VenueService:
     service: VenueService = request.app.state.venues
     return service
 

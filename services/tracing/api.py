@@ -41,7 +41,7 @@ def _instant(field: str, raw: str | None) -> datetime | None:
     return value
 
 
-def _service(request: Request) -> TracingService:
+async def _service(request: Request) -> TracingService:  # async: no thread hop (shared/auth.py)
     service: TracingService = request.app.state.tracing
     return service
 
