@@ -228,6 +228,19 @@ class StatusChanged(Envelope):
     data: StatusChangedData
 
 
+class PaperCodeIssuedData(_Data):
+    person_id: UUID
+    serial: int
+
+
+class PaperCodeIssued(Envelope):
+    """Sent when a paper health code is printed; every card of the person with a lower serial is revoked."""
+
+    type: Literal["paper_code.issued"] = "paper_code.issued"
+    version: Literal[1] = 1
+    data: PaperCodeIssuedData
+
+
 class StatusSetData(_Data):
     person_id: UUID
     colour: Colour
@@ -257,6 +270,8 @@ RegistryEvent = Annotated[
     Field(discriminator="type"),
 ]
 CheckinEvent = Annotated[CheckinRecorded | CheckoutRecorded, Field(discriminator="type")]
+# What the status service publishes on venuecode.status.v1.
+StatusEvent = Annotated[StatusChanged | PaperCodeIssued, Field(discriminator="type")]
 Event = Annotated[
     PersonRegistered
     | GuardianLinked
@@ -269,6 +284,7 @@ Event = Annotated[
     | CheckinRecorded
     | CheckoutRecorded
     | StatusChanged
+    | PaperCodeIssued
     | StatusSet,
     Field(discriminator="type"),
 ]
@@ -276,6 +292,7 @@ Event = Annotated[
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 REGISTRY_EVENT_ADAPTER: TypeAdapter[RegistryEvent] = TypeAdapter(RegistryEvent)
 CHECKIN_EVENT_ADAPTER: TypeAdapter[CheckinEvent] = TypeAdapter(CheckinEvent)
+STATUS_EVENT_ADAPTER: TypeAdapter[StatusEvent] = TypeAdapter(StatusEvent)
 
 E = TypeVar("E")
 

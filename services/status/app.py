@@ -21,7 +21,7 @@ from services.status.lookup import AssistedLookup
 from services.status.models import Clock, SystemClock
 from services.status.service import StatusService
 from services.status.store import Store
-from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusChanged, dlq
+from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusEvent, dlq
 from shared.kafka import make_router, publish
 from shared.runtime import Runtime, open_runtime
 from shared.settings import KafkaSettings
@@ -45,9 +45,9 @@ class Services:
 
 def _publisher(
     router: KafkaRouter, kafka: KafkaSettings
-) -> Callable[[Sequence[StatusChanged]], Awaitable[None]]:
-    async def publish_changes(events: Sequence[StatusChanged]) -> None:
-        # Keyed by person, so one person's changes stay in order on one partition.
+) -> Callable[[Sequence[StatusEvent]], Awaitable[None]]:
+    async def publish_changes(events: Sequence[StatusEvent]) -> None:
+        # Keyed by person, so one person's changes and paper cards stay in order on one partition.
         await asyncio.gather(
             *(publish(router, kafka, STATUS_TOPIC, [e], key=str(e.data.person_id).encode()) for e in events)
         )

@@ -75,7 +75,7 @@ class HealthCodes:
         """A new paper code; its serial replaces (revokes) every earlier card of this person."""
         await self._authorise(caller, person_id)
         person = await self._store.person(person_id)
-        serial = await self._store.next_paper_serial(person_id, caller, self._status.clock.now())
+        serial = await self._status.issue_paper_serial(person_id, caller)
         token = self._signer.paper_code(person_id, serial)
         return PaperCode(person_id, person.masked_name if person else UNKNOWN_MASK, token, serial)
 

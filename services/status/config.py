@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     # How often expired colours are recorded as green; reads already hide them at once.
     sweep_interval_s: float = 30.0
     sweep_batch: int = 500
-    # How often the relay resends status.changed events that a failed publish left in the outbox.
+    # How often the relay resends status events (status.changed, paper_code.issued) a failed publish left.
     outbox_relay_interval_s: float = 5.0
     # Assisted lookup caps per caller: the example numbers (10 a minute, 100 a day).
     lookup_per_minute: int = 10

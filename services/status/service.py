@@ -9,7 +9,6 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 
 from services.status.cache import ColourCache
@@ -18,14 +17,18 @@ from services.status.models import Change, Clock, Shown, Source, StatusRecord
 from services.status.store import Store
 from shared.errors import InvalidValue, Unavailable
 from shared.events import (
+    STATUS_EVENT_ADAPTER,
     Colour,
     GuardianLinked,
     InspectorBound,
     InspectorUnbound,
+    PaperCodeIssued,
+    PaperCodeIssuedData,
     PersonRegistered,
     RegistryEvent,
     StatusChanged,
     StatusChangedData,
+    StatusEvent,
     StatusSet,
     decode,
     encode,
@@ -35,7 +38,6 @@ from shared.i18n import REASON_CODES
 log = logging.getLogger("venuecode.status")
 # An outbox row younger than this may still be in its request's own publish: the relay leaves it.
 OUTBOX_GRACE_S = 5.0
-STATUS_CHANGED_ADAPTER: TypeAdapter[StatusChanged] = TypeAdapter(StatusChanged)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Queued:
     event: StatusChanged
 
 
-Publish = Callable[[Sequence[StatusChanged]], Awaitable[None]]
+Publish = Callable[[Sequence[StatusEvent]], Awaitable[None]]
 
 
 def check_colour(colour: Colour, reason: str) -> None:
@@ -71,7 +73,10 @@ def changed_event(record: StatusRecord) -> StatusChanged:
 
 
 class StatusService:
-    """Owns every status change: Postgres first, then the Redis cache, then status.changed."""
+    """Owns every status change: Postgres first, then the Redis cache, then status.changed.
+
+    It also numbers paper codes, whose paper_code.issued leaves through the same outbox.
+    """
 
     def __init__(
         self,
@@ -198,18 +203,37 @@ class StatusService:
         except RedisError as exc:
             self._cache_behind = True
             raise Unavailable("The colour cache is unavailable; retry shortly.") from exc
-        await self._publish([q.event for q in queued])
-        await self._store.mark_sent([q.outbox_id for q in queued])
+        await self._announce([q.outbox_id for q in queued], [q.event for q in queued])
+
+    async def _announce(self, outbox_ids: list[int], events: Sequence[StatusEvent]) -> None:
+        """Publish committed outbox rows; a row stays for the relay until the broker acknowledged it."""
+        await self._publish(events)
+        await self._store.mark_sent(outbox_ids)
 
     async def relay_outbox(self, older_than_s: float = OUTBOX_GRACE_S, limit: int = 500) -> int:
         """Send what a failed publish left in the outbox; the event ids let consumers drop repeats."""
         rows = await self._store.unsent(older_than_s, limit)
         if not rows:
             return 0
-        events = [decode(payload, STATUS_CHANGED_ADAPTER) for _, payload in rows]
-        await self._publish(events)
-        await self._store.mark_sent([outbox_id for outbox_id, _ in rows])
+        events = [decode(payload, STATUS_EVENT_ADAPTER) for _, payload in rows]
+        await self._announce([outbox_id for outbox_id, _ in rows], events)
         return len(rows)
+
+    # --- paper codes -------------------------------------------------------------------
+
+    async def issue_paper_serial(self, person_id: UUID, issued_by: UUID) -> int:
+        """The person's next paper-code serial, announced as paper_code.issued through the outbox.
+
+        The serial and its event commit together, so the check-in service (which
+        refuses cards below the highest serial it heard of) learns of every card,
+        if need be from the relay after a failed publish.
+        """
+        async with self._store.transaction() as conn:
+            serial = await self._store.next_paper_serial(conn, person_id, issued_by, self.clock.now())
+            event = PaperCodeIssued(data=PaperCodeIssuedData(person_id=person_id, serial=serial))
+            outbox_id = await self._store.queue_event(conn, person_id, encode(event))
+        await self._announce([outbox_id], [event])
+        return serial
 
     # --- the colour cache ------------------------------------------------------------
 

@@ -274,7 +274,7 @@ class Store:
         )
         return [dict(r) for r in rows]
 
-    # --- the outbox of status.changed ------------------------------------------------------
+    # --- the outbox of status events (status.changed, paper_code.issued) -------------------
 
     # The outbox runs on the database's wall clock, not the service clock: it is plumbing,
     # and a test's manual clock must not make fresh rows look stale.
@@ -301,8 +301,10 @@ class Store:
 
     # --- paper codes and audits ------------------------------------------------------
 
-    async def next_paper_serial(self, person_id: UUID, issued_by: UUID, now: datetime) -> int:
-        serial = await self._pool.fetchval(
+    async def next_paper_serial(
+        self, conn: asyncpg.Connection, person_id: UUID, issued_by: UUID, now: datetime
+    ) -> int:
+        serial = await conn.fetchval(
             "INSERT INTO status.paper_codes AS p (person_id, serial, issued_at, issued_by)"
             " VALUES ($1, 1, $2, $3) ON CONFLICT (person_id) DO UPDATE"
             " SET serial = p.serial + 1, issued_at = EXCLUDED.issued_at, issued_by = EXCLUDED.issued_by"

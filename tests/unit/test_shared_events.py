@@ -13,10 +13,13 @@ from shared.events import (
     CHECKIN_EVENT_ADAPTER,
     EVENT_ADAPTER,
     REGISTRY_EVENT_ADAPTER,
+    STATUS_EVENT_ADAPTER,
     CheckinEvent,
     CheckinRecorded,
     Event,
+    PaperCodeIssued,
     RegistryEvent,
+    StatusEvent,
     decode,
     encode,
 )
@@ -38,7 +41,7 @@ def _golden(event_type: str) -> dict[str, Any]:
 
 
 def test_every_event_type_has_a_golden_file_and_no_file_is_stale() -> None:
-    assert len(EVENT_TYPES) == 12
+    assert len(EVENT_TYPES) == 13
     files = {p.name.removesuffix(".json") for p in GOLDEN.glob("*.json")}
     assert files == set(EVENT_TYPES)
 
@@ -56,11 +59,14 @@ def test_golden_parses_and_reserialises_identically(event_type: str) -> None:
 def test_topic_adapters_accept_their_own_and_refuse_the_others() -> None:
     registry_types = {cls.model_fields["type"].default for cls in _classes(RegistryEvent)}
     checkin_types = {cls.model_fields["type"].default for cls in _classes(CheckinEvent)}
+    status_types = {cls.model_fields["type"].default for cls in _classes(StatusEvent)}
+    assert status_types == {"status.changed", "paper_code.issued"}
     for event_type in EVENT_TYPES:
         raw = json.dumps(_golden(event_type))
         for adapter, accepted in (
             (REGISTRY_EVENT_ADAPTER, registry_types),
             (CHECKIN_EVENT_ADAPTER, checkin_types),
+            (STATUS_EVENT_ADAPTER, status_types),
         ):
             if event_type in accepted:
                 decode(raw, adapter)
@@ -110,3 +116,11 @@ def test_events_are_frozen_and_new_ones_get_v7_ids() -> None:
     )
     assert fresh.event_id.version == 7
     assert fresh.occurred_at.tzinfo is not None
+
+
+def test_paper_code_issued_carries_a_person_and_a_serial_only() -> None:
+    """No personal data: the person is an id, the card a number; checkin keeps the highest one."""
+    event = decode(json.dumps(_golden("paper_code.issued")), STATUS_EVENT_ADAPTER)
+    assert isinstance(event, PaperCodeIssued)
+    assert event.data.serial == 3
+    assert set(json.loads(encode(event))["data"]) == {"person_id", "serial"}

@@ -1,9 +1,20 @@
-"""The outbox of status.changed: emptied after a confirmed publish, resent by the relay otherwise."""
+"""The outbox of status events (status.changed, paper_code.issued): emptied after a confirmed publish,
+resent by the relay otherwise."""
 
 from __future__ import annotations
 
+import json
+from uuid import UUID
+
 from services.status.service import changed_event
-from shared.events import encode
+from shared.events import (
+    STATUS_EVENT_ADAPTER,
+    STATUS_TOPIC,
+    PaperCodeIssued,
+    PaperCodeIssuedData,
+    decode,
+    encode,
+)
 from tests.integration.status.conftest import StatusHarness
 
 
@@ -30,4 +41,39 @@ async def test_relay_sends_what_a_failed_publish_left(harness: StatusHarness) ->
     assert await services.status.relay_outbox(older_than_s=0) == 1
     events = await harness.status_changes(person.person_id, 2)
     assert lost.event_id in {e.event_id for e in events}
+    assert await harness.app.state.runtime.pool.fetchval("SELECT count(*) FROM status.outbox") == 0
+
+
+def _paper_events(raw: list[bytes], person_id: UUID) -> list[PaperCodeIssued]:
+    events = [decode(r, STATUS_EVENT_ADAPTER) for r in raw]
+    return [e for e in events if isinstance(e, PaperCodeIssued) and e.data.person_id == person_id]
+
+
+async def test_every_printed_paper_code_is_announced_with_its_serial(harness: StatusHarness) -> None:
+    person = await harness.register()
+    for _ in range(2):
+        printed = await harness.client.get(
+            "/api/status/v1/paper-code", headers=harness.auth(person.person_id)
+        )
+        assert printed.status_code == 200
+    raw = await harness.topic_events(
+        STATUS_TOPIC, lambda seen: len(_paper_events(seen, person.person_id)) >= 2
+    )
+    issued = _paper_events(raw, person.person_id)
+    assert [e.data.serial for e in issued] == [1, 2]
+    assert await harness.app.state.runtime.pool.fetchval("SELECT count(*) FROM status.outbox") == 0
+    # An id and a number only: no name or identity number leaves with it.
+    document = json.loads(next(r for r in raw if b"paper_code.issued" in r))
+    assert set(document["data"]) == {"person_id", "serial"}
+
+
+async def test_relay_sends_a_paper_code_issued_that_a_failed_publish_left(harness: StatusHarness) -> None:
+    person = await harness.register()
+    services = harness.app.state.services
+    lost = PaperCodeIssued(data=PaperCodeIssuedData(person_id=person.person_id, serial=7))
+    async with services.store.transaction() as conn:
+        await services.store.queue_event(conn, person.person_id, encode(lost))
+    assert await services.status.relay_outbox(older_than_s=0) == 1
+    raw = await harness.topic_events(STATUS_TOPIC, lambda seen: bool(_paper_events(seen, person.person_id)))
+    assert [e.event_id for e in _paper_events(raw, person.person_id)] == [lost.event_id]
     assert await harness.app.state.runtime.pool.fetchval("SELECT count(*) FROM status.outbox") == 0
