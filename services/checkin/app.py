@@ -14,10 +14,10 @@ from pydantic import BaseModel
 from services.checkin import api, handlers, pages
 from services.checkin.cache import CheckinCache
 from services.checkin.config import Settings
-from services.checkin.readmodel import RegistryProjection
+from services.checkin.readmodel import RegistryProjection, StatusProjection
 from services.checkin.service import CheckinService
 from services.checkin.store import SCHEMA, Store
-from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC
+from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq
 from shared.kafka import make_router, publish
 from shared.runtime import open_runtime
 from shared.web import service_app
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=router,
             schema=SCHEMA,
             migrations=MIGRATIONS,
-            topics=[CHECKINS_TOPIC, REGISTRY_TOPIC],
+            topics=[CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq(STATUS_TOPIC)],
             # Every statement here is a single read or one event's transaction: no session
             # state to undo, so a scan's connection goes back without a reset round trip.
             reset_sessions=False,
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store = Store(runtime.pool)
             app.state.runtime = runtime
             app.state.projection = RegistryProjection(store)
+            app.state.status_projection = StatusProjection(store)
             app.state.service = CheckinService(
                 store, CheckinCache(runtime.redis, runtime.redis_prefix), runtime.signer, publish_checkins
             )
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 gc.unfreeze()
 
     app = service_app(NAME, lifespan)
-    handlers.register(router, settings, lambda: app.state.projection)
+    handlers.register(router, settings, lambda: app.state.projection, lambda: app.state.status_projection)
     app.include_router(router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -40,6 +40,8 @@ class ScanContext:
 class InspectionContext:
     bound: bool
     person: PersonView | None
+    # The highest paper-code serial status announced for the person; None when none arrived yet.
+    paper_serial: int | None = None
 
 
 @dataclass(frozen=True)

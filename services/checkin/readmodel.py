@@ -1,4 +1,4 @@
-"""The rules of the registry read model: which registry events change what a scan reads."""
+"""The rules of the read models: which registry and status events change what a scan reads."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from shared.events import (
     GuardianLinked,
     InspectorBound,
     InspectorUnbound,
+    PaperCodeIssued,
     PersonRegistered,
     RegistryEvent,
+    StatusEvent,
     VenuePosterReissued,
     VenueRegistered,
     VenueRenamed,
@@ -52,4 +54,22 @@ class RegistryProjection:
                     await model.bind_inspector(d.venue_id, d.person_id, event.occurred_at)
                 case InspectorUnbound(data=d):
                     await model.unbind_inspector(d.venue_id, d.person_id)
+        return True
+
+
+class StatusProjection:
+    """The paper-code serials from venuecode.status.v1; status.changed is not kept here (colours
+    come from the Redis colour cache)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def apply(self, event: StatusEvent) -> bool:
+        """Apply one event at most once; False when it was irrelevant or handled before."""
+        if not isinstance(event, PaperCodeIssued):
+            return False
+        async with self._store.event(event.event_id) as model:
+            if model is None:
+                return False
+            await model.raise_paper_serial(event.data.person_id, event.data.serial)
         return True

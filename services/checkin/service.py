@@ -13,7 +13,14 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter
 
 from services.checkin.cache import CacheDown, CheckinCache, Claim
-from services.checkin.models import Checkout, PersonView, RecordedCheckin, ScanContext, Venue
+from services.checkin.models import (
+    Checkout,
+    InspectionContext,
+    PersonView,
+    RecordedCheckin,
+    ScanContext,
+    Venue,
+)
 from services.checkin.store import Store
 from shared.colours import UNKNOWN, CachedColour
 from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
@@ -26,7 +33,7 @@ from shared.events import (
     TemperatureBand,
 )
 from shared.ids import uuid7
-from shared.tokens import InvalidToken, TokenSigner, VenueClaim
+from shared.tokens import HealthCodeClaim, InvalidToken, TokenSigner, VenueClaim
 
 Publish = Callable[[Sequence[BaseModel], bytes], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -59,6 +66,12 @@ class NotVenueStaff(Forbidden):
 
 class ExpiredHealthCode(Gone):
     title = "Expired health code"
+
+
+class RevokedPaperCode(Gone):
+    """The answer status gives for the same card (410, problem type ``gone``)."""
+
+    title = "Revoked paper code"
 
 
 class ScanInProgress(Conflict):
@@ -255,6 +268,7 @@ class CheckinService:
         now = self._clock()
         if code.kind == "dynamic" and (code.expires_at or 0) <= now.timestamp():
             raise ExpiredHealthCode("This health code has expired; ask the person to refresh it.")
+        self._check_paper_code(context, code)
         method: CheckinMethod = "paper_code" if code.kind == "paper" else "inspector_scan"
         entry = (await self._cache.colours([code.person_id]))[code.person_id]
         person = context.person
@@ -281,6 +295,19 @@ class CheckinService:
         await self._publish([CheckinRecorded(data=data)], str(venue_id).encode())
         await self._cache.enter(venue_id, {code.person_id: now.timestamp()})
         return recorded
+
+    @staticmethod
+    def _check_paper_code(context: InspectionContext, code: HealthCodeClaim) -> None:
+        """A paper card below the person's highest known serial was replaced by a newer print.
+
+        A person with no known serial yet, or a card above it, is accepted: status
+        announces each print with paper_code.issued, and that event may still be on its
+        way here (the signature already proves status issued the card).
+        """
+        if code.kind != "paper" or context.paper_serial is None:
+            return
+        if (code.paper_serial or 0) < context.paper_serial:
+            raise RevokedPaperCode("This paper code was replaced by a newer one and no longer works.")
 
     # --- check-outs -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Every SQL statement of the checkin service: the registry read model and the reads a scan needs."""
+"""Every SQL statement of the checkin service: its read models and the reads a scan needs."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ _INSPECTION_CONTEXT = """
 SELECT EXISTS (
            SELECT 1 FROM checkin.inspector_bindings b WHERE b.venue_id = $1 AND b.person_id = $2
        ) AS bound,
-       p.person_id, p.masked_name, p.masked_id
+       p.person_id, p.masked_name, p.masked_id,
+       (SELECT s.serial FROM checkin.paper_serials s WHERE s.person_id = $3) AS paper_serial
 FROM (SELECT 1) AS one
 LEFT JOIN checkin.persons p ON p.person_id = $3
 """
@@ -101,7 +102,7 @@ class Store:
         person = None
         if row["person_id"] is not None:
             person = PersonView(row["person_id"], row["masked_name"], row["masked_id"], True, None)
-        return InspectionContext(bool(row["bound"]), person)
+        return InspectionContext(bool(row["bound"]), person, row["paper_serial"])
 
     async def venue_staff(self, venue_id: UUID, caller: UUID) -> VenueStaff:
         row = await self._pool.fetchrow(_VENUE_STAFF, venue_id, caller)
@@ -125,13 +126,13 @@ class Store:
 
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[ReadModel | None]:
-        """A transaction for one registry event; None when the event was handled before."""
+        """A transaction for one consumed event; None when the event was handled before."""
         async with self._pool.acquire() as conn, conn.transaction():
             yield ReadModel(conn) if await claim_event(conn, SCHEMA, event_id) else None
 
 
 class ReadModel:
-    """Writes of the registry read model, in the caller's transaction; each is order-tolerant."""
+    """Writes of the read models, in the caller's transaction; each is order-tolerant."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -194,4 +195,14 @@ class ReadModel:
             "DELETE FROM checkin.inspector_bindings WHERE venue_id = $1 AND person_id = $2",
             venue_id,
             person_id,
+        )
+
+    async def raise_paper_serial(self, person_id: UUID, serial: int) -> None:
+        # Only ever raised: an older card's event arriving late (or replayed) must not
+        # make a revoked card acceptable again.
+        await self._conn.execute(
+            "INSERT INTO checkin.paper_serials AS s (person_id, serial) VALUES ($1, $2)"
+            " ON CONFLICT (person_id) DO UPDATE SET serial = GREATEST(s.serial, EXCLUDED.serial)",
+            person_id,
+            serial,
         )

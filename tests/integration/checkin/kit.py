@@ -19,6 +19,7 @@ from shared.events import (
     CHECKIN_EVENT_ADAPTER,
     CHECKINS_TOPIC,
     REGISTRY_TOPIC,
+    STATUS_TOPIC,
     CheckinEvent,
     CheckinRecorded,
     GuardianLinked,
@@ -65,6 +66,22 @@ def runtime(app: FastAPI) -> Runtime:
 async def send_registry(app: FastAPI, events: Sequence[BaseModel], key: bytes = b"k") -> None:
     rt = runtime(app)
     await publish(rt.router, rt.infra.kafka, REGISTRY_TOPIC, events, key=key)
+
+
+async def send_status(app: FastAPI, events: Sequence[BaseModel], key: bytes = b"k") -> None:
+    """Publish onto this test's status topic, as the status service would (keyed by person)."""
+    rt = runtime(app)
+    await publish(rt.router, rt.infra.kafka, STATUS_TOPIC, events, key=key)
+
+
+async def paper_serial(app: FastAPI, person_id: UUID) -> int | None:
+    """The highest paper-code serial the checkin read model holds for a person."""
+    pool = runtime(app).pool
+    assert pool is not None
+    serial: int | None = await pool.fetchval(
+        "SELECT serial FROM checkin.paper_serials WHERE person_id = $1", person_id
+    )
+    return serial
 
 
 async def applied(app: FastAPI, events: Sequence[BaseModel]) -> None:

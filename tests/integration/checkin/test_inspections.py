@@ -8,7 +8,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared.colours import CachedColour, mark_warm, write_colours
-from shared.events import InspectorBindingData, InspectorUnbound
+from shared.errors import PROBLEM_JSON, TYPE_BASE
+from shared.events import InspectorBindingData, InspectorUnbound, PaperCodeIssued, PaperCodeIssuedData
 from shared.settings import InfraSettings
 from tests.integration.checkin.kit import (
     World,
@@ -19,6 +20,7 @@ from tests.integration.checkin.kit import (
     recorded,
     runtime,
     send_registry,
+    send_status,
 )
 
 INSPECTIONS = "/api/checkin/v1/inspections"
@@ -59,6 +61,7 @@ async def test_dynamic_code_records_an_inspector_scan_with_masked_identity(
 async def test_paper_code_records_paper_code(
     app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
 ) -> None:
+    # No paper_code.issued reached checkin for the child yet: the card is accepted.
     token = runtime(app).signer.paper_code(world.child, 1)
     response = await client.post(
         INSPECTIONS,
@@ -69,6 +72,33 @@ async def test_paper_code_records_paper_code(
     [event] = await recorded(infra)
     assert event.data.method == "paper_code"
     assert event.data.person_id == world.child
+
+
+async def test_a_paper_code_below_the_known_serial_is_refused_like_status_refuses_it(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    issued = PaperCodeIssued(data=PaperCodeIssuedData(person_id=world.child, serial=2))
+    await send_status(app, [issued], key=str(world.child).encode())
+    await applied(app, [issued])
+    signer = runtime(app).signer
+    headers = bearer(infra, world.inspector)
+    base = {"venue_id": str(world.venue_id), "temperature_band": "normal"}
+
+    revoked = signer.paper_code(world.child, 1)
+    response = await client.post(INSPECTIONS, json={**base, "health_code_token": revoked}, headers=headers)
+    assert response.status_code == 410, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem = body_of(response)
+    assert (problem["type"], problem["status"]) == (TYPE_BASE + "gone", 410)
+    assert "replaced by a newer one" in problem["detail"]
+    assert await checkin_events(infra) == []
+
+    # The current card, and a newer one whose event has not arrived yet, are accepted.
+    for serial in (2, 3):
+        card = signer.paper_code(world.child, serial)
+        response = await client.post(INSPECTIONS, json={**base, "health_code_token": card}, headers=headers)
+        assert response.status_code == 201, response.text
+    assert [e.data.method for e in await recorded(infra)] == ["paper_code", "paper_code"]
 
 
 async def test_only_a_bound_inspector_may_scan(

@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.checkin.api import MAX_IDEMPOTENCY_KEY, _idempotency_key, scan_json
-from services.checkin.models import PersonView, RecordedCheckin, ScanContext, Venue
+from services.checkin.models import InspectionContext, PersonView, RecordedCheckin, ScanContext, Venue
 from services.checkin.service import (
     CheckinService,
     NotYourDependent,
     OutdatedPoster,
+    RevokedPaperCode,
     ScanResult,
     UnknownVenue,
     checkin_id_for,
@@ -25,7 +26,7 @@ from services.checkin.service import (
 )
 from shared.errors import Malformed
 from shared.i18n import REASONS
-from shared.tokens import VenueClaim
+from shared.tokens import HealthCodeClaim, VenueClaim
 
 VENUE = Venue(uuid.uuid4(), "海港街市", 2, None)
 
@@ -86,6 +87,23 @@ def test_only_the_caller_and_dependents_pass() -> None:
     assert [p.person_id for p in CheckinService._check_people(context, [child, me])] == [child, me]
     with pytest.raises(NotYourDependent):
         CheckinService._check_people(context, [me, stranger])
+
+
+def test_a_paper_card_below_the_known_serial_is_revoked() -> None:
+    person = uuid.uuid4()
+    known = InspectionContext(True, None, paper_serial=3)
+    with pytest.raises(RevokedPaperCode) as gone:
+        CheckinService._check_paper_code(known, HealthCodeClaim(person, "paper", None, 2))
+    assert (gone.value.status_code, gone.value.body()["type"]) == (
+        410,
+        "https://venuecode.example/problems/gone",
+    )
+    # The current card, a newer card (its event may lag) and dynamic codes pass.
+    CheckinService._check_paper_code(known, HealthCodeClaim(person, "paper", None, 3))
+    CheckinService._check_paper_code(known, HealthCodeClaim(person, "paper", None, 4))
+    CheckinService._check_paper_code(known, HealthCodeClaim(person, "dynamic", 2**40, None))
+    # No serial known for the person yet (paper_code.issued not arrived): any card passes.
+    CheckinService._check_paper_code(InspectionContext(True, None), HealthCodeClaim(person, "paper", None, 1))
 
 
 @pytest.mark.parametrize("value", [None, "", "k" * (MAX_IDEMPOTENCY_KEY + 1), "bad\nkey"])
