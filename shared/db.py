@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from uuid import UUID
 
@@ -15,13 +16,19 @@ log = logging.getLogger("venuecode.db")
 _MIGRATION = re.compile(r"(\d{4})_[\w-]+\.sql")
 
 
-async def create_pool(settings: PostgresSettings, *, reset_sessions: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    settings: PostgresSettings,
+    *,
+    reset_sessions: bool = True,
+    server_settings: Mapping[str, str] | None = None,
+) -> asyncpg.Pool:
     """The pool; ``reset_sessions=False`` skips asyncpg's reset query on every release.
 
     That query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) is a second round trip
     per borrowed connection. A service whose connections never change session state
     (no SET, LISTEN, cursors or session locks left behind) may skip it; an open
-    transaction is still rolled back on release either way.
+    transaction is still rolled back on release either way. ``server_settings`` are session
+    settings every connection starts with.
     """
     pool = await asyncpg.create_pool(
         settings.url,
@@ -29,6 +36,7 @@ async def create_pool(settings: PostgresSettings, *, reset_sessions: bool = True
         max_size=settings.max_size,
         command_timeout=settings.command_timeout_s,
         reset=None if reset_sessions else _keep_session,
+        server_settings=dict(server_settings or {}),
     )
     assert pool is not None
     return pool

@@ -4,7 +4,7 @@ Redis, the topics, and the readiness checks that watch them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +53,19 @@ async def open_runtime(
     migrations: Path | None,
     topics: Sequence[str],
     reset_sessions: bool = True,
+    session_settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open everything a service needs, register readiness checks, and close it all on exit.
 
-    ``reset_sessions``: see ``shared.db.create_pool``.
+    ``reset_sessions`` and ``session_settings``: see ``shared.db.create_pool``.
     """
     keys = load_keys(infra)
     app.state.access_tokens = AccessTokens(keys.jwt, infra.jwt_audience, infra.access_token_ttl_s)
     pool = None
     if schema is not None:
-        pool = await db.create_pool(infra.postgres, reset_sessions=reset_sessions)
+        pool = await db.create_pool(
+            infra.postgres, reset_sessions=reset_sessions, server_settings=session_settings
+        )
         if migrations is not None:
             await db.migrate(pool, schema, migrations)
     redis = cache.create_redis(infra.redis)

@@ -36,7 +36,7 @@ from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
 from services.tracing import store, store_contacts
-from services.tracing.app import MIGRATIONS
+from services.tracing.app import MIGRATIONS, SESSION_SETTINGS
 from services.tracing.models import QueryParameters
 from shared.auth import AccessTokens
 from shared.db import migrate
@@ -193,7 +193,7 @@ async def sql_side(url: str, world: World, samples: int) -> tuple[Timings, dict[
     """The store's functions, exactly as the service calls them, on one connection."""
     timings: Timings = {}
     found: dict[str, int] = {}
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)  # as the service's pool
     start, end = world.presence_window()
     try:
         for i in range(samples):

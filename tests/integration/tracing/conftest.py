@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 import pytest
 
-from services.tracing.app import MIGRATIONS
+from services.tracing.app import MIGRATIONS, SESSION_SETTINGS
 from services.tracing.service import TracingService
 from shared.db import create_pool, migrate
 from shared.events import StatusSet
@@ -16,7 +16,7 @@ from shared.settings import InfraSettings
 
 @pytest.fixture
 async def pool(infra: InfraSettings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.postgres)
+    pool = await create_pool(infra.postgres, server_settings=SESSION_SETTINGS)  # as the service's
     await migrate(pool, "tracing", MIGRATIONS)
     try:
         yield pool

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
+from fastapi import FastAPI
 
 from services.tracing import store, store_contacts, wire
+from services.tracing.app import create_app
+from services.tracing.config import Settings
 from services.tracing.models import CHECKIN_COLUMNS, CheckinRow
 from services.tracing.service import TracingService
+from shared.settings import InfraSettings
 from tests.integration.tracing.timeline import checkin, minutes
+
+Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def executed(plan: str, partitions: list[str]) -> set[str]:
+    """The partitions a plan scanned: named in it and not "(never executed)"."""
+    lines = plan.splitlines()
+    return {d for d in partitions for line in lines if f" on {d} " in line and "never executed" not in line}
+
+
+async def test_the_service_plans_once_per_connection_and_still_prunes(
+    infra: InfraSettings, serve: Serve
+) -> None:
+    """Generic plans (SESSION_SETTINGS): the pool's sessions have them, and they prune at run time."""
+    app = create_app(Settings(infra=infra))
+    async with serve(app):
+        pool: asyncpg.Pool = app.state.runtime.pool
+        assert await pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
 
 
 async def test_depth_one_and_two_read_only_the_days_of_the_window(
@@ -46,7 +71,7 @@ async def test_depth_one_and_two_read_only_the_days_of_the_window(
 
     assert len(days) >= 14
     for plan in ("\n".join(r[0] for r in one), "\n".join(r[0] for r in two)):
-        scanned = {d for d in days if f" on {d} " in plan}
+        scanned = executed(plan, days)
         # The window [start - 24 h, end + 12 h] touches at most 3 day partitions.
         assert 0 < len(scanned) <= 3, plan
         assert "checkins_default" not in plan or "never executed" in plan
