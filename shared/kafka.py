@@ -10,23 +10,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal, TypedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal, TypedDict, TypeVar
 
+import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
-from faststream.kafka.fastapi import KafkaRouter
-from pydantic import BaseModel
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import Unavailable
-from shared.events import dlq, encode, topic
+from shared.events import decode, dlq, encode, topic
 from shared.settings import KafkaSettings
 
 log = logging.getLogger("venuecode.kafka")
 # How long a request waits for the broker before it answers 503: long enough
 # for a leader election, short enough that a phone at a door is not left hanging.
 PUBLISH_TIMEOUT_S = 5.0
+# Failures that a retry can outlive: a database, cache or broker briefly away.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    KafkaError,
+    OSError,
+    TimeoutError,
+)
+# Pause before a failed message is redelivered, so an outage is not met with a busy loop.
+REDELIVERY_PAUSE_S = 1.0
+E = TypeVar("E")
 
 
 def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaRouter:
@@ -114,6 +130,51 @@ async def dead_letter(
     headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
     await router.broker.publish(raw, target, headers=headers)
     log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+
+
+def unless_transient(error: Exception) -> bool:
+    """A parking policy: park everything a retry cannot outlive (see ``settle_one``)."""
+    return not isinstance(error, TRANSIENT_ERRORS)
+
+
+async def settle_one(
+    router: KafkaRouter,
+    settings: KafkaSettings,
+    msg: KafkaMessage,
+    name: str,
+    *,
+    adapter: TypeAdapter[E],
+    apply: Callable[[E], Awaitable[object]],
+    parks: Callable[[Exception], bool] = unless_transient,
+) -> None:
+    """The one way a subscriber handles a message: acknowledged only after ``apply`` (and the
+    transaction inside it) finished.
+
+    A body that does not decode, and a failure that ``parks`` says would fail the same way on
+    every retry, go to the topic's ``.dlq`` and are acknowledged: one bad message never stops
+    its partition. Any other failure is redelivered after a pause (nack), so an outage of the
+    database loses nothing.
+    """
+    try:
+        event = decode(msg.body, adapter)
+    except ValidationError as exc:
+        await dead_letter(router, settings, name, msg.body, exc)
+        await msg.ack()
+        return
+    try:
+        await apply(event)
+    except Exception as exc:
+        if parks(exc):
+            await dead_letter(router, settings, name, msg.body, exc)
+            await msg.ack()
+            return
+        log.warning(
+            "message not handled; redelivering", extra={"topic": name, "error_type": type(exc).__name__}
+        )
+        await asyncio.sleep(REDELIVERY_PAUSE_S)
+        await msg.nack()
+        return
+    await msg.ack()
 
 
 async def ping(router: KafkaRouter, timeout_s: float = 2.0) -> bool:

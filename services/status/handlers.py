@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import asyncpg
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
-from pydantic import ValidationError
 
 from services.status.config import Settings
 from services.status.errors import BadStatusCommand
@@ -18,35 +15,25 @@ from shared.events import (
     REGISTRY_EVENT_ADAPTER,
     REGISTRY_TOPIC,
     STATUS_COMMANDS_TOPIC,
+    Event,
     StatusSet,
-    decode,
     topic,
 )
-from shared.kafka import consumer_options, dead_letter, group_id
+from shared.kafka import consumer_options, group_id, settle_one
 
-log = logging.getLogger("venuecode.status.handlers")
-# Pause before a failed message is redelivered, so a database outage is not a busy loop.
-RETRY_PAUSE_S = 1.0
-# Errors that will fail the same way on every retry: the message is parked, not retried.
+# Errors that will fail the same way on every retry: the message is parked. Every other
+# failure is retried, Redis and unexpected ones included: a colour change is never parked
+# because the cache it must reach was away.
 POISON = (BadStatusCommand, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
+def poison(error: Exception) -> bool:
+    return isinstance(error, POISON)
 
 
 def register(router: KafkaRouter, settings: Settings, status: Callable[[], StatusService]) -> None:
     """Attach this service's subscribers; ``status`` gives the service once the lifespan built it."""
     kafka = settings.infra.kafka
-
-    async def settle(msg: KafkaMessage, name: str, work: Callable[[], Awaitable[object]]) -> None:
-        # Ack only after the transaction (inside ``work``) committed; park poison, retry the rest.
-        try:
-            await work()
-        except POISON as exc:
-            await dead_letter(router, kafka, name, msg.body, exc)
-        except Exception:
-            log.warning("message handling failed; will be redelivered", extra={"topic": name})
-            await asyncio.sleep(RETRY_PAUSE_S)
-            await msg.nack()
-            raise
-        await msg.ack()
 
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
@@ -54,13 +41,15 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
         **consumer_options(kafka),
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
-        try:
-            event = decode(msg.body, REGISTRY_EVENT_ADAPTER)
-        except ValidationError as exc:
-            await dead_letter(router, kafka, REGISTRY_TOPIC, msg.body, exc)
-            await msg.ack()
-            return
-        await settle(msg, REGISTRY_TOPIC, lambda: status().apply_registry_event(event))
+        await settle_one(
+            router,
+            kafka,
+            msg,
+            REGISTRY_TOPIC,
+            adapter=REGISTRY_EVENT_ADAPTER,
+            apply=lambda e: status().apply_registry_event(e),
+            parks=poison,
+        )
 
     @router.subscriber(
         topic(STATUS_COMMANDS_TOPIC, kafka.namespace),
@@ -68,13 +57,10 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
         **consumer_options(kafka),
     )
     async def on_status_command(msg: KafkaMessage) -> None:
-        try:
-            command = decode(msg.body, EVENT_ADAPTER)
-        except ValidationError as exc:
-            await dead_letter(router, kafka, STATUS_COMMANDS_TOPIC, msg.body, exc)
-            await msg.ack()
-            return
-        if not isinstance(command, StatusSet):
-            await msg.ack()  # not ours to act on
-            return
-        await settle(msg, STATUS_COMMANDS_TOPIC, lambda: status().apply_command(command))
+        await settle_one(
+            router, kafka, msg, STATUS_COMMANDS_TOPIC, adapter=EVENT_ADAPTER, apply=command, parks=poison
+        )
+
+    async def command(event: Event) -> None:
+        if isinstance(event, StatusSet):  # other events on the topic are not ours to act on
+            await status().apply_command(event)
