@@ -53,7 +53,10 @@ def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaR
         enable_idempotence=settings.idempotent_producer,
         request_timeout_ms=settings.request_timeout_ms,
         client_id=f"venuecode-{service}",
-        linger_ms=1,
+        # No linger: a scan waits for its own acknowledgement, and under load the sends that queue
+        # while a produce request is in flight go out together anyway (a check-in's publish
+        # took 2.2 ms at p50 with 1 ms of linger, about 1 ms without).
+        linger_ms=0,
         graceful_timeout=10.0,
         include_in_schema=False,
         schema_url=None,

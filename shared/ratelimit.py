@@ -33,21 +33,29 @@ class RateLimiter:
 
         The events count even when refused, so hammering does not reopen the window early.
         """
+        await self.hit_many([subject], cost, now)
+
+    async def hit_many(self, subjects: Sequence[str], cost: int = 1, now: float | None = None) -> None:
+        """``hit`` for several subjects (a family checking in together) in one round trip; every
+        subject is counted, then the first full window of any of them is raised."""
         moment = time.time() if now is None else now
         async with self._redis.pipeline(transaction=False) as pipe:
-            for window in self._windows:
-                start = int(moment // window.seconds) * window.seconds
-                key = f"{self._base}{window.seconds}:{subject}:{start}"
-                _ = pipe.incrby(key, cost)
-                _ = pipe.expire(key, window.seconds + 1)
+            for subject in subjects:
+                for window in self._windows:
+                    start = int(moment // window.seconds) * window.seconds
+                    key = f"{self._base}{window.seconds}:{subject}:{start}"
+                    _ = pipe.incrby(key, cost)
+                    _ = pipe.expire(key, window.seconds + 1)
             results = await pipe.execute()
-        for index, window in enumerate(self._windows):
-            if int(results[2 * index]) > window.limit:
-                start = int(moment // window.seconds) * window.seconds
-                raise RateLimited(
-                    int(start + window.seconds - moment) + 1,
-                    f"Too many attempts: at most {window.limit} in {window.seconds} s.",
-                )
+        counts = iter(results[::2])
+        for _subject in subjects:
+            for window in self._windows:
+                if int(next(counts)) > window.limit:
+                    start = int(moment // window.seconds) * window.seconds
+                    raise RateLimited(
+                        int(start + window.seconds - moment) + 1,
+                        f"Too many attempts: at most {window.limit} in {window.seconds} s.",
+                    )
 
     async def check(self, subject: str, now: float | None = None) -> None:
         """Raise ``RateLimited`` if any window of ``subject`` is already full, counting nothing.

@@ -135,8 +135,7 @@ class CheckinCache:
     async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
         """Count one check-in per person against the caps; raises ``RateLimited``."""
         try:
-            for person_id in person_ids:
-                await self._caps.hit(str(person_id), now=now)
+            await self._caps.hit_many([str(p) for p in person_ids], now=now)
         except (RedisError, OSError) as exc:
             raise CacheDown from exc
 

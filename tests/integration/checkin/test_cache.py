@@ -82,3 +82,22 @@ async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, i
     assert [warm.colours[p].colour for p in group] == ["green", "red", "green"]
     # Without people nothing is read, and a claim keeps its old shape.
     assert (await cache.claim(caller, "none")).colours == {}
+
+
+async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over(
+    redis: Redis, infra: InfraSettings
+) -> None:
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    parent, child = uuid.uuid4(), uuid.uuid4()
+    short, _ = CHECKIN_CAPS
+    at = DAY_START + 7 * 86_400 + 1
+    for _ in range(short.limit):
+        await cache.count_checkins([child], now=at)
+    with pytest.raises(RateLimited):
+        await cache.count_checkins([parent, child], now=at)
+    # The parent was counted with the family (once), and is still far from any cap.
+    await cache.count_checkins([parent], now=at)
+    counted = await redis.get(
+        f"{infra.redis.key_prefix}rl:checkin:{short.seconds}:{parent}:{at // 600 * 600}"
+    )
+    assert counted == b"2"
