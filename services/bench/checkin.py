@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from services.bench import bare
 from services.bench.env import (
+    CpuMeter,
     Infra,
     Machine,
     Server,
@@ -119,8 +120,10 @@ async def sweep(targets: dict[str, Target], args: argparse.Namespace) -> dict[st
     for name, (server, make) in targets.items():
         # A short warm-up: pools, connections and caches fill first.
         await closed_loop("127.0.0.1", server.port, make, 8, 1.0)
+        meter = CpuMeter(server)
         saturated = await closed_loop("127.0.0.1", server.port, make, args.concurrency, args.duration)
-        steps[name].append({"fraction": 1.0, **saturated.summary()})
+        cpu = meter.per_request_ms(saturated.ok)
+        steps[name].append({"fraction": 1.0, **saturated.summary(), **cpu})
         maxima[name] = saturated.achieved_rps
     for fraction in FRACTIONS:
         for name, (server, make) in targets.items():
@@ -188,6 +191,9 @@ def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[
                 "p99_ms@70%": at(0.7, "p99_ms"),
                 "p99_ms@max": at(1.0, "p99_ms"),
                 "rss_mb@70%": max(rss) if rss else float("nan"),
+                # CPU per answered request at saturation: what capacity planning multiplies.
+                "server_cpu_ms": at(1.0, "server_cpu_ms"),
+                "stack_cpu_ms": at(1.0, "stack_cpu_ms"),
             }
             non_2xx = sum(n for s in steps for code, n in s["statuses"].items() if not code.startswith("2"))
             rows.append({"workers": count, "target": target, **medians[target], "non_2xx": non_2xx})

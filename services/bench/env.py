@@ -253,6 +253,12 @@ class Server:
         found = [_rss_mb(pid) for pid in workers or [self._process.pid]]
         return [mb for mb in found if mb > 0]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its workers have used so far."""
+        if self._process is None or self._process.poll() is not None:
+            return 0.0
+        return sum(_cpu_s(pid) for pid in [self._process.pid, *_descendants(self._process.pid)])
+
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:
             return
@@ -284,6 +290,39 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def _cpu_s(pid: int) -> float:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class CpuMeter:
+    """CPU spent while a step ran: by one server, and by the whole machine except this process
+    (the load generator), i.e. the server with its Postgres, Redis and broker."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._start = (server.cpu_seconds(), _cpu_jiffies()[0], _own_cpu_s())
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        server, busy, own = self._start
+        spent_server = self._server.cpu_seconds() - server
+        spent_stack = (_cpu_jiffies()[0] - busy) / os.sysconf("SC_CLK_TCK") - (_own_cpu_s() - own)
+        if requests <= 0:
+            return {"server_cpu_ms": float("nan"), "stack_cpu_ms": float("nan")}
+        return {
+            "server_cpu_ms": spent_server * 1000 / requests,
+            "stack_cpu_ms": spent_stack * 1000 / requests,
+        }
+
+
+def _own_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _rss_mb(pid: int) -> float:

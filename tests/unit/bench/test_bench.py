@@ -204,3 +204,16 @@ def test_contacts_summary_takes_medians_and_puts_http_beside_sql() -> None:
     assert depth1["SQL"]["p50_ms"] == 2.0
     assert depth1["HTTP"]["p99_ms"] == 6.0
     assert depth1["HTTP/SQL"]["p50_ms"] == 1.5
+
+
+def test_cpu_time_of_a_process_is_read_from_proc() -> None:
+    import os
+    import time
+
+    from services.bench.env import _cpu_s
+
+    before = _cpu_s(os.getpid())
+    end = time.process_time() + 0.05
+    while time.process_time() < end:  # burn 50 ms of CPU
+        pass
+    assert _cpu_s(os.getpid()) - before >= 0.03
