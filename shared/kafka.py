@@ -73,13 +73,14 @@ class ConsumerOptions(TypedDict):
     heartbeat_interval_ms: int
 
 
-def consumer_options(settings: KafkaSettings) -> ConsumerOptions:
+def consumer_options(settings: KafkaSettings, *, sparse: bool = False) -> ConsumerOptions:
     """What every subscriber shares: manual acks after the transaction, start at the
-    beginning when the group is new, and this deployment's timing."""
+    beginning when the group is new, and this deployment's timing. ``sparse``: a topic of
+    occasional events, polled less often (``KafkaSettings.sparse_fetch_max_wait_ms``)."""
     return {
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.MANUAL,
-        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "fetch_max_wait_ms": settings.sparse_fetch_max_wait_ms if sparse else settings.fetch_max_wait_ms,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
     }

@@ -46,6 +46,11 @@ class KafkaSettings(BaseModel):
     # tansu answers a fetch only after fetch_max_wait_ms even with data waiting;
     # 10 ms gave 4.6 ms end-to-end p50 here against ~100 ms with the default 500.
     fetch_max_wait_ms: int = 10
+    # For sparse topics (registry events, status events and commands) that only feed read
+    # models: each idle consumer polls 1000/this times a second, and at 10 ms two of them
+    # took ~8 % of a check-in worker's CPU under load (py-spy); 100 ms still delivers an
+    # event within a tenth of a second.
+    sparse_fetch_max_wait_ms: int = 100
     # Consumers send JoinGroup with this timeout too, and tansu answers a JoinGroup only
     # after about half the session timeout (5 s with aiokafka's 10 s default): at 5 s no
     # group with default settings ever joined. Publishing stays bounded by PUBLISH_TIMEOUT_S.

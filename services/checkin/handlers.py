@@ -30,7 +30,7 @@ def register(
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "checkin"),
-        **consumer_options(kafka),
+        **consumer_options(kafka, sparse=True),
         include_in_schema=False,
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
@@ -46,7 +46,7 @@ def register(
     @router.subscriber(
         topic(STATUS_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "checkin", "status"),
-        **consumer_options(kafka),
+        **consumer_options(kafka, sparse=True),
         include_in_schema=False,
     )
     async def on_status_event(msg: KafkaMessage) -> None:

@@ -38,7 +38,7 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "status"),
-        **consumer_options(kafka),
+        **consumer_options(kafka, sparse=True),
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
         await settle_one(
@@ -54,7 +54,7 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
     @router.subscriber(
         topic(STATUS_COMMANDS_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "status", "commands"),
-        **consumer_options(kafka),
+        **consumer_options(kafka, sparse=True),
     )
     async def on_status_command(msg: KafkaMessage) -> None:
         await settle_one(
