@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -87,9 +88,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = runtime
             app.state.tracing = service
             task = asyncio.create_task(upkeep(service))
+            # What startup built lives as long as the worker. Frozen, it is no longer walked by
+            # the collections that ingestion triggers (each batch makes ~10 objects an event):
+            # decoding went from ~7.5 to ~5 µs an event in a profile of the consumer path.
+            # Thawed on the way out, so a test process that starts many apps frees their garbage.
+            gc.freeze()
             try:
                 yield
             finally:
+                gc.unfreeze()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

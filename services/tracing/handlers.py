@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream import StreamMessage
@@ -30,6 +30,10 @@ from shared.kafka import consumer_options, dead_letter, group_id
 from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger("venuecode.tracing.handlers")
+# A batch is decoded this many records at a time, the loop yielded between slices:
+# decoding 5000 in one go (~40 ms) held the batch being written still, its COPY
+# waiting for the loop while Postgres sat idle.
+DECODE_SLICE = 500
 
 
 def register(router: KafkaRouter, settings: Settings, service: Callable[[], TracingService]) -> None:
@@ -44,6 +48,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         batch=True,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
+        parser=_one_message_for_the_batch,
         decoder=_raw_bodies,
     )
     async def on_checkins(msg: KafkaMessage) -> None:
@@ -54,7 +59,10 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         checkins: list[CheckinRow] = []
         checkouts: list[CheckoutRow] = []
         try:
-            for record in records:
+            for index, record in enumerate(records):
+                if index and not index % DECODE_SLICE:
+                    # The batch being written moves on meanwhile (its COPY fed).
+                    await asyncio.sleep(0)
                 try:
                     row = decode_row(record.value or b"")
                 except ValidationError as exc:
@@ -70,17 +78,16 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
             _rewind_rest(consumer, records, await writer.settle())
             await asyncio.sleep(RETRY_PAUSE_S)
             return
-        failed = await writer.settle()
+        failed = await writer.start(consumer, records, checkins, checkouts)
         if failed:
             # The batch before this one failed and was rewound; this one comes after it.
             _rewind_rest(consumer, records, failed)
-            return
-        writer.start(consumer, records, checkins, checkouts)
 
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, NAME, "registry"),
-        **consumer_options(kafka),
+        # Occasional events: polled every 100 ms, so the idle subscriber takes little from ingestion.
+        **consumer_options(kafka, sparse=True),
     )
     async def on_registry(msg: KafkaMessage) -> None:
         raw = msg.body if isinstance(msg.body, bytes) else bytes(msg.body)
@@ -95,8 +102,22 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         await msg.ack()
 
 
+async def _one_message_for_the_batch(
+    records: tuple[Any, ...], parse: Callable[[tuple[Any, ...]], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream's message for a batch, made from its first record and carrying all of them.
+
+    FastStream's batch parser decodes every record's headers into a dict
+    (``batch_headers``) and lists every body; ``on_checkins`` reads neither,
+    only ``raw_message``. That was ~3% of the consumer's time.
+    """
+    message = await parse(records[:1])
+    message.raw_message = records
+    return message
+
+
 async def _raw_bodies(msg: StreamMessage[Any]) -> Any:
-    """The batch's raw bodies, left undecoded: ``on_checkins`` validates each record itself.
+    """The body left undecoded: ``on_checkins`` validates each record itself.
 
     FastStream's own batch decoder builds a message object (with a fresh uuid4)
     and a JSON parse per record only to hand FastAPI a body the handler never

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -34,13 +34,34 @@ from services.tracing.models import (
 MAX_DWELL_MINUTES = 720
 _STAGING = "tracing_staging"
 _COLUMNS = ", ".join(CHECKIN_COLUMNS)
-# The staged rows that are new. The probe for the same checkin_id runs once per
-# staged row through the person-and-time index (pruned to the days within the
-# longest dwell). OFFSET 0 keeps it that way: without it the planner turned
-# NOT EXISTS into a hash anti-join that read the whole table on every batch
-# (it knows nothing of the unanalysed staging table), so a batch cost grew
+# The positions among a batch's check-ins whose checkin_id the store already
+# holds between $3 and $4: the batch's span widened by the longest dwell (a
+# scan retried while checkin's Redis was down carries the same checkin_id with
+# a later checked_in_at). The ids ($1) and their people ($2) come as 16 bytes
+# each, back to back: asyncpg spends ~1 µs a row on a uuid[] element (an ABC
+# check, then UUID.bytes), and the consumer is short of Python time, not of
+# Postgres time. One probe per row through the person-and-time index,
+# partitions outside the span pruned. No per-row time is sent (a timestamptz
+# array cost ~1.1 µs a row more), and a wider window only finds more copies of
+# the same checkin_id. OFFSET 0 keeps it a per-row probe: without it the
+# planner turned EXISTS into a hash join that read the whole table on every
+# batch (it cannot know how few rows the bytes hold), so a batch cost grew
 # with the store: ingest fell from ~28 k to ~16 k rows a second by 300 k rows
 # stored, and would keep falling toward the 20 M rows of three weeks.
+_STORED_AMONG = (
+    "SELECT s.i FROM (SELECT i,"
+    "  encode(substring($1::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS checkin_id,"
+    "  encode(substring($2::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS person_id"
+    "  FROM generate_series(0, length($1::bytea) / 16 - 1) AS i) AS s"
+    " WHERE EXISTS (SELECT 1 FROM tracing.checkins AS c"
+    "  WHERE c.person_id = s.person_id AND c.checkin_id = s.checkin_id"
+    "  AND c.checked_in_at >= $3::timestamptz AND c.checked_in_at <= $4::timestamptz OFFSET 0)"
+)
+# A batch spanning more than this is probed a day at a time, so that each
+# row's probe reads about a day of its person's visits, not the batch's span.
+_PROBE_SPAN = timedelta(hours=24)
+# The careful path (see ``record_checkins_merging``): the same probe from a
+# staging table, and ON CONFLICT for rows another writer committed meanwhile.
 _KEEP_NEW_CHECKINS = (
     f"INSERT INTO tracing.checkins ({_COLUMNS})"  # noqa: S608 - column names are constants
     f" SELECT DISTINCT ON (checkin_id) {_COLUMNS} FROM pg_temp.{_STAGING} AS s"
@@ -74,16 +95,90 @@ async def partition_names(conn: asyncpg.Connection) -> list[str]:
     return [row["relname"] for row in rows]
 
 
-async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
-    """COPY check-ins into a staging table and keep the new ones; returns how many were new.
+def first_of_each(rows: Sequence[CheckinRow]) -> list[CheckinRow]:
+    """One row per checkin_id, the earliest (a batch may carry a check-in and its retry)."""
+    first: dict[UUID, CheckinRow] = {}
+    for row in rows:
+        kept = first.setdefault(row.checkin_id, row)
+        if kept is not row and row.checked_in_at < kept.checked_in_at:
+            first[row.checkin_id] = row
+    return list(first.values()) if len(first) < len(rows) else list(rows)
 
-    Runs inside the caller's transaction. The staging table is emptied at
-    commit, so one pooled connection reuses it batch after batch. Duplicates
-    within the batch go by DISTINCT ON, duplicates against the store by the
-    primary key and by checkin_id: a scan retried while checkin's Redis was
-    down carries the same checkin_id with a later checked_in_at, so the
-    person's own visits within the longest dwell are searched for the id
-    (through the person-and-time index, pruned to those days).
+
+def _spans(rows: Sequence[CheckinRow]) -> list[Sequence[CheckinRow]]:
+    """The batch as one group, or a group per UTC day when it spans more than ``_PROBE_SPAN``."""
+    times = [row.checked_in_at for row in rows]
+    if max(times) - min(times) <= _PROBE_SPAN:
+        return [rows]
+    days: dict[date, list[CheckinRow]] = {}
+    for row in rows:
+        days.setdefault(row.checked_in_at.astimezone(UTC).date(), []).append(row)
+    return list(days.values())
+
+
+def packed(ids: Sequence[UUID]) -> bytes:
+    """UUIDs as ``_STORED_AMONG`` takes them: 16 bytes each, back to back."""
+    return b"".join([u.bytes for u in ids])
+
+
+async def stored_among(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> set[UUID]:
+    """The checkin_ids of ``rows`` that the store already holds (see ``_STORED_AMONG``)."""
+    dwell = timedelta(minutes=MAX_DWELL_MINUTES)
+    known: set[UUID] = set()
+    for group in _spans(rows):
+        times = [row.checked_in_at for row in group]
+        found = await conn.fetch(
+            _STORED_AMONG,
+            packed([row.checkin_id for row in group]),
+            packed([row.person_id for row in group]),
+            min(times) - dwell,
+            max(times) + dwell,
+        )
+        known.update(group[record[0]].checkin_id for record in found)
+    return known
+
+
+async def new_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> list[CheckinRow]:
+    """The check-ins of a batch that the store does not hold yet, one per checkin_id.
+
+    Duplicates within the batch go in Python (the earliest of each checkin_id
+    stays), duplicates against the store by one probe statement
+    (``stored_among``).
+    """
+    batch = first_of_each(rows)
+    if not batch:
+        return batch
+    known = await stored_among(conn, batch)
+    return [row for row in batch if row.checkin_id not in known] if known else batch
+
+
+async def copy_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
+    """COPY check-ins found new (``new_checkins``) straight into the partitioned table.
+
+    A batch so costs a raw COPY plus the probe. A row another writer committed
+    since the probe (two consumers overlap for a moment when a partition
+    moves) makes it raise ``asyncpg.UniqueViolationError``, which aborts the
+    transaction: the caller then writes the batch with ``record_checkins_merging``.
+    """
+    if rows:
+        await conn.copy_records_to_table(
+            "checkins", schema_name="tracing", records=rows, columns=CHECKIN_COLUMNS
+        )
+    return len(rows)
+
+
+async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
+    """Keep the check-ins that are new (``new_checkins``, ``copy_checkins``); returns how many."""
+    return await copy_checkins(conn, await new_checkins(conn, rows))
+
+
+async def record_checkins_merging(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
+    """``record_checkins`` that never raises for a row stored meanwhile; slower (~1.4x).
+
+    COPY into a staging table and keep the new ones with ON CONFLICT DO
+    NOTHING, which waits for a concurrent writer of the same key and then
+    skips it. The staging table is emptied at commit, so one pooled
+    connection reuses it batch after batch.
     """
     if not rows:
         return 0

@@ -198,3 +198,52 @@ async def test_checkouts_over_the_stream_and_the_venue_read_model(infra: InfraSe
     assert 'service="tracing"' in metrics
     parked = await read_topic(infra, dlq(topic(REGISTRY_TOPIC, infra.kafka.namespace)), 1)
     assert [r.value for r in parked] == [b"{}"]
+
+
+async def test_retried_scans_in_the_next_small_batch_are_stored_once(
+    infra: InfraSettings, serve: Serve
+) -> None:
+    """Batch k+1 is probed while batch k is written: a retry of a scan in batch k is still a duplicate."""
+    t0 = base_time()
+    venue = uuid.uuid4()
+    originals = [checkin(uuid.uuid4(), venue, t0 + minutes(i)) for i in range(120)]
+    # Each scan retried (same checkin_id, two minutes later) about one batch after it.
+    stream = []
+    for i, event in enumerate(originals):
+        stream.append(event)
+        if i >= 12:
+            earlier = originals[i - 12]
+            stream.append(
+                checkin(
+                    earlier.data.person_id,
+                    venue,
+                    earlier.data.checked_in_at + minutes(2),
+                    checkin_id=earlier.data.checkin_id,
+                )
+            )
+    settings = Settings(infra=infra, batch_max_records=10, batch_timeout_ms=5)
+
+    async with serve(create_app(settings)):
+        await send(infra, CHECKINS_TOPIC, stream, key=venue.bytes)
+        marker = checkin(uuid.uuid4(), venue, t0)
+        await send(infra, CHECKINS_TOPIC, [marker], key=venue.bytes)
+
+        async def marker_stored() -> bool:
+            conn = await asyncpg.connect(infra.postgres.url)
+            try:
+                found = await conn.fetchval(
+                    "SELECT count(*) FROM tracing.checkins WHERE checkin_id = $1", marker.data.checkin_id
+                )
+            finally:
+                await conn.close()
+            return bool(found)
+
+        await until(marker_stored, "the marker after the stream")
+
+    conn = await asyncpg.connect(infra.postgres.url)
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
+        distinct = await conn.fetchval("SELECT count(DISTINCT checkin_id) FROM tracing.checkins")
+    finally:
+        await conn.close()
+    assert (total, distinct) == (len(originals) + 1, len(originals) + 1)

@@ -9,10 +9,10 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from services.tracing.models import CHECKIN_COLUMNS, CheckinRow, CheckoutRow
-from services.tracing.wire import decode_row
+from services.tracing.wire import decode_row, mirror, row_of
 from shared.events import (
     CHECKIN_EVENT_ADAPTER,
     CheckinRecorded,
@@ -86,3 +86,80 @@ def test_what_the_event_classes_refuse_is_refused(raw: bytes) -> None:
         decode(raw, CHECKIN_EVENT_ADAPTER)
     with pytest.raises(ValidationError):
         decode_row(raw)
+
+
+# Values a field may be swapped for: right and wrong types, formats the classes accept or not.
+odd_values = st.sampled_from(
+    [
+        None,
+        0,
+        1,
+        2,
+        "",
+        "x",
+        [],
+        {},
+        "self_scan",
+        "fever",
+        "unknown",
+        "checkin.recorded",
+        "checkout.recorded",
+        "00000000-0000-0000-0000-000000000001",
+        "{00000000-0000-0000-0000-000000000001}",
+        "00000000000000000000000000000001",
+        "2026-11-01T08:00:00Z",
+        "2026-11-01T08:00:00+08:00",
+        "2026-11-01",
+        1_700_000_000,
+    ]
+)
+ENVELOPE_KEYS = ["event_id", "occurred_at", "producer", "type", "version", "data", "extra"]
+DATA_KEYS = [*CHECKIN_COLUMNS, "checked_out_at", "extra"]
+
+
+@given(
+    checkins,
+    st.lists(
+        st.tuples(st.booleans(), st.sampled_from(ENVELOPE_KEYS + DATA_KEYS), st.none() | odd_values),
+        max_size=4,
+    ),
+)
+def test_the_decoder_accepts_exactly_what_the_event_classes_accept(
+    data: CheckinRecordedData, changes: list[tuple[bool, str, object]]
+) -> None:
+    """Fields dropped or swapped at random, in the envelope or in data: the same verdict, the same row."""
+    message = orjson.loads(encode(CheckinRecorded(data=data)))
+    for in_data, key, value in changes:
+        inner = message.get("data")
+        target = inner if in_data and key in DATA_KEYS and isinstance(inner, dict) else message
+        if value is None and key in target:
+            del target[key]
+        elif value is not None:
+            target[key] = value
+    raw = orjson.dumps(message)
+    try:
+        event = decode(raw, CHECKIN_EVENT_ADAPTER)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            decode_row(raw)
+        return
+    assert decode_row(raw) == row_of(event)
+
+
+def test_a_model_with_rules_a_mirror_cannot_keep_is_refused() -> None:
+    class Checked(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        person_id: UUID
+
+        @field_validator("person_id")
+        @classmethod
+        def nonzero(cls, value: UUID) -> UUID:
+            return value
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        person_id: UUID
+
+    for model in (Checked, Strict):
+        with pytest.raises(TypeError):
+            mirror(model)
