@@ -20,13 +20,13 @@ from shared.events import (
     CHECKINS_TOPIC,
     REGISTRY_EVENT_ADAPTER,
     REGISTRY_TOPIC,
+    Event,
     PersonRegistered,
     VenueRegistered,
     VenueRenamed,
-    decode,
     topic,
 )
-from shared.kafka import consumer_options, dead_letter, group_id
+from shared.kafka import consumer_options, dead_letter, group_id, settle_one
 from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger("venuecode.tracing.handlers")
@@ -34,6 +34,7 @@ log = logging.getLogger("venuecode.tracing.handlers")
 # decoding 5000 in one go (~40 ms) held the batch being written still, its COPY
 # waiting for the loop while Postgres sat idle.
 DECODE_SLICE = 500
+PROBE_AHEAD = int(__import__("os").environ.get("VC_AHEAD", "2500"))
 
 
 def register(router: KafkaRouter, settings: Settings, service: Callable[[], TracingService]) -> None:
@@ -61,6 +62,8 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         try:
             for index, record in enumerate(records):
                 if index and not index % DECODE_SLICE:
+                    if index == PROBE_AHEAD:
+                        writer.probe_ahead(checkins)
                     # The batch being written moves on meanwhile (its COPY fed).
                     await asyncio.sleep(0)
                 try:
@@ -90,16 +93,14 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         **consumer_options(kafka, sparse=True),
     )
     async def on_registry(msg: KafkaMessage) -> None:
-        raw = msg.body if isinstance(msg.body, bytes) else bytes(msg.body)
-        try:
-            event = decode(raw, REGISTRY_EVENT_ADAPTER)
-        except ValidationError as exc:
-            await dead_letter(router, kafka, REGISTRY_TOPIC, raw, exc)
-            await msg.ack()
-            return
+        await settle_one(
+            router, kafka, msg, REGISTRY_TOPIC, adapter=REGISTRY_EVENT_ADAPTER, apply=registry_event
+        )
+
+    async def registry_event(event: Event) -> None:
+        # A failure (Postgres away) is redelivered by settle_one, never acknowledged past.
         if isinstance(event, VenueRegistered | VenueRenamed | PersonRegistered):
             await service().registry_event(event)
-        await msg.ack()
 
 
 async def _one_message_for_the_batch(
