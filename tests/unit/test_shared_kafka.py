@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from faststream import AckPolicy
+from pydantic import TypeAdapter
 
+from shared import kafka
 from shared.kafka import TRANSIENT_ERRORS, consumer_options, unless_transient
 from shared.settings import KafkaSettings
 
@@ -23,3 +26,60 @@ def test_only_what_a_retry_can_outlive_is_redelivered() -> None:
     assert not unless_transient(TimeoutError())
     assert unless_transient(ValueError("a bug or a bad message"))
     assert all(issubclass(kind, Exception) for kind in TRANSIENT_ERRORS)
+
+
+class _Message:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.settled: list[str] = []
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def nack(self) -> None:
+        self.settled.append("nack")
+
+
+class _Broker:
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, str]] = []
+
+    async def publish(self, raw: bytes, target: str, headers: dict[str, str]) -> None:
+        self.parked.append((target, headers["x-error-type"]))
+
+
+class _Router:
+    def __init__(self) -> None:
+        self.broker = _Broker()
+
+
+@pytest.mark.parametrize(
+    ("body", "failure", "settled", "parked"),
+    [
+        (b'{"n": 1}', None, ["ack"], []),
+        (b"not json", None, ["ack"], ["ValidationError"]),
+        (b'{"n": 1}', ConnectionRefusedError(), ["nack"], []),
+        (b'{"n": 1}', ValueError("bad"), ["ack"], ["ValueError"]),
+    ],
+)
+async def test_settle_one_acks_parks_or_redelivers(
+    monkeypatch: pytest.MonkeyPatch,
+    body: bytes,
+    failure: Exception | None,
+    settled: list[str],
+    parked: list[str],
+) -> None:
+    """The pure policy of settle_one (its Kafka side runs in the services' integration tests)."""
+    monkeypatch.setattr(kafka, "REDELIVERY_PAUSE_S", 0.0)
+    router, msg, applied = _Router(), _Message(body), []
+
+    async def apply(event: dict[str, int]) -> None:
+        applied.append(event)
+        if failure is not None:
+            raise failure
+
+    adapter = TypeAdapter(dict[str, int])
+    await kafka.settle_one(router, KafkaSettings(), msg, "t.v1", adapter=adapter, apply=apply)  # type: ignore[arg-type]
+    assert msg.settled == settled
+    assert [kind for _, kind in router.broker.parked] == parked
+    assert all(target == "t.v1.dlq" for target, _ in router.broker.parked)
