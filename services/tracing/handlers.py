@@ -34,7 +34,6 @@ log = logging.getLogger("venuecode.tracing.handlers")
 # decoding 5000 in one go (~40 ms) held the batch being written still, its COPY
 # waiting for the loop while Postgres sat idle.
 DECODE_SLICE = 500
-PROBE_AHEAD = int(__import__("os").environ.get("VC_AHEAD", "2500"))
 
 
 def register(router: KafkaRouter, settings: Settings, service: Callable[[], TracingService]) -> None:
@@ -62,8 +61,6 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
         try:
             for index, record in enumerate(records):
                 if index and not index % DECODE_SLICE:
-                    if index == PROBE_AHEAD:
-                        writer.probe_ahead(checkins)
                     # The batch being written moves on meanwhile (its COPY fed).
                     await asyncio.sleep(0)
                 try:
