@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
@@ -14,6 +15,11 @@ from shared.settings import PostgresSettings
 
 log = logging.getLogger("venuecode.db")
 _MIGRATION = re.compile(r"(\d{4})_[\w-]+\.sql")
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL, naming another database (tests and benchmarks make their own)."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 async def create_pool(

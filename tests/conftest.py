@@ -16,13 +16,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from shared.db import with_database
 from shared.settings import InfraSettings
 
 
@@ -31,11 +31,6 @@ class Stack:
     postgres_url: str  # an admin connection: tests create their databases through it
     redis_url: str
     kafka_bootstrap: str
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +81,7 @@ async def database_url(stack: Stack, unique: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(stack.postgres_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(stack.postgres_url, name)
+        yield with_database(stack.postgres_url, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

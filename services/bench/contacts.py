@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -39,7 +39,7 @@ from services.tracing import store, store_contacts
 from services.tracing.app import MIGRATIONS, SESSION_SETTINGS
 from services.tracing.models import QueryParameters
 from shared.auth import AccessTokens
-from shared.db import migrate
+from shared.db import migrate, with_database
 from shared.keys import load_keys
 from shared.settings import InfraSettings
 
@@ -98,10 +98,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="query the database loaded before, do not reload"
     )
-
-
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 async def load(url: str, args: argparse.Namespace) -> None:
@@ -391,7 +387,7 @@ def plot(summary: Sequence[dict[str, Any]], title: str, path: Path) -> None:
 
 async def prepare(env_infra: Infra, args: argparse.Namespace) -> str:
     """The kept bench database, loaded now unless ``--reuse``."""
-    url = _with_database(env_infra.postgres_admin, args.database)
+    url = with_database(env_infra.postgres_admin, args.database)
     if args.reuse:
         return url
     admin = await asyncpg.connect(env_infra.postgres_admin)

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 from redis.asyncio import Redis
 
 from services.embedded import EmbeddedStack, free_port
+from shared.db import with_database
 
 # A server gets this long to answer its readiness check: migrations, topic creation and
 # the tansu JoinGroup (~5 s here, shared/settings.py) fit with room for a busy machine.
@@ -86,10 +86,6 @@ def _cpu_jiffies() -> tuple[int, int]:
     return (sum(fields) - idle, sum(fields))
 
 
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
 @dataclass
 class Infra:
     """Postgres and Redis for a benchmark: the machine's when given, embedded otherwise."""
@@ -111,7 +107,7 @@ class Infra:
         admin = await asyncpg.connect(self.postgres_admin)
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
-            yield _with_database(self.postgres_admin, name)
+            yield with_database(self.postgres_admin, name)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()

@@ -26,10 +26,11 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, ViewportSize, async_playwright, expect
 
 from services.registry.commands import grant_role
+from shared.db import with_database
 from shared.settings import InfraSettings
 from tests.browser.kit import Account
 from tests.browser.venue import Venue, open_venue
-from tests.conftest import Stack, _with_database
+from tests.conftest import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No downloads here: Debian's Chromium, headless, quiet, and with no network of its own.
@@ -100,7 +101,7 @@ async def platform(stack: Stack, state_dir: Path) -> AsyncIterator[Platform]:
     origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
     infra = InfraSettings(
         env="test",
-        postgres_url=_with_database(stack.postgres_url, database),
+        postgres_url=with_database(stack.postgres_url, database),
         redis_url=stack.redis_url,
         kafka_bootstrap=stack.kafka_bootstrap,
         kafka_namespace=f"b{unique}.",

@@ -9,8 +9,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.db import with_database
 from shared.settings import InfraSettings
-from tests.conftest import Stack, _with_database
+from tests.conftest import Stack
 from tests.security.live import live_platform
 from tests.security.world import World, build_world
 
@@ -25,7 +26,7 @@ async def module_infra(stack: Stack, state_dir: Path) -> AsyncIterator[InfraSett
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield InfraSettings(
             env="test",
-            postgres_url=_with_database(stack.postgres_url, name),
+            postgres_url=with_database(stack.postgres_url, name),
             redis_url=stack.redis_url,
             kafka_bootstrap=stack.kafka_bootstrap,
             kafka_namespace=f"s{unique}.",

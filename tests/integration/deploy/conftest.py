@@ -32,8 +32,9 @@ from redis.asyncio import Redis
 
 from services.dev import SERVICES
 from services.embedded import free_port
+from shared.db import with_database
 from shared.settings import InfraSettings
-from tests.conftest import Stack, _with_database
+from tests.conftest import Stack
 
 ROOT = Path(__file__).resolve().parents[3]
 GATEWAY_DIR = ROOT / "deploy" / "gateway"
@@ -250,7 +251,7 @@ async def gateway(
     env = {key: value for key, value in os.environ.items() if not key.startswith("VENUECODE_")}
     env.update(
         VENUECODE_ENV="test",
-        VENUECODE_POSTGRES_URL=_with_database(stack.postgres_url, database),
+        VENUECODE_POSTGRES_URL=with_database(stack.postgres_url, database),
         VENUECODE_REDIS_URL=stack.redis_url,
         VENUECODE_KAFKA_BOOTSTRAP=stack.kafka_bootstrap,
         VENUECODE_KAFKA_NAMESPACE=f"tgw{unique}.",
