@@ -13,8 +13,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, handlers, pages
+from services.tracing import api, api_outbreaks, handlers, pages
 from services.tracing.config import Settings
+from services.tracing.outbreaks import OutbreakService
 from services.tracing.service import TracingService
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, StatusSet, dlq
 from shared.kafka import make_router, publish
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await service.maintain()
             app.state.runtime = runtime
             app.state.tracing = service
+            app.state.outbreaks = OutbreakService(runtime.pool, retention_days=settings.retention_days)
             task = asyncio.create_task(upkeep(service))
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the collections that ingestion triggers (each batch makes ~10 objects an event):
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     handlers.register(router, settings, lambda: app.state.tracing)
     app.include_router(router)
     app.include_router(api.router)
+    app.include_router(api_outbreaks.router)
     app.include_router(pages.router)
     app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,13 @@ class AuditAction(StrEnum):
     NOTIFICATION = "notification"
     SETTINGS = "settings_change"
     PERSON_LOOKUP = "person_lookup"
+    EXPOSURE_ANALYSIS = "exposure_analysis"
+    EXPOSURE_VIEW = "exposure_analysis_view"
+    ALERT_CREATED = "venue_alert_created"
+    ALERT_APPROVED = "venue_alert_approved"
+    ALERT_PERSON_CHANGED = "venue_alert_person_changed"
+    ALERT_WITHDRAWN = "venue_alert_withdrawn"
+    ALERT_PERSON_RESTORED = "venue_alert_person_restored"
 
 
 class CheckinRow(NamedTuple):
@@ -136,3 +143,68 @@ class AuditEntry(_Model):
     count: int
     at: datetime
     detail: dict[str, Any]
+
+
+# --- outbreak work (store_outbreaks.py) ------------------------------------------
+
+
+class CaseTimelineVisit(_Model):
+    """One visit of one case of an exposure analysis, alive inside its window."""
+
+    person_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    checked_in_at: datetime
+    ends_at: datetime
+
+
+class SharedExposure(_Model):
+    """A venue-window that two or more cases shared: their visits overlap or lie within the gap."""
+
+    venue_id: UUID
+    venue_name: str | None
+    starts_at: datetime
+    ends_at: datetime
+    case_ids: list[UUID]
+
+
+class ExposureAnalysis(_Model):
+    analysis_id: UUID
+    requested_by: UUID
+    case_ids: list[UUID]
+    from_at: datetime
+    to_at: datetime
+    gap_minutes: int
+    dwell_minutes: int | None
+    exposures: list[SharedExposure]
+    timelines: list[CaseTimelineVisit]
+    created_at: datetime
+
+
+AlertState = Literal["pending", "approved", "withdrawn"]
+
+
+class AlertPerson(_Model):
+    """Someone a venue alert found present, at their earliest visit overlapping its window."""
+
+    person_id: UUID
+    checked_in_at: datetime
+    ends_at: datetime
+
+
+class VenueAlert(_Model):
+    alert_id: UUID
+    venue_id: UUID
+    venue_name: str | None = None
+    from_at: datetime
+    to_at: datetime
+    dwell_minutes: int | None
+    note: str | None
+    state: AlertState
+    created_by: UUID
+    created_at: datetime
+    approved_by: UUID | None = None
+    approved_at: datetime | None = None
+    withdrawn_by: UUID | None = None
+    withdrawn_at: datetime | None = None
+    people: list[AlertPerson]
