@@ -248,6 +248,9 @@ class StatusSetData(_Data):
     requested_by: UUID
     source_query_id: UUID | None = None
     valid_until: datetime | None = None
+    # The venue alert that asks for the change, so that withdrawing it (status.revert) can
+    # undo exactly the changes still attributable to it.
+    alert_id: UUID | None = None
 
 
 class StatusSet(Envelope):
@@ -256,6 +259,19 @@ class StatusSet(Envelope):
     type: Literal["status.set"] = "status.set"
     version: Literal[1] = 1
     data: StatusSetData
+
+
+class StatusRevertData(_Data):
+    alert_id: UUID
+    requested_by: UUID
+
+
+class StatusRevert(Envelope):
+    """Command: undo a withdrawn venue alert's changes where nothing changed the person since."""
+
+    type: Literal["status.revert"] = "status.revert"
+    version: Literal[1] = 1
+    data: StatusRevertData
 
 
 RegistryEvent = Annotated[
@@ -285,9 +301,12 @@ Event = Annotated[
     | CheckoutRecorded
     | StatusChanged
     | PaperCodeIssued
-    | StatusSet,
+    | StatusSet
+    | StatusRevert,
     Field(discriminator="type"),
 ]
+# What goes onto venuecode.status-commands.v1.
+StatusCommand = StatusSet | StatusRevert
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 REGISTRY_EVENT_ADAPTER: TypeAdapter[RegistryEvent] = TypeAdapter(RegistryEvent)

@@ -16,6 +16,7 @@ from shared.events import (
     REGISTRY_TOPIC,
     STATUS_COMMANDS_TOPIC,
     Event,
+    StatusRevert,
     StatusSet,
     topic,
 )
@@ -62,5 +63,8 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
         )
 
     async def command(event: Event) -> None:
-        if isinstance(event, StatusSet):  # other events on the topic are not ours to act on
+        # Other events on the topic are not ours to act on.
+        if isinstance(event, StatusSet):
             await status().apply_command(event)
+        elif isinstance(event, StatusRevert):
+            await status().apply_revert(event)

@@ -30,6 +30,7 @@ class Source(StrEnum):
     AUTHORITY = "authority"
     COMMAND = "command"
     EXPIRY = "expiry"
+    REVERT = "revert"
 
 
 class LookupResult(StrEnum):
@@ -117,3 +118,4 @@ class Change:
     set_by: UUID | None
     source_query_id: UUID | None = None
     note: str | None = None
+    alert_id: UUID | None = None

@@ -29,6 +29,7 @@ from shared.events import (
     StatusChanged,
     StatusChangedData,
     StatusEvent,
+    StatusRevert,
     StatusSet,
     decode,
     encode,
@@ -160,16 +161,36 @@ class StatusService:
             Source.COMMAND,
             data.requested_by,
             data.source_query_id,
+            alert_id=data.alert_id,
         )
         async with self._store.transaction() as conn:
             if not await self._store.claim_event(conn, command.event_id):
                 return None
+            if data.alert_id is not None and await self._store.alert_withdrawn(conn, data.alert_id):
+                return None  # the alert was withdrawn before this command arrived
             record = await self._store.apply_change(conn, change, self.clock.now(), force=False)
             if record is None:
                 return None
             queued = await self._queue(conn, record)
         await self._after_commit([queued])
         return record
+
+    async def apply_revert(self, command: StatusRevert) -> list[StatusRecord]:
+        """Undo a withdrawn venue alert: restore each person whose current status it set.
+
+        Lowering a colour is allowed here, unlike for status.set: the revert only ever
+        takes back the alert's own change, and someone changed since is left alone.
+        """
+        data = command.data
+        async with self._store.transaction() as conn:
+            if not await self._store.claim_event(conn, command.event_id):
+                return []
+            records = await self._store.revert_alert(
+                conn, data.alert_id, data.requested_by, command.occurred_at, self.clock.now()
+            )
+            queued = [await self._queue(conn, r) for r in records]
+        await self._after_commit(queued)
+        return records
 
     async def sweep_expired(self) -> int:
         """Record every colour whose valid_until passed as green, and announce each change."""

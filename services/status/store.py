@@ -10,12 +10,13 @@ from uuid import UUID
 
 import asyncpg
 
+from services.status import store_alerts
 from services.status.models import Change, Person, Source, StatusRecord
 from shared import db
 from shared.events import PersonRegisteredData
 
 SCHEMA = "status"
-_STATUS_COLUMNS = "person_id, colour, reason, version, valid_until, effective_at, updated_at"
+_STATUS_COLUMNS = store_alerts.STATUS_COLUMNS
 
 
 def _person(row: Any) -> Person:
@@ -194,6 +195,7 @@ class Store:
             set_by=change.set_by,
             source_query_id=change.source_query_id,
             note=change.note,
+            alert_id=change.alert_id,
         )
         return record
 
@@ -238,11 +240,12 @@ class Store:
         set_by: UUID | None,
         source_query_id: UUID | None,
         note: str | None,
+        alert_id: UUID | None = None,
     ) -> None:
         await conn.execute(
             "INSERT INTO status.history (person_id, colour, reason, version, valid_until, effective_at,"
-            " recorded_at, source, set_by, source_query_id, note)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            " recorded_at, source, set_by, source_query_id, note, alert_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             record.person_id,
             record.colour,
             record.reason,
@@ -254,7 +257,39 @@ class Store:
             set_by,
             source_query_id,
             note,
+            alert_id,
         )
+
+    # --- venue alerts: undo exactly what a withdrawn alert changed --------------------
+
+    async def alert_withdrawn(self, conn: asyncpg.Connection, alert_id: UUID) -> bool:
+        return await store_alerts.is_withdrawn(conn, alert_id)
+
+    async def revert_alert(
+        self, conn: asyncpg.Connection, alert_id: UUID, by: UUID, effective_at: datetime, now: datetime
+    ) -> list[StatusRecord]:
+        """Mark the alert withdrawn and restore everyone whose current status the alert set.
+
+        A person whose latest change came from the alert gets back their last status from
+        before it (green when they had none, or when it has expired since); anyone changed
+        by something else since is left as they are. The version check in the UPDATE holds
+        under concurrency: a row changed meanwhile no longer matches and stays.
+        """
+        await store_alerts.mark_withdrawn(conn, alert_id, by, now)
+        rows = await conn.fetch(store_alerts.REVERT, alert_id, effective_at, now)
+        records = [_status(r) for r in rows]
+        for record in records:
+            await self._history(
+                conn,
+                record,
+                now,
+                source=Source.REVERT,
+                set_by=by,
+                source_query_id=None,
+                note=None,
+                alert_id=alert_id,
+            )
+        return records
 
     async def statuses_after(self, after: UUID | None, limit: int) -> list[StatusRecord]:
         """One page of every recorded status, in person_id order (keyset paging for the refill)."""

@@ -20,6 +20,7 @@ from shared.events import (
     PaperCodeIssued,
     RegistryEvent,
     StatusEvent,
+    StatusSet,
     decode,
     encode,
 )
@@ -41,7 +42,7 @@ def _golden(event_type: str) -> dict[str, Any]:
 
 
 def test_every_event_type_has_a_golden_file_and_no_file_is_stale() -> None:
-    assert len(EVENT_TYPES) == 13
+    assert len(EVENT_TYPES) == 14
     files = {p.name.removesuffix(".json") for p in GOLDEN.glob("*.json")}
     assert files == set(EVENT_TYPES)
 
@@ -124,3 +125,12 @@ def test_paper_code_issued_carries_a_person_and_a_serial_only() -> None:
     assert isinstance(event, PaperCodeIssued)
     assert event.data.serial == 3
     assert set(json.loads(encode(event))["data"]) == {"person_id", "serial"}
+
+
+def test_status_set_of_before_venue_alerts_still_decodes() -> None:
+    """alert_id was added by addition: a command without it is a command of no alert."""
+    document = _golden("status.set")
+    del document["data"]["alert_id"]
+    event = decode(json.dumps(document), EVENT_ADAPTER)
+    assert isinstance(event, StatusSet)
+    assert event.data.alert_id is None
