@@ -13,11 +13,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, api_outbreaks, handlers, pages
+from services.tracing import api, api_alerts, api_outbreaks, handlers, pages
+from services.tracing.alerts import AlertService
 from services.tracing.config import Settings
-from services.tracing.outbreaks import OutbreakService
+from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
-from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, StatusSet, dlq
+from shared.events import (
+    CHECKINS_TOPIC,
+    REGISTRY_TOPIC,
+    STATUS_COMMANDS_TOPIC,
+    StatusCommand,
+    StatusSet,
+    dlq,
+)
 from shared.kafka import make_router, publish
 from shared.runtime import open_runtime
 from shared.web import service_app
@@ -37,19 +45,23 @@ PUBLISH_CHUNK = 500
 log = logging.getLogger("venuecode.tracing")
 
 
+def command_key(command: StatusCommand) -> bytes:
+    """A person's commands share a partition, so they apply in order; an alert's revert goes
+    under the alert (the status service ignores a set of an alert it already reverted)."""
+    subject = command.data.person_id if isinstance(command, StatusSet) else command.data.alert_id
+    return str(subject).encode()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     router = make_router(settings.infra.kafka, NAME)
     kafka = settings.infra.kafka
 
-    async def publish_status(commands: Sequence[StatusSet]) -> None:
+    async def publish_status(commands: Sequence[StatusCommand]) -> None:
         for start in range(0, len(commands), PUBLISH_CHUNK):
             chunk = commands[start : start + PUBLISH_CHUNK]
             await asyncio.gather(
-                *(
-                    publish(router, kafka, STATUS_COMMANDS_TOPIC, [c], key=str(c.data.person_id).encode())
-                    for c in chunk
-                )
+                *(publish(router, kafka, STATUS_COMMANDS_TOPIC, [c], key=command_key(c)) for c in chunk)
             )
 
     async def upkeep(service: TracingService) -> None:
@@ -88,7 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await service.maintain()
             app.state.runtime = runtime
             app.state.tracing = service
-            app.state.outbreaks = OutbreakService(runtime.pool, retention_days=settings.retention_days)
+            retention = Retention(settings.retention_days)
+            app.state.outbreaks = OutbreakService(runtime.pool, retention)
+            app.state.alerts = AlertService(runtime.pool, retention, publish_status)
             task = asyncio.create_task(upkeep(service))
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the collections that ingestion triggers (each batch makes ~10 objects an event):
@@ -108,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(api.router)
     app.include_router(api_outbreaks.router)
+    app.include_router(api_alerts.router)
     app.include_router(pages.router)
     app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
     return app

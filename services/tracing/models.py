@@ -26,9 +26,9 @@ class AuditAction(StrEnum):
     EXPOSURE_VIEW = "exposure_analysis_view"
     ALERT_CREATED = "venue_alert_created"
     ALERT_APPROVED = "venue_alert_approved"
+    ALERT_VIEW = "venue_alert_view"
     ALERT_PERSON_CHANGED = "venue_alert_person_changed"
     ALERT_WITHDRAWN = "venue_alert_withdrawn"
-    ALERT_PERSON_RESTORED = "venue_alert_person_restored"
 
 
 class CheckinRow(NamedTuple):
@@ -188,6 +188,7 @@ class AlertPerson(_Model):
     """Someone a venue alert found present, at their earliest visit overlapping its window."""
 
     person_id: UUID
+    masked_name: str | None = None
     checked_in_at: datetime
     ends_at: datetime
 

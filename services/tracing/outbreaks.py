@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -19,22 +20,33 @@ from shared.ids import uuid7
 MIN_CASES, MAX_CASES = 2, 500
 
 
-class OutbreakService:
-    """Exposure analyses; the pool and the clock are injected, retention as tracing keeps it."""
+@dataclass(frozen=True)
+class Retention:
+    """How long tracing keeps check-ins, read on the service's clock: what a window may span."""
 
-    def __init__(self, pool: asyncpg.Pool, *, retention_days: int, clock: Clock = utcnow) -> None:
-        self._pool = pool
-        self._retention = timedelta(days=retention_days)
-        self._clock = clock
+    days: int
+    clock: Clock = utcnow
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def cutoff(self) -> datetime:
-        return self._clock() - self._retention
+        """Nothing that checked in before this instant is read."""
+        return self.clock() - timedelta(days=self.days)
 
     def check_window(self, from_at: datetime, to_at: datetime) -> None:
         if from_at >= to_at:
             raise InvalidValue("to", "must be later than from")
-        if to_at - from_at > self._retention:
-            raise InvalidValue("from", f"the window may span at most {self._retention.days} days")
+        if to_at - from_at > timedelta(days=self.days):
+            raise InvalidValue("from", f"the window may span at most {self.days} days")
+
+
+class OutbreakService:
+    """Exposure analyses; the pool and the retention (with its clock) are injected."""
+
+    def __init__(self, pool: asyncpg.Pool, retention: Retention) -> None:
+        self._pool = pool
+        self._retention = retention
 
     async def analyse(
         self,
@@ -50,8 +62,8 @@ class OutbreakService:
         cases = list(dict.fromkeys(case_ids))  # a case named twice is one case
         if not MIN_CASES <= len(cases) <= MAX_CASES:
             raise InvalidValue("person_ids", f"must name {MIN_CASES} to {MAX_CASES} different people")
-        self.check_window(from_at, to_at)
-        cutoff = self.cutoff()
+        self._retention.check_window(from_at, to_at)
+        cutoff = self._retention.cutoff()
         async with self._pool.acquire() as conn:
             exposures = await store_outbreaks.shared_exposures(
                 conn,
@@ -75,7 +87,7 @@ class OutbreakService:
                 dwell_minutes=dwell_minutes,
                 exposures=exposures,
                 timelines=timelines,
-                created_at=self._clock(),
+                created_at=self._retention.now(),
             )
             async with conn.transaction():
                 await store_outbreaks.save_analysis(conn, analysis)

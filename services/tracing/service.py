@@ -37,6 +37,7 @@ from shared.events import (
     CheckoutRecorded,
     Colour,
     PersonRegistered,
+    StatusCommand,
     StatusSet,
     StatusSetData,
     VenueRegistered,
@@ -48,7 +49,7 @@ from shared.ids import uuid7
 log = logging.getLogger("venuecode.tracing")
 
 Clock = Callable[[], datetime]
-StatusPublisher = Callable[[Sequence[StatusSet]], Awaitable[None]]
+StatusPublisher = Callable[[Sequence[StatusCommand]], Awaitable[None]]
 NOTIFICATIONS_KEY = "notifications"
 # Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
 # page unless it starts with a byte-order mark; Chinese names would be garbled.

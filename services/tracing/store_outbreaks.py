@@ -149,9 +149,9 @@ async def delete_analyses_before(conn: asyncpg.Connection, cutoff: datetime) -> 
 
 # Everyone present at a venue during [from, to]: a visit (the contact rules' visit) that
 # overlaps the window. $1 venue, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff.
-# One row per person: their earliest such visit.
+# One row per person: their earliest such visit, with the masked name for the reviewer.
 _PRESENT = f"""
-SELECT DISTINCT ON (v.person_id) v.person_id, v.checked_in_at, v.ends_at
+SELECT DISTINCT ON (v.person_id) v.person_id, p.masked_name, v.checked_in_at, v.ends_at
 FROM (
     SELECT c.person_id, c.checked_in_at, {_end("c", "$4")} AS ends_at
     FROM tracing.checkins AS c
@@ -161,6 +161,7 @@ FROM (
                                       $5::timestamptz)
       AND c.checked_in_at < $3::timestamptz
 ) AS v
+LEFT JOIN tracing.persons AS p ON p.person_id = v.person_id
 WHERE v.ends_at > $2::timestamptz AND v.ends_at > v.checked_in_at
 ORDER BY v.person_id, v.checked_in_at
 """
@@ -212,8 +213,9 @@ async def load_alert(conn: asyncpg.Connection, alert_id: UUID, *, lock: bool = F
     if row is None:
         return None
     people = await conn.fetch(
-        "SELECT person_id, checked_in_at, ends_at FROM tracing.venue_alert_people"
-        " WHERE alert_id = $1 ORDER BY checked_in_at, person_id",
+        "SELECT a.person_id, p.masked_name, a.checked_in_at, a.ends_at FROM tracing.venue_alert_people AS a"
+        " LEFT JOIN tracing.persons AS p ON p.person_id = a.person_id"
+        " WHERE a.alert_id = $1 ORDER BY a.checked_in_at, a.person_id",
         alert_id,
     )
     return VenueAlert(**dict(row), people=[AlertPerson(**dict(p)) for p in people])
@@ -244,6 +246,8 @@ async def write_audits(
     actor_id: UUID,
     action: str,
     subjects: Sequence[UUID],
+    *,
+    query_id: UUID,
     detail: dict[str, Any],
 ) -> None:
     """One audit row per person an act touched (``subject_id``), in one COPY."""
@@ -251,6 +255,6 @@ async def write_audits(
     await conn.copy_records_to_table(
         "audit_log",
         schema_name="tracing",
-        columns=("actor_id", "action", "subject_id", "count", "detail"),
-        records=[(actor_id, action, s, 1, text) for s in subjects],
+        columns=("actor_id", "action", "query_id", "subject_id", "count", "detail"),
+        records=[(actor_id, action, query_id, s, 1, text) for s in subjects],
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from services.tracing.outbreaks import OutbreakService
+from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
 from shared.errors import InvalidValue, NotFound
 from tests.integration.tracing import reference, reference_outbreaks
@@ -20,7 +20,7 @@ TIMELINES = 40  # seeded, so a failure names a reproducible timeline
 
 @pytest.fixture
 def outbreaks(pool: asyncpg.Pool) -> OutbreakService:
-    return OutbreakService(pool, retention_days=21)
+    return OutbreakService(pool, Retention(21))
 
 
 async def test_exposures_match_the_reference_on_random_multi_case_timelines(

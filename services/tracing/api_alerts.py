@@ -1,0 +1,114 @@
+"""HTTP routes of venue alerts: create (epidemiologist), review, approve (health_authority), withdraw."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.tracing.alerts import AlertService
+from services.tracing.api import Epidemiologist
+from services.tracing.models import AlertState, VenueAlert
+from shared.auth import Principal, current_principal, require_role
+from shared.errors import Forbidden, NotFound
+
+router = APIRouter(prefix="/api/tracing/v1", tags=["tracing: venue alerts"])
+
+HealthAuthority = Annotated[Principal, Depends(require_role("health_authority"))]
+
+
+async def _reviewer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Those who work on alerts: the epidemiologists who raise them and the authority that approves."""
+    if not (principal.has("epidemiologist") or principal.has("health_authority")):
+        raise Forbidden("This needs the epidemiologist or the health_authority role.")
+    return principal
+
+
+Reviewer = Annotated[Principal, Depends(_reviewer)]
+
+
+async def _alerts(request: Request) -> AlertService:  # async: no thread hop (shared/auth.py)
+    service: AlertService = request.app.state.alerts
+    return service
+
+
+Alerts = Annotated[AlertService, Depends(_alerts)]
+
+
+def _alert_key(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError as exc:
+        raise NotFound("No venue alert has this id.") from exc
+
+
+class VenueAlertIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    venue_id: UUID
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AlertPersonOut(BaseModel):
+    person_id: UUID
+    masked_name: str | None
+    checked_in_at: datetime
+    ends_at: datetime
+
+
+class VenueAlertOut(BaseModel):
+    alert_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    dwell_minutes: int | None
+    note: str | None
+    state: AlertState
+    colour: Literal["yellow"] = "yellow"
+    reason: Literal["risk_area_visit"] = "risk_area_visit"
+    created_by: UUID
+    created_at: datetime
+    approved_by: UUID | None
+    approved_at: datetime | None
+    withdrawn_by: UUID | None
+    withdrawn_at: datetime | None
+    people_count: int
+    people: list[AlertPersonOut] = Field(description="everyone present, as found when the alert was made")
+
+    @classmethod
+    def of(cls, a: VenueAlert) -> VenueAlertOut:
+        fields = a.model_dump(exclude={"from_at", "to_at", "people"})
+        people = [AlertPersonOut(**p.model_dump()) for p in a.people]
+        return cls(**fields, from_=a.from_at, to=a.to_at, people_count=len(people), people=people)
+
+
+@router.post("/venue-alerts", status_code=201, response_model=VenueAlertOut, response_model_by_alias=True)
+async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, alerts: Alerts) -> VenueAlertOut:
+    alert = await alerts.create(
+        who.person_id, body.venue_id, body.from_, body.to, dwell_minutes=body.dwell_minutes, note=body.note
+    )
+    return VenueAlertOut.of(alert)
+
+
+@router.get("/venue-alerts/{alert_id}", response_model=VenueAlertOut, response_model_by_alias=True)
+async def show_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
+    return VenueAlertOut.of(await alerts.show(who.person_id, _alert_key(alert_id)))
+
+
+@router.post("/venue-alerts/{alert_id}/approvals", response_model=VenueAlertOut, response_model_by_alias=True)
+async def approve_venue_alert(alert_id: str, who: HealthAuthority, alerts: Alerts) -> VenueAlertOut:
+    return VenueAlertOut.of(await alerts.approve(who.person_id, _alert_key(alert_id)))
+
+
+@router.post(
+    "/venue-alerts/{alert_id}/withdrawal", response_model=VenueAlertOut, response_model_by_alias=True
+)
+async def withdraw_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
+    return VenueAlertOut.of(await alerts.withdraw(who.person_id, _alert_key(alert_id)))
