@@ -7,10 +7,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.tracing import outbreak_exports
 from services.tracing.api import Epidemiologist
-from services.tracing.models import ExposureAnalysis
+from services.tracing.models import AuditAction, ExposureAnalysis, OutbreakGraph
 from services.tracing.outbreaks import MAX_CASES, MIN_CASES, OutbreakService
 from shared.errors import NotFound
 
@@ -121,6 +123,67 @@ async def analyse_exposures(
         dwell_minutes=body.dwell_minutes,
     )
     return ExposureAnalysisOut.of(analysis)
+
+
+class GraphNodeOut(BaseModel):
+    person_id: UUID
+    depth: int = Field(description="0 for a case, 1 or 2 for a contact")
+
+
+class GraphEdgeOut(BaseModel):
+    source: UUID
+    target: UUID
+    venue_id: UUID
+    venue_name: str | None
+    checked_in_at: datetime
+    overlap_minutes: float
+    depth: int
+
+
+class OutbreakGraphOut(BaseModel):
+    analysis_id: UUID
+    nodes: list[GraphNodeOut]
+    edges: list[GraphEdgeOut]
+
+    @classmethod
+    def of(cls, g: OutbreakGraph) -> OutbreakGraphOut:
+        return cls.model_validate(g.model_dump())
+
+
+def _download(content: str | bytes, media_type: str, name: str) -> Response:
+    body = content.encode("utf-8") if isinstance(content, str) else content
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+CSV = "text/csv; charset=utf-8"
+
+
+@router.get("/exposure-analyses/{analysis_id}.csv", response_class=Response)
+async def export_exposures(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+    key = analysis_key(analysis_id)
+    analysis = await outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
+    return _download(outbreak_exports.exposures_csv(analysis), CSV, f"exposures-{key}.csv")
+
+
+@router.get("/exposure-analyses/{analysis_id}/graph", response_model=OutbreakGraphOut)
+async def outbreak_graph(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> OutbreakGraphOut:
+    return OutbreakGraphOut.of(await outbreaks.graph(who.person_id, analysis_key(analysis_id)))
+
+
+@router.get("/exposure-analyses/{analysis_id}/graph.csv", response_class=Response)
+async def export_graph_csv(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+    key = analysis_key(analysis_id)
+    graph = await outbreaks.graph(who.person_id, key)
+    return _download(outbreak_exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
+
+
+@router.get("/exposure-analyses/{analysis_id}/graph.graphml", response_class=Response)
+async def export_graphml(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+    key = analysis_key(analysis_id)
+    graph = await outbreaks.graph(who.person_id, key)
+    return _download(outbreak_exports.graphml(graph), "application/graphml+xml", f"outbreak-{key}.graphml")
 
 
 @router.get(

@@ -24,6 +24,8 @@ class AuditAction(StrEnum):
     PERSON_LOOKUP = "person_lookup"
     EXPOSURE_ANALYSIS = "exposure_analysis"
     EXPOSURE_VIEW = "exposure_analysis_view"
+    OUTBREAK_GRAPH = "outbreak_graph"
+    OUTBREAK_EXPORT = "outbreak_export"
     ALERT_CREATED = "venue_alert_created"
     ALERT_APPROVED = "venue_alert_approved"
     ALERT_VIEW = "venue_alert_view"
@@ -179,6 +181,31 @@ class ExposureAnalysis(_Model):
     exposures: list[SharedExposure]
     timelines: list[CaseTimelineVisit]
     created_at: datetime
+
+
+class GraphNode(_Model):
+    """A person of an outbreak's contact graph: a case (depth 0) or a contact of depth 1 or 2."""
+
+    person_id: UUID
+    depth: int
+
+
+class GraphEdge(_Model):
+    """Who met whom: ``source`` (a case, or a depth-1 contact) met ``target`` at a venue."""
+
+    source: UUID
+    target: UUID
+    venue_id: UUID
+    venue_name: str | None
+    checked_in_at: datetime  # the target's check-in at the venue where they met
+    overlap_minutes: float
+    depth: int
+
+
+class OutbreakGraph(_Model):
+    analysis_id: UUID
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
 
 
 AlertState = Literal["pending", "approved", "withdrawn"]

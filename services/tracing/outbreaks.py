@@ -9,8 +9,16 @@ from uuid import UUID
 
 import asyncpg
 
-from services.tracing import store, store_outbreaks
-from services.tracing.models import AuditAction, ExposureAnalysis
+from services.tracing import store, store_contacts, store_outbreaks
+from services.tracing.models import (
+    AuditAction,
+    Contact,
+    ExposureAnalysis,
+    GraphEdge,
+    GraphNode,
+    OutbreakGraph,
+    QueryParameters,
+)
 from services.tracing.service import Clock, utcnow
 from shared.errors import InvalidValue, NotFound
 from shared.ids import uuid7
@@ -101,13 +109,57 @@ class OutbreakService:
                 )
         return analysis
 
-    async def show(self, actor: UUID, analysis_id: UUID) -> ExposureAnalysis:
-        """A stored analysis: a staff read of movements, so it is audited."""
+    async def show(
+        self, actor: UUID, analysis_id: UUID, *, action: AuditAction = AuditAction.EXPOSURE_VIEW
+    ) -> ExposureAnalysis:
+        """A stored analysis: a staff read of movements, so it is audited (as a view or an export)."""
         async with self._pool.acquire() as conn:
             analysis = await store_outbreaks.load_analysis(conn, analysis_id)
             if analysis is None:
                 raise NotFound("No exposure analysis has this id.")
-            await store.write_audit(
-                conn, actor, AuditAction.EXPOSURE_VIEW, len(analysis.exposures), query_id=analysis_id
-            )
+            await store.write_audit(conn, actor, action, len(analysis.exposures), query_id=analysis_id)
         return analysis
+
+    async def graph(self, actor: UUID, analysis_id: UUID) -> OutbreakGraph:
+        """The depth-2 contact graph of an analysis's cases, over its window, as of now.
+
+        One depth-2 contact query per case (the contact rules of API.md, one minute of
+        overlap); a person is a node once, at the smallest depth any case reached them, and
+        a pair (who carried it, who met them) is one edge, at its largest overlap, as graph
+        tools expect. Audited, like the contact queries it runs.
+        """
+        analysis = await self.show(actor, analysis_id, action=AuditAction.OUTBREAK_GRAPH)
+        cutoff = self._retention.cutoff()
+        depth = dict.fromkeys(analysis.case_ids, 0)
+        edges: dict[tuple[UUID, UUID], GraphEdge] = {}
+        async with self._pool.acquire() as conn:
+            for case in analysis.case_ids:
+                params = QueryParameters(
+                    person_id=case,
+                    from_at=analysis.from_at,
+                    to_at=analysis.to_at,
+                    dwell_minutes=analysis.dwell_minutes,
+                    min_overlap_minutes=1,
+                    depth=2,
+                )
+                first = await store_contacts.contacts_depth_1(conn, params, cutoff)
+                second = await store_contacts.contacts_depth_2(conn, params, first, cutoff)
+                for contact in [*first, *second]:
+                    depth[contact.person_id] = min(depth.get(contact.person_id, 2), contact.depth)
+                    edge, pair = _edge(contact), (contact.via_person_id, contact.person_id)
+                    if pair not in edges or edges[pair].overlap_minutes < edge.overlap_minutes:
+                        edges[pair] = edge
+        nodes = [GraphNode(person_id=p, depth=d) for p, d in depth.items()]
+        return OutbreakGraph(analysis_id=analysis_id, nodes=nodes, edges=list(edges.values()))
+
+
+def _edge(contact: Contact) -> GraphEdge:
+    return GraphEdge(
+        source=contact.via_person_id,
+        target=contact.person_id,
+        venue_id=contact.venue_id,
+        venue_name=contact.venue_name,
+        checked_in_at=contact.contact_checked_in_at,
+        overlap_minutes=contact.overlap_minutes,
+        depth=contact.depth,
+    )
