@@ -66,9 +66,48 @@ TEXTS: dict[str, dict[Language, str]] = {
     "colour_red": {"zh-Hant": "紅碼", "zh-Hans": "红码", "en": "Red"},
 }
 
-_pages = Pages(Path(__file__).parent / "templates", TEXTS)
+# The outbreak picture (outbreak.html): its own texts, beside the console's.
+OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
+    "outbreak_title": {"zh-Hant": "疫情群組分析", "zh-Hans": "疫情聚集分析", "en": "Outbreak picture"},
+    "cases": {
+        "zh-Hant": "病例 person_id（每行一個，2 至 500 個）",
+        "zh-Hans": "病例 person_id（每行一个，2 至 500 个）",
+        "en": "Case person_ids (one a line, 2 to 500)",
+    },
+    "gap": {
+        "zh-Hant": "相隔不超過（分鐘）",
+        "zh-Hans": "相隔不超过（分钟）",
+        "en": "Close within (minutes)",
+    },
+    "analyse": {"zh-Hant": "分析共同暴露", "zh-Hans": "分析共同暴露", "en": "Find common exposures"},
+    "exposures": {"zh-Hant": "共同暴露場所時段", "zh-Hans": "共同暴露场所时段", "en": "Shared venue-windows"},
+    "case_count": {"zh-Hant": "病例數", "zh-Hans": "病例数", "en": "Cases"},
+    "case_timelines": {"zh-Hant": "病例時間線", "zh-Hans": "病例时间线", "en": "Timeline per case"},
+    "venue_time": {"zh-Hant": "場所 × 時間", "zh-Hans": "场所 × 时间", "en": "Venue × time"},
+    "no_exposure": {
+        "zh-Hant": "未找到共同暴露",
+        "zh-Hans": "未找到共同暴露",
+        "en": "No shared exposure found",
+    },
+    "starts": {"zh-Hant": "開始", "zh-Hans": "开始", "en": "From"},
+    "ends": {"zh-Hant": "結束", "zh-Hans": "结束", "en": "To"},
+    "download_exposures": {"zh-Hant": "下載共同暴露 CSV", "zh-Hans": "下载共同暴露 CSV", "en": "Exposures CSV"},
+    "download_edges": {"zh-Hant": "下載接觸關係 CSV", "zh-Hans": "下载接触关系 CSV", "en": "Contact edges CSV"},
+    "download_graphml": {
+        "zh-Hant": "下載 GraphML（Gephi、Cytoscape）",
+        "zh-Hans": "下载 GraphML（Gephi、Cytoscape）",
+        "en": "GraphML (Gephi, Cytoscape)",
+    },
+}
+
+_pages = Pages(Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS})
 
 
 @router.get("/tracing/console", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
     return _pages.render(request, "console.html", reasons=sorted(REASON_CODES), reason_text=reason_text)
+
+
+@router.get("/tracing/outbreak", response_class=HTMLResponse)
+async def outbreak(request: Request) -> HTMLResponse:
+    return _pages.render(request, "outbreak.html")

@@ -26,6 +26,7 @@ PAGES = (
     "/status/assisted-lookup",
     "/status/authority",
     "/tracing/console",
+    "/tracing/outbreak",
 )
 
 

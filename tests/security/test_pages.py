@@ -37,6 +37,7 @@ PAGES = (
     "/status/assisted-lookup",
     "/status/authority",
     "/tracing/console",
+    "/tracing/outbreak",
 )
 PASSWORD = "correct horse battery"
 

@@ -1,0 +1,57 @@
+"""The outbreak picture page renders in the three languages, loads its own script, and has no inline code."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from services.tracing.app import create_app
+from services.tracing.config import Settings
+from shared.settings import InfraSettings
+
+
+@pytest.fixture
+def client() -> httpx.AsyncClient:
+    # No lifespan: the page needs no connection, and building the app does no I/O.
+    app = create_app(Settings(infra=InfraSettings(env="test")))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "graphml"),
+    [
+        ("zh-Hant", "疫情群組分析", "下載 GraphML"),
+        ("zh-Hans", "疫情聚集分析", "下载 GraphML"),
+        ("en", "Outbreak picture", "GraphML (Gephi, Cytoscape)"),
+    ],
+)
+async def test_the_outbreak_page_renders_in_each_language(
+    client: httpx.AsyncClient, lang: str, title: str, graphml: str
+) -> None:
+    async with client:
+        page = await client.get("/tracing/outbreak", params={"lang": lang})
+
+    assert page.status_code == 200
+    assert f'<html lang="{lang}"' in page.text
+    assert title in page.text
+    assert graphml in page.text
+    assert '<script src="/tracing/static/outbreak.js" defer></script>' in page.text
+    assert not re.search(r"<script>(?!</script>)", page.text)  # CSP forbids inline scripts
+    assert " style=" not in page.text
+    assert " on" + "click=" not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_the_outbreak_assets_are_served(client: httpx.AsyncClient) -> None:
+    async with client:
+        script = await client.get("/tracing/static/outbreak.js")
+        style = await client.get("/tracing/static/outbreak.css")
+
+    assert script.status_code == 200
+    assert "/api/tracing/v1/exposure-analyses" in script.text
+    assert "eval(" not in script.text
+    assert "innerHTML" not in script.text  # text goes in as text: venue names are user input
+    assert style.status_code == 200
