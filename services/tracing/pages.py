@@ -91,8 +91,16 @@ OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
     },
     "starts": {"zh-Hant": "開始", "zh-Hans": "开始", "en": "From"},
     "ends": {"zh-Hant": "結束", "zh-Hans": "结束", "en": "To"},
-    "download_exposures": {"zh-Hant": "下載共同暴露 CSV", "zh-Hans": "下载共同暴露 CSV", "en": "Exposures CSV"},
-    "download_edges": {"zh-Hant": "下載接觸關係 CSV", "zh-Hans": "下载接触关系 CSV", "en": "Contact edges CSV"},
+    "download_exposures": {
+        "zh-Hant": "下載共同暴露 CSV",
+        "zh-Hans": "下载共同暴露 CSV",
+        "en": "Exposures CSV",
+    },
+    "download_edges": {
+        "zh-Hant": "下載接觸關係 CSV",
+        "zh-Hans": "下载接触关系 CSV",
+        "en": "Contact edges CSV",
+    },
     "download_graphml": {
         "zh-Hant": "下載 GraphML（Gephi、Cytoscape）",
         "zh-Hans": "下载 GraphML（Gephi、Cytoscape）",
