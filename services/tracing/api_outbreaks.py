@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -158,9 +158,15 @@ def _download(content: str | bytes, media_type: str, name: str) -> Response:
 
 
 CSV = "text/csv; charset=utf-8"
+GRAPHML = "application/graphml+xml"
+# The downloads' media types, for the OpenAPI document.
+AS_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV with a BOM"}
+}
+AS_GRAPHML: dict[int | str, dict[str, Any]] = {200: {"content": {GRAPHML: {}}, "description": "GraphML"}}
 
 
-@router.get("/exposure-analyses/{analysis_id}.csv", response_class=Response)
+@router.get("/exposure-analyses/{analysis_id}.csv", response_class=Response, responses=AS_CSV)
 async def export_exposures(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
     key = analysis_key(analysis_id)
     analysis = await outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
@@ -172,18 +178,18 @@ async def outbreak_graph(analysis_id: str, who: Epidemiologist, outbreaks: Outbr
     return OutbreakGraphOut.of(await outbreaks.graph(who.person_id, analysis_key(analysis_id)))
 
 
-@router.get("/exposure-analyses/{analysis_id}/graph.csv", response_class=Response)
+@router.get("/exposure-analyses/{analysis_id}/graph.csv", response_class=Response, responses=AS_CSV)
 async def export_graph_csv(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
     key = analysis_key(analysis_id)
     graph = await outbreaks.graph(who.person_id, key)
     return _download(outbreak_exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
 
 
-@router.get("/exposure-analyses/{analysis_id}/graph.graphml", response_class=Response)
+@router.get("/exposure-analyses/{analysis_id}/graph.graphml", response_class=Response, responses=AS_GRAPHML)
 async def export_graphml(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
     key = analysis_key(analysis_id)
     graph = await outbreaks.graph(who.person_id, key)
-    return _download(outbreak_exports.graphml(graph), "application/graphml+xml", f"outbreak-{key}.graphml")
+    return _download(outbreak_exports.graphml(graph), GRAPHML, f"outbreak-{key}.graphml")
 
 
 @router.get(

@@ -48,6 +48,10 @@ class World:
     spare_inspector: Person = field(init=False)
     elder: Person = field(init=False)
     query_id: str = ""
+    # Outbreak work: a stored exposure analysis, an alert to approve, one alert per caller to withdraw.
+    analysis_id: str = ""
+    alert_id: str = ""
+    alerts_to_withdraw: dict[str, str] = field(default_factory=dict)
 
     def person(self, caller: str) -> Person | None:
         return None if caller == "anonymous" else self.people[caller]
@@ -163,7 +167,28 @@ async def build_world(infra: InfraSettings, origin: str) -> World:
     )
     assert query.status_code == 201, query.text
     world.query_id = query.json()["query_id"]
+    await _outbreak_work(world, now)
     return world
+
+
+async def _outbreak_work(world: World, now: datetime) -> None:
+    """What the outbreak rows act on: nobody is present at venue B in the window, so approving
+    and withdrawing its alerts changes nobody's colour."""
+    epi = world.people["epidemiologist"]
+    span = {"from": (now - timedelta(hours=2)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+    cases = [world.spare_inspector.person_id, world.elder.person_id]
+    analysis = await epi.call("POST", "/api/tracing/v1/exposure-analyses", json={"person_ids": cases, **span})
+    assert analysis.status_code == 201, analysis.text
+    world.analysis_id = analysis.json()["analysis_id"]
+    alert = {"venue_id": world.venue_b, **span}
+    for caller in ("approve", *world.people):
+        made = await epi.call("POST", "/api/tracing/v1/venue-alerts", json=alert)
+        assert made.status_code == 201, made.text
+        if caller == "approve":
+            world.alert_id = made.json()["alert_id"]
+        else:
+            world.alerts_to_withdraw[caller] = made.json()["alert_id"]
+    world.alerts_to_withdraw["anonymous"] = world.alert_id
 
 
 async def _wait_for_read_models(world: World) -> None:

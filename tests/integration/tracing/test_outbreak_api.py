@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
 
@@ -72,6 +72,11 @@ async def test_exposure_analysis_over_http(infra: InfraSettings, serve: Serve, b
         edges_csv = await client.get(f"{url}/graph.csv", headers=epi)
         exposures_csv = await client.get(f"{url}.csv", headers=epi)
         citizen_export = await client.get(f"{url}/graph.graphml", headers=bearer(uuid.uuid4(), []))
+        audit = await client.get(
+            "/api/tracing/v1/audit",
+            params=window(t0, datetime.now(UTC) + minutes(1)),
+            headers=bearer(uuid.uuid4(), ["operator"]),
+        )
 
     assert created.status_code == 201, created.text
     answer = created.json()
@@ -163,6 +168,20 @@ async def test_exposure_analysis_over_http(infra: InfraSettings, serve: Serve, b
         ("2", str(cafe), "2", "a"), ("2", str(cafe), "2", "b"),
     ]  # fmt: skip
     assert citizen_export.status_code == 403
+    # Every read of the cases' movements is audited: the analysis, the view, the exports.
+    trail = sorted(
+        (e["action"], e["actor_id"], e["count"])
+        for e in audit.json()["entries"]
+        if e["query_id"] == answer["analysis_id"]
+    )
+    assert trail == [
+        ("exposure_analysis", str(epi_id), 2),
+        ("exposure_analysis_view", str(epi_id), 2),
+        ("outbreak_export", str(epi_id), 2),
+        ("outbreak_graph", str(epi_id), 2),
+        ("outbreak_graph", str(epi_id), 2),
+        ("outbreak_graph", str(epi_id), 2),
+    ]
 
 
 def _times(t0: datetime, start: int, end: int) -> tuple[str, str]:
