@@ -32,6 +32,7 @@ import asyncpg
 import httpx
 import orjson
 
+from services.bench import exposures
 from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
@@ -72,7 +73,7 @@ SELECT gen_random_uuid(), lpad(to_hex($2 + c), 32, '0')::uuid,
 FROM generate_series(1, $1) AS c, generate_series(1, $6) AS v
 """
 CASE_VISITS = 20  # "cases with about 20 visits" (issue 6)
-QUERIES = ("presence (1 day)", "contacts depth 1", "contacts depth 2")
+QUERIES = ("presence (1 day)", "contacts depth 1", "contacts depth 2", exposures.EXPOSURES)
 SIDES = ("SQL", "HTTP")
 
 
@@ -298,6 +299,7 @@ async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Names
     # timed on a cold cache that the other then finds warm.
     await sql_side(url, world, args.samples)
     sql, found = await sql_side(url, world, args.samples)
+    sql[exposures.EXPOSURES], found[exposures.EXPOSURES] = await exposures.sql_side(url, world, args.samples)
     namespace = f"b{uuid.uuid4().hex[:8]}."
     prefix = f"vcbench:{uuid.uuid4().hex[:8]}:"
     with Tansu(env_infra.workdir) as tansu:
@@ -312,6 +314,7 @@ async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Names
         try:
             await agree(server.base_url, token, url, world)
             http = await http_side(server.port, token, world, args.samples)
+            http[exposures.EXPOSURES] = await exposures.http_side(server.port, token, world, args.samples)
             rss = server.worker_rss_mb()
         finally:
             server.stop()

@@ -11,9 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.tracing.alerts import AlertService
 from services.tracing.api import Epidemiologist
+from services.tracing.api_outbreaks import stored_id
 from services.tracing.models import AlertState, VenueAlert
 from shared.auth import Principal, current_principal, require_role
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden
 
 router = APIRouter(prefix="/api/tracing/v1", tags=["tracing: venue alerts"])
 
@@ -39,10 +40,7 @@ Alerts = Annotated[AlertService, Depends(_alerts)]
 
 
 def _alert_key(raw: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError as exc:
-        raise NotFound("No venue alert has this id.") from exc
+    return stored_id(raw, "venue alert")
 
 
 class VenueAlertIn(BaseModel):

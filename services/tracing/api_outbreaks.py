@@ -27,11 +27,16 @@ async def _outbreaks(request: Request) -> OutbreakService:  # async: no thread h
 Outbreaks = Annotated[OutbreakService, Depends(_outbreaks)]
 
 
-def analysis_key(raw: str) -> UUID:
+def stored_id(raw: str, what: str) -> UUID:
+    """The id in a path; one that is not a UUID names nothing stored (404, not 422)."""
     try:
         return UUID(raw)
     except ValueError as exc:
-        raise NotFound("No exposure analysis has this id.") from exc
+        raise NotFound(f"No {what} has this id.") from exc
+
+
+def analysis_key(raw: str) -> UUID:
+    return stored_id(raw, "exposure analysis")
 
 
 class ExposureAnalysisIn(BaseModel):

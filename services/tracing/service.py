@@ -246,7 +246,7 @@ class TracingService:
             self._partitioned.clear()
             dropped = await store.drop_partitions_before(conn, cutoff_day)
             await store.delete_queries_before(conn, self.cutoff())
-            await store_outbreaks.delete_analyses_before(conn, self.cutoff())
+            await store_outbreaks.delete_outbreak_work_before(conn, self.cutoff())
             await store.delete_audit_before(conn, self._clock() - self._audit_retention)
         if dropped:
             log.info("retention dropped partitions", extra={"partitions": dropped})

@@ -139,10 +139,12 @@ async def load_analysis(conn: asyncpg.Connection, analysis_id: UUID) -> Exposure
     )
 
 
-async def delete_analyses_before(conn: asyncpg.Connection, cutoff: datetime) -> int:
-    """Analyses hold movements of the cases: they go with the check-ins they came from."""
-    status = await conn.execute("DELETE FROM tracing.exposure_analyses WHERE created_at < $1", cutoff)
-    return int(status.rsplit(" ", 1)[-1])
+async def delete_outbreak_work_before(conn: asyncpg.Connection, cutoff: datetime) -> int:
+    """Analyses and alerts hold movements (who was where, when): they go with the check-ins
+    they came from. An alert older than that can no longer be withdrawn (404)."""
+    analyses = await conn.execute("DELETE FROM tracing.exposure_analyses WHERE created_at < $1", cutoff)
+    alerts = await conn.execute("DELETE FROM tracing.venue_alerts WHERE created_at < $1", cutoff)
+    return sum(int(status.rsplit(" ", 1)[-1]) for status in (analyses, alerts))
 
 
 # --- venue alerts ---------------------------------------------------------------

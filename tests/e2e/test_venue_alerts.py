@@ -52,11 +52,9 @@ async def test_two_people_approve_and_a_withdrawal_restores_only_the_alerts_chan
     ]
     body = {"venue_id": str(venue), "from": t0.isoformat(), "to": (t0 + minutes(60)).isoformat()}
 
-    async with (
-        serve(status_app(StatusSettings(infra=infra))) as status,
-        serve(tracing_app(TracingSettings(infra=infra))) as tracing,
-    ):
-        store = status._transport.app.state.services.store  # type: ignore[attr-defined]
+    status = status_app(StatusSettings(infra=infra))
+    async with serve(status), serve(tracing_app(TracingSettings(infra=infra))) as tracing:
+        store = status.state.services.store
         await send(infra, CHECKINS_TOPIC, events, key=venue.bytes)
 
         async def all_in() -> bool:
@@ -144,12 +142,13 @@ async def test_two_people_approve_and_a_withdrawal_restores_only_the_alerts_chan
     assert ("venue_alert_approved", None, 3) in trail
 
 
-async def test_a_pending_alert_withdrawn_sends_nothing_and_cannot_be_approved(
+async def test_a_pending_alert_withdrawn_cannot_be_approved_and_a_pause_holds_approvals(
     infra: InfraSettings, serve: Any
 ) -> None:
     tokens = AccessTokens(load_keys(infra).jwt, infra.jwt_audience, 3600)
     epi = {"Authorization": f"Bearer {tokens.issue(uuid.uuid4(), ['epidemiologist'])}"}
     authority = {"Authorization": f"Bearer {tokens.issue(uuid.uuid4(), ['health_authority'])}"}
+    operator = {"Authorization": f"Bearer {tokens.issue(uuid.uuid4(), ['operator'])}"}
     t0 = base_time()
     body = {"venue_id": str(uuid.uuid4()), "from": t0.isoformat(), "to": (t0 + minutes(60)).isoformat()}
     async with serve(tracing_app(TracingSettings(infra=infra))) as tracing:
@@ -161,6 +160,12 @@ async def test_a_pending_alert_withdrawn_sends_nothing_and_cannot_be_approved(
         bad = await tracing.post(ALERTS, json={**body, "to": body["from"]}, headers=epi)
         unknown = await tracing.get(f"{ALERTS}/{uuid.uuid4()}", headers=epi)
         nonsense = await tracing.post(f"{ALERTS}/nope/approvals", headers=authority)
+        # The operator's pause holds approvals back as it holds notifications.
+        held = (await tracing.post(ALERTS, json=body, headers=epi)).json()["alert_id"]
+        await tracing.put("/api/tracing/v1/settings/notifications", json={"paused": True}, headers=operator)
+        paused = await tracing.post(f"{ALERTS}/{held}/approvals", headers=authority)
+        await tracing.put("/api/tracing/v1/settings/notifications", json={"paused": False}, headers=operator)
+        resumed = await tracing.post(f"{ALERTS}/{held}/approvals", headers=authority)
     assert created.status_code == 201
     assert created.json()["people"] == []
     assert withdrawn.json()["state"] == "withdrawn"
@@ -171,3 +176,6 @@ async def test_a_pending_alert_withdrawn_sends_nothing_and_cannot_be_approved(
     assert [e["field"] for e in bad.json()["errors"]] == ["to"]
     assert unknown.status_code == 404
     assert nonsense.status_code == 404
+    assert paused.status_code == 409
+    assert "paused" in paused.json()["detail"]
+    assert resumed.json()["state"] == "approved"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from services.tracing.alerts import AlertService
 from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
 from shared.errors import InvalidValue, NotFound
+from shared.events import StatusCommand, StatusSet
 from tests.integration.tracing import reference, reference_outbreaks
 from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
 
@@ -89,3 +92,46 @@ async def test_a_case_named_twice_counts_once_and_bounds_hold(outbreaks: Outbrea
     assert (await outbreaks.show(one, analysis.analysis_id)) == analysis
     with pytest.raises(NotFound):
         await outbreaks.show(one, uuid.uuid4())
+
+
+async def test_analyses_and_alerts_go_with_the_retention_period(
+    pool: asyncpg.Pool, tracing: TracingService, sent: list[StatusSet]
+) -> None:
+    now = datetime.now(UTC)
+
+    def made(days_ago: int) -> tuple[OutbreakService, AlertService]:
+        retention = Retention(21, clock=lambda: now - timedelta(days=days_ago))
+        return OutbreakService(pool, retention), AlertService(pool, retention, tracing_publisher(sent))
+
+    kept, gone = [], []
+    for days_ago, into in ((20, kept), (22, gone)):
+        outbreaks, alerts = made(days_ago)
+        start = now - timedelta(days=days_ago, hours=2)
+        analysis = await outbreaks.analyse(
+            uuid.uuid4(),
+            [uuid.uuid4(), uuid.uuid4()],
+            start,
+            start + minutes(60),
+            gap_minutes=0,
+            dwell_minutes=None,
+        )
+        alert = await alerts.create(
+            uuid.uuid4(), uuid.uuid4(), start, start + minutes(60), dwell_minutes=None, note=None
+        )
+        into.extend([analysis.analysis_id, alert.alert_id])
+
+    await tracing.maintain()
+
+    async with pool.acquire() as conn:
+        left = await conn.fetch(
+            "SELECT analysis_id AS id FROM tracing.exposure_analyses"
+            " UNION ALL SELECT alert_id FROM tracing.venue_alerts"
+        )
+    assert sorted(r["id"] for r in left) == sorted(kept)
+
+
+def tracing_publisher(sent: list[StatusSet]) -> Callable[[Sequence[StatusCommand]], Awaitable[None]]:
+    async def collect(commands: Sequence[StatusCommand]) -> None:
+        sent.extend(c for c in commands if isinstance(c, StatusSet))
+
+    return collect
