@@ -8,7 +8,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
 from tests.browser.conftest import Platform
 from tests.browser.kit import Account, eventually, shoot
@@ -85,3 +85,75 @@ async def test_the_outbreak_page_draws_shared_exposures_and_exports_graphml(
     assert len(root.findall("g:graph/g:node", ns)) == 4
     assert len(root.findall("g:graph/g:edge", ns)) == 7
     await shoot(page, screenshots, "outbreak-1-picture", full_page=True)
+
+
+async def test_a_venue_alert_is_made_approved_by_a_second_person_and_withdrawn_on_the_page(
+    platform: Platform, epidemiologist: Account, browser: Browser, screenshots: Path
+) -> None:
+    from services.registry.commands import grant_role
+
+    teahouse = await open_venue(platform.origin, "茶樓丙")
+    visitors = [await Account.register(platform.origin, name, 50) for name in ("鄭一", "王二")]
+    for visitor in visitors:
+        await scan(visitor, teahouse)
+    authority = await Account.register(platform.origin, "衛生官", 45)
+    await grant_role(platform.infra, authority.id_number, "health_authority")
+    await authority.sign_in()
+    now = datetime.now(UTC)
+    window = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+
+    async def ingested() -> bool:
+        answer = await epidemiologist.call(
+            "GET", f"/api/tracing/v1/venues/{teahouse.venue_id}/presence", params=window
+        )
+        return len(answer.json()["checkins"]) == 2
+
+    await eventually(ingested)
+    local = "new Date(Date.now() - new Date().getTimezoneOffset() * 60000 + {}).toISOString().slice(0, 16)"
+
+    # The epidemiologist makes the alert and cannot approve it.
+    epi_context = await browser.new_context(viewport=DESK, locale="en-US")
+    await epidemiologist.into(epi_context)
+    page = await epi_context.new_page()
+    await page.goto(f"{platform.origin}/tracing/outbreak")
+    form = page.locator("#alert-form")
+    await form.locator("[name=venue_id]").fill(teahouse.venue_id)
+    await form.locator("[name=from]").fill(await page.evaluate(local.format(-3_600_000)))
+    await form.locator("[name=to]").fill(await page.evaluate(local.format(3_600_000)))
+    async with page.expect_response("**/api/tracing/v1/venue-alerts") as answered:
+        await form.locator("button[type=submit]").click()
+    alert_id = (await (await answered.value).json())["alert_id"]
+    await expect(page.locator("#alert-state")).to_have_text("pending")
+    await expect(page.locator("#alert-people tr")).to_have_count(2)
+    for visitor in visitors:
+        await expect(page.locator("#alert-people")).to_contain_text(visitor.person_id)
+    await page.locator("#alert-approve").click()
+    await expect(page.locator("#alert-confirm-count")).to_have_text("2")
+    await page.locator("#alert-confirm-yes").click()
+    await expect(page.locator("#alert-message")).to_contain_text("health_authority")
+    await epi_context.close()
+
+    # A second person, of the health authority, opens it and approves.
+    context = await browser.new_context(viewport=DESK, locale="en-US")
+    await authority.into(context)
+    page = await context.new_page()
+    await page.goto(f"{platform.origin}/tracing/outbreak")
+    await page.locator("#alert-open [name=alert_id]").fill(alert_id)
+    await page.locator("#alert-open button[type=submit]").click()
+    await expect(page.locator("#alert-state")).to_have_text("pending")
+    await page.locator("#alert-approve").click()
+    await page.locator("#alert-confirm-yes").click()
+    await expect(page.locator("#alert-state")).to_have_text("approved")
+    await expect(page.locator("#alert-approve")).to_be_disabled()
+
+    async def coloured(colour: str, reason: str) -> bool:
+        codes = [await v.health_code() for v in visitors]
+        return all((c["colour"], c["reason"]) == (colour, reason) for c in codes)
+
+    await eventually(lambda: coloured("yellow", "risk_area_visit"))
+    await shoot(page, screenshots, "outbreak-2-alert-approved", full_page=True)
+    await page.locator("#alert-withdraw").click()
+    await page.locator("#alert-confirm-yes").click()
+    await expect(page.locator("#alert-state")).to_have_text("withdrawn")
+    await eventually(lambda: coloured("green", "none"))
+    await context.close()

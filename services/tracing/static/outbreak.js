@@ -14,8 +14,8 @@
   }
   function idShort(id) { return String(id).slice(0, 8); }
   function local(iso) { return new Date(iso).toLocaleString(); }
-  function tell(text) {
-    var box = document.getElementById("message");
+  function tell(text, where) {
+    var box = document.getElementById(where || "message");
     box.hidden = !text; box.textContent = text;
   }
   function explain(answer) {
@@ -123,12 +123,8 @@
     var rows = document.getElementById("exposure-rows");
     rows.textContent = "";
     analysis.exposures.forEach(function (e, i) {
-      var tr = document.createElement("tr");
-      [String(i + 1), e.venue_name || idShort(e.venue_id), local(e.starts_at), local(e.ends_at), String(e.case_count),
-        e.person_ids.map(idShort).join(" ")].forEach(function (text) {
-        var td = document.createElement("td"); td.textContent = text; tr.appendChild(td);
-      });
-      rows.appendChild(tr);
+      rows.appendChild(row([String(i + 1), e.venue_name || idShort(e.venue_id), local(e.starts_at), local(e.ends_at),
+        String(e.case_count), e.person_ids.map(idShort).join(" ")]));
     });
     document.getElementById("exposure-count").textContent = String(analysis.exposures.length);
   }
@@ -147,11 +143,74 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var form = document.getElementById("analysis-form");
+  function row(cells) {
+    var tr = document.createElement("tr");
+    cells.forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
+    return tr;
+  }
+
+  // Venue alerts: the people found, and the second signature or the withdrawal, each confirmed.
+  var ALERTS = "/api/tracing/v1/venue-alerts";
+  var current = null, pending = null;
+  function showAlert(answer) {
+    if (answer.status !== 200 && answer.status !== 201) { tell(explain(answer), "alert-message"); return; }
+    current = answer.body;
+    tell("", "alert-message");
+    document.getElementById("alert-view").hidden = false;
+    document.getElementById("alert-confirm").hidden = true;
+    document.getElementById("alert-state").textContent = current.state;
+    document.getElementById("alert-venue").textContent = current.venue_name || current.venue_id;
+    document.getElementById("alert-window").textContent = local(current.from) + " → " + local(current.to);
+    document.getElementById("alert-id").textContent = "alert_id " + current.alert_id;
+    var people = document.getElementById("alert-people");
+    people.textContent = "";
+    current.people.forEach(function (p) {
+      people.appendChild(row([p.masked_name || "", p.person_id, local(p.checked_in_at), local(p.ends_at)]));
+    });
+    document.getElementById("alert-approve").disabled = current.state !== "pending";
+    document.getElementById("alert-withdraw").disabled = current.state === "withdrawn";
+  }
+  function askFirst(action) {
+    pending = action;
+    document.getElementById("alert-confirm-count").textContent = String(current.people_count);
+    document.getElementById("alert-confirm").hidden = false;
+  }
+  function localInputs(form, daysBack) {
     var now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
     form.elements.to.value = now.toISOString().slice(0, 16);
-    form.elements.from.value = new Date(now.getTime() - 7 * 86400000).toISOString().slice(0, 16);
+    form.elements.from.value = new Date(now.getTime() - daysBack * 86400000).toISOString().slice(0, 16);
+  }
+  function wireAlerts() {
+    var create = document.getElementById("alert-form");
+    localInputs(create, 1);
+    create.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = { venue_id: create.elements.venue_id.value.trim(),
+        from: new Date(create.elements.from.value).toISOString(), to: new Date(create.elements.to.value).toISOString() };
+      if (create.elements.dwell_minutes.value) { body.dwell_minutes = Number(create.elements.dwell_minutes.value); }
+      if (create.elements.note.value) { body.note = create.elements.note.value; }
+      window.vcFetch(ALERTS, { method: "POST", body: body }).then(showAlert);
+    });
+    var open = document.getElementById("alert-open");
+    open.addEventListener("submit", function (event) {
+      event.preventDefault();
+      window.vcFetch(ALERTS + "/" + encodeURIComponent(open.elements.alert_id.value.trim()), { method: "GET" }).then(showAlert);
+    });
+    document.getElementById("alert-approve").addEventListener("click", function () { askFirst("approvals"); });
+    document.getElementById("alert-withdraw").addEventListener("click", function () { askFirst("withdrawal"); });
+    document.getElementById("alert-confirm-no").addEventListener("click", function () {
+      document.getElementById("alert-confirm").hidden = true;
+    });
+    document.getElementById("alert-confirm-yes").addEventListener("click", function () {
+      document.getElementById("alert-confirm").hidden = true;
+      window.vcFetch(ALERTS + "/" + current.alert_id + "/" + pending, { method: "POST" }).then(showAlert);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    wireAlerts();
+    var form = document.getElementById("analysis-form");
+    localInputs(form, 7);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = {

@@ -9,15 +9,15 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    ("lang", "title", "graphml"),
+    ("lang", "title", "graphml", "alerts"),
     [
-        ("zh-Hant", "疫情群組分析", "下載 GraphML"),
-        ("zh-Hans", "疫情聚集分析", "下载 GraphML"),
-        ("en", "Outbreak picture", "GraphML (Gephi, Cytoscape)"),
+        ("zh-Hant", "疫情群組分析", "下載 GraphML", "場所預警"),
+        ("zh-Hans", "疫情聚集分析", "下载 GraphML", "场所预警"),
+        ("en", "Outbreak picture", "GraphML (Gephi, Cytoscape)", "Venue alerts"),
     ],
 )
 async def test_the_outbreak_page_renders_in_each_language(
-    client: httpx.AsyncClient, lang: str, title: str, graphml: str
+    client: httpx.AsyncClient, lang: str, title: str, graphml: str, alerts: str
 ) -> None:
     async with client:
         page = await client.get("/tracing/outbreak", params={"lang": lang})
@@ -26,6 +26,7 @@ async def test_the_outbreak_page_renders_in_each_language(
     assert f'<html lang="{lang}"' in page.text
     assert title in page.text
     assert graphml in page.text
+    assert alerts in page.text
     assert '<script src="/tracing/static/outbreak.js" defer></script>' in page.text
     assert not re.search(r"<script>(?!</script>)", page.text)  # CSP forbids inline scripts
     assert " style=" not in page.text
