@@ -103,15 +103,21 @@ OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
     },
     "venue_alerts": {"zh-Hant": "場所預警", "zh-Hans": "场所预警", "en": "Venue alerts"},
     "alert_rule": {
-        "zh-Hant": "到訪者轉為黃碼（風險地區到訪）須由另一位衛生主管部門人員批准；撤回只恢復本預警所改的狀態。",
-        "zh-Hans": "到访者转为黄码（风险地区到访）须由另一位卫生主管部门人员批准；撤回只恢复本预警所改的状态。",
+        "zh-Hant": "到訪者轉為黃碼（風險地區到訪）須由另一位衛生主管部門人員批准；"
+        "撤回只恢復本預警所改的狀態。",
+        "zh-Hans": "到访者转为黄码（风险地区到访）须由另一位卫生主管部门人员批准；"
+        "撤回只恢复本预警所改的状态。",
         "en": "Everyone present turns yellow (risk area visit) only once another person of the health"
         " authority approves; withdrawing restores only what the alert changed.",
     },
     "note": {"zh-Hant": "備註", "zh-Hans": "备注", "en": "Note"},
     "create_alert": {"zh-Hant": "建立預警", "zh-Hans": "建立预警", "en": "Create the alert"},
     "open_alert": {"zh-Hant": "打開預警", "zh-Hans": "打开预警", "en": "Open an alert"},
-    "approve_alert": {"zh-Hant": "批准（第二人）", "zh-Hans": "批准（第二人）", "en": "Approve (second person)"},
+    "approve_alert": {
+        "zh-Hant": "批准（第二人）",
+        "zh-Hans": "批准（第二人）",
+        "en": "Approve (second person)",
+    },
     "withdraw_alert": {"zh-Hant": "撤回預警", "zh-Hans": "撤回预警", "en": "Withdraw the alert"},
     "confirm_alert": {
         "zh-Hant": "確定變更以下人數的狀態？",
