@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from services.tracing import store, store_outbreaks
-from services.tracing.models import AuditAction, VenueAlert
+from services.tracing.models import AlertState, AlertSummary, AuditAction, VenueAlert
 from services.tracing.outbreaks import Retention
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import StatusCommand, StatusRevert, StatusRevertData, StatusSet, StatusSetData
@@ -27,6 +27,8 @@ CommandPublisher = Callable[[Sequence[StatusCommand]], Awaitable[None]]
 # What an approved alert turns everyone it found into (API.md reason codes).
 ALERT_COLOUR, ALERT_REASON = "yellow", "risk_area_visit"
 NOTIFICATIONS_KEY = "notifications"  # the operator's pause switch, as service.py reads it
+# A reviewer's list: the latest alerts; older ones are opened by id.
+LIST_LIMIT = 200
 
 
 def command_id(alert_id: UUID, name: str) -> UUID:
@@ -88,6 +90,11 @@ class AlertService:
             created = await store_outbreaks.load_alert(conn, alert.alert_id)
         assert created is not None  # written in this transaction
         return created
+
+    async def listed(self, state: AlertState | None) -> list[AlertSummary]:
+        """The latest alerts for review, without their people (so not an audited read)."""
+        async with self._pool.acquire() as conn:
+            return await store_outbreaks.alerts(conn, state, LIST_LIMIT)
 
     async def show(self, actor: UUID, alert_id: UUID) -> VenueAlert:
         """An alert with the people it found: a staff read of movements, so it is audited."""

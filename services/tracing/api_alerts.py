@@ -87,6 +87,33 @@ class VenueAlertOut(BaseModel):
         return cls(**fields, from_=a.from_at, to=a.to_at, people_count=len(people), people=people)
 
 
+class AlertSummaryOut(BaseModel):
+    alert_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    state: AlertState
+    created_by: UUID
+    created_at: datetime
+    people_count: int
+
+
+class AlertListOut(BaseModel):
+    alerts: list[AlertSummaryOut] = Field(description="the latest 200, newest first")
+
+
+@router.get("/venue-alerts", response_model=AlertListOut, response_model_by_alias=True)
+async def list_venue_alerts(who: Reviewer, alerts: Alerts, state: AlertState | None = None) -> AlertListOut:
+    found = await alerts.listed(state)
+    return AlertListOut(
+        alerts=[
+            AlertSummaryOut(**a.model_dump(exclude={"from_at", "to_at"}), from_=a.from_at, to=a.to_at)
+            for a in found
+        ]
+    )
+
+
 @router.post("/venue-alerts", status_code=201, response_model=VenueAlertOut, response_model_by_alias=True)
 async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, alerts: Alerts) -> VenueAlertOut:
     alert = await alerts.create(

@@ -220,6 +220,20 @@ class AlertPerson(_Model):
     ends_at: datetime
 
 
+class AlertSummary(_Model):
+    """A venue alert without its people: what a reviewer's list shows."""
+
+    alert_id: UUID
+    venue_id: UUID
+    venue_name: str | None = None
+    from_at: datetime
+    to_at: datetime
+    state: AlertState
+    created_by: UUID
+    created_at: datetime
+    people_count: int
+
+
 class VenueAlert(_Model):
     alert_id: UUID
     venue_id: UUID

@@ -113,6 +113,11 @@ OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
     "note": {"zh-Hant": "備註", "zh-Hans": "备注", "en": "Note"},
     "create_alert": {"zh-Hant": "建立預警", "zh-Hans": "建立预警", "en": "Create the alert"},
     "open_alert": {"zh-Hant": "打開預警", "zh-Hans": "打开预警", "en": "Open an alert"},
+    "pending_alerts": {
+        "zh-Hant": "待批准的預警",
+        "zh-Hans": "待批准的预警",
+        "en": "Alerts awaiting approval",
+    },
     "approve_alert": {
         "zh-Hant": "批准（第二人）",
         "zh-Hans": "批准（第二人）",

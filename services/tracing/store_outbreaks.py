@@ -23,6 +23,7 @@ import asyncpg
 
 from services.tracing.models import (
     AlertPerson,
+    AlertSummary,
     CaseTimelineVisit,
     ExposureAnalysis,
     SharedExposure,
@@ -221,6 +222,20 @@ async def load_alert(conn: asyncpg.Connection, alert_id: UUID, *, lock: bool = F
         alert_id,
     )
     return VenueAlert(**dict(row), people=[AlertPerson(**dict(p)) for p in people])
+
+
+async def alerts(conn: asyncpg.Connection, state: str | None, limit: int) -> list[AlertSummary]:
+    """The latest alerts, newest first, in one state or in any."""
+    rows = await conn.fetch(
+        "SELECT a.alert_id, a.venue_id, v.name AS venue_name, a.from_at, a.to_at, a.state, a.created_by,"
+        " a.created_at, (SELECT count(*) FROM tracing.venue_alert_people AS p"
+        "  WHERE p.alert_id = a.alert_id) AS people_count"
+        " FROM tracing.venue_alerts AS a LEFT JOIN tracing.venues AS v ON v.venue_id = a.venue_id"
+        " WHERE $1::text IS NULL OR a.state = $1 ORDER BY a.created_at DESC, a.alert_id LIMIT $2",
+        state,
+        limit,
+    )
+    return [AlertSummary(**dict(r)) for r in rows]
 
 
 async def approve_alert(conn: asyncpg.Connection, alert_id: UUID, by: UUID, at: datetime) -> None:

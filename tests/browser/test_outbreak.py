@@ -138,9 +138,10 @@ async def test_a_venue_alert_is_made_approved_by_a_second_person_and_withdrawn_o
     await authority.into(context)
     page = await context.new_page()
     await page.goto(f"{platform.origin}/tracing/outbreak")
-    await page.locator("#alert-open [name=alert_id]").fill(alert_id)
-    await page.locator("#alert-open button[type=submit]").click()
+    await page.locator("#alert-pending").click()  # finds it among the alerts awaiting approval
+    await page.locator("#alert-list button", has_text="茶樓丙").click()
     await expect(page.locator("#alert-state")).to_have_text("pending")
+    await expect(page.locator("#alert-id")).to_have_text(f"alert_id {alert_id}")
     await page.locator("#alert-approve").click()
     await page.locator("#alert-confirm-yes").click()
     await expect(page.locator("#alert-state")).to_have_text("approved")

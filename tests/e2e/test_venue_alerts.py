@@ -162,6 +162,13 @@ async def test_a_pending_alert_withdrawn_cannot_be_approved_and_a_pause_holds_ap
         nonsense = await tracing.post(f"{ALERTS}/nope/approvals", headers=authority)
         # The operator's pause holds approvals back as it holds notifications.
         held = (await tracing.post(ALERTS, json=body, headers=epi)).json()["alert_id"]
+        pending_list = await tracing.get(ALERTS, params={"state": "pending"}, headers=authority)
+        withdrawn_list = await tracing.get(ALERTS, params={"state": "withdrawn"}, headers=epi)
+        every = await tracing.get(ALERTS, headers=authority)
+        odd_state = await tracing.get(ALERTS, params={"state": "lost"}, headers=authority)
+        citizen_list = await tracing.get(
+            ALERTS, headers={"Authorization": f"Bearer {tokens.issue(uuid.uuid4(), [])}"}
+        )
         await tracing.put("/api/tracing/v1/settings/notifications", json={"paused": True}, headers=operator)
         paused = await tracing.post(f"{ALERTS}/{held}/approvals", headers=authority)
         await tracing.put("/api/tracing/v1/settings/notifications", json={"paused": False}, headers=operator)
@@ -176,6 +183,14 @@ async def test_a_pending_alert_withdrawn_cannot_be_approved_and_a_pause_holds_ap
     assert [e["field"] for e in bad.json()["errors"]] == ["to"]
     assert unknown.status_code == 404
     assert nonsense.status_code == 404
+    assert [a["alert_id"] for a in pending_list.json()["alerts"]] == [held]
+    assert [a["alert_id"] for a in withdrawn_list.json()["alerts"]] == [alert_id]
+    assert [a["alert_id"] for a in every.json()["alerts"]] == [held, alert_id]  # newest first
+    assert every.json()["alerts"][0]["people_count"] == 0
+    summary = {"alert_id", "venue_id", "venue_name", "from", "to", "state", "created_by", "created_at"}
+    assert set(every.json()["alerts"][0]) == {*summary, "people_count"}
+    assert [e["field"] for e in odd_state.json()["errors"]] == ["state"]
+    assert citizen_list.status_code == 403
     assert paused.status_code == 409
     assert "paused" in paused.json()["detail"]
     assert resumed.json()["state"] == "approved"

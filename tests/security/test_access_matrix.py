@@ -280,6 +280,11 @@ ROWS: list[Row] = [
         expect(403, epidemiologist=201),
     ),
     Row(
+        "GET /api/tracing/v1/venue-alerts",
+        lambda w, c: ("GET", "/api/tracing/v1/venue-alerts", {"params": {"state": "pending"}}),
+        expect(403, epidemiologist=200, health_authority=200),
+    ),
+    Row(
         "GET /api/tracing/v1/venue-alerts/{alert_id}",
         lambda w, c: ("GET", f"/api/tracing/v1/venue-alerts/{w.alert_id}", {}),
         expect(403, epidemiologist=200, health_authority=200),

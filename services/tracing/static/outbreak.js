@@ -192,9 +192,24 @@
       window.vcFetch(ALERTS, { method: "POST", body: body }).then(showAlert);
     });
     var open = document.getElementById("alert-open");
+    function openAlert(id) { window.vcFetch(ALERTS + "/" + encodeURIComponent(id), { method: "GET" }).then(showAlert); }
     open.addEventListener("submit", function (event) {
       event.preventDefault();
-      window.vcFetch(ALERTS + "/" + encodeURIComponent(open.elements.alert_id.value.trim()), { method: "GET" }).then(showAlert);
+      openAlert(open.elements.alert_id.value.trim());
+    });
+    document.getElementById("alert-pending").addEventListener("click", function () {
+      window.vcFetch(ALERTS + "?state=pending", { method: "GET" }).then(function (answer) {
+        var list = document.getElementById("alert-list");
+        list.textContent = "";
+        if (answer.status !== 200) { tell(explain(answer), "alert-message"); return; }
+        answer.body.alerts.forEach(function (a) {
+          var item = document.createElement("li"), button = document.createElement("button");
+          button.type = "button";
+          button.textContent = (a.venue_name || idShort(a.venue_id)) + " · " + local(a.from) + " · " + a.people_count;
+          button.addEventListener("click", function () { openAlert(a.alert_id); });
+          item.appendChild(button); list.appendChild(item);
+        });
+      });
     });
     document.getElementById("alert-approve").addEventListener("click", function () { askFirst("approvals"); });
     document.getElementById("alert-withdraw").addEventListener("click", function () { askFirst("withdrawal"); });
