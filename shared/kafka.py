@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared import telemetry
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
 from shared.settings import KafkaSettings
@@ -61,6 +62,9 @@ def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaR
         include_in_schema=False,
         schema_url=None,
         setup_state=False,
+        # Spans for every publish and every subscriber, their context in the message headers
+        # (none when tracing is off: no middleware runs then).
+        middlewares=telemetry.broker_middlewares(service),
         **fastapi,
     )
 

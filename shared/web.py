@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
+from shared.telemetry import instrument_app
 
 Check = Callable[[], Awaitable[bool]]
 # JSON bodies here are small (a check-in is a few hundred bytes); 64 KiB leaves
@@ -120,6 +121,7 @@ def service_app(
     app.include_router(health_router(prefix))
     # Every service serves the shared page assets, so each one also runs alone.
     app.mount("/static", static_files(), name="static")
+    instrument_app(app, name)
     return app
 
 
