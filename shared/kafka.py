@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from shared import telemetry
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
+from shared.metrics import DEAD_LETTERS, PUBLISH_FAILURES
 from shared.settings import KafkaSettings
 
 log = logging.getLogger("venuecode.kafka")
@@ -127,6 +128,7 @@ async def publish(
             await asyncio.gather(*pending)
     except (TimeoutError, KafkaError, ConnectionError) as exc:
         log.warning("publish failed", extra={"topic": target, "error_type": type(exc).__name__})
+        PUBLISH_FAILURES.labels(name).inc()
         raise Unavailable("The event stream is unavailable; retry shortly.", 2) from exc
 
 
@@ -138,6 +140,7 @@ async def dead_letter(
     headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
     await router.broker.publish(raw, target, headers=headers)
     log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+    DEAD_LETTERS.labels(name).inc()
 
 
 def unless_transient(error: Exception) -> bool:
