@@ -129,6 +129,34 @@ def cmd_posters(args: argparse.Namespace) -> int:
     return 0
 
 
+# The documents in docs/asyncapi/ name the compose broker, so they read the same wherever made.
+ASYNCAPI_BOOTSTRAP = "kafka:9092"
+
+
+def asyncapi_of(service: str) -> dict[str, Any]:
+    """A service's AsyncAPI document as FastStream generates it from the code (no I/O)."""
+    config = importlib.import_module(f"services.{service}.config")
+    infra = InfraSettings(kafka_bootstrap=ASYNCAPI_BOOTSTRAP, kafka_namespace="")
+    app = _app_module(service).create_app(config.Settings(infra=infra))
+    document: dict[str, Any] = app.state.asyncapi()
+    return document
+
+
+def asyncapi_text(document: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    for service in SERVICES:
+        path = args.out / f"{service}.json"
+        path.write_text(asyncapi_text(asyncapi_of(service)))
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from services import bench  # lazily: matplotlib and the load generator only for benchmarks
 
@@ -163,6 +191,9 @@ def parser() -> argparse.ArgumentParser:
     posters.add_argument("--csv", required=True, type=Path)
     posters.add_argument("--out", required=True, type=Path)
     posters.set_defaults(handler=cmd_posters)
+    asyncapi = commands.add_parser("asyncapi", help="write each service's AsyncAPI document (Kafka contract)")
+    asyncapi.add_argument("--out", type=Path, default=Path("docs/asyncapi"))
+    asyncapi.set_defaults(handler=cmd_asyncapi)
     bench = commands.add_parser("bench", help="issue 8 benchmarks: checkin, ingest, status, contacts")
     bench.add_argument("name", help="checkin, ingest, status or contacts; then its options (--help)")
     bench.add_argument("options", nargs=argparse.REMAINDER)

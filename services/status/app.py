@@ -21,6 +21,7 @@ from services.status.lookup import AssistedLookup
 from services.status.models import Clock, SystemClock
 from services.status.service import StatusService
 from services.status.store import Store
+from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusEvent, dlq
 from shared.kafka import make_router, publish
 from shared.metrics import JOB_FAILURES
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_TOPIC])
     app.state.settings = settings
     handlers.register(router, settings, lambda: app.state.services.status)
     app.include_router(router)

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from services.tracing import api, handlers, pages
 from services.tracing.config import Settings
 from services.tracing.service import TracingService
+from shared.asyncapi import contract
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, StatusSet, dlq
 from shared.kafka import make_router, publish
 from shared.metrics import JOB_FAILURES
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_COMMANDS_TOPIC])
     handlers.register(router, settings, lambda: app.state.tracing)
     app.include_router(router)
     app.include_router(api.router)
