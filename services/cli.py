@@ -20,6 +20,7 @@ from typing import Any, get_args
 from services.dev import SERVICES
 from services.embedded import EmbeddedError, export, infrastructure
 from shared.events import StaffRole
+from shared.progress import progress
 from shared.settings import InfraSettings
 
 log = logging.getLogger("venuecode.cli")
@@ -43,13 +44,15 @@ async def migrate_all(infra: InfraSettings, services: Sequence[str] = SERVICES) 
     from shared import db
 
     applied: dict[str, list[int]] = {}
+    found = [f for f in map(migrations_of, services) if f is not None]
+    files = {schema: len(db.migration_files(folder)) for schema, folder in found}
     pool = await db.create_pool(infra.postgres.model_copy(update={"min_size": 1, "max_size": 2}))
     try:
-        for service in services:
-            found = migrations_of(service)
-            if found is not None:
-                schema, folder = found
+        # A migration is one transaction, so the bar moves a schema's files at a time.
+        with progress("migrations", total=sum(files.values()), unit="file") as bar:
+            for schema, folder in found:
                 applied[schema] = await db.migrate(pool, schema, folder)
+                bar.update(files[schema])
     finally:
         await pool.close()
     return applied
