@@ -5,8 +5,8 @@ Off by default: without ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOIN
 exists, no middleware is added and no library is patched, so a scan pays nothing for it.
 Personal data stays out of spans: asyncpg spans carry the SQL text (every value is a ``$n``
 parameter, and parameters are never captured), Redis spans the command with its arguments
-replaced by ``?``, HTTP spans the route and the query string (ids only), Kafka spans topic,
-partition, offset and key (a venue or person id).
+replaced by ``?``, HTTP spans the route and the query string (ids only) but not the client's
+address or user agent, Kafka spans topic, partition, offset and key (a venue or person id).
 """
 
 from __future__ import annotations
@@ -124,7 +124,30 @@ def instrument_app(app: FastAPI, service: str) -> None:
         excluded_urls=r"/healthz$,/readyz$,/metrics$,/static/",
         # The ASGI layer's own send/receive spans only repeat the server span.
         exclude_spans=["receive", "send"],
+        server_request_hook=_redact_client,
     )
+
+
+# A phone's address and user agent say who and where someone is: they stay out of spans (the
+# instrumentation sets them before any hook runs, so they are overwritten, under either
+# semantic-conventions name).
+CLIENT_ATTRIBUTES = (
+    "client.address",
+    "client.port",
+    "net.peer.ip",
+    "net.peer.port",
+    "http.client_ip",
+    "user_agent.original",
+    "http.user_agent",
+)
+REDACTED = "redacted"
+
+
+def _redact_client(span: Span, scope: dict[str, Any]) -> None:
+    attributes = getattr(span, "attributes", None) or {}
+    for key in CLIENT_ATTRIBUTES:
+        if key in attributes:
+            span.set_attribute(key, REDACTED)
 
 
 def current_ids() -> tuple[str, str] | None:

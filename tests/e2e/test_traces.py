@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind
 from shared.events import CHECKINS_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC
 from shared.logging import JsonFormatter
 from shared.settings import InfraSettings
+from shared.telemetry import CLIENT_ATTRIBUTES, REDACTED
 from tests.e2e.test_story import platform, whole_story
 from tests.spans import recorded_spans
 
@@ -120,6 +121,16 @@ async def test_a_scan_and_a_notification_are_each_one_trace(
     assert writes, "the status change's SQL is not in the notification's trace"
     changed = f"{namespace}{STATUS_TOPIC} publish"
     assert any(s.name == changed for p in processed for s in descendants(recorded, p))
+
+    # No server span says where its client was or what it ran.
+    for span in (s for s in recorded if s.kind is SpanKind.SERVER):
+        for key in CLIENT_ATTRIBUTES:
+            assert (span.attributes or {}).get(key, REDACTED) == REDACTED, (span.name, key)
+    # (The instrumentation did record an address: it was overwritten, not missing.)
+    addresses = {
+        (s.attributes or {}).get("client.address", (s.attributes or {}).get("net.peer.ip")) for s in scans
+    }
+    assert addresses == {REDACTED}
 
     # A log line written while a request is served names that request's trace and span.
     registrations = [s for s in server_spans(recorded, "/api/registry/v1/accounts") if status_of(s) == 201]
