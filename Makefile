@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+PROMTOOL := /usr/bin/promtool
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
 PYTEST_ARGS ?=
 
@@ -30,7 +31,12 @@ $(CHROMIUM):
 	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "tests/browser needs Debian's chromium: apt-get install -y chromium"; exit 1; }
 	apt-get update -q && apt-get install -y -q chromium
 
-test: $(STAMP) $(CHROMIUM) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
+# The alert rules are checked and unit-tested by Debian's promtool (package prometheus).
+$(PROMTOOL):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "tests/integration/deploy needs Debian's promtool: apt-get install -y prometheus"; exit 1; }
+	apt-get update -q && apt-get install -y -q --no-install-recommends prometheus
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)

@@ -20,6 +20,7 @@ from typing import Any, get_args
 from services.dev import SERVICES
 from services.embedded import EmbeddedError, export, infrastructure
 from shared.events import StaffRole
+from shared.progress import progress
 from shared.settings import InfraSettings
 
 log = logging.getLogger("venuecode.cli")
@@ -43,13 +44,15 @@ async def migrate_all(infra: InfraSettings, services: Sequence[str] = SERVICES) 
     from shared import db
 
     applied: dict[str, list[int]] = {}
+    found = [f for f in map(migrations_of, services) if f is not None]
+    files = {schema: len(db.migration_files(folder)) for schema, folder in found}
     pool = await db.create_pool(infra.postgres.model_copy(update={"min_size": 1, "max_size": 2}))
     try:
-        for service in services:
-            found = migrations_of(service)
-            if found is not None:
-                schema, folder = found
+        # A migration is one transaction, so the bar moves a schema's files at a time.
+        with progress("migrations", total=sum(files.values()), unit="file") as bar:
+            for schema, folder in found:
                 applied[schema] = await db.migrate(pool, schema, folder)
+                bar.update(files[schema])
     finally:
         await pool.close()
     return applied
@@ -129,6 +132,34 @@ def cmd_posters(args: argparse.Namespace) -> int:
     return 0
 
 
+# The documents in docs/asyncapi/ name the compose broker, so they read the same wherever made.
+ASYNCAPI_BOOTSTRAP = "kafka:9092"
+
+
+def asyncapi_of(service: str) -> dict[str, Any]:
+    """A service's AsyncAPI document as FastStream generates it from the code (no I/O)."""
+    config = importlib.import_module(f"services.{service}.config")
+    infra = InfraSettings(kafka_bootstrap=ASYNCAPI_BOOTSTRAP, kafka_namespace="")
+    app = _app_module(service).create_app(config.Settings(infra=infra))
+    document: dict[str, Any] = app.state.asyncapi()
+    return document
+
+
+def asyncapi_text(document: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    for service in SERVICES:
+        path = args.out / f"{service}.json"
+        path.write_text(asyncapi_text(asyncapi_of(service)))
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from services import bench  # lazily: matplotlib and the load generator only for benchmarks
 
@@ -163,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
     posters.add_argument("--csv", required=True, type=Path)
     posters.add_argument("--out", required=True, type=Path)
     posters.set_defaults(handler=cmd_posters)
+    asyncapi = commands.add_parser("asyncapi", help="write each service's AsyncAPI document (Kafka contract)")
+    asyncapi.add_argument("--out", type=Path, default=Path("docs/asyncapi"))
+    asyncapi.set_defaults(handler=cmd_asyncapi)
     bench = commands.add_parser("bench", help="issue 8 benchmarks: checkin, ingest, status, contacts")
     bench.add_argument("name", help="checkin, ingest, status or contacts; then its options (--help)")
     bench.add_argument("options", nargs=argparse.REMAINDER)

@@ -22,8 +22,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared import telemetry
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
+from shared.metrics import DEAD_LETTERS, PUBLISH_FAILURES
 from shared.settings import KafkaSettings
 
 log = logging.getLogger("venuecode.kafka")
@@ -61,6 +63,9 @@ def make_router(settings: KafkaSettings, service: str, **fastapi: Any) -> KafkaR
         include_in_schema=False,
         schema_url=None,
         setup_state=False,
+        # Spans for every publish and every subscriber, their context in the message headers
+        # (none when tracing is off: no middleware runs then).
+        middlewares=telemetry.broker_middlewares(service),
         **fastapi,
     )
 
@@ -123,6 +128,7 @@ async def publish(
             await asyncio.gather(*pending)
     except (TimeoutError, KafkaError, ConnectionError) as exc:
         log.warning("publish failed", extra={"topic": target, "error_type": type(exc).__name__})
+        PUBLISH_FAILURES.labels(name).inc()
         raise Unavailable("The event stream is unavailable; retry shortly.", 2) from exc
 
 
@@ -134,6 +140,7 @@ async def dead_letter(
     headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
     await router.broker.publish(raw, target, headers=headers)
     log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+    DEAD_LETTERS.labels(name).inc()
 
 
 def unless_transient(error: Exception) -> bool:

@@ -1,14 +1,22 @@
-"""Prometheus metrics: HTTP request counts and latencies per service and route, and ``/metrics``."""
+"""Prometheus metrics: HTTP request counts and latencies per service and route, the event flow, the
+health of dependencies and periodic jobs, and ``/metrics``.
+
+deploy/observability/ holds the alert rules and dashboards built on these names; a test checks
+that every name they use is one that some service's ``/metrics`` exports.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.events import DLQ_SUFFIX
 
 HTTP_REQUESTS = Counter(
     "venuecode_http_requests_total",
@@ -34,6 +42,35 @@ CONSUMER_LAG = Gauge(
     "Messages not yet consumed",
     ["service", "topic", "partition"],
 )
+DEAD_LETTERS = Counter("venuecode_dead_letters_total", "Messages parked on a topic's .dlq twin", ["topic"])
+PUBLISH_FAILURES = Counter(
+    "venuecode_publish_failures_total", "Publishes the broker did not acknowledge in time", ["topic"]
+)
+DEPENDENCY_UP = Gauge(
+    "venuecode_dependency_up",
+    "1 when the service reached the dependency at its last readiness check (made on every scrape)",
+    ["service", "dependency"],
+)
+JOB_FAILURES = Counter(
+    "venuecode_job_failures_total", "Failed rounds of a periodic job (retried next round)", ["service", "job"]
+)
+OUTBOX_BACKLOG = Gauge(
+    "venuecode_outbox_backlog_rows",
+    "Unsent outbox rows the relay found in its last round (at most one relay batch)",
+    ["service"],
+)
+CACHE_REFILL_RUNNING = Gauge(
+    "venuecode_cache_refill_running", "1 while the colour cache is being refilled from Postgres", ["service"]
+)
+CACHE_REFILLS = Counter("venuecode_cache_refills_total", "Colour cache refills finished", ["service"])
+
+
+def declare_dead_letter_topics(topics: Iterable[str]) -> None:
+    """Start the dead-letter counters of the topics whose ``.dlq`` twins a service uses at 0, so
+    that the first parked message is an increase an alert rule can see."""
+    for name in topics:
+        if name.endswith(DLQ_SUFFIX):
+            DEAD_LETTERS.labels(name.removesuffix(DLQ_SUFFIX))
 
 
 def _route_of(scope: Scope) -> str:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from faststream.kafka.fastapi import KafkaRouter
 from redis.asyncio import Redis
 
-from shared import cache, db, kafka
+from shared import cache, db, kafka, metrics
 from shared.auth import AccessTokens
 from shared.keys import Keys, load_keys
 from shared.pii import Vault
@@ -71,6 +71,7 @@ async def open_runtime(
     redis = cache.create_redis(infra.redis)
     try:
         await kafka.ensure_topics(infra.kafka, topics)
+        metrics.declare_dead_letter_topics(topics)
         checks = {"redis": lambda: cache.ping(redis), "kafka": lambda: kafka.ping(router)}
         if pool is not None:
             checks["postgres"] = lambda: _pg_ok(pool)

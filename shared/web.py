@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
-from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.metrics import DEPENDENCY_UP, MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
+from shared.telemetry import instrument_app
 
 Check = Callable[[], Awaitable[bool]]
 # JSON bodies here are small (a check-in is a few hundred bytes); 64 KiB leaves
@@ -113,6 +114,7 @@ def service_app(
         **fastapi,
     )
     app.state.readiness = {}
+    app.state.service_name = name
     install_problem_handlers(app)
     _secure_unexpected_errors(app)
     app.add_middleware(GuardMiddleware)
@@ -120,6 +122,7 @@ def service_app(
     app.include_router(health_router(prefix))
     # Every service serves the shared page assets, so each one also runs alone.
     app.mount("/static", static_files(), name="static")
+    instrument_app(app, name)
     return app
 
 
@@ -151,14 +154,27 @@ def health_router(prefix: str) -> APIRouter:
         responses={503: {"description": "A dependency is down"}},
     )
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, Check] = request.app.state.readiness
-        names = list(checks)
-        results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
-        status = {n: r is True for n, r in zip(names, results, strict=True)}
+        status = await readiness(request.app)
         if not all(status.values()):
             down = ", ".join(n for n, ok in status.items() if not ok)
             return problem_response(Unavailable(f"Not ready: {down} unreachable.", 5))
         return JSONResponse({"status": "ready", "checks": status})
 
-    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        # Each scrape checks the dependencies too, so an outage shows without anyone probing /readyz.
+        await readiness(request.app)
+        return await metrics_endpoint(request)
+
+    router.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
+
+
+async def readiness(app: FastAPI) -> dict[str, bool]:
+    """Run the app's readiness checks at once; each result is also the ``venuecode_dependency_up`` gauge."""
+    checks: dict[str, Check] = app.state.readiness
+    names = list(checks)
+    results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
+    status = {n: r is True for n, r in zip(names, results, strict=True)}
+    for name, ok in status.items():
+        DEPENDENCY_UP.labels(app.state.service_name, name).set(1 if ok else 0)
+    return status

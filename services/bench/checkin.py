@@ -33,6 +33,7 @@ from services.bench.env import (
     write_results,
 )
 from services.bench.loadgen import MakeRequest, Step, closed_loop, json_post, open_loop
+from services.bench.otlp import otlp_sink, with_tracing, without_tracing
 from services.bench.seed import people, send_events, venues, wait_count
 from services.bench.stats import median, ratio, table
 from shared.auth import AccessTokens
@@ -61,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="closed-loop connections (default 64)")
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
     parser.add_argument("--venues", type=int, default=DEFAULT_VENUES)
+    parser.add_argument(
+        "--tracing",
+        type=float,
+        default=None,
+        metavar="SAMPLE",
+        help="also serve checkin with OpenTelemetry on (this share of traces sampled, e.g. 1.0) "
+        "beside it off, and print the traced/untraced ratio",
+    )
 
 
 class World:
@@ -148,8 +157,14 @@ async def one_cycle(
         finally:
             await redis.aclose()
         workers_arg = ("--workers", str(workers))
-        real = Server("checkin", cli_command("serve", "checkin", *workers_arg), env, env_infra.workdir)
+        serve = cli_command("serve", "checkin", *workers_arg)
+        real = Server("checkin", serve, without_tracing(env), env_infra.workdir)
         plain = Server("bare", module_command("services.bench.bare", *workers_arg), env, env_infra.workdir)
+        traced = None
+        if args.tracing is not None:
+            traced = Server(
+                "traced", serve, with_tracing(env, args.otlp_endpoint, args.tracing), env_infra.workdir
+            )
         try:
             await real.start("/api/checkin/readyz")
             if not seeded:
@@ -158,16 +173,21 @@ async def one_cycle(
                 count = "SELECT count(*) FROM checkin.processed_events"
                 await wait_count(database_url, count, len(events), SEED_DEADLINE_S)
             await plain.start(f"/api/{bare.NAME}/readyz")
-            steps = await sweep(
-                {
-                    "bare": (plain, world.maker("127.0.0.1", bare.SCANS_PATH)),
-                    "real": (real, world.maker("127.0.0.1", SCANS)),
-                },
-                args,
-            )
+            targets = {
+                "bare": (plain, world.maker("127.0.0.1", bare.SCANS_PATH)),
+                "real": (real, world.maker("127.0.0.1", SCANS)),
+            }
+            if traced is not None:
+                targets["traced"] = (
+                    await traced.start("/api/checkin/readyz"),
+                    world.maker("127.0.0.1", SCANS),
+                )
+            steps = await sweep(targets, args)
         finally:
             plain.stop()
             real.stop()
+            if traced is not None:
+                traced.stop()
             await env_infra.drop_prefix(prefix)
     return {"workers": workers, **steps}
 
@@ -178,7 +198,7 @@ def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[
     for count in workers:
         mine = [c for c in cycles if c["workers"] == count]
         medians: dict[str, dict[str, float]] = {}
-        for target in ("bare", "real"):
+        for target in [t for t in ("bare", "real", "traced") if any(t in c for c in mine)]:
             steps = [s for c in mine for s in c.get(target, [])]
 
             def at(fraction: float, key: str, steps: list[dict[str, Any]] = steps) -> float:
@@ -204,6 +224,17 @@ def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[
                 "max_rps": ratio(medians["real"]["max_rps"], medians["bare"]["max_rps"]),
             }
         )
+        if "traced" in medians:  # the cost of tracing: the same service with it on, against off
+            rows.append(
+                {
+                    "workers": count,
+                    "target": "traced/real",
+                    **{
+                        key: ratio(medians["traced"][key], medians["real"][key])
+                        for key in ("max_rps", "p50_ms@70%", "p99_ms@70%", "server_cpu_ms")
+                    },
+                }
+            )
     return rows
 
 
@@ -260,7 +291,8 @@ def plot(cycles: Sequence[dict[str, Any]], path: Path) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     machine = Machine.now()
     cycles: list[dict[str, Any]] = []
-    with infra() as env_infra:
+    with infra() as env_infra, otlp_sink() as sink:
+        args.otlp_endpoint = sink.endpoint
         settings = InfraSettings(state_dir=env_infra.keys_dir)
         world = World(settings, args.people, args.venues)
         async with env_infra.database() as database_url:
@@ -273,15 +305,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     seeded = True
                     cycles.append({"run": index, **cycle})
                     print(f"checkin: run {index + 1}/{args.runs}, {workers} worker(s) done", flush=True)
+        spans_sent = {"otlp_requests": sink.requests, "otlp_bytes": sink.bytes}
     machine.finish()
     rows = summarise(cycles, args.workers)
     print(table(rows))
+    if args.tracing is not None:
+        print(f"tracing on: {sink.requests} OTLP exports, {sink.bytes:,} bytes received by the sink")
     payload = {
         "benchmark": "checkin",
         "machine": machine.as_json(),
         "config": {k: v for k, v in vars(args).items() if not callable(v)},
         "note": "the load generator runs on the same 2 cores as the servers",
         "summary": rows,
+        "tracing_export": spans_sent,
         "cycles": cycles,
     }
     path = write_results(Path(args.out), "checkin", payload, lambda png: plot(cycles, png))

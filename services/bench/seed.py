@@ -19,6 +19,7 @@ from shared.events import (
     VenueRegisteredData,
     encode,
 )
+from shared.progress import progress
 
 # Sends in flight before the producer is awaited: enough to fill batches, few enough
 # that a slow broker pushes back rather than piling up futures (~29 k msg/s measured here).
@@ -58,7 +59,9 @@ def venues(ids: Iterable[UUID], administrators: Sequence[UUID]) -> list[VenueReg
     ]
 
 
-async def send(bootstrap: str, topic_name: str, messages: Iterable[tuple[bytes, bytes]]) -> float:
+async def send(
+    bootstrap: str, topic_name: str, messages: Iterable[tuple[bytes, bytes]], total: int | None = None
+) -> float:
     """Send (key, value) pairs with acks=all; returns the messages a second the producer reached."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
@@ -67,14 +70,17 @@ async def send(bootstrap: str, topic_name: str, messages: Iterable[tuple[bytes, 
     count = 0
     start = time.perf_counter()
     try:
-        pending: list[asyncio.Future[object]] = []
-        for key, value in messages:
-            pending.append(await producer.send(topic_name, value, key=key))
-            count += 1
-            if len(pending) >= IN_FLIGHT:
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
+        with progress(f"sending to {topic_name}", total=total, unit="msg") as bar:
+            pending: list[asyncio.Future[object]] = []
+            for key, value in messages:
+                pending.append(await producer.send(topic_name, value, key=key))
+                count += 1
+                if len(pending) >= IN_FLIGHT:
+                    await asyncio.gather(*pending)
+                    bar.update(len(pending))
+                    pending = []
+            await asyncio.gather(*pending)
+            bar.update(len(pending))
     finally:
         await producer.stop()
     elapsed = time.perf_counter() - start
@@ -82,23 +88,28 @@ async def send(bootstrap: str, topic_name: str, messages: Iterable[tuple[bytes, 
 
 
 async def send_events(bootstrap: str, topic_name: str, events: Sequence[BaseModel]) -> float:
-    return await send(bootstrap, topic_name, ((str(i).encode(), encode(e)) for i, e in enumerate(events)))
+    messages = ((str(i).encode(), encode(e)) for i, e in enumerate(events))
+    return await send(bootstrap, topic_name, messages, total=len(events))
 
 
 async def wait_count(database_url: str, sql: str, expected: int, deadline_s: float) -> None:
     """Poll ``sql`` (one count) until it reaches ``expected``, or fail at the deadline."""
     end = time.monotonic() + deadline_s
     connection = await asyncpg.connect(database_url)
+    shown = 0
     try:
-        while True:
-            try:
-                found = int(await connection.fetchval(sql) or 0)
-            except asyncpg.UndefinedTableError:
-                found = 0
-            if found >= expected:
-                return
-            if time.monotonic() > end:
-                raise RuntimeError(f"only {found} of {expected} after {deadline_s:.0f} s: {sql}")
-            await asyncio.sleep(0.5)
+        with progress("waiting for the read model", total=expected, unit="row") as bar:
+            while True:
+                try:
+                    found = int(await connection.fetchval(sql) or 0)
+                except asyncpg.UndefinedTableError:
+                    found = 0
+                bar.update(min(found, expected) - shown)
+                shown = min(found, expected)
+                if found >= expected:
+                    return
+                if time.monotonic() > end:
+                    raise RuntimeError(f"only {found} of {expected} after {deadline_s:.0f} s: {sql}")
+                await asyncio.sleep(0.5)
     finally:
         await connection.close()

@@ -17,6 +17,7 @@ from services.checkin.config import Settings
 from services.checkin.readmodel import RegistryProjection, StatusProjection
 from services.checkin.service import CheckinService
 from services.checkin.store import SCHEMA, Store
+from shared.asyncapi import contract
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq
 from shared.kafka import make_router, publish
 from shared.runtime import open_runtime
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 gc.unfreeze()
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[CHECKINS_TOPIC])
     handlers.register(router, settings, lambda: app.state.projection, lambda: app.state.status_projection)
     app.include_router(router)
     app.include_router(api.router)

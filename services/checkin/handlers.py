@@ -31,7 +31,6 @@ def register(
         topic(REGISTRY_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "checkin"),
         **consumer_options(kafka, sparse=True),
-        include_in_schema=False,
     )
     async def on_registry_event(msg: KafkaMessage) -> None:
         await settle_one(
@@ -47,7 +46,6 @@ def register(
         topic(STATUS_TOPIC, kafka.namespace),
         group_id=group_id(kafka, "checkin", "status"),
         **consumer_options(kafka, sparse=True),
-        include_in_schema=False,
     )
     async def on_status_event(msg: KafkaMessage) -> None:
         await settle_one(

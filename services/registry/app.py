@@ -18,6 +18,7 @@ from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
 from services.registry.venues import VenueService
+from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC
 from shared.kafka import make_router
 from shared.ratelimit import RateLimiter, Window
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await relay
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[REGISTRY_TOPIC])
     handlers.register(router, settings)
     app.include_router(router)
     app.include_router(api.router)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO, get_args
+from typing import get_args
 from uuid import UUID
 
 import asyncpg
@@ -28,11 +27,11 @@ from shared.events import REGISTRY_TOPIC, StaffRole
 from shared.kafka import ensure_topics, make_router
 from shared.keys import load_keys
 from shared.pii import Vault
+from shared.progress import progress
 from shared.settings import InfraSettings
 from shared.tokens import TokenSigner
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-BAR_WIDTH = 30
 
 
 class CommandFailed(SystemExit):
@@ -78,14 +77,6 @@ async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
     return person_id
 
 
-def _progress(done: int, total: int, out: TextIO) -> None:
-    filled = BAR_WIDTH * done // max(total, 1)
-    out.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}")
-    if done == total:
-        out.write("\n")
-    out.flush()
-
-
 def _write_poster(target: Path, venue: Venue, url: str, issued: date) -> None:
     target.write_bytes(poster_pdf(venue, url, issued))
 
@@ -115,14 +106,15 @@ async def bulk_posters(infra: InfraSettings, csv_path: Path, out_dir: Path) -> i
     issued = datetime.now(UTC).date()
     written = 0
     async with _pool(infra) as pool, pool.acquire() as conn:
-        for index, row in enumerate(rows, start=1):
-            venue = await _venue_of(conn, row)
-            if venue is None:
-                sys.stderr.write(f"\nrow {index}: no such venue, skipped\n")
-            else:
-                url = f"{base}/c/{signer.venue_token(venue.venue_id, venue.poster_version)}"
-                target = out_dir / f"venue-{venue.venue_id}-v{venue.poster_version}.pdf"
-                await asyncio.to_thread(_write_poster, target, venue, url, issued)
-                written += 1
-            _progress(index, len(rows), sys.stderr)
+        with progress("posters", total=len(rows), unit="poster") as bar:
+            for index, row in enumerate(rows, start=1):
+                venue = await _venue_of(conn, row)
+                if venue is None:
+                    bar.note(f"row {index}: no such venue, skipped")
+                else:
+                    url = f"{base}/c/{signer.venue_token(venue.venue_id, venue.poster_version)}"
+                    target = out_dir / f"venue-{venue.venue_id}-v{venue.poster_version}.pdf"
+                    await asyncio.to_thread(_write_poster, target, venue, url, issued)
+                    written += 1
+                bar.update()
     return written

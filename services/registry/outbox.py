@@ -22,6 +22,7 @@ from services.registry import store
 from shared.errors import Unavailable
 from shared.events import REGISTRY_EVENT_ADAPTER, RegistryEvent, decode, encode
 from shared.kafka import publish
+from shared.metrics import JOB_FAILURES, OUTBOX_BACKLOG
 from shared.settings import KafkaSettings
 
 log = logging.getLogger("venuecode.registry.outbox")
@@ -64,6 +65,7 @@ class Outbox:
         """Send rows a failed request left behind; returns how many were sent."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await store.claim_unsent(conn, min_age_s, RELAY_BATCH)
+            OUTBOX_BACKLOG.labels("registry").set(len(rows))
             # Rows of one key stay in their order; a failed publish leaves them all unsent.
             for row in rows:
                 event = decode(row.payload, REGISTRY_EVENT_ADAPTER)
@@ -78,6 +80,7 @@ class Outbox:
     async def relay(self, interval_s: float) -> None:
         """Run ``relay_once`` forever, every ``interval_s``; errors are logged and retried."""
         last_prune = 0.0
+        failures = JOB_FAILURES.labels("registry", "outbox")  # at 0 from the start: the first one counts
         while True:
             try:
                 await self.relay_once()
@@ -86,7 +89,9 @@ class Outbox:
                     last_prune = time.monotonic()
             except Unavailable:
                 log.warning("outbox relay: broker unavailable, will retry")
+                failures.inc()
             except Exception as exc:
                 # The loop must outlive any one failure (a restarting database, a broker error).
                 log.warning("outbox relay failed", extra={"error_type": type(exc).__name__})
+                failures.inc()
             await asyncio.sleep(interval_s)

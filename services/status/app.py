@@ -21,8 +21,10 @@ from services.status.lookup import AssistedLookup
 from services.status.models import Clock, SystemClock
 from services.status.service import StatusService
 from services.status.store import Store
+from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusEvent, dlq
 from shared.kafka import make_router, publish
+from shared.metrics import JOB_FAILURES
 from shared.runtime import Runtime, open_runtime
 from shared.settings import KafkaSettings
 from shared.web import service_app
@@ -76,12 +78,14 @@ def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Servic
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str, *, first: float) -> None:
     """Run a periodic job until cancelled; a failed round is logged and retried next time."""
+    failures = JOB_FAILURES.labels(NAME, name)  # at 0 from the start, so the first failure counts
     await asyncio.sleep(first)
     while True:
         try:
             await job()
         except Exception as exc:
             log.warning("periodic job failed", extra={"job": name, "error_type": type(exc).__name__})
+            failures.inc()
         await asyncio.sleep(seconds)
 
 
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_TOPIC])
     app.state.settings = settings
     handlers.register(router, settings, lambda: app.state.services.status)
     app.include_router(router)

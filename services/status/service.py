@@ -35,6 +35,7 @@ from shared.events import (
     encode,
 )
 from shared.i18n import REASON_CODES
+from shared.metrics import CACHE_REFILL_RUNNING, CACHE_REFILLS, OUTBOX_BACKLOG
 
 log = logging.getLogger("venuecode.status")
 # An outbox row younger than this may still be in its request's own publish: the relay leaves it.
@@ -234,6 +235,7 @@ class StatusService:
     async def relay_outbox(self, older_than_s: float = OUTBOX_GRACE_S, limit: int = 500) -> int:
         """Send what a failed publish left in the outbox; the event ids let consumers drop repeats."""
         rows = await self._store.unsent(older_than_s, limit)
+        OUTBOX_BACKLOG.labels("status").set(len(rows))
         if not rows:
             return 0
         events = [decode(payload, STATUS_EVENT_ADAPTER) for _, payload in rows]
@@ -271,6 +273,7 @@ class StatusService:
         self._cache_behind = False
         after: UUID | None = None
         count = 0
+        CACHE_REFILL_RUNNING.labels("status").set(1)
         try:
             while True:
                 page = await self._store.statuses_after(after, self._refill_chunk)
@@ -284,6 +287,9 @@ class StatusService:
         except BaseException:
             self._cache_behind = True
             raise
+        finally:
+            CACHE_REFILL_RUNNING.labels("status").set(0)
+        CACHE_REFILLS.labels("status").inc()
         log.info("colour cache refilled", extra={"entries": count})
         return count
 

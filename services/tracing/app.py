@@ -18,6 +18,7 @@ from services.tracing.alerts import AlertService
 from services.tracing.config import Settings
 from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
+from shared.asyncapi import contract
 from shared.events import (
     CHECKINS_TOPIC,
     REGISTRY_TOPIC,
@@ -27,6 +28,7 @@ from shared.events import (
     dlq,
 )
 from shared.kafka import make_router, publish
+from shared.metrics import JOB_FAILURES
 from shared.runtime import open_runtime
 from shared.web import service_app
 
@@ -65,12 +67,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
 
     async def upkeep(service: TracingService) -> None:
+        failures = JOB_FAILURES.labels(NAME, "upkeep")  # at 0 from the start, so the first failure counts
         while True:
             await asyncio.sleep(settings.maintenance_interval_s)
             try:
                 await service.maintain()
             except Exception as exc:  # the next round retries; the service keeps serving
                 log.warning("tracing upkeep failed", extra={"error_type": type(exc).__name__})
+                failures.inc()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
 
     app = service_app(NAME, lifespan)
+    contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_COMMANDS_TOPIC])
     handlers.register(router, settings, lambda: app.state.tracing)
     app.include_router(router)
     app.include_router(api.router)

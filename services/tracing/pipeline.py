@@ -48,6 +48,7 @@ from services.tracing.models import CheckinRow, CheckoutRow
 from services.tracing.service import IngestOutcome, TracingService
 from shared.events import CHECKINS_TOPIC
 from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from shared.telemetry import spans_in_traces_of
 
 log = logging.getLogger("venuecode.tracing.handlers")
 NAME = "tracing"
@@ -140,8 +141,9 @@ class BatchWriter:
             await asyncio.gather(probe, return_exceptions=True)
             return Written()
         try:
-            stored = await probe
-            outcome = await service.store_checkins(checkins, checkouts, stored=stored | previous.checkin_ids)
+            stored = await probe | previous.checkin_ids
+            with spans_in_traces_of(records, f"{CHECKINS_TOPIC} store", NAME):
+                outcome = await service.store_checkins(checkins, checkouts, stored=stored)
         except Exception as exc:
             log.warning("check-in batch failed; rewinding", extra={"error_type": type(exc).__name__})
             first = earliest(records)

@@ -1,5 +1,6 @@
-"""Personal data: the whole story leaks no identity number and no unmasked name into logs or
-topics; identity numbers are unreadable in the database without the key; staff reads are audited."""
+"""Personal data: the whole story leaks no identity number and no unmasked name into logs,
+topics or trace spans; identity numbers are unreadable in the database without the key; staff
+reads are audited."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shared.logging import JsonFormatter
 from shared.settings import InfraSettings
 from tests.e2e.test_story import Person, eventually, platform
 from tests.people import born_years_ago, mainland_id
+from tests.spans import recorded_spans, span_texts
 
 # A person's name in the story is a string literal of two to four CJK characters.
 NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -134,7 +136,9 @@ async def every_stored_text(infra: InfraSettings) -> list[tuple[str, str]]:
 async def test_the_story_leaks_no_identity_number_or_name(
     infra: InfraSettings, all_logs: Everything, identity_numbers: list[str]
 ) -> None:
-    await story.test_the_whole_story(infra)
+    with recorded_spans() as exporter:
+        await story.test_the_whole_story(infra)
+        spans = exporter.get_finished_spans()
 
     names = story_names()
     assert len(identity_numbers) >= 8, identity_numbers
@@ -143,13 +147,18 @@ async def test_the_story_leaks_no_identity_number_or_name(
     assert len(all_logs.lines) > 50  # the capture really saw the services talk
     messages = b"\n".join(await every_message(infra)).decode("utf-8", "replace")
     assert "person.registered" in messages
+    traced = "\n".join(span_texts(spans))
+    assert "db.statement" in traced  # the capture saw SQL spans, ...
+    assert "db.statement.parameters" not in traced  # ... and never their values
     for number in identity_numbers:
         for form in (number, number.lower()):
             assert form not in logs, "an identity number in the logs"
             assert form not in messages, "an identity number on a topic"
+            assert form not in traced, "an identity number in a span"
     for name in names:
         assert name not in logs, f"unmasked name {name} in the logs"
         assert name not in messages, f"unmasked name {name} on a topic"
+        assert name not in traced, f"unmasked name {name} in a span"
 
     # The database: no identity number anywhere, as text or as bytes; a name only where
     # the registry keeps it (the account's own record).
