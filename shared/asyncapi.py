@@ -26,8 +26,8 @@ from shared.events import (
     STATUS_TOPIC,
     CheckinEvent,
     RegistryEvent,
+    StatusCommand,
     StatusEvent,
-    StatusSet,
     topic,
 )
 from shared.settings import KafkaSettings
@@ -57,7 +57,10 @@ CHANNELS: dict[str, Channel] = {
         StatusEvent, "person_id", "Health-code colour changes and paper-code serials, per person in order."
     ),
     STATUS_COMMANDS_TOPIC: Channel(
-        StatusSet, "person_id", "Commands to set a person's colour (from tracing's notifications)."
+        StatusCommand,
+        "person_id (status.set) or alert_id (status.revert)",
+        "Commands to set a person's colour (tracing's notifications and venue alerts) or to undo a"
+        " withdrawn venue alert's changes.",
     ),
 }
 
