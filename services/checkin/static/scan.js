@@ -40,7 +40,7 @@
     var lastPeople = [];
     var retryTimer = null;
 
-    function showError(text) { error.textContent = text; error.hidden = false; }
+    function showError(text) { error.textContent = text; error.hidden = false; window.vcAnnounce(text); }
 
     function showResult(body) {
       var worst = "green";
@@ -52,8 +52,9 @@
         lastPeople.push(c.person_id);
         var item = document.createElement("li");
         item.className = "colour-" + c.colour;
+        // The colour is never the only signal: its name and its reason are written, green too.
         item.textContent = c.masked_name + " · " + section.dataset["name" + c.colour.charAt(0).toUpperCase() + c.colour.slice(1)] +
-          (c.colour === "green" ? "" : " · " + c.reason_text);
+          " · " + c.reason_text;
         list.appendChild(item);
       });
       document.body.className = "colour-" + worst;
@@ -66,6 +67,8 @@
       window.setInterval(function () { clock.textContent = clockText(new Date()); }, 1000);
       section.hidden = true;
       result.hidden = false;
+      // The screen changed colour: a screen reader says which, and for whom (the live region).
+      window.vcAnnounce([name].concat(Array.prototype.map.call(list.children, function (li) { return li.textContent; })).join(". "));
     }
 
     function send(scan) {
@@ -83,7 +86,7 @@
           retryLater(wait * 1000);
         } else {
           forget(scan.key);
-          showError((answer.body && answer.body.detail) || String(answer.status));
+          window.vcProblem(error, answer.body, answer.status);
         }
       }, function () {
         // No network: keep the scan with its key; the same key is sent when we are back online.

@@ -20,11 +20,11 @@
       event.preventDefault();
       clear();
       error.hidden = true;
+      window.vcFieldErrors(form, []);
       var body = { name: form.elements.name.value, id_number: form.elements.id_number.value };
       window.vcFetch(form.dataset.api, { method: "POST", body: body }).then(function (answer) {
         if (!answer.ok) {
-          error.textContent = (answer.body && answer.body.detail) || String(answer.status);
-          error.hidden = false;
+          window.vcProblem(error, answer.body, answer.status);
           return;
         }
         form.reset();
@@ -32,6 +32,7 @@
         result.className = "hc-band hc-" + found.colour;
         result.querySelector("[data-masked-name]").textContent = found.masked_name;
         result.querySelector("[data-reason-text]").textContent = found.reason_text;
+        window.vcAnnounce(found.masked_name + " · " + found.reason_text);
         var left = found.display_seconds;
         var countdown = result.querySelector("[data-countdown]");
         countdown.textContent = String(left);
