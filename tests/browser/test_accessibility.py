@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from services.registry.commands import grant_role
 from shared.i18n import LANGUAGES, Language, reason_text
 from tests.browser.axe import Contrast, Violation, audit, contrasts
 from tests.browser.conftest import PHONE, WAIT_MS, Platform
@@ -57,29 +56,6 @@ async def tab(browser: Browser, origin: str, language: Language, person: Account
 async def large_type(page: Page, origin: str, large: str) -> None:
     """What the header's large-type switch stores."""
     await page.context.add_cookies([{"name": "vc_large", "value": large, "url": origin}])
-
-
-@pytest.fixture(scope="module")
-async def staff(platform: Platform) -> Account:
-    """One person who sees every page whole: administrator and inspector of a venue, health
-    authority and epidemiologist."""
-    person = await Account.register(platform.origin, "區美華", 45)
-    made = await person.call(
-        "POST",
-        "/api/registry/v1/venues",
-        json={"region_code": "440106", "name": "區記茶樓", "category": "restaurant"},
-    )
-    assert made.status_code == 201, made.text
-    bound = await person.call(
-        "POST",
-        "/api/registry/v1/inspector-bindings",
-        json={"declaration_code": made.json()["declaration_code"]},
-    )
-    assert bound.status_code == 201, bound.text
-    for role in ("health_authority", "epidemiologist"):
-        await grant_role(platform.infra, person.id_number, role)
-    await person.sign_in()
-    return person
 
 
 async def coloured(platform: Platform, authority: Account, colour: str) -> Account:

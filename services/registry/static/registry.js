@@ -48,7 +48,8 @@
       if (button) { button.disabled = true; }
       window.vcFetch(form.dataset.api, { method: "POST", body: body }).then(function (result) {
         if (!result.ok) {
-          if (!signedOut(result)) { showError(error, result.body); }
+          // A 401 on the sign-in form is a wrong password, not an expired session.
+          if (form.dataset.form === "login" || !signedOut(result)) { showError(error, result.body); }
           return;
         }
         var more = after[form.dataset.form];
