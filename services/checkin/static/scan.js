@@ -61,7 +61,7 @@
       var name = section.dataset["name" + worst.charAt(0).toUpperCase() + worst.slice(1)];
       result.querySelector("[data-code-type]").textContent = name;
       var at = new Date(body.checkins[0].checked_in_at);
-      result.querySelector("[data-checked-in-at]").textContent = at.toLocaleString();
+      result.querySelector("[data-checked-in-at]").textContent = at.toLocaleString(document.documentElement.lang);
       var clock = result.querySelector("[data-clock]");
       clock.textContent = clockText(new Date());
       window.setInterval(function () { clock.textContent = clockText(new Date()); }, 1000);
