@@ -1,6 +1,6 @@
 """Large type for real: on a 360 px wide phone every page's text is at least twice its normal size,
-nothing scrolls sideways and no text leaves the screen (WCAG 1.4.4 and 1.4.10), in each language,
-and on the check-in result too.
+nothing scrolls sideways, no text leaves the screen and no word is split over two lines (WCAG
+1.4.4 and 1.4.10), in each language, and on the check-in result too.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ async def measure(page: Page, origin: str, path: str, large: str) -> dict[str, A
 def judged(where: str, normal: dict[str, Any], large: dict[str, Any]) -> list[str]:
     """What breaks the rule on one page: sideways scrolling, text off screen, text under 2x."""
     problems = [f"{where}: {text} is off the {large['clientWidth']} px screen" for text in large["outside"]]
+    problems += [f"{where}: {word} is split over two lines" for word in large["broken"]]
     if large["scrollWidth"] > large["clientWidth"]:
         problems.append(f"{where}: scrolls sideways ({large['scrollWidth']} > {large['clientWidth']} px)")
     both = normal["sizes"].keys() & large["sizes"].keys()
@@ -115,4 +116,5 @@ async def test_large_type_check_in_result_fits_a_narrow_phone(
         shown = await page.locator("[data-code-type]").evaluate(size)
     assert found["scrollWidth"] <= found["clientWidth"], found
     assert not found["outside"], found["outside"]
+    assert not found["broken"], found["broken"]
     assert shown >= 2.6 * 17 * AT_LEAST - 0.5, shown
