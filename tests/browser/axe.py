@@ -7,13 +7,20 @@ in a browser context made with ``bypass_csp=True``; the other browser tests keep
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page, expect
+
+from shared.i18n import Language
+from tests.browser.conftest import PHONE, WAIT_MS
+from tests.browser.kit import Account
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -75,3 +82,67 @@ async def contrasts(page: Page) -> list[Contrast]:
     """Every visible text's contrast against the background behind it, from the computed styles."""
     found: list[dict[str, Any]] = await page.evaluate(CONTRAST_JS.read_text(encoding="utf-8"))
     return [Contrast(**item) for item in found]
+
+
+# The large-type switch's cookie values, named as the audits print them.
+SIZES = (("normal", "0"), ("large", "1"))
+
+
+@asynccontextmanager
+async def tab(browser: Browser, origin: str, language: Language, person: Account) -> AsyncIterator[Page]:
+    """A phone-sized profile in ``language``, signed in as ``person``, that lets axe-core in past
+    the pages' script-src CSP."""
+    context = await browser.new_context(
+        viewport=PHONE, locale="en-US", reduced_motion="reduce", bypass_csp=True
+    )
+    context.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    await person.into(context)
+    await context.add_cookies([{"name": "vc_lang", "value": language, "url": origin}])
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def large_type(page: Page, origin: str, large: str) -> None:
+    """What the header's large-type switch stores."""
+    await page.context.add_cookies([{"name": "vc_large", "value": large, "url": origin}])
+
+
+class Findings:
+    """What the audits found, and where they looked."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.audited: list[str] = []
+        self.violations: list[Violation] = []
+        # (state, colour on background, least ratio allowed) -> the lowest ratio seen, a sample text
+        self.contrast: dict[tuple[str, str, float], Contrast] = {}
+
+    async def audit(self, page: Page, where: str) -> None:
+        self.violations += await audit(page, where)
+        self.audited.append(where)
+
+    async def measure(self, page: Page, state: str) -> None:
+        for item in await contrasts(page):
+            key = (state, f"{item.colour} on {item.background}", item.needed)
+            if key not in self.contrast or item.ratio < self.contrast[key].ratio:
+                self.contrast[key] = item
+
+    def too_low(self) -> list[str]:
+        return [
+            f"{state}: {item}" for (state, _, _), item in self.contrast.items() if item.ratio < item.needed
+        ]
+
+    def report(self) -> None:
+        seconds = time.monotonic() - self.started
+        print(f"\naxe-core WCAG 2.1 A/AA: {len(self.audited)} audits in {seconds:.1f} s")
+        for where in sorted(self.audited):
+            print(f"  audited {where}")
+        if self.contrast:
+            print("contrast, the lowest per pair of colours and state (WCAG 2.1 AA: 4.5:1, large text 3:1):")
+            for (state, _, _), item in sorted(self.contrast.items()):
+                print(f"  {state:28} {item}")
+        listed = "\n".join(map(str, self.violations))
+        assert not self.violations, f"{len(self.violations)} violations:\n{listed}"
