@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from shared.i18n import Language
 from tests.browser.conftest import PHONE, WAIT_MS
 from tests.browser.kit import Account
 
@@ -89,11 +88,13 @@ SIZES = (("normal", "0"), ("large", "1"))
 
 
 @asynccontextmanager
-async def tab(browser: Browser, origin: str, language: Language, person: Account) -> AsyncIterator[Page]:
+async def tab(
+    browser: Browser, origin: str, language: str, person: Account, viewport: ViewportSize = PHONE
+) -> AsyncIterator[Page]:
     """A phone-sized profile in ``language``, signed in as ``person``, that lets axe-core in past
-    the pages' script-src CSP."""
+    the pages' script-src CSP (test_every_page.py checks the CSP itself)."""
     context = await browser.new_context(
-        viewport=PHONE, locale="en-US", reduced_motion="reduce", bypass_csp=True
+        viewport=viewport, locale="en-US", reduced_motion="reduce", bypass_csp=True
     )
     context.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)

@@ -22,7 +22,7 @@ from shared.i18n import LANGUAGES, Language, reason_text
 from tests.browser.axe import SIZES, Findings, large_type, tab
 from tests.browser.conftest import Platform
 from tests.browser.kit import Account, eventually, shoot
-from tests.browser.venue import Venue
+from tests.browser.venue import Venue, check_in_on
 
 pytestmark = pytest.mark.browser
 
@@ -72,14 +72,7 @@ async def show_health_code(page: Page, origin: str, venue: Venue, person: Accoun
 
 
 async def show_scan_result(page: Page, origin: str, venue: Venue, person: Account) -> None:
-    async def form_shown() -> bool:
-        # checkin learns the venue and the person from registry events (Kafka).
-        await page.goto(venue.url)
-        return await page.locator("input[name=person_id]").count() > 0
-
-    await eventually(form_shown)
-    await page.click("[data-confirm]")
-    await expect(page.locator("[data-result]")).to_be_visible()
+    await check_in_on(page, venue)
 
 
 async def show_reverse_scan(page: Page, origin: str, venue: Venue, person: Account) -> None:

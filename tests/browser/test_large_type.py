@@ -6,8 +6,6 @@ nothing scrolls sideways, no text leaves the screen and no word is split over tw
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,10 +14,11 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from shared.i18n import LANGUAGES
-from tests.browser.conftest import WAIT_MS, Platform
-from tests.browser.kit import Account, eventually, shoot
+from tests.browser.axe import tab
+from tests.browser.conftest import Platform
+from tests.browser.kit import Account, shoot
 from tests.browser.test_every_page import PAGES
-from tests.browser.venue import Venue
+from tests.browser.venue import Venue, check_in_on
 
 pytestmark = pytest.mark.browser
 
@@ -28,18 +27,6 @@ NARROW = ViewportSize(width=360, height=740)
 TEXT_SIZES_JS = Path(__file__).with_name("text_sizes.js")
 # WCAG 1.4.4: text resized up to 200 percent.
 AT_LEAST = 2.0
-
-
-@asynccontextmanager
-async def narrow_tab(browser: Browser, origin: str, language: str, person: Account) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport=NARROW, locale="en-US", reduced_motion="reduce")
-    context.set_default_timeout(WAIT_MS)
-    await person.into(context)
-    await context.add_cookies([{"name": "vc_lang", "value": language, "url": origin}])
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def measure(page: Page, origin: str, path: str, large: str) -> dict[str, Any]:
@@ -77,7 +64,7 @@ async def test_large_type_doubles_the_text_of_every_page_without_sideways_scroll
 
     async def in_language(language: str) -> None:
         nonlocal compared
-        async with narrow_tab(browser, platform.origin, language, staff) as page:
+        async with tab(browser, platform.origin, language, staff, NARROW) as page:
             for path in (*PAGES, urlsplit(venue.url).path):
                 normal = await measure(page, platform.origin, path, "0")
                 large = await measure(page, platform.origin, path, "1")
@@ -99,16 +86,9 @@ async def test_large_type_check_in_result_fits_a_narrow_phone(
 ) -> None:
     person = await Account.register(platform.origin, "歐陽婆婆", 81)
     await person.health_code()
-    async with narrow_tab(browser, platform.origin, "en", person) as page:
+    async with tab(browser, platform.origin, "en", person, NARROW) as page:
         await page.context.add_cookies([{"name": "vc_large", "value": "1", "url": platform.origin}])
-
-        async def form_shown() -> bool:
-            await page.goto(venue.url)
-            return await page.locator("input[name=person_id]").count() > 0
-
-        await eventually(form_shown)
-        await page.click("[data-confirm]")
-        await expect(page.locator("[data-result]")).to_be_visible()
+        await check_in_on(page, venue)
         found: dict[str, Any] = await page.evaluate(TEXT_SIZES_JS.read_text(encoding="utf-8"))
         await shoot(page, screenshots, "large-360-checkin-result", full_page=True)
         # The colour's name: 2.6rem (checkin.css) of the doubled 17 px root, less rounding.

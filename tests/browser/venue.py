@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import zxingcpp
 from PIL import Image
+from playwright.async_api import Page, expect
 
-from tests.browser.kit import Account
+from tests.browser.kit import Account, eventually
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,16 @@ async def open_venue(origin: str, name: str) -> Venue:
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     assert len(decoded) == 1, decoded
     return Venue(venue_id, name, decoded[0].text, inspector)
+
+
+async def check_in_on(page: Page, venue: Venue) -> None:
+    """Open the poster's page as the tab's person, confirm, and wait for the result screen."""
+
+    async def form_shown() -> bool:
+        # checkin learns the venue and the person from registry events (Kafka).
+        await page.goto(venue.url)
+        return await page.locator("input[name=person_id]").count() > 0
+
+    await eventually(form_shown)
+    await page.click("[data-confirm]")
+    await expect(page.locator("[data-result]")).to_be_visible()
