@@ -76,6 +76,7 @@
         if (!answer.ok) { confirm.disabled = false; showError((answer.body && answer.body.detail) || String(answer.status)); return; }
         reset();
         done.hidden = false;
+        window.vcAnnounce(done.textContent);
       }, function () { confirm.disabled = false; showError(document.querySelector("[data-offline]").textContent); });
     });
 

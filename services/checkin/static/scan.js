@@ -92,6 +92,7 @@
         // No network: keep the scan with its key; the same key is sent when we are back online.
         remember(scan);
         queued.hidden = false;
+        window.vcAnnounce(queued.textContent);
       });
     }
 
