@@ -1,7 +1,7 @@
 """WCAG 2.1 A and AA in a real Chromium: axe-core on every page, in the three languages and in
 normal and large type (the colour states are in ``test_colour_states.py``).
 
-One browser; a profile per language (``bypass_csp`` so that axe can be injected) with one tab,
+One browser; a profile per language (axe-core in each document, the CSP on) with one tab,
 the three run side by side since most of an audit's time is waiting for the network to go idle.
 ``pytest -s`` prints the pages audited.
 """
