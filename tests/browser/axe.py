@@ -18,12 +18,16 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
+from tests.browser.colour import flatten, over, ratio
 from tests.browser.conftest import PHONE, WAIT_MS
 from tests.browser.kit import Account
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CONTRAST_JS = Path(__file__).with_name("contrast.js")
+CONTROLS_JS = Path(__file__).with_name("controls.js")
+# WCAG 2.1 1.4.11: a control's boundary at 3:1 against what is next to it (axe does not check it).
+EDGE_RATIO = 3.0
 # WCAG 2.1 at levels A and AA; axe's "best-practice" and AAA rules are not what the issue asks.
 WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 # Each violation with its first three elements and the first line of what is wrong with each.
@@ -80,6 +84,21 @@ async def contrasts(page: Page) -> list[Contrast]:
     return [Contrast(**item) for item in found]
 
 
+def edge_contrast(control: dict[str, Any]) -> float:
+    """How a control stands out from what is behind it: by its own fill, or by its border."""
+    outside = flatten(control["behind"])
+    fill = over(control["fill"], outside)
+    edges = [ratio(fill, outside)]
+    if control["border"]:
+        edges.append(ratio(over(control["border"], fill), outside))
+    return max(edges)
+
+
+async def controls(page: Page) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await page.evaluate(CONTROLS_JS.read_text(encoding="utf-8"))
+    return found
+
+
 # The large-type switch's cookie values, named as the audits print them.
 SIZES = (("normal", "0"), ("large", "1"))
 
@@ -116,6 +135,7 @@ class Findings:
         self.violations: list[Violation] = []
         # (state, colour on background, least ratio allowed) -> the lowest ratio seen, a sample text
         self.contrast: dict[tuple[str, str, float], Contrast] = {}
+        self.weak_edges: list[str] = []  # controls under 3:1 against the screen's colour
 
     async def audit(self, page: Page, where: str) -> None:
         self.violations += await audit(page, where)
@@ -126,6 +146,9 @@ class Findings:
             key = (state, f"{item.colour} on {item.background}", item.needed)
             if key not in self.contrast or item.ratio < self.contrast[key].ratio:
                 self.contrast[key] = item
+        for control in await controls(page):
+            if not (control["link"] or control["check"]) and (edge := edge_contrast(control)) < EDGE_RATIO:
+                self.weak_edges.append(f"{state}: {control['name']} {edge:.2f}:1")
 
     def too_low(self) -> list[str]:
         return [

@@ -1,8 +1,8 @@
 """Each colour state (green, yellow, red, unknown) on each screen that shows one: the person's
 health code, the check-in result, the inspector's reverse scan and the assisted lookup. In the
 three languages and in normal and large type: zero axe-core WCAG 2.1 A/AA violations, every
-text's contrast from the computed styles at 4.5:1 (large text 3:1), the colour's name written and
-said through the live region.
+text's contrast from the computed styles at 4.5:1 (large text 3:1), every control's edge at 3:1,
+the colour's name written and said through the live region.
 
 ``pytest -s`` prints the states audited and the contrast ratios.
 """
@@ -159,3 +159,6 @@ async def test_every_colour_state_has_no_wcag_violation_and_readable_text(
     await asyncio.gather(*(in_language(language) for language in LANGUAGES))
     found.report()
     assert not found.too_low(), "text below WCAG 2.1 AA contrast:\n" + "\n".join(found.too_low())
+    assert not found.weak_edges, "controls under 3:1 (WCAG 1.4.11):\n" + "\n".join(
+        sorted(set(found.weak_edges))
+    )

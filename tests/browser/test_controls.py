@@ -1,11 +1,10 @@
 """Forms and controls on every page: a visible label on every field, every control reached with
-the Tab key and ringed when focused, touch targets of 44 x 44 px, and a problem's detail announced
-and tied to the field its ``errors[].field`` names.
+the Tab key and ringed when focused, touch targets of 44 x 44 px, edges at 3:1 against what is
+behind them, and a problem's detail announced and tied to the field its ``errors[].field`` names.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.browser.axe import EDGE_RATIO, controls, edge_contrast
 from tests.browser.conftest import Platform
 from tests.browser.kit import PASSWORD, Account
 from tests.browser.test_every_page import PAGES
@@ -21,7 +21,6 @@ from tests.people import born_years_ago, mainland_id
 
 pytestmark = pytest.mark.browser
 
-CONTROLS_JS = Path(__file__).with_name("controls.js")
 # WCAG 2.1 2.5.5 (AAA there, AA in GB/T 37668's spirit and the issue's ask): 44 x 44 CSS px.
 TARGET_PX = 44
 # A ring that shows: WCAG 2.4.7 asks for a visible focus; 2 px is the least that reads as a ring.
@@ -30,11 +29,6 @@ RING_PX = 2.0
 PRESSES_PER_CONTROL = 6
 _FOCUS = """() => { const el = document.activeElement; const s = getComputedStyle(el);
   return {key: el.dataset.a11yKey || null, style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
-
-
-async def controls(page: Page) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await page.evaluate(CONTROLS_JS.read_text(encoding="utf-8"))
-    return found
 
 
 async def tab_through(page: Page, keys: set[str]) -> dict[str, dict[str, Any]]:
@@ -78,6 +72,8 @@ async def test_every_control_is_labelled_reached_by_tab_ringed_and_big_enough(
                 problems.append(f"{where}: no focus ring ({ring['style']} {ring['width']} px)")
             if not control["inline"] and min(control["width"], control["height"]) < TARGET_PX:
                 problems.append(f"{where}: target {control['width']}x{control['height']} px")
+            if not (control["link"] or control["check"]) and (edge := edge_contrast(control)) < EDGE_RATIO:
+                problems.append(f"{where}: its edge is {edge:.2f}:1 against what is behind it")
     print(f"\n{checked} controls on {len(PAGES) + 1} pages: labelled, reached by Tab, ringed, >= 44x44 px")
     assert checked > 50, checked  # the pages were whole, not sign-in notices
     assert not problems, "\n".join(problems)
