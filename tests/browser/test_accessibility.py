@@ -22,12 +22,14 @@ from tests.browser.test_every_page import PAGES
 from tests.browser.venue import Venue
 
 pytestmark = pytest.mark.browser
+# A poster URL whose token does not verify: the check-in's problem page (422).
+BAD_POSTER = "/c/NOT-A-VENUE-TOKEN"
 
 
 async def test_every_page_in_every_language_and_size_has_no_wcag_violation(
     platform: Platform, venue: Venue, staff: Account, browser: Browser
 ) -> None:
-    paths = (*PAGES, urlsplit(venue.url).path)
+    paths = (*PAGES, urlsplit(venue.url).path, BAD_POSTER)
     found = Findings()
 
     async def in_language(language: Language) -> None:
