@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PROMTOOL := /usr/bin/promtool
+# Debian's fonts-noto-cjk: without it Chinese text is empty boxes in screenshots.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# axe-core from the npm registry, as package-lock.json pins it (tests/browser/test_accessibility.py).
+AXE := node_modules/axe-core/axe.min.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
 PYTEST_ARGS ?=
 
@@ -36,7 +40,16 @@ $(PROMTOOL):
 	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "tests/integration/deploy needs Debian's promtool: apt-get install -y prometheus"; exit 1; }
 	apt-get update -q && apt-get install -y -q --no-install-recommends prometheus
 
-test: $(STAMP) $(CHROMIUM) $(PROMTOOL) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
+$(CJK_FONT):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "screenshots need Debian's fonts-noto-cjk: apt-get install -y fonts-noto-cjk"; exit 1; }
+	apt-get update -q && apt-get install -y -q fonts-noto-cjk
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "tests/browser needs npm (Debian: apt-get install -y npm) for axe-core"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(CJK_FONT) $(AXE) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)

@@ -26,6 +26,54 @@
       });
   };
   window.vcCookie = cookie;
+
+  // Say `text` through the page's live region (base.html): colour results and errors reach a
+  // screen reader even when they appear somewhere the reader is not.
+  window.vcAnnounce = function (text) {
+    var region = document.querySelector("[data-announce]");
+    if (!region) { return; }
+    region.textContent = "";
+    // Cleared first and written a moment later, so that the same words twice are said twice.
+    window.setTimeout(function () { region.textContent = text; }, 60);
+  };
+
+  // Tie each `errors[].field` of a 422 to its input: the message beside it, aria-invalid and
+  // aria-describedby on it. Returns the first field named, or null.
+  window.vcFieldErrors = function (form, errors) {
+    if (!form || !form.elements) { return null; }
+    form.querySelectorAll("[data-field-error]").forEach(function (note) { note.remove(); });
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (input.hasAttribute("aria-invalid")) { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+    });
+    var first = null;
+    (errors || []).forEach(function (error) {
+      var input = form.elements.namedItem(error.field);
+      if (!input || !input.setAttribute) { return; }
+      if (!input.id) { input.id = (form.id || "form") + "-" + error.field; }
+      var note = document.createElement("p");
+      note.className = "error field-error";
+      note.id = input.id + "-error";
+      note.setAttribute("data-field-error", "");
+      note.textContent = error.message;
+      input.insertAdjacentElement("afterend", note);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+      first = first || input;
+    });
+    return first;
+  };
+
+  // Show a problem+json answer in `target` (a form's [data-error]), announce it, tie its field
+  // errors to their inputs and move the focus to the first of them.
+  window.vcProblem = function (target, body, status) {
+    var text = (body && (body.detail || body.title)) ||
+      (status ? "HTTP " + status : document.documentElement.lang.indexOf("zh") === 0 ? "出錯了 / 出错了" : "Something went wrong");
+    var first = window.vcFieldErrors(target.closest("form"), body && body.errors);
+    target.textContent = text;
+    target.hidden = false;
+    window.vcAnnounce(text);
+    if (first) { first.focus(); }
+  };
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-lang]").forEach(function (button) {
       button.addEventListener("click", function () { setCookie("vc_lang", button.dataset.lang); location.reload(); });

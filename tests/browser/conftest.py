@@ -188,6 +188,29 @@ async def epidemiologist(platform: Platform) -> Account:
     return account
 
 
+@pytest.fixture(scope="package")
+async def staff(platform: Platform) -> Account:
+    """One person who sees every page whole: administrator and inspector of a venue, health
+    authority and epidemiologist."""
+    person = await Account.register(platform.origin, "區美華", 45)
+    made = await person.call(
+        "POST",
+        "/api/registry/v1/venues",
+        json={"region_code": "440106", "name": "區記茶樓", "category": "restaurant"},
+    )
+    assert made.status_code == 201, made.text
+    bound = await person.call(
+        "POST",
+        "/api/registry/v1/inspector-bindings",
+        json={"declaration_code": made.json()["declaration_code"]},
+    )
+    assert bound.status_code == 201, bound.text
+    for role in ("health_authority", "epidemiologist"):
+        await grant_role(platform.infra, person.id_number, role)
+    await person.sign_in()
+    return person
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

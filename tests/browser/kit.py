@@ -18,7 +18,7 @@ from tests.people import born_years_ago, mainland_id
 
 PASSWORD = "correct horse battery"
 # shared/static/venuecode.css: --green and --red, the backgrounds of body.colour-green and -red.
-GREEN = (0x0A, 0x8F, 0x3C)
+GREEN = (0x0A, 0x7D, 0x34)
 RED = (0xD4, 0x19, 0x1F)
 # Anti-aliased text edges and the header's border blend into the background; a few
 # units per channel still tell the code colours apart.

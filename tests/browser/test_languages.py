@@ -13,7 +13,7 @@ from tests.browser.kit import Account, shoot
 pytestmark = pytest.mark.browser
 
 # shared/static/venuecode.css: the root font size, and html.large for elderly users.
-NORMAL_PX, LARGE_PX = 17.0, 24.0
+NORMAL_PX, LARGE_PX = 17.0, 34.0
 
 
 async def root_font_px(page: Page) -> float:

@@ -33,7 +33,7 @@
       input.value = "";
       input.focus();
     }
-    function showError(text) { error.textContent = text; error.hidden = false; }
+    function showError(text) { error.textContent = text; error.hidden = false; window.vcAnnounce(text); }
 
     function verify(text) {
       var token = tokenOf(text);
@@ -49,6 +49,7 @@
         card.querySelector("[data-reason-text]").textContent = who.reason_text;
         document.body.className = "colour-" + who.colour;
         card.hidden = false;
+        window.vcAnnounce([colourName(section, who.colour), who.masked_name, who.reason_text].join(" · "));
       }, function () { showError(document.querySelector("[data-offline]").textContent); });
     }
 
@@ -75,6 +76,7 @@
         if (!answer.ok) { confirm.disabled = false; showError((answer.body && answer.body.detail) || String(answer.status)); return; }
         reset();
         done.hidden = false;
+        window.vcAnnounce(done.textContent);
       }, function () { confirm.disabled = false; showError(document.querySelector("[data-offline]").textContent); });
     });
 

@@ -40,7 +40,7 @@
     var lastPeople = [];
     var retryTimer = null;
 
-    function showError(text) { error.textContent = text; error.hidden = false; }
+    function showError(text) { error.textContent = text; error.hidden = false; window.vcAnnounce(text); }
 
     function showResult(body) {
       var worst = "green";
@@ -52,20 +52,23 @@
         lastPeople.push(c.person_id);
         var item = document.createElement("li");
         item.className = "colour-" + c.colour;
+        // The colour is never the only signal: its name and its reason are written, green too.
         item.textContent = c.masked_name + " · " + section.dataset["name" + c.colour.charAt(0).toUpperCase() + c.colour.slice(1)] +
-          (c.colour === "green" ? "" : " · " + c.reason_text);
+          " · " + c.reason_text;
         list.appendChild(item);
       });
       document.body.className = "colour-" + worst;
       var name = section.dataset["name" + worst.charAt(0).toUpperCase() + worst.slice(1)];
       result.querySelector("[data-code-type]").textContent = name;
       var at = new Date(body.checkins[0].checked_in_at);
-      result.querySelector("[data-checked-in-at]").textContent = at.toLocaleString();
+      result.querySelector("[data-checked-in-at]").textContent = at.toLocaleString(document.documentElement.lang);
       var clock = result.querySelector("[data-clock]");
       clock.textContent = clockText(new Date());
       window.setInterval(function () { clock.textContent = clockText(new Date()); }, 1000);
       section.hidden = true;
       result.hidden = false;
+      // The screen changed colour: a screen reader says which, and for whom (the live region).
+      window.vcAnnounce([name].concat(Array.prototype.map.call(list.children, function (li) { return li.textContent; })).join(". "));
     }
 
     function send(scan) {
@@ -83,12 +86,13 @@
           retryLater(wait * 1000);
         } else {
           forget(scan.key);
-          showError((answer.body && answer.body.detail) || String(answer.status));
+          window.vcProblem(error, answer.body, answer.status);
         }
       }, function () {
         // No network: keep the scan with its key; the same key is sent when we are back online.
         remember(scan);
         queued.hidden = false;
+        window.vcAnnounce(queued.textContent);
       });
     }
 

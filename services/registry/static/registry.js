@@ -3,18 +3,9 @@
   "use strict";
   var api = "/api/registry/v1";
 
+  // The detail in the form's error line, each field's message beside its input (venuecode.js).
   function showError(target, body) {
-    if (!target) { return; }
-    var text = "";
-    if (body && body.errors && body.errors.length) {
-      text = body.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ");
-    } else if (body && body.detail) {
-      text = body.detail;
-    } else {
-      text = document.documentElement.lang.indexOf("zh") === 0 ? "出錯了 / 出错了" : "Something went wrong";
-    }
-    target.textContent = text;
-    target.hidden = false;
+    if (target) { window.vcProblem(target, body); }
   }
 
   function formBody(form) {
@@ -51,12 +42,14 @@
       event.preventDefault();
       var error = form.querySelector("[data-error]");
       if (error) { error.hidden = true; }
+      window.vcFieldErrors(form, []);
       var body = formBody(form);
       var button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; }
       window.vcFetch(form.dataset.api, { method: "POST", body: body }).then(function (result) {
         if (!result.ok) {
-          if (!signedOut(result)) { showError(error, result.body); }
+          // A 401 on the sign-in form is a wrong password, not an expired session.
+          if (form.dataset.form === "login" || !signedOut(result)) { showError(error, result.body); }
           return;
         }
         var more = after[form.dataset.form];

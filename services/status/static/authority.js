@@ -10,6 +10,7 @@
       event.preventDefault();
       error.hidden = true;
       saved.hidden = true;
+      window.vcFieldErrors(form, []);
       var f = form.elements;
       var body = { colour: f.colour.value, reason: f.reason.value };
       if (f.valid_until.value) { body.valid_until = new Date(f.valid_until.value).toISOString(); }
@@ -17,12 +18,12 @@
       var url = form.dataset.api + encodeURIComponent(f.person_id.value.trim()) + "/status";
       window.vcFetch(url, { method: "PUT", body: body }).then(function (answer) {
         if (!answer.ok) {
-          error.textContent = (answer.body && answer.body.detail) || String(answer.status);
-          error.hidden = false;
+          window.vcProblem(error, answer.body, answer.status);
           return;
         }
         saved.textContent = form.dataset.saved + " " + answer.body.version + " · " + answer.body.reason_text;
         saved.hidden = false;
+        window.vcAnnounce(saved.textContent);
       });
     });
   });

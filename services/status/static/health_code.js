@@ -19,14 +19,19 @@
 
   function show(root, body) {
     var band = root.querySelector("[data-band]");
+    var name = root.dataset["name" + body.colour.charAt(0).toUpperCase() + body.colour.slice(1)] || body.colour;
+    var said = [body.masked_name, name, body.reason_text].join(" · ");
+    // The QR renews every minute: say the colour only when it (or whose code) changed.
+    if (band.dataset.said !== said) { window.vcAnnounce(said); band.dataset.said = said; }
     band.className = "hc-band hc-" + body.colour;
     document.body.className = "colour-" + body.colour;
     root.querySelector("[data-masked-name]").textContent = body.masked_name;
-    root.querySelector("[data-code-type]").textContent = root.dataset["name" + body.colour.charAt(0).toUpperCase() + body.colour.slice(1)] || body.colour;
-    root.querySelector("[data-reason-text]").textContent = body.colour === "green" ? "" : body.reason_text;
+    // The colour is never the only signal: its name and its reason are written, green too.
+    root.querySelector("[data-code-type]").textContent = name;
+    root.querySelector("[data-reason-text]").textContent = body.reason_text;
     var updated = root.querySelector("[data-updated]");
     updated.dateTime = body.updated_at;
-    updated.textContent = new Date(body.updated_at).toLocaleString();
+    updated.textContent = new Date(body.updated_at).toLocaleString(document.documentElement.lang);  // in the page's language
   }
 
   function load() {
@@ -37,8 +42,7 @@
     root.querySelector("[data-paper-link]").href = root.dataset.paper + qs;
     window.vcFetch(root.dataset.api + qs).then(function (result) {
       if (!result.ok) {
-        error.textContent = (result.body && result.body.detail) || String(result.status);
-        error.hidden = false;
+        window.vcProblem(error, result.body, result.status);
         if (result.status >= 500) { schedule(RETRY_MS); }
         return;
       }

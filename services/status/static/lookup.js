@@ -13,6 +13,7 @@
       result.classList.add("hidden");
       result.querySelector("[data-masked-name]").textContent = "";
       result.querySelector("[data-reason-text]").textContent = "";
+      result.querySelector("[data-code-type]").textContent = "";
       document.body.className = "";
     }
 
@@ -20,11 +21,11 @@
       event.preventDefault();
       clear();
       error.hidden = true;
+      window.vcFieldErrors(form, []);
       var body = { name: form.elements.name.value, id_number: form.elements.id_number.value };
       window.vcFetch(form.dataset.api, { method: "POST", body: body }).then(function (answer) {
         if (!answer.ok) {
-          error.textContent = (answer.body && answer.body.detail) || String(answer.status);
-          error.hidden = false;
+          window.vcProblem(error, answer.body, answer.status);
           return;
         }
         form.reset();
@@ -32,6 +33,10 @@
         result.className = "hc-band hc-" + found.colour;
         result.querySelector("[data-masked-name]").textContent = found.masked_name;
         result.querySelector("[data-reason-text]").textContent = found.reason_text;
+        // The colour is never the only signal: its name is written and said with the reason.
+        var name = result.dataset["name" + found.colour.charAt(0).toUpperCase() + found.colour.slice(1)] || found.colour;
+        result.querySelector("[data-code-type]").textContent = name;
+        window.vcAnnounce([found.masked_name, name, found.reason_text].join(" · "));
         var left = found.display_seconds;
         var countdown = result.querySelector("[data-countdown]");
         countdown.textContent = String(left);

@@ -159,6 +159,8 @@
       };
       if (form.elements.dwell_minutes.value) { body.dwell_minutes = Number(form.elements.dwell_minutes.value); }
       window.vcFetch(API + "/contact-queries", { method: "POST", body: body }).then(function (answer) {
+        // A refused field is marked and described beside its input (venuecode.js).
+        window.vcFieldErrors(form, answer.status === 201 ? [] : (answer.body || {}).errors);
         if (answer.status === 201) { show(answer.body); } else { say(problem(answer)); }
       });
     });
