@@ -205,6 +205,8 @@ class TracingService:
         today = self._clock().astimezone(UTC).date()
         days = [today + timedelta(days=n) for n in range(-1, self._ahead + 1)]
         async with self._pool.acquire() as conn:
+            # Cheap without Citus (one catalogue read); with it, a no-op once distributed.
+            await store.distribute_on_citus(conn)
             created = await store.ensure_partitions(conn, days)
             # A day partition goes once all of it is older than the cutoff.
             cutoff_day = self.cutoff().astimezone(UTC).date()

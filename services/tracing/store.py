@@ -61,6 +61,11 @@ async def ensure_partitions(conn: asyncpg.Connection, days: Sequence[date]) -> l
     return [row["d"] for row in rows if row["created"]]
 
 
+async def distribute_on_citus(conn: asyncpg.Connection) -> str:
+    """Shard the check-ins by venue where Citus is installed (migration 0005); 'plain' without it."""
+    return str(await conn.fetchval("SELECT tracing.distribute_on_citus()"))
+
+
 async def drop_partitions_before(conn: asyncpg.Connection, cutoff: date) -> list[str]:
     """Drop the day partitions wholly older than ``cutoff``; returns their names."""
     rows = await conn.fetch("SELECT tracing.drop_partitions_before($1) AS name", cutoff)
@@ -151,10 +156,12 @@ async def count_checkins(conn: asyncpg.Connection) -> int:
 
 async def upsert_venue(conn: asyncpg.Connection, venue: Venue) -> None:
     await conn.execute(
-        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (venue_id) DO UPDATE SET"
+        # updated_at from excluded, not now(): Citus refuses a non-immutable function in the
+        # DO UPDATE of a reference table (0005), and VALUES evaluates now() once anyway.
+        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (venue_id) DO UPDATE SET"
         " region_code = excluded.region_code, name = excluded.name, category = excluded.category,"
-        " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = now()",
+        " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = excluded.updated_at",
         venue.venue_id,
         venue.region_code,
         venue.name,
@@ -171,10 +178,10 @@ async def rename_venue(conn: asyncpg.Connection, venue_id: UUID, name: str) -> N
 
 async def upsert_person(conn: asyncpg.Connection, person: Person, id_digest: str) -> None:
     await conn.execute(
-        "INSERT INTO tracing.persons (person_id, id_kind, id_digest, masked_name, masked_id)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id) DO UPDATE SET id_kind = excluded.id_kind,"
-        " id_digest = excluded.id_digest, masked_name = excluded.masked_name,"
-        " masked_id = excluded.masked_id, updated_at = now()",
+        "INSERT INTO tracing.persons (person_id, id_kind, id_digest, masked_name, masked_id, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (person_id) DO UPDATE SET"
+        " id_kind = excluded.id_kind, id_digest = excluded.id_digest, masked_name = excluded.masked_name,"
+        " masked_id = excluded.masked_id, updated_at = excluded.updated_at",
         person.person_id,
         person.id_kind,
         id_digest,
