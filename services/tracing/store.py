@@ -46,10 +46,13 @@ _COLUMNS = ", ".join(CHECKIN_COLUMNS)
 # and still needed this path when another writer won the race: it bought nothing.
 # Rows go in key order, so two writers of overlapping batches (a rebalance) wait for each
 # other's keys in one order and cannot deadlock.
+# The rows stored are counted from RETURNING: on Citus the command tag of an INSERT ...
+# SELECT counts the rows sent, refused ones too.
 _MOVE_STAGED = (
-    f"INSERT INTO tracing.checkins ({_COLUMNS})"  # noqa: S608 - column names are constants
+    f"WITH stored AS (INSERT INTO tracing.checkins ({_COLUMNS})"  # noqa: S608 - constant names
     f" SELECT {_COLUMNS} FROM pg_temp.{_STAGING}"
-    " ORDER BY venue_id, checked_in_at, checkin_id ON CONFLICT DO NOTHING"
+    " ORDER BY venue_id, checked_in_at, checkin_id ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT count(*) FROM stored"
 )
 
 
@@ -107,8 +110,7 @@ async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) 
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
     await conn.copy_records_to_table(_STAGING, records=batch, columns=CHECKIN_COLUMNS)
-    status = await conn.execute(_MOVE_STAGED)
-    return int(status.rsplit(" ", 1)[-1])
+    return int(await conn.fetchval(_MOVE_STAGED))
 
 
 async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[CheckoutRow]) -> int:
