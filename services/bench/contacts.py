@@ -1,25 +1,27 @@
 """Benchmark 3: venue presence and contact queries through the HTTP API, beside the same SQL over asyncpg.
 
-The store (by default 20 M check-ins: 200 k venues, 5 M people, 21 days, and
-100 cases with 20 visits each) is generated INSIDE Postgres with
-generate_series, day by day into the day partitions, in a database of its own
-(``venuecode_bench``) that is kept: loading 20 M rows takes about 20 minutes
-here, so ``--reuse`` queries it again without loading. Its windows are
-anchored at the load time recorded beside the data, so a reuse days later asks
-the same questions of the same rows.
+Two stores (``contacts_load.py``), each by default 20 M check-ins: 200 k venues, 5 M people,
+21 days, and 100 cases with 20 visits each; **uniform** (every venue alike) and **skewed**
+(venue popularity Zipf-like: a few stations and malls with thousands of check-ins a day). Each
+is generated INSIDE Postgres, day by day into the day partitions, in a database of its own
+that is kept: loading 20 M rows takes about 20 minutes here, so ``--reuse`` queries them again
+without loading. Windows are anchored at the load time recorded beside the data, so a reuse
+days later asks the same questions of the same rows.
 
-Each run times, for the same venues and cases, one query at a time:
+Each run times, for the same venues and cases:
 
 * **SQL**: the tracing store's own functions (``services.tracing.store`` and
-  ``store_contacts``) on one asyncpg connection: the physical limit.
+  ``store_contacts``) on one asyncpg connection, one query at a time: the physical limit.
 * **HTTP**: ``GET /venues/{id}/presence`` and ``POST /contact-queries`` on
-  ``venuecode serve tracing`` over a keep-alive connection: the same SQL plus
-  authentication, validation, the saved query and its audit record, and JSON.
+  ``venuecode serve tracing``, ``--concurrency`` keep-alive connections at once (default
+  16, as epidemiologists of a province would): the same SQL plus authentication,
+  validation, the saved query and its audit record, and JSON, and the queueing of 16.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,57 +35,19 @@ import httpx
 import orjson
 
 from services.bench import exposures
+from services.bench.contacts_load import DATASETS, Dataset, person_id, prepare, venue_id
 from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
 from services.tracing import store, store_contacts
-from services.tracing.app import MIGRATIONS, SESSION_SETTINGS
+from services.tracing.app import SESSION_SETTINGS
 from services.tracing.models import QueryParameters
 from shared.auth import AccessTokens
-from shared.db import migrate, with_database
 from shared.keys import load_keys
-from shared.progress import progress
 from shared.settings import InfraSettings
 
-# Ids are made from integers so that the data is reproducible and the queries need no lookup:
-# person n is lpad(to_hex(n), 32, '0'), venue n the same under a leading word of 00000001
-# (``person_id`` and ``venue_id`` below are the Python forms).
-INSERT_VENUES = """
-INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes)
-SELECT ('00000001' || lpad(to_hex(n), 24, '0'))::uuid, '440106', 'venue ' || n,
-       (ARRAY['shop', 'restaurant', 'market', 'office'])[1 + n % 4], (ARRAY[20, 90, 45, 480])[1 + n % 4]
-FROM generate_series(1, $1) AS n
-"""
-# One day ($5 days back from $4) of $1 check-ins by uniform people ($2) at uniform venues ($3);
-# 30 % check out within an hour.
-INSERT_DAY = """
-INSERT INTO tracing.checkins (checkin_id, person_id, venue_id, method, temperature_band,
-                              colour_at_checkin, checked_in_at, checked_out_at)
-SELECT gen_random_uuid(), lpad(to_hex(1 + (random() * ($2 - 1))::int), 32, '0')::uuid,
-       ('00000001' || lpad(to_hex(1 + (random() * ($3 - 1))::int), 24, '0'))::uuid,
-       'self_scan', 'normal', 'green',
-       t, CASE WHEN random() < 0.3 THEN t + random() * interval '60 minutes' END
-FROM (SELECT $4::timestamptz - (($5 + random()) * interval '1 day') AS t FROM generate_series(1, $1)) AS g
-"""
-# The cases: $1 people numbered above the population, $6 visits each over $5 days.
-INSERT_CASES = """
-INSERT INTO tracing.checkins (checkin_id, person_id, venue_id, method, colour_at_checkin, checked_in_at)
-SELECT gen_random_uuid(), lpad(to_hex($2 + c), 32, '0')::uuid,
-       ('00000001' || lpad(to_hex(1 + (random() * ($3 - 1))::int), 24, '0'))::uuid, 'self_scan', 'green',
-       $4::timestamptz - random() * ($5 * interval '1 day')
-FROM generate_series(1, $1) AS c, generate_series(1, $6) AS v
-"""
-CASE_VISITS = 20  # "cases with about 20 visits" (issue 6)
 QUERIES = ("presence (1 day)", "contacts depth 1", "contacts depth 2", exposures.EXPOSURES)
 SIDES = ("SQL", "HTTP")
-
-
-def person_id(n: int) -> uuid.UUID:
-    return uuid.UUID(f"{n:032x}")
-
-
-def venue_id(n: int) -> uuid.UUID:
-    return uuid.UUID(f"00000001{n:024x}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,51 +59,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cases", type=int, default=100, help="cases with 20 visits each (default 100)")
     parser.add_argument("--samples", type=int, default=100, help="queries of each kind per run (default 100)")
     parser.add_argument(
-        "--database", default="venuecode_bench", help="kept between runs (default venuecode_bench)"
+        "--database",
+        default="venuecode_bench",
+        help="kept between runs (default venuecode_bench; the skewed store adds _skewed)",
+    )
+    parser.add_argument(
+        "--datasets", default=",".join(DATASETS), help="uniform, skewed or both (default both)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="HTTP queries in flight at once (default 16)"
     )
     parser.add_argument(
         "--reuse", action="store_true", help="query the database loaded before, do not reload"
     )
-
-
-async def load(url: str, args: argparse.Namespace) -> None:
-    """Generate the store inside Postgres; the load time is kept in ``bench_meta`` for the windows."""
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2, command_timeout=None)
-    assert pool is not None
-    try:
-        await migrate(pool, "tracing", MIGRATIONS)
-        now = datetime.now(UTC)
-        async with pool.acquire() as conn:
-            await store.ensure_partitions(
-                conn, [now.date() - timedelta(days=n) for n in range(args.days + 1)]
-            )
-            started = time.perf_counter()
-            await conn.execute(INSERT_VENUES, args.venues)
-            per_day = args.rows // args.days
-            # One INSERT a day of rows: the bar moves a day at a time (the 20 M-row store took
-            # 701 s to load, silent until now).
-            with progress("loading check-ins", total=per_day * args.days, unit="row") as bar:
-                for day in range(args.days):
-                    await conn.execute(INSERT_DAY, per_day, args.people, args.venues, now, day)
-                    bar.update(per_day)
-            await conn.execute(
-                INSERT_CASES, args.cases, args.people, args.venues, now, args.days - 1, CASE_VISITS
-            )
-            await conn.execute("ANALYZE tracing.checkins")
-            await conn.execute("ANALYZE tracing.venues")
-            await conn.execute(
-                "CREATE TABLE public.bench_meta AS SELECT $1::timestamptz AS loaded_at,"
-                " $2::int AS people, $3::int AS venues, $4::int AS days, $5::int AS cases",
-                now,
-                args.people,
-                args.venues,
-                args.days,
-                args.cases,
-            )
-            total = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
-            print(f"loaded {total:,} check-ins in {time.perf_counter() - started:.0f} s", flush=True)
-    finally:
-        await pool.close()
 
 
 class World:
@@ -227,47 +159,60 @@ def _stamp(at: datetime) -> str:
     return quote(at.isoformat())
 
 
-async def http_side(port: int, token: str, world: World, samples: int) -> Timings:
-    """The same queries through the API, on one keep-alive connection with prepared bytes."""
-    timings: Timings = {}
+def requests_of(token: str, world: World, samples: int) -> list[tuple[str, bytes]]:
+    """The HTTP side's requests: presence of sampled venues, then each case at depth 1 and 2."""
     headers = {"Authorization": f"Bearer {token}"}
-    auth = f"Authorization: Bearer {token}"
     start, end = world.presence_window()
-    connection = await Connection.open("127.0.0.1", port)
-
-    async def send(name: str, data: bytes) -> None:
-        began = time.perf_counter()
-        status = await connection.request(data)
-        spent = time.perf_counter() - began
-        if status not in (200, 201):
-            raise RuntimeError(f"{name}: HTTP {status}")
-        timings.setdefault(name, []).append(spent)
-
-    try:
-        for i in range(samples):
-            path = (
-                f"/api/tracing/v1/venues/{world.venue_sample(i)}/presence"
-                f"?from={_stamp(start)}&to={_stamp(end)}"
+    out = []
+    for i in range(samples):
+        path = (
+            f"/api/tracing/v1/venues/{world.venue_sample(i)}/presence?from={_stamp(start)}&to={_stamp(end)}"
+        )
+        out.append(
+            (
+                QUERIES[0],
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode(),
             )
-            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n\r\n".encode()
-            await send(QUERIES[0], request)
-        for c in range(samples):
-            for depth in (1, 2):
-                q = world.query(c, depth)
-                body = orjson.dumps(
-                    {
-                        "person_id": str(q.person_id),
-                        "from": q.from_at.isoformat(),
-                        "to": q.to_at.isoformat(),
-                        "min_overlap_minutes": q.min_overlap_minutes,
-                        "depth": depth,
-                    }
-                )
-                await send(
-                    QUERIES[depth], json_post("127.0.0.1", "/api/tracing/v1/contact-queries", body, headers)
-                )
-    finally:
-        connection.close()
+        )
+    for c in range(samples):
+        for depth in (1, 2):
+            q = world.query(c, depth)
+            body = orjson.dumps(
+                {
+                    "person_id": str(q.person_id),
+                    "from": q.from_at.isoformat(),
+                    "to": q.to_at.isoformat(),
+                    "min_overlap_minutes": q.min_overlap_minutes,
+                    "depth": depth,
+                }
+            )
+            out.append(
+                (QUERIES[depth], json_post("127.0.0.1", "/api/tracing/v1/contact-queries", body, headers))
+            )
+    return out
+
+
+async def http_side(port: int, token: str, world: World, samples: int, concurrency: int) -> Timings:
+    """The same queries through the API, ``concurrency`` keep-alive connections at once, each
+    taking the next request when its last answer came; a latency includes the queueing."""
+    timings: Timings = {}
+    pending = list(reversed(requests_of(token, world, samples)))
+
+    async def client() -> None:
+        connection = await Connection.open("127.0.0.1", port)
+        try:
+            while pending:
+                name, data = pending.pop()
+                began = time.perf_counter()
+                status = await connection.request(data)
+                spent = time.perf_counter() - began
+                if status not in (200, 201):
+                    raise RuntimeError(f"{name}: HTTP {status}")
+                timings.setdefault(name, []).append(spent)
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     return timings
 
 
@@ -298,7 +243,9 @@ async def agree(base_url: str, token: str, url: str, world: World) -> None:
         await conn.close()
 
 
-async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Namespace) -> dict[str, Any]:
+async def one_run(
+    env_infra: Infra, url: str, world: World, args: argparse.Namespace, dataset: Dataset
+) -> dict[str, Any]:
     # An untimed pass first reads the sampled pages into memory, so that neither side is
     # timed on a cold cache that the other then finds warm.
     await sql_side(url, world, args.samples)
@@ -317,7 +264,7 @@ async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Names
         await server.start("/api/tracing/readyz")
         try:
             await agree(server.base_url, token, url, world)
-            http = await http_side(server.port, token, world, args.samples)
+            http = await http_side(server.port, token, world, args.samples, args.concurrency)
             http[exposures.EXPOSURES] = await exposures.http_side(server.port, token, world, args.samples)
             rss = server.worker_rss_mb()
         finally:
@@ -329,6 +276,7 @@ async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Names
             spent = timings.get(name, [])
             rows.append(
                 {
+                    "dataset": dataset,
                     "query": name,
                     "side": side,
                     "p50_ms": percentile(spent, 0.5) * 1000,
@@ -341,26 +289,35 @@ async def one_run(env_infra: Infra, url: str, world: World, args: argparse.Names
 
 
 def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Medians over the runs of each query and side, then HTTP beside SQL."""
+    """Medians over the runs of each dataset, query and side, then HTTP beside SQL."""
     summary = []
-    for name in QUERIES:
-        by_side: dict[str, dict[str, Any]] = {}
-        for side in SIDES:
-            found = [r for run in runs for r in run["rows"] if r["query"] == name and r["side"] == side]
-            by_side[side] = {
-                "query": name,
-                "side": side,
-                **{k: median([float(r[k]) for r in found]) for k in ("p50_ms", "p99_ms", "mean_rows")},
-            }
-            summary.append(by_side[side])
-        summary.append(
-            {
-                "query": name,
-                "side": "HTTP/SQL",
-                "p50_ms": ratio(by_side["HTTP"]["p50_ms"], by_side["SQL"]["p50_ms"]),
-                "p99_ms": ratio(by_side["HTTP"]["p99_ms"], by_side["SQL"]["p99_ms"]),
-            }
-        )
+    datasets = list(dict.fromkeys(r.get("dataset", "uniform") for run in runs for r in run["rows"]))
+    for dataset in datasets:
+        for name in QUERIES:
+            by_side: dict[str, dict[str, Any]] = {}
+            for side in SIDES:
+                found = [
+                    r
+                    for run in runs
+                    for r in run["rows"]
+                    if r["query"] == name and r["side"] == side and r.get("dataset", "uniform") == dataset
+                ]
+                by_side[side] = {
+                    "dataset": dataset,
+                    "query": name,
+                    "side": side,
+                    **{k: median([float(r[k]) for r in found]) for k in ("p50_ms", "p99_ms", "mean_rows")},
+                }
+                summary.append(by_side[side])
+            summary.append(
+                {
+                    "dataset": dataset,
+                    "query": name,
+                    "side": "HTTP/SQL",
+                    "p50_ms": ratio(by_side["HTTP"]["p50_ms"], by_side["SQL"]["p50_ms"]),
+                    "p99_ms": ratio(by_side["HTTP"]["p99_ms"], by_side["SQL"]["p99_ms"]),
+                }
+            )
     return summary
 
 
@@ -370,7 +327,8 @@ def plot(summary: Sequence[dict[str, Any]], title: str, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    groups = [(r["dataset"], r["query"]) for r in summary if r["side"] == "SQL"]
+    figure, axis = plt.subplots(figsize=(10, 4.5))
     width = 0.2
     for offset, (side, key, colour) in enumerate(
         (
@@ -380,71 +338,71 @@ def plot(summary: Sequence[dict[str, Any]], title: str, path: Path) -> None:
             ("HTTP", "p99_ms", "lightsalmon"),
         )
     ):
-        values = [next(r[key] for r in summary if r["query"] == q and r["side"] == side) for q in QUERIES]
-        xs = [i + (offset - 1.5) * width for i in range(len(QUERIES))]
+        values = [
+            next(r[key] for r in summary if (r["dataset"], r["query"]) == group and r["side"] == side)
+            for group in groups
+        ]
+        xs = [i + (offset - 1.5) * width for i in range(len(groups))]
         axis.bar(xs, values, width, label=f"{side} {key[:3]}", color=colour)
     axis.axhline(20, color="grey", linestyle="--", linewidth=1, label="depth-1 p99 target (20 ms)")
-    axis.set_xticks(range(len(QUERIES)), list(QUERIES))
+    axis.axhline(100, color="black", linestyle=":", linewidth=1, label="depth-2 p99 target (100 ms)")
+    axis.set_xticks(range(len(groups)), [f"{d}\n{q}" for d, q in groups], fontsize=8)
     axis.set(ylabel="ms (median of runs)", title=title)
-    axis.legend()
+    axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-async def prepare(env_infra: Infra, args: argparse.Namespace) -> str:
-    """The kept bench database, loaded now unless ``--reuse``."""
-    url = with_database(env_infra.postgres_admin, args.database)
-    if args.reuse:
-        return url
-    admin = await asyncpg.connect(env_infra.postgres_admin)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{args.database}"')
-    finally:
-        await admin.close()
-    print(
-        f"contacts: loading {args.rows:,} check-ins, {args.venues:,} venues, {args.people:,} people,"
-        f" {args.days} days into {args.database}",
-        flush=True,
-    )
-    await load(url, args)
-    return url
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     machine = Machine.now()
+    wanted = [d for d in DATASETS if d in str(args.datasets).split(",")]
+    if not wanted:
+        raise SystemExit(f"--datasets: one or more of {', '.join(DATASETS)}")
     runs: list[dict[str, Any]] = []
+    stores: dict[str, int] = {}
     with infra() as env_infra:
-        url = await prepare(env_infra, args)
-        conn = await asyncpg.connect(url)
-        try:
-            meta = await conn.fetchrow("SELECT * FROM public.bench_meta")
-            if meta is None:
-                raise SystemExit(f"{args.database} has no bench_meta: load it first (without --reuse)")
-            count = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
-        finally:
-            await conn.close()
-        world = World(meta, count)
-        print(f"contacts: {count:,} check-ins loaded at {world.loaded_at:%Y-%m-%d %H:%M} UTC", flush=True)
-        for index in range(args.runs):
-            runs.append(await one_run(env_infra, url, world, args))
-            print(f"contacts: run {index + 1}/{args.runs} done", flush=True)
+        for dataset in wanted:
+            url = await prepare(env_infra, args, dataset)
+            world = await world_of(url, args)
+            stores[dataset] = world.rows
+            print(
+                f"contacts: {world.rows:,} {dataset} check-ins loaded at {world.loaded_at:%Y-%m-%d %H:%M} UTC"
+            )
+            for index in range(args.runs):
+                runs.append(await one_run(env_infra, url, world, args, dataset))
+                print(f"contacts: {dataset} run {index + 1}/{args.runs} done", flush=True)
     machine.finish()
     summary = summarise(runs)
     rss = [m for run in runs for m in run["worker_rss_mb"]]
-    print(table(summary, ["query", "side", "p50_ms", "p99_ms", "mean_rows"]))
+    print(f"SQL one query at a time; HTTP {args.concurrency} at once")
+    print(table(summary, ["dataset", "query", "side", "p50_ms", "p99_ms", "mean_rows"]))
     print(f"tracing worker RSS after the queries: {max(rss) if rss else float('nan'):.0f} MB")
     payload = {
         "benchmark": "contacts",
         "machine": machine.as_json(),
         "config": vars(args),
-        "store": {"checkins": count, "people": world.people, "venues": world.venues, "days": world.days},
+        "stores": stores,
         "summary": summary,
         "tracing_worker_rss_mb": rss,
         "runs": runs,
     }
-    title = f"Contact queries on {count / 1e6:.1f} M check-ins: HTTP API beside the SQL alone"
+    title = (
+        f"Contact queries, {args.rows / 1e6:.1f} M check-ins a store: SQL one at a time,"
+        f" HTTP {args.concurrency} at once"
+    )
     path = write_results(Path(args.out), "contacts", payload, lambda png: plot(summary, title, png))
     print(f"results: {path} (and .png)")
     return payload
+
+
+async def world_of(url: str, args: argparse.Namespace) -> World:
+    conn = await asyncpg.connect(url)
+    try:
+        meta = await conn.fetchrow("SELECT * FROM public.bench_meta")
+        if meta is None:
+            raise SystemExit(f"{url.rsplit('/', 1)[-1]} has no bench_meta: load it first (without --reuse)")
+        count = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
+    finally:
+        await conn.close()
+    return World(meta, count)

@@ -6,6 +6,12 @@ starts), drained by ``venuecode serve tracing`` into a fresh database; once
 copied with plain ``COPY`` batches into another fresh database with the same
 migrations (partitioned table, same indexes). The consumer's rate is taken
 from its own ``/metrics`` counter, from its first stored event to its last.
+
+A share of the backlog (``--repeats``, default 10 %) is sent again a little later with a new
+envelope, as a scan retried after its answer was lost: the consumer must refuse each one
+through the database's key (issue 14). Each run prints the events sent, the rows stored (which
+must equal the distinct check-ins: more is a duplicate stored, fewer a loss) and the
+duplicates refused; the raw COPY gets the distinct rows only (it could not refuse the rest).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +58,9 @@ SPREAD_S = 6 * 3600
 # (it drained ~10 k/s on a loaded machine here; ten times slower means something broke).
 DEADLINE_PER_100K_S = 120.0
 POLL_S = 0.25
+# A retried scan reaches the topic about a batch after the first attempt: the consumer sees it
+# in a later batch, so only the store's key can refuse it.
+REPEAT_AFTER = 5000
 TRACING_TOPICS = (
     CHECKINS_TOPIC,
     REGISTRY_TOPIC,
@@ -67,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=3, help="repeats; medians are quoted (default 3)")
     parser.add_argument("--venues", type=int, default=20_000)
     parser.add_argument("--people", type=int, default=200_000)
+    parser.add_argument(
+        "--repeats",
+        type=float,
+        default=0.1,
+        help="share of check-ins sent twice, a retry with a new envelope (default 0.1)",
+    )
 
 
 Row = tuple[Any, ...]
@@ -89,6 +105,31 @@ def rows(seed: int, count: int, n_venues: int, n_people: int, now: datetime) -> 
             None,
             now - timedelta(seconds=i % SPREAD_S),
         )
+
+
+class WithRepeats:
+    """The rows, each sent again ~``REPEAT_AFTER`` rows later with probability ``share``;
+    ``sent`` counts what went out."""
+
+    def __init__(self, source: Iterator[Row], share: float, seed: int) -> None:
+        self._source = source
+        self._share = share
+        self._rng = random.Random(seed + 1_000_003)  # noqa: S311 - synthetic data, not security
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        later: deque[tuple[int, Row]] = deque()
+        for index, row in enumerate(self._source):
+            yield row
+            if self._rng.random() < self._share:
+                later.append((index + REPEAT_AFTER, row))
+            while later and later[0][0] <= index:
+                yield later.popleft()[1]
+                self.sent += 1
+            self.sent += 1
+        while later:
+            yield later.popleft()[1]
+            self.sent += 1
 
 
 def event_of(row: Row) -> tuple[bytes, bytes]:
@@ -139,24 +180,26 @@ async def raw_copy(env_infra: Infra, source: Iterator[Row]) -> dict[str, Any]:
     }
 
 
-async def stored_events(client: httpx.AsyncClient) -> float:
-    """The consumer's own count of handled check-ins (stored and duplicates) from /metrics."""
-    text = (await client.get("/api/tracing/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        counted = 'outcome="stored"' in line or 'outcome="duplicate"' in line
-        if line.startswith("venuecode_events_consumed_total{") and 'service="tracing"' in line and counted:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+async def handled_events(client: httpx.AsyncClient) -> tuple[float, float]:
+    """The consumer's own counts of check-ins stored and refused as duplicates, from /metrics."""
+    counted = {"stored": 0.0, "duplicate": 0.0}
+    for line in (await client.get("/api/tracing/metrics")).text.splitlines():
+        if not line.startswith("venuecode_events_consumed_total{") or 'service="tracing"' not in line:
+            continue
+        for outcome in counted:
+            if f'outcome="{outcome}"' in line:
+                counted[outcome] += float(line.rsplit(" ", 1)[1])
+    return counted["stored"], counted["duplicate"]
 
 
-async def consumer_drain(env_infra: Infra, source: Iterator[Row], count: int) -> dict[str, Any]:
+async def consumer_drain(env_infra: Infra, source: WithRepeats) -> dict[str, Any]:
     """Produce the backlog on a fresh tansu, then time ``venuecode serve tracing`` draining it."""
     namespace = f"b{uuid.uuid4().hex[:8]}."
     prefix = f"vcbench:{uuid.uuid4().hex[:8]}:"
     with Tansu(env_infra.workdir) as tansu:
         await ensure_topics(KafkaSettings(bootstrap=tansu.bootstrap, namespace=namespace), TRACING_TOPICS)
         produced_rate = await send(tansu.bootstrap, topic(CHECKINS_TOPIC, namespace), map(event_of, source))
+        count = source.sent
         async with env_infra.database() as url:
             env = service_env(env_infra, url, tansu.bootstrap, namespace, prefix)
             server = Server("tracing", cli_command("serve", "tracing"), env, env_infra.workdir)
@@ -168,7 +211,8 @@ async def consumer_drain(env_infra: Infra, source: Iterator[Row], count: int) ->
             try:
                 async with httpx.AsyncClient(base_url=server.base_url, timeout=5.0) as client:
                     while True:
-                        handled = await stored_events(client)
+                        stored_now, refused = await handled_events(client)
+                        handled = stored_now + refused
                         now = time.perf_counter()
                         if handled > 0 and first_at is None:
                             first_at, first_count = now, handled
@@ -193,6 +237,7 @@ async def consumer_drain(env_infra: Infra, source: Iterator[Row], count: int) ->
     return {
         "rows": count,
         "stored": stored,
+        "duplicates_refused": int(refused),
         "produced_per_s": produced_rate,
         "seconds_from_launch": finished - launched,
         "seconds_first_to_last": span,
@@ -235,15 +280,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for index in range(args.runs):
             seed = index
             raw = await raw_copy(env_infra, rows(seed, args.count, args.venues, args.people, now))
-            consumer = await consumer_drain(
-                env_infra, rows(seed, args.count, args.venues, args.people, now), args.count
-            )
+            backlog = WithRepeats(rows(seed, args.count, args.venues, args.people, now), args.repeats, seed)
+            consumer = await consumer_drain(env_infra, backlog)
             results.append({"run": index, "raw": raw, "consumer": consumer})
             print(
                 f"ingest: run {index + 1}/{args.runs}: raw COPY {raw['rows_per_s']:,.0f}/s,"
-                f" consumer {consumer['rows_per_s']:,.0f}/s",
+                f" consumer {consumer['rows_per_s']:,.0f} events/s; events sent {consumer['rows']:,},"
+                f" rows stored {consumer['stored']:,} (distinct check-ins {args.count:,}),"
+                f" duplicates refused {consumer['duplicates_refused']:,}",
                 flush=True,
             )
+            if consumer["stored"] != args.count:
+                raise RuntimeError(f"stored {consumer['stored']:,} rows of {args.count:,} distinct check-ins")
     machine.finish()
     raw_rate = median([r["raw"]["rows_per_s"] for r in results])
     consumer_rate = median([r["consumer"]["rows_per_s"] for r in results])
@@ -254,12 +302,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "path": "tracing consumer",
             "rows_per_s": consumer_rate,
             "runs": len(results),
-            "rows": args.count,
+            "rows": median([r["consumer"]["rows"] for r in results]),
+            "stored": median([r["consumer"]["stored"] for r in results]),
+            "refused": median([r["consumer"]["duplicates_refused"] for r in results]),
             "rss_mb": max(rss) if rss else float("nan"),
         },
         {"path": "consumer/raw", "rows_per_s": ratio(consumer_rate, raw_rate)},
     ]
-    print(table(summary, ["path", "rows_per_s", "rows", "runs", "rss_mb"]))
+    print("rows = events sent; stored = rows in the store; refused = duplicates refused by its key")
+    print(table(summary, ["path", "rows_per_s", "rows", "stored", "refused", "runs", "rss_mb"]))
     payload = {
         "benchmark": "ingest",
         "machine": machine.as_json(),

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.checkin.models import Checkout, RecordedCheckin
 from services.checkin.service import CheckinService, ScanResult
@@ -42,6 +42,14 @@ class ScanRequest(_Body):
     venue_token: str = Field(min_length=1, max_length=MAX_TOKEN)
     person_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_GROUP)
     temperature_band: TemperatureBand | None = None
+    # An addition to API.md: when the phone scanned (RFC 3339 with offset). The page sends
+    # the same value on every attempt, so a retry is stored at the first attempt's time even
+    # when checkin's Redis was down; trusted within 24 h back and 2 min ahead (scantime.py).
+    scanned_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the phone scanned; the same on every attempt of one scan. Used as"
+        " checked_in_at (to the millisecond) within 24 h back and 2 min ahead of the server's clock.",
+    )
 
 
 class CheckoutRequest(_Body):
@@ -103,7 +111,12 @@ async def scan(
 ) -> JSONResponse:
     key = _idempotency_key(idempotency_key)
     outcome = await service.scan(
-        principal.person_id, key, body.venue_token, body.person_ids, body.temperature_band
+        principal.person_id,
+        key,
+        body.venue_token,
+        body.person_ids,
+        body.temperature_band,
+        scanned_at=body.scanned_at,
     )
     status = 200 if outcome.replayed else 201
     return JSONResponse(scan_json(outcome.result, language_of(request)), status_code=status)

@@ -21,6 +21,7 @@ from services.checkin.models import (
     ScanContext,
     Venue,
 )
+from services.checkin.scantime import scan_time
 from services.checkin.store import Store
 from shared.colours import UNKNOWN, CachedColour
 from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
@@ -144,6 +145,8 @@ class CheckinService:
         venue_token: str,
         person_ids: Sequence[UUID] | None,
         temperature_band: TemperatureBand | None,
+        *,
+        scanned_at: datetime | None = None,
     ) -> ScanOutcome:
         """Record one scan once per (caller, key): the first answer is replayed to every repeat."""
         venue = self.open_venue_token(venue_token)
@@ -157,8 +160,8 @@ class CheckinService:
             if claim.answer is None:
                 raise ScanInProgress("The first request with this key is still running; retry shortly.")
             return ScanOutcome(replayed=True, result=result_from_json(claim.answer))
-        first_at = claim.first_at if claim is not None else None
-        at = datetime.fromtimestamp(first_at, UTC) if first_at is not None else self._clock()
+        # Every attempt of one scan derives the same time, with or without Redis (scantime.py).
+        at = scan_time(claim.first_at if claim is not None else None, scanned_at, self._clock())
         # The colours came with the claim; a cache that is down reads as unknown.
         colours = claim.colours if claim is not None else dict.fromkeys(wanted, UNKNOWN)
         try:

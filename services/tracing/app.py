@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, api_alerts, api_outbreaks, handlers, pages
+from services.tracing import api, api_alerts, api_outbreaks, handlers, pages, store
 from services.tracing.alerts import AlertService
 from services.tracing.config import Settings
 from services.tracing.outbreaks import OutbreakService, Retention
@@ -30,6 +31,7 @@ from shared.events import (
 from shared.kafka import make_router, publish
 from shared.metrics import JOB_FAILURES
 from shared.runtime import open_runtime
+from shared.settings import PostgresSettings
 from shared.web import service_app
 
 NAME = "tracing"
@@ -40,6 +42,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # plan's estimate counts every partition. A generic plan is made once per connection and
 # prunes partitions when it starts: depth-1 p50 6.8 -> 2.3 ms (``venuecode bench contacts``).
 SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+# Citus plans a query that reaches several shards only with its parameters' values: under
+# a generic plan even ``WHERE person_id = $1`` fails ("could not create distributed plan",
+# seen on Citus 13.0.5). On Citus, sessions keep Postgres's default mode instead; pruning
+# then happens on each worker, per shard, with the values bound (docs/operations.md).
+CITUS_SESSION_SETTINGS = {"plan_cache_mode": "auto"}
 STATIC = Path(__file__).parent / "static"
 # Status commands are sent this many at a time: each waits for acks=all, and
 # a few hundred in flight keep one producer busy without flooding it.
@@ -52,6 +59,18 @@ def command_key(command: StatusCommand) -> bytes:
     under the alert (the status service ignores a set of an alert it already reverted)."""
     subject = command.data.person_id if isinstance(command, StatusSet) else command.data.alert_id
     return str(subject).encode()
+
+
+async def _sessions_for_citus(pool: asyncpg.Pool, postgres: PostgresSettings) -> None:
+    """Distribute the store where Citus is installed and, there, reopen the pool's sessions
+    with ``CITUS_SESSION_SETTINGS``."""
+    async with pool.acquire() as conn:
+        if await store.distribute_on_citus(conn) != "distributed":
+            return
+    pool.set_connect_args(
+        postgres.url, command_timeout=postgres.command_timeout_s, server_settings=CITUS_SESSION_SETTINGS
+    )
+    await pool.expire_connections()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -94,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         ) as runtime:
             assert runtime.pool is not None
+            await _sessions_for_citus(runtime.pool, settings.infra.postgres)
             service = TracingService(
                 runtime.pool,
                 retention_days=settings.retention_days,

@@ -26,3 +26,8 @@ class Settings(BaseSettings):
     # Retention and partition upkeep run at start and then this often (an hour: a day
     # partition is dropped at most an hour after it passed the period).
     maintenance_interval_s: float = Field(default=3600.0, gt=0)
+    # Empty: the service's one check-in consumer group. A name here makes a second group that
+    # reads the whole topic again into this deployment's store, e.g. a tracing deployment
+    # filling a new Citus store beside the running one (docs/operations.md); the key refuses
+    # every check-in the store holds already.
+    checkins_group: str = Field(default="", pattern=r"^[a-z0-9-]{0,40}$")

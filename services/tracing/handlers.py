@@ -43,7 +43,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
 
     @router.subscriber(
         topic(CHECKINS_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, NAME),
+        group_id=group_id(kafka, NAME, settings.checkins_group),
         **consumer_options(kafka),
         batch=True,
         max_records=settings.batch_max_records,

@@ -1,36 +1,25 @@
-"""The check-in batch writer: batches are written in order, each one's duplicate probe overlapping
-the write of the batch before it, while the consumer fetches and decodes the next.
+"""The check-in batch writer: batches are written in order, each one's write overlapping the
+fetching and decoding of the next.
 
-Where an event's time goes (py-spy and per-process CPU under ``venuecode
-bench ingest``): Python ~13-20 µs (decoding ~4, COPY encoding ~3, aiokafka's
-records ~3, the rest bookkeeping), Postgres a COPY as costly as the raw one
-(~12 µs) plus the probe for stored checkin_ids (~5 µs), tansu ~2-5 µs. The
-probe and the COPY used to be a staging COPY and an INSERT ... ON CONFLICT
-(~2x a raw COPY), and the batches ran one stage after another. Now:
+A batch goes into the store as one COPY into a staging table and one INSERT ... ON CONFLICT
+DO NOTHING (``store.record_checkins``): the key (venue_id, checked_in_at, checkin_id)
+refuses what is stored already, so no read precedes the write. Until issue 14 a probe for
+stored checkin_ids ran ahead of a raw COPY, overlapped with the batch before; its ~5 us a
+row in Postgres bought nothing once the key had to refuse duplicates anyway (a raw COPY
+cannot), and the probe read off the distribution column.
 
 - the consumer decodes batch k+1 (yielding every ``DECODE_SLICE`` records)
-  while batch k's COPY runs;
-- batch k+1's probe goes out on its own connection as soon as it is decoded,
-  while batch k is still being written. It cannot see batch k's rows (not
-  committed yet), so batch k's checkin_ids are left out of batch k+1 in
-  Python (``Written.checkin_ids``);
-- batch k+1's COPY waits until batch k is stored and its offsets committed,
+  while batch k is written;
+- batch k+1's write waits until batch k is stored and its offsets committed,
   and leaves before the consumer goes on to fetch batch k+2.
-
-Measured with ``venuecode bench ingest --count 200000 --runs 1``, 11 runs
-interleaved with the code before: consumer 17.5 k -> 29.8 k events/s
-(medians), ratio to raw COPY 0.27 -> 0.47 (0.36-0.56; 2 shared cores, other
-benchmarks running). What is left is CPU: the consumer's Python, its two
-Postgres backends and tansu share the 2 cores (~40 µs an event against ~15
-for a raw COPY), and a batch's probe can only start once it is decoded.
 
 Offsets stay exact: a batch's offsets are committed, per partition and only
 after its transaction committed, by the writer itself, and one batch's write
 waits for the whole of the one before, so the commits are in order. A failed
 write rewinds every partition of its batch to the batch's first offset (the
-records are fetched again after a pause); the batch after it, probed or
-decoded meanwhile, is dropped unwritten and fetched again too.
-Redelivery is harmless: the store keeps each check-in once.
+records are fetched again after a pause); the batch after it, decoded
+meanwhile, is dropped unwritten and fetched again too.
+Redelivery is harmless: the key keeps each check-in once.
 """
 
 from __future__ import annotations
@@ -38,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from aiokafka import TopicPartition
 
@@ -57,15 +44,6 @@ NAME = "tracing"
 RETRY_PAUSE_S = 1.0
 
 Rewound = dict[TopicPartition, int]
-
-
-@dataclass(frozen=True)
-class Written:
-    """What became of a batch: the partitions it rewound (it failed), or the checkin_ids it
-    stored or found stored (the batch after it leaves them out), or neither (it was dropped)."""
-
-    rewound: Rewound = field(default_factory=dict)
-    checkin_ids: frozenset[UUID] = frozenset()
 
 
 def earliest(records: Sequence[Any]) -> Rewound:
@@ -93,12 +71,12 @@ class BatchWriter:
 
     def __init__(self, service: Callable[[], TracingService]) -> None:
         self._service = service
-        self._task: asyncio.Task[Written] | None = None
+        self._task: asyncio.Task[Rewound] | None = None
 
     async def settle(self) -> Rewound:
         """Wait for every batch begun; the partitions a failed one rewound (empty when stored)."""
         task, self._task = self._task, None
-        return {} if task is None else (await task).rewound
+        return {} if task is None else await task
 
     async def start(
         self,
@@ -107,9 +85,9 @@ class BatchWriter:
         checkins: Sequence[CheckinRow],
         checkouts: Sequence[CheckoutRow],
     ) -> Rewound:
-        """Begin a batch (its probe now, its write once the batch before it is stored) and wait
-        until the batch before it is stored. Returns the partitions that one rewound: then this
-        batch is dropped unwritten, and the caller fetches it again (``_rewind_rest``)."""
+        """Begin a batch (its write once the batch before it is stored) and wait until the
+        batch before it is stored. Returns the partitions that one rewound: then this batch
+        is dropped unwritten, and the caller fetches it again (``_rewind_rest``)."""
         before = self._task
         settled: asyncio.Future[Rewound] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
@@ -122,36 +100,30 @@ class BatchWriter:
         consumer: Any,
         records: Sequence[Any],
         rows: tuple[Sequence[CheckinRow], Sequence[CheckoutRow]],
-        before: asyncio.Task[Written] | None,
+        before: asyncio.Task[Rewound] | None,
         settled: asyncio.Future[Rewound],
-    ) -> Written:
-        service = self._service()
-        checkins, checkouts = rows
-        probe = asyncio.create_task(service.stored_checkin_ids(checkins))
+    ) -> Rewound:
         try:
-            previous = Written() if before is None else await before
+            previous: Rewound = {} if before is None else await before
             # The caller (fetching and decoding the next batch) goes on when this task next
-            # yields: if the probe has answered, only after this batch's COPY has been sent.
-            settled.set_result(previous.rewound)
+            # yields: after this batch's COPY has been sent.
+            settled.set_result(previous)
         finally:
             if not settled.done():  # the batch before never finished (shutting down)
                 settled.cancel()
-                probe.cancel()
-        if previous.rewound:
-            await asyncio.gather(probe, return_exceptions=True)
-            return Written()
+        if previous:
+            return {}
         try:
-            stored = await probe | previous.checkin_ids
             with spans_in_traces_of(records, f"{CHECKINS_TOPIC} store", NAME):
-                outcome = await service.store_checkins(checkins, checkouts, stored=stored)
+                outcome = await self._service().ingest_rows(*rows)
         except Exception as exc:
             log.warning("check-in batch failed; rewinding", extra={"error_type": type(exc).__name__})
             first = earliest(records)
             rewind(consumer, first)
             await asyncio.sleep(RETRY_PAUSE_S)
-            return Written(rewound=first)
+            return first
         await _commit(consumer, records, outcome)
-        return Written(checkin_ids=frozenset(row.checkin_id for row in checkins))
+        return {}
 
 
 def _last_offsets(records: Sequence[Any]) -> dict[TopicPartition, int]:

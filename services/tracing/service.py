@@ -8,7 +8,6 @@ import csv
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -150,52 +149,19 @@ class TracingService:
 
         Check-ins older than the retention period are not stored (they would be
         dropped at once). Check-ins go first, so a check-out in the same batch
-        finds the visit it ends. Redelivery and replay change nothing.
+        finds the visit it ends. Redelivery and replay change nothing: the key
+        refuses a check-in stored before (``store.record_checkins``).
         """
-        return await self.store_checkins(checkins, checkouts, stored=await self.stored_checkin_ids(checkins))
-
-    async def stored_checkin_ids(self, checkins: Sequence[CheckinRow]) -> set[UUID]:
-        """The checkin_ids among these check-ins that the store already holds: the first half
-        of ``ingest_rows``. A read, so the consumer runs it a slice at a time while it decodes
-        a batch and while the batch before is being written."""
         fresh = self._fresh(checkins)
-        if not fresh:
-            return set()
-        async with self._pool.acquire() as conn:
-            return await store.stored_among(conn, fresh)
-
-    async def store_checkins(
-        self,
-        checkins: Sequence[CheckinRow],
-        checkouts: Sequence[CheckoutRow],
-        *,
-        stored: AbstractSet[UUID],
-    ) -> IngestOutcome:
-        """The second half of ``ingest_rows``: write the fresh check-ins, one per checkin_id,
-        less those whose checkin_id is in ``stored`` (what ``stored_checkin_ids`` found, and
-        the checkin_ids of a batch written since it ran), in one transaction with the
-        check-outs."""
-        fresh = self._fresh(checkins)
-        new = [r for r in store.first_of_each(fresh) if r.checkin_id not in stored]
         async with self._pool.acquire() as conn:
             missing = [d for d in _days_of(fresh) if d not in self._partitioned]
             if missing:
                 # Its own short transaction: DDL holds a lock on the parent table.
                 await store.ensure_partitions(conn, missing)
                 self._partitioned.update(missing)
-            try:
-                if checkouts:
-                    async with conn.transaction():
-                        written = await store.copy_checkins(conn, new)
-                        applied = await store.apply_checkouts(conn, checkouts)
-                else:  # one statement is a transaction of its own: no BEGIN, no COMMIT round trip
-                    written, applied = await store.copy_checkins(conn, new), 0
-            except asyncpg.UniqueViolationError:
-                # Another consumer committed some of these rows since the probe (a
-                # partition changing hands); the batch again, merging with what is stored.
-                async with conn.transaction():
-                    written = await store.record_checkins_merging(conn, fresh)
-                    applied = await store.apply_checkouts(conn, checkouts)
+            async with conn.transaction():
+                written = await store.record_checkins(conn, fresh)
+                applied = await store.apply_checkouts(conn, checkouts)
         return IngestOutcome(written, len(fresh) - written, applied, len(checkins) - len(fresh))
 
     def _fresh(self, checkins: Sequence[CheckinRow]) -> Sequence[CheckinRow]:
@@ -240,6 +206,8 @@ class TracingService:
         today = self._clock().astimezone(UTC).date()
         days = [today + timedelta(days=n) for n in range(-1, self._ahead + 1)]
         async with self._pool.acquire() as conn:
+            # Cheap without Citus (one catalogue read); with it, a no-op once distributed.
+            await store.distribute_on_citus(conn)
             created = await store.ensure_partitions(conn, days)
             # A day partition goes once all of it is older than the cutoff.
             cutoff_day = self.cutoff().astimezone(UTC).date()

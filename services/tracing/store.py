@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,42 +34,25 @@ from services.tracing.models import (
 MAX_DWELL_MINUTES = 720
 _STAGING = "tracing_staging"
 _COLUMNS = ", ".join(CHECKIN_COLUMNS)
-# The positions among a batch's check-ins whose checkin_id the store already
-# holds between $3 and $4: the batch's span widened by the longest dwell (a
-# scan retried while checkin's Redis was down carries the same checkin_id with
-# a later checked_in_at). The ids ($1) and their people ($2) come as 16 bytes
-# each, back to back: asyncpg spends ~1 µs a row on a uuid[] element (an ABC
-# check, then UUID.bytes), and the consumer is short of Python time, not of
-# Postgres time. One probe per row through the person-and-time index,
-# partitions outside the span pruned. No per-row time is sent (a timestamptz
-# array cost ~1.1 µs a row more), and a wider window only finds more copies of
-# the same checkin_id. OFFSET 0 keeps it a per-row probe: without it the
-# planner turned EXISTS into a hash join that read the whole table on every
-# batch (it cannot know how few rows the bytes hold), so a batch cost grew
-# with the store: ingest fell from ~28 k to ~16 k rows a second by 300 k rows
-# stored, and would keep falling toward the 20 M rows of three weeks.
-_STORED_AMONG = (
-    "SELECT s.i FROM (SELECT i,"
-    "  encode(substring($1::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS checkin_id,"
-    "  encode(substring($2::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS person_id"
-    "  FROM generate_series(0, length($1::bytea) / 16 - 1) AS i) AS s"
-    " WHERE EXISTS (SELECT 1 FROM tracing.checkins AS c"
-    "  WHERE c.person_id = s.person_id AND c.checkin_id = s.checkin_id"
-    "  AND c.checked_in_at >= $3::timestamptz AND c.checked_in_at <= $4::timestamptz OFFSET 0)"
-)
-# A batch spanning more than this is probed a day at a time, so that each
-# row's probe reads about a day of its person's visits, not the batch's span.
-_PROBE_SPAN = timedelta(hours=24)
-# The careful path (see ``record_checkins_merging``): the same probe from a
-# staging table, and ON CONFLICT for rows another writer committed meanwhile.
-_KEEP_NEW_CHECKINS = (
-    f"INSERT INTO tracing.checkins ({_COLUMNS})"  # noqa: S608 - column names are constants
-    f" SELECT DISTINCT ON (checkin_id) {_COLUMNS} FROM pg_temp.{_STAGING} AS s"
-    " WHERE NOT EXISTS (SELECT 1 FROM tracing.checkins AS c"
-    "  WHERE c.person_id = s.person_id AND c.checkin_id = s.checkin_id"
-    "  AND c.checked_in_at >= s.checked_in_at - make_interval(mins => $1)"
-    "  AND c.checked_in_at <= s.checked_in_at + make_interval(mins => $1) OFFSET 0)"
-    " ORDER BY checkin_id, checked_in_at ON CONFLICT DO NOTHING"
+# Duplicates are refused by the key (venue_id, checked_in_at, checkin_id): a redelivered
+# event, a replay into another consumer group, two consumers overlapping in a rebalance and a
+# retried scan (same checkin_id, same checked_in_at) all carry the same key. COPY cannot say
+# ON CONFLICT, so a batch is COPYed into a temporary staging table and moved over with one
+# INSERT ... SELECT ... ON CONFLICT DO NOTHING, which waits for a concurrent writer of the
+# same key and then skips it. Measured here (200 k rows in batches of 5000, 2 shared
+# cores): raw COPY 68-86 k rows/s, this 57-62 k (0.72-0.84 of it), an INSERT from
+# unnest() of nine arrays 41-44 k (asyncpg spends ~2.7 us a row encoding the arrays). A
+# probe for stored keys before a raw COPY (what this replaced) cost ~5 us a row in Postgres
+# and still needed this path when another writer won the race: it bought nothing.
+# Rows go in key order, so two writers of overlapping batches (a rebalance) wait for each
+# other's keys in one order and cannot deadlock.
+# The rows stored are counted from RETURNING: on Citus the command tag of an INSERT ...
+# SELECT counts the rows sent, refused ones too.
+_MOVE_STAGED = (
+    f"WITH stored AS (INSERT INTO tracing.checkins ({_COLUMNS})"  # noqa: S608 - constant names
+    f" SELECT {_COLUMNS} FROM pg_temp.{_STAGING}"
+    " ORDER BY venue_id, checked_in_at, checkin_id ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT count(*) FROM stored"
 )
 
 
@@ -79,6 +62,11 @@ async def ensure_partitions(conn: asyncpg.Connection, days: Sequence[date]) -> l
         "SELECT d, tracing.ensure_day_partition(d) AS created FROM unnest($1::date[]) AS d", list(days)
     )
     return [row["d"] for row in rows if row["created"]]
+
+
+async def distribute_on_citus(conn: asyncpg.Connection) -> str:
+    """Shard the check-ins by venue where Citus is installed (migration 0005); 'plain' without it."""
+    return str(await conn.fetchval("SELECT tracing.distribute_on_citus()"))
 
 
 async def drop_partitions_before(conn: asyncpg.Connection, cutoff: date) -> list[str]:
@@ -96,7 +84,8 @@ async def partition_names(conn: asyncpg.Connection) -> list[str]:
 
 
 def first_of_each(rows: Sequence[CheckinRow]) -> list[CheckinRow]:
-    """One row per checkin_id, the earliest (a batch may carry a check-in and its retry)."""
+    """One row per checkin_id, the earliest: a batch may carry a check-in and a retry of it
+    sent without a client scan time while checkin's Redis was down (a later checked_in_at)."""
     first: dict[UUID, CheckinRow] = {}
     for row in rows:
         kept = first.setdefault(row.checkin_id, row)
@@ -105,89 +94,23 @@ def first_of_each(rows: Sequence[CheckinRow]) -> list[CheckinRow]:
     return list(first.values()) if len(first) < len(rows) else list(rows)
 
 
-def _spans(rows: Sequence[CheckinRow]) -> list[Sequence[CheckinRow]]:
-    """The batch as one group, or a group per UTC day when it spans more than ``_PROBE_SPAN``."""
-    times = [row.checked_in_at for row in rows]
-    if max(times) - min(times) <= _PROBE_SPAN:
-        return [rows]
-    days: dict[date, list[CheckinRow]] = {}
-    for row in rows:
-        days.setdefault(row.checked_in_at.astimezone(UTC).date(), []).append(row)
-    return list(days.values())
+async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
+    """Keep the check-ins whose key is not stored yet (see ``_MOVE_STAGED``); returns how many.
 
-
-def packed(ids: Sequence[UUID]) -> bytes:
-    """UUIDs as ``_STORED_AMONG`` takes them: 16 bytes each, back to back."""
-    return b"".join([u.bytes for u in ids])
-
-
-async def stored_among(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> set[UUID]:
-    """The checkin_ids of ``rows`` that the store already holds (see ``_STORED_AMONG``)."""
-    dwell = timedelta(minutes=MAX_DWELL_MINUTES)
-    known: set[UUID] = set()
-    for group in _spans(rows):
-        times = [row.checked_in_at for row in group]
-        found = await conn.fetch(
-            _STORED_AMONG,
-            packed([row.checkin_id for row in group]),
-            packed([row.person_id for row in group]),
-            min(times) - dwell,
-            max(times) + dwell,
-        )
-        known.update(group[record[0]].checkin_id for record in found)
-    return known
-
-
-async def new_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> list[CheckinRow]:
-    """The check-ins of a batch that the store does not hold yet, one per checkin_id.
-
-    Duplicates within the batch go in Python (the earliest of each checkin_id
-    stays), duplicates against the store by one probe statement
-    (``stored_among``).
+    The staging table is emptied at commit, so one pooled connection reuses it batch after
+    batch; it runs in the caller's transaction, or in one of its own.
     """
     batch = first_of_each(rows)
     if not batch:
-        return batch
-    known = await stored_among(conn, batch)
-    return [row for row in batch if row.checkin_id not in known] if known else batch
-
-
-async def copy_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
-    """COPY check-ins found new (``new_checkins``) straight into the partitioned table.
-
-    A batch so costs a raw COPY plus the probe. A row another writer committed
-    since the probe (two consumers overlap for a moment when a partition
-    moves) makes it raise ``asyncpg.UniqueViolationError``, which aborts the
-    transaction: the caller then writes the batch with ``record_checkins_merging``.
-    """
-    if rows:
-        await conn.copy_records_to_table(
-            "checkins", schema_name="tracing", records=rows, columns=CHECKIN_COLUMNS
-        )
-    return len(rows)
-
-
-async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
-    """Keep the check-ins that are new (``new_checkins``, ``copy_checkins``); returns how many."""
-    return await copy_checkins(conn, await new_checkins(conn, rows))
-
-
-async def record_checkins_merging(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) -> int:
-    """``record_checkins`` that never raises for a row stored meanwhile; slower (~1.4x).
-
-    COPY into a staging table and keep the new ones with ON CONFLICT DO
-    NOTHING, which waits for a concurrent writer of the same key and then
-    skips it. The staging table is emptied at commit, so one pooled
-    connection reuses it batch after batch.
-    """
-    if not rows:
         return 0
+    if not conn.is_in_transaction():
+        async with conn.transaction():
+            return await record_checkins(conn, batch)
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
-    await conn.copy_records_to_table(_STAGING, records=rows, columns=CHECKIN_COLUMNS)
-    status = await conn.execute(_KEEP_NEW_CHECKINS, MAX_DWELL_MINUTES)
-    return int(status.rsplit(" ", 1)[-1])
+    await conn.copy_records_to_table(_STAGING, records=batch, columns=CHECKIN_COLUMNS)
+    return int(await conn.fetchval(_MOVE_STAGED))
 
 
 async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[CheckoutRow]) -> int:
@@ -195,7 +118,8 @@ async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[Checkout
 
     Only visits that started within 12 h before a check-out can be shortened by
     it (a visit never lasts longer), which also bounds the partitions touched.
-    Re-applying the same check-outs changes nothing.
+    Re-applying the same check-outs changes nothing. Every join goes through venue_id,
+    the distribution column on Citus, so each check-out's work stays on its venue's shard.
     """
     if not checkouts:
         return 0
@@ -203,7 +127,7 @@ async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[Checkout
         """
         UPDATE tracing.checkins AS c SET checked_out_at = x.out_at
         FROM (
-            SELECT v.checked_in_at, v.checkin_id, min(co.out_at) AS out_at
+            SELECT v.venue_id, v.checked_in_at, v.checkin_id, min(co.out_at) AS out_at
             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS co(person_id, venue_id, out_at)
             JOIN tracing.checkins AS v
               ON v.person_id = co.person_id AND v.venue_id = co.venue_id
@@ -212,9 +136,10 @@ async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[Checkout
              AND v.checked_in_at >= $5::timestamptz - make_interval(mins => $4)
              AND v.checked_in_at < $6::timestamptz
              AND v.checked_out_at IS NULL
-            GROUP BY v.checked_in_at, v.checkin_id
+            GROUP BY v.venue_id, v.checked_in_at, v.checkin_id
         ) AS x
-        WHERE c.checked_in_at = x.checked_in_at AND c.checkin_id = x.checkin_id
+        WHERE c.venue_id = x.venue_id AND c.checked_in_at = x.checked_in_at
+          AND c.checkin_id = x.checkin_id
           AND c.checked_out_at IS NULL
         """,
         [c.person_id for c in checkouts],
@@ -233,10 +158,12 @@ async def count_checkins(conn: asyncpg.Connection) -> int:
 
 async def upsert_venue(conn: asyncpg.Connection, venue: Venue) -> None:
     await conn.execute(
-        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (venue_id) DO UPDATE SET"
+        # updated_at from excluded, not now(): Citus refuses a non-immutable function in the
+        # DO UPDATE of a reference table (0005), and VALUES evaluates now() once anyway.
+        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (venue_id) DO UPDATE SET"
         " region_code = excluded.region_code, name = excluded.name, category = excluded.category,"
-        " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = now()",
+        " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = excluded.updated_at",
         venue.venue_id,
         venue.region_code,
         venue.name,
@@ -253,10 +180,10 @@ async def rename_venue(conn: asyncpg.Connection, venue_id: UUID, name: str) -> N
 
 async def upsert_person(conn: asyncpg.Connection, person: Person, id_digest: str) -> None:
     await conn.execute(
-        "INSERT INTO tracing.persons (person_id, id_kind, id_digest, masked_name, masked_id)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id) DO UPDATE SET id_kind = excluded.id_kind,"
-        " id_digest = excluded.id_digest, masked_name = excluded.masked_name,"
-        " masked_id = excluded.masked_id, updated_at = now()",
+        "INSERT INTO tracing.persons (person_id, id_kind, id_digest, masked_name, masked_id, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (person_id) DO UPDATE SET"
+        " id_kind = excluded.id_kind, id_digest = excluded.id_digest, masked_name = excluded.masked_name,"
+        " masked_id = excluded.masked_id, updated_at = excluded.updated_at",
         person.person_id,
         person.id_kind,
         id_digest,

@@ -240,12 +240,19 @@ class Tally:
 
 
 async def scan(
-    client: httpx.AsyncClient, world: World, person: UUID, venue: UUID, key: str
+    client: httpx.AsyncClient,
+    world: World,
+    person: UUID,
+    venue: UUID,
+    key: str,
+    scanned_at: str | None = None,
 ) -> httpx.Response:
+    """One scan; ``scanned_at`` is what the page sends on every attempt of it (scantime.py)."""
+    body = {"venue_token": world.venue_tokens[venue]}
+    if scanned_at is not None:
+        body["scanned_at"] = scanned_at
     return await client.post(
-        "/api/checkin/v1/scans",
-        json={"venue_token": world.venue_tokens[venue]},
-        headers={**world.auth(person), "Idempotency-Key": key},
+        "/api/checkin/v1/scans", json=body, headers={**world.auth(person), "Idempotency-Key": key}
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -132,7 +133,8 @@ async def test_a_repeated_scan_without_redis_is_stored_once(
     infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
 ) -> None:
     """A phone lost its answer and repeats the scan while Redis (the idempotency memory) is down:
-    checkin records it again with the same checkin_id and a later time; tracing keeps one row.
+    checkin records it again with the same checkin_id and, from the page's scanned_at, the same
+    checked_in_at; tracing's key refuses the second row.
     """
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
@@ -142,14 +144,19 @@ async def test_a_repeated_scan_without_redis_is_stored_once(
         await seed(world, client)
         await redis_server.astop()
         tally = Tally()
-        first = await scan(client, world, person, venue, "phone-lost-the-answer")
+        scanned_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        first = await scan(client, world, person, venue, "phone-lost-the-answer", scanned_at)
         tally.note(first)
         await drained(private.postgres_url, tally.acknowledged)
         before = duplicates_seen()
-        again = await scan(client, world, person, venue, "phone-lost-the-answer")
+        again = await scan(client, world, person, venue, "phone-lost-the-answer", scanned_at)
         tally.note(again)
         assert first.status_code == again.status_code == 201, (first.text, again.text)
         assert first.json()["checkins"][0]["checkin_id"] == again.json()["checkins"][0]["checkin_id"]
+        assert first.json()["checkins"][0]["checked_in_at"] == again.json()["checkins"][0]["checked_in_at"]
+        assert datetime.fromisoformat(first.json()["checkins"][0]["checked_in_at"]) == datetime.fromisoformat(
+            scanned_at
+        )
 
         url = private.postgres_url
 

@@ -110,7 +110,9 @@
       error.hidden = true;
       var ids = Array.prototype.map.call(form.querySelectorAll("input[name=person_id]:checked"), function (box) { return box.value; });
       if (!ids.length) { showError(section.dataset.pick); return; }
-      var scan = { key: newKey(), at: Date.now(), body: { venue_token: token, person_ids: ids } };
+      var now = Date.now();
+      // scanned_at goes with every attempt: a retry is stored at the first attempt's time.
+      var scan = { key: newKey(), at: now, body: { venue_token: token, person_ids: ids, scanned_at: new Date(now).toISOString() } };
       remember(scan);
       send(scan);
     });

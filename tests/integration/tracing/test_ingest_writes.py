@@ -1,7 +1,9 @@
-"""Writing a probed batch: rows stored meanwhile, by another consumer or by the batch before."""
+"""Writing batches: the key (venue_id, checked_in_at, checkin_id) refuses what is stored, also
+when another consumer writes the same rows at the same moment."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -26,63 +28,64 @@ async def stored(pool: asyncpg.Pool) -> tuple[int, int]:
     return int(record[0]), int(record[1])
 
 
-async def test_rows_another_consumer_committed_after_the_probe_are_kept_once(
+async def test_rows_another_consumer_committed_before_are_refused_by_the_key(
     pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     venue = uuid.uuid4()
     events = [checkin(uuid.uuid4(), venue, now - minutes(n)) for n in range(20)]
-    found = await tracing.stored_checkin_ids(rows(events))
-    assert found == set()
-    # The partition's previous owner stores five of them before this write: the COPY meets
-    # their keys, and the batch is written again through the merging statement.
+    # The partition's previous owner stored five of them before this consumer got the batch.
     await tracing.ingest(events[:5])
 
-    outcome = await tracing.store_checkins(rows(events), [], stored=found)
+    outcome = await tracing.ingest(events)
 
     assert (outcome.stored, outcome.duplicates) == (15, 5)
     assert await stored(pool) == (20, 20)
 
 
-async def test_a_batch_probed_while_the_one_before_was_written_leaves_its_checkin_ids_out(
+async def test_two_consumers_writing_one_batch_at_once_store_each_row_once(
     pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
-    person, other, venue = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    first = checkin(person, venue, now - minutes(30))
-    # The same scan retried later (checkin's Redis was down), and an unrelated check-in.
-    retried = checkin(person, venue, now - minutes(28), checkin_id=first.data.checkin_id)
-    later = checkin(other, venue, now - minutes(27))
-    before, after = rows([first]), rows([retried, later])
-    # The pipeline probes a batch while the one before it is still being written.
-    found = await tracing.stored_checkin_ids(after)
-    assert found == set()
-    await tracing.ingest_rows(before, [])
+    venues = [uuid.uuid4() for _ in range(3)]
+    events = [checkin(uuid.uuid4(), venues[n % 3], now - minutes(n)) for n in range(300)]
+    # A rebalance hands a partition over while its old owner still writes: both write
+    # overlapping batches concurrently, each on its own connection.
+    first, second = await asyncio.gather(tracing.ingest(events[:200]), tracing.ingest(events[100:]))
 
-    outcome = await tracing.store_checkins(after, [], stored=found | {r.checkin_id for r in before})
+    assert first.stored + second.stored == 300
+    assert first.duplicates + second.duplicates == 100
+    assert await stored(pool) == (300, 300)
+
+
+async def test_a_retried_scan_carrying_the_first_time_is_refused_in_a_later_batch(
+    pool: asyncpg.Pool, tracing: TracingService
+) -> None:
+    now = datetime.now(UTC)
+    person, venue = uuid.uuid4(), uuid.uuid4()
+    first = checkin(person, venue, now - minutes(30))
+    retried = checkin(person, venue, now - minutes(30), checkin_id=first.data.checkin_id)
+    await tracing.ingest([first])
+
+    outcome = await tracing.ingest([retried, checkin(uuid.uuid4(), venue, now - minutes(29))])
 
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     assert await stored(pool) == (2, 2)
+
+
+async def test_a_batch_holding_a_check_in_twice_keeps_the_earliest(
+    pool: asyncpg.Pool, tracing: TracingService
+) -> None:
+    now = datetime.now(UTC)
+    person, venue = uuid.uuid4(), uuid.uuid4()
+    first = checkin(person, venue, now - minutes(30))
+    # Retried without a client scan time while checkin's Redis was down: a later time.
+    retried = checkin(person, venue, now - minutes(28), checkin_id=first.data.checkin_id)
+
+    outcome = await tracing.ingest([retried, first])
+
+    assert (outcome.stored, outcome.duplicates) == (1, 1)
     kept = await pool.fetchval(
         "SELECT checked_in_at FROM tracing.checkins WHERE checkin_id = $1", first.data.checkin_id
     )
     assert kept == first.data.checked_in_at
-
-
-async def test_a_batch_spanning_days_is_probed_a_day_at_a_time_and_finds_every_copy(
-    pool: asyncpg.Pool, tracing: TracingService
-) -> None:
-    now = datetime.now(UTC)
-    venue = uuid.uuid4()
-    # Visits over six days, each stored once; then all of them again, retried two minutes later.
-    events = [checkin(uuid.uuid4(), venue, now - minutes(60 * 20 * n)) for n in range(8)]
-    await tracing.ingest(events)
-    retried = [
-        checkin(e.data.person_id, venue, e.data.checked_in_at + minutes(2), checkin_id=e.data.checkin_id)
-        for e in events
-    ]
-
-    outcome = await tracing.ingest(retried)
-
-    assert (outcome.stored, outcome.duplicates) == (0, 8)
-    assert await stored(pool) == (8, 8)

@@ -7,6 +7,7 @@ import math
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -217,3 +218,24 @@ def test_cpu_time_of_a_process_is_read_from_proc() -> None:
     while time.process_time() < end:  # burn 50 ms of CPU
         pass
     assert _cpu_s(os.getpid()) - before >= 0.03
+
+
+def test_ingest_repeats_send_a_share_again_later_and_count_what_went_out() -> None:
+    from services.bench.ingest import REPEAT_AFTER, WithRepeats
+
+    now = datetime.now(UTC)
+    source = list(rows(3, 20_000, 50, 500, now))
+    backlog = WithRepeats(iter(source), 0.1, 3)
+    sent = list(backlog)
+    assert backlog.sent == len(sent)
+    assert {r[0] for r in sent} == {r[0] for r in source}  # every check-in, nothing new
+    repeats = len(sent) - len(source)
+    assert 1_600 < repeats < 2_400  # ~10 %
+    first_seen: dict[object, int] = {}
+    for position, row in enumerate(sent):
+        if row[0] in first_seen:
+            assert row == sent[first_seen[row[0]]]  # the same check-in, same time: a retry
+            assert position - first_seen[row[0]] >= REPEAT_AFTER or position > len(source)
+        else:
+            first_seen[row[0]] = position
+    assert list(WithRepeats(iter(source), 0.1, 3)) == sent  # reproducible

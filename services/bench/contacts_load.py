@@ -1,0 +1,149 @@
+"""The stores of ``venuecode bench contacts``: generated inside Postgres, uniform or skewed.
+
+Ids are made from integers so that the data is reproducible and the queries need no lookup:
+person n is lpad(to_hex(n), 32, '0'), venue n the same under a leading word of 00000001
+(``person_id`` and ``venue_id`` are the Python forms).
+
+Two datasets. **uniform**: every venue equally popular. **skewed**: venue popularity Zipf-like,
+P(n) ~ n^-0.6, drawn by inverting the continuous form of its distribution; of 20 M check-ins
+over 200 k venues and 21 days, venue 1 (a railway station) gets ~2,300 a day, venue 10 ~580,
+venue 100 ~150, and the median venue a handful: "a few stations and malls with thousands of
+check-ins a day" (issue 14). The cases visit venues picked the same way, so their contacts
+include those crowds: the hard case for depth 2. (Zipf with exponent 1 gave venue 1 ~78 k a
+day, and a depth-2 query over a 20-day window ran for minutes: its answer alone is a city.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import asyncpg
+
+from services.bench.env import Infra
+from services.tracing import store
+from services.tracing.app import MIGRATIONS
+from shared.db import migrate, with_database
+from shared.progress import progress
+
+Dataset = Literal["uniform", "skewed"]
+DATASETS: tuple[Dataset, ...] = ("uniform", "skewed")
+# The SQL of a venue number in 1..$3 for each dataset (see the module docstring).
+VENUE_PICK: dict[Dataset, str] = {
+    "uniform": "1 + (random() * ($3 - 1))::int",
+    "skewed": "LEAST($3::int, floor(power(random() * (power($3::int, 0.4) - 1) + 1, 2.5))::int)",
+}
+INSERT_VENUES = """
+INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes)
+SELECT ('00000001' || lpad(to_hex(n), 24, '0'))::uuid, '440106', 'venue ' || n,
+       (ARRAY['shop', 'restaurant', 'market', 'office'])[1 + n % 4], (ARRAY[20, 90, 45, 480])[1 + n % 4]
+FROM generate_series(1, $1) AS n
+"""
+# One day ($5 days back from $4) of $1 check-ins by uniform people ($2) at venues ($3) picked by
+# the dataset's {pick}; 30 % check out within an hour.
+INSERT_DAY = """
+INSERT INTO tracing.checkins (checkin_id, person_id, venue_id, method, temperature_band,
+                              colour_at_checkin, checked_in_at, checked_out_at)
+SELECT gen_random_uuid(), lpad(to_hex(1 + (random() * ($2 - 1))::int), 32, '0')::uuid,
+       ('00000001' || lpad(to_hex({pick}), 24, '0'))::uuid,
+       'self_scan', 'normal', 'green',
+       t, CASE WHEN random() < 0.3 THEN t + random() * interval '60 minutes' END
+FROM (SELECT $4::timestamptz - (($5 + random()) * interval '1 day') AS t FROM generate_series(1, $1)) AS g
+"""
+# The cases: $1 people numbered above the population, $6 visits each over $5 days.
+INSERT_CASES = """
+INSERT INTO tracing.checkins (checkin_id, person_id, venue_id, method, colour_at_checkin, checked_in_at)
+SELECT gen_random_uuid(), lpad(to_hex($2 + c), 32, '0')::uuid,
+       ('00000001' || lpad(to_hex({pick}), 24, '0'))::uuid, 'self_scan', 'green',
+       $4::timestamptz - random() * ($5 * interval '1 day')
+FROM generate_series(1, $1) AS c, generate_series(1, $6) AS v
+"""
+CASE_VISITS = 20  # "cases with about 20 visits" (issue 6)
+
+
+def person_id(n: int) -> uuid.UUID:
+    return uuid.UUID(f"{n:032x}")
+
+
+def venue_id(n: int) -> uuid.UUID:
+    return uuid.UUID(f"00000001{n:024x}")
+
+
+def database_of(args: argparse.Namespace, dataset: Dataset) -> str:
+    """The kept database of a dataset: ``--database`` for uniform, with ``_skewed`` for skewed."""
+    return str(args.database) if dataset == "uniform" else f"{args.database}_skewed"
+
+
+async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
+    """Generate the store inside Postgres; the load time is kept in ``bench_meta`` for the windows."""
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2, command_timeout=None)
+    assert pool is not None
+    pick = VENUE_PICK[dataset]
+    try:
+        await migrate(pool, "tracing", MIGRATIONS)
+        now = datetime.now(UTC)
+        async with pool.acquire() as conn:
+            await store.ensure_partitions(
+                conn, [now.date() - timedelta(days=n) for n in range(args.days + 1)]
+            )
+            started = time.perf_counter()
+            await conn.execute(INSERT_VENUES, args.venues)
+            per_day = args.rows // args.days
+            # One INSERT a day of rows: the bar moves a day at a time (the 20 M-row store took
+            # 701 s to load, silent until the bar).
+            with progress(f"loading {dataset} check-ins", total=per_day * args.days, unit="row") as bar:
+                for day in range(args.days):
+                    await conn.execute(
+                        INSERT_DAY.format(pick=pick), per_day, args.people, args.venues, now, day
+                    )
+                    bar.update(per_day)
+            await conn.execute(
+                INSERT_CASES.format(pick=pick),
+                args.cases,
+                args.people,
+                args.venues,
+                now,
+                args.days - 1,
+                CASE_VISITS,
+            )
+            await conn.execute("ANALYZE tracing.checkins")
+            await conn.execute("ANALYZE tracing.venues")
+            await conn.execute(
+                "CREATE TABLE public.bench_meta AS SELECT $1::timestamptz AS loaded_at,"
+                " $2::int AS people, $3::int AS venues, $4::int AS days, $5::int AS cases",
+                now,
+                args.people,
+                args.venues,
+                args.days,
+                args.cases,
+            )
+            total = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
+            print(
+                f"loaded {total:,} {dataset} check-ins in {time.perf_counter() - started:.0f} s", flush=True
+            )
+    finally:
+        await pool.close()
+
+
+async def prepare(env_infra: Infra, args: argparse.Namespace, dataset: Dataset) -> str:
+    """The kept bench database of a dataset, loaded now unless ``--reuse``."""
+    name = database_of(args, dataset)
+    url = with_database(env_infra.postgres_admin, name)
+    if args.reuse:
+        return url
+    admin = await asyncpg.connect(env_infra.postgres_admin)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    print(
+        f"contacts: loading {args.rows:,} {dataset} check-ins, {args.venues:,} venues,"
+        f" {args.people:,} people, {args.days} days into {name}",
+        flush=True,
+    )
+    await load(url, args, dataset)
+    return url

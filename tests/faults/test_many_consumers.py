@@ -1,0 +1,168 @@
+"""Many tracing consumers at once: members joining and leaving one group while scans flow, and a
+second group reading the same events into the same store. The key (venue_id, checked_in_at,
+checkin_id) keeps every check-in once, whoever writes it and however often.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.events import CHECKINS_TOPIC, topic
+from shared.settings import InfraSettings
+from tests.faults.kit import (
+    Tally,
+    assert_exactly_once,
+    checkin_app,
+    drained,
+    duplicates_seen,
+    eventually,
+    make_world,
+    plan,
+    private_infra,
+    running,
+    scan_all,
+    seed,
+    send,
+    stored,
+    tracing_app,
+)
+from tests.faults.process import TracingProcess
+from tests.faults.servers import PrivateBroker, PrivateRedis
+from tests.integration.tracing.timeline import checkin
+
+pytestmark = pytest.mark.faults
+
+# Scans go out in rounds of this many, one every PACE_S, until both rebalances are over: about
+# 100 a second, so that they keep flowing through the ~20 s that a member needs to start and
+# the group needs to rebalance twice on tansu.
+ROUND = 40
+PACE_S = 0.4
+# Small batches, so that each member writes many while partitions move.
+BATCH = "100"
+REPLAYED = 10_000
+_CONSUMED = re.compile(
+    r'venuecode_events_consumed_total\{[^}]*outcome="(stored|duplicate)"[^}]*topic="[^"]*checkins[^"]*"[^}]*\}'
+    r" ([0-9.e+]+)"
+)
+
+
+async def consumed(member: TracingProcess) -> dict[str, int]:
+    """Check-ins this member stored, and those it found stored already (its /metrics)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"http://127.0.0.1:{member.port}/api/tracing/metrics")).text
+    counts = {"stored": 0, "duplicate": 0}
+    for outcome, n in _CONSUMED.findall(text):
+        counts[outcome] += int(float(n))
+    return counts
+
+
+async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis, tmp_path: Path
+) -> None:
+    private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
+    url = private.postgres_url
+    assert url is not None
+    world = make_world(private, people=120, venues=12)
+    members = [
+        TracingProcess(private, tmp_path / f"tracing-{n}.log", batch_max_records=BATCH) for n in (1, 2, 3)
+    ]
+    first, second, third = members
+    started = time.monotonic()
+    try:
+        async with running(checkin_app(private)) as client:
+            await seed(world, client)
+            first.start()
+            second.start()
+            await asyncio.gather(first.ready(), second.ready())
+
+            tally = Tally()
+            rebalanced = asyncio.Event()
+            scans = plan(world, 120 * 20, "rebalance")
+
+            async def keep_scanning() -> int:
+                rounds = 0
+                while rounds * ROUND < len(scans) and not rebalanced.is_set():
+                    await scan_all(client, world, scans[rounds * ROUND : (rounds + 1) * ROUND], tally)
+                    rounds += 1
+                    with contextlib.suppress(TimeoutError):  # pacing the crowd, not waiting for a result
+                        await asyncio.wait_for(rebalanced.wait(), PACE_S)
+                return min(rounds * ROUND, len(scans))
+
+            scanning = asyncio.create_task(keep_scanning())
+
+            async def stored_at_least(count: int) -> bool:
+                return len(await stored(url)) >= count
+
+            await eventually(lambda: stored_at_least(ROUND), "two members stored a first round")
+            third.start()  # rebalance 1: a third member joins
+            await third.ready()
+            at_join = len(await stored(url))
+            await eventually(lambda: stored_at_least(at_join + ROUND), "three members stored a round")
+            by_first = await consumed(first)
+            first.stop()  # rebalance 2: a member leaves mid-stream
+            at_leave = len(await stored(url))
+            await eventually(lambda: stored_at_least(at_leave + ROUND), "two members stored a round")
+            rebalanced.set()
+            sent = await asyncio.wait_for(scanning, 120)
+
+            assert set(tally.statuses) == {201}, tally.statuses
+            found = await drained(url, tally.acknowledged)
+            by_member = [by_first, await consumed(second), await consumed(third)]
+            print(
+                f"\n[faults] rebalances: scans={sent} acknowledged={len(tally.acknowledged)}"
+                f" stored at join={at_join}, at leave={at_leave}, rows={sum(found.values())};"
+                f" per member (first until it left)={by_member}"
+            )
+            assert at_join < at_leave < len(tally.acknowledged), "the rebalances came after the scans"
+            assert all(m["stored"] > 0 for m in by_member), "a member never got a partition"
+            assert_exactly_once("two rebalances", tally.acknowledged, found)
+            print(f"[faults] took {time.monotonic() - started:.1f} s")
+    finally:
+        for member in members:
+            member.stop()
+
+
+async def test_a_second_group_replaying_the_same_events_adds_no_row(
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
+) -> None:
+    private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
+    url = private.postgres_url
+    assert url is not None
+    name = topic(CHECKINS_TOPIC, private.kafka.namespace)
+    t0 = datetime.now(UTC) - timedelta(hours=6)
+    venues = [uuid.uuid4() for _ in range(8)]
+    events = [checkin(uuid.uuid4(), venues[n % 8], t0 + timedelta(seconds=n)) for n in range(REPLAYED)]
+    ids = {e.data.checkin_id for e in events}
+    started = time.monotonic()
+
+    async with running(tracing_app(private)):
+        for n, where in enumerate(venues):
+            await send(broker.bootstrap, name, events[n::8], key=where.bytes)
+        first = await drained(url, ids)
+    assert_exactly_once("first group", ids, first)
+
+    before = duplicates_seen()
+    async with running(tracing_app(private, checkins_group="replay")):
+
+        async def all_refused() -> bool:
+            return duplicates_seen() - before >= REPLAYED
+
+        await eventually(all_refused, "the second group read every event")
+        again = await stored(url)
+    refused_now = duplicates_seen() - before
+    print(
+        f"\n[faults] second group: events={REPLAYED} rows before={sum(first.values())}"
+        f" rows after={sum(again.values())} duplicates refused={refused_now:.0f}"
+        f" took {time.monotonic() - started:.1f} s"
+    )
+    assert again == first
+    assert refused_now == REPLAYED
