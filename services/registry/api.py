@@ -10,7 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services.registry.models import Dependent, Person, Venue
+from services.registry.family import POWERS, FamilyService
+from services.registry.models import Dependent, Guardian, Person, Venue
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.service import PeopleService
 from services.registry.venues import VenueService
@@ -25,12 +26,18 @@ async def people(request: Request) -> PeopleService:  # async: no thread hop (sh
     return service
 
 
+async def family(request: Request) -> FamilyService:
+    service: FamilyService = request.app.state.family
+    return service
+
+
 async def venues(request: Request) -> VenueService:
     service: VenueService = request.app.state.venues
     return service
 
 
 People = Annotated[PeopleService, Depends(people)]
+Family = Annotated[FamilyService, Depends(family)]
 Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 
@@ -91,6 +98,19 @@ def dependent_body(found: Dependent) -> dict[str, object]:
         "relation": found.relation,
         "birth_date": found.birth_date,
         "linked_at": found.linked_at,
+        "state": found.state,
+    }
+
+
+def guardian_body(found: Guardian) -> dict[str, object]:
+    """A link on the caller, with the notice of what an active link lets the guardian do."""
+    return {
+        "guardian_id": found.guardian_id,
+        "masked_name": found.masked_name,
+        "relation": found.relation,
+        "linked_at": found.linked_at,
+        "state": found.state,
+        "can": list(POWERS),
     }
 
 
@@ -255,9 +275,11 @@ async def venue_code(
 
 @router.post("/dependents", status_code=201)
 async def add_dependent(
-    body: NewDependent, caller: CurrentPrincipal, response: Response, service: People
+    body: NewDependent, caller: CurrentPrincipal, response: Response, service: Family
 ) -> dict[str, object]:
-    found, created = await service.add_dependent(
+    """A child or an elder without an account is linked at once (``state: active``); a person with
+    an account of their own gets a request (``state: pending``) that only they can accept."""
+    found, created = await service.add(
         caller.person_id, body.name, body.id_kind, body.id_number, body.relation
     )
     if not created:
@@ -266,8 +288,33 @@ async def add_dependent(
 
 
 @router.get("/dependents")
-async def list_dependents(caller: CurrentPrincipal, service: People) -> dict[str, object]:
+async def list_dependents(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
     return {"dependents": [dependent_body(d) for d in await service.dependents(caller.person_id)]}
+
+
+@router.delete("/dependents/{person_id}", status_code=204)
+async def unlink_dependent(person_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+    """The guardian unlinks a family member, or withdraws a request still pending."""
+    await service.end(caller.person_id, person_id, by_guardian=True)
+    return Response(status_code=204)
+
+
+@router.get("/guardians")
+async def list_guardians(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
+    """The links on the caller: requests waiting for their answer and guardians who may act."""
+    return {"guardians": [guardian_body(g) for g in await service.guardians(caller.person_id)]}
+
+
+@router.post("/guardians/{guardian_id}/accept")
+async def accept_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> dict[str, object]:
+    return guardian_body(await service.accept(caller.person_id, guardian_id))
+
+
+@router.delete("/guardians/{guardian_id}", status_code=204)
+async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+    """The person declines a request or revokes a guardian's link."""
+    await service.end(guardian_id, caller.person_id, by_guardian=False)
+    return Response(status_code=204)
 
 
 @router.post("/role-grants", status_code=201)

@@ -73,9 +73,7 @@ async def test_adding_the_same_dependent_again_changes_nothing(client):
 )
 async def test_relations_from_the_list_or_short_text(client, relation, kept):
     guardian = await sign_up(client)
-    answer = await client.post(
-        DEPENDENTS, json=child(child_id(), relation=relation), headers=guardian.auth
-    )
+    answer = await client.post(DEPENDENTS, json=child(child_id(), relation=relation), headers=guardian.auth)
     assert answer.status_code == 201
     assert answer.json()["relation"] == kept
 
