@@ -3,6 +3,7 @@ within seconds (issue 17), whether the guardian unlinked or the person revoked."
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -28,12 +29,13 @@ async def _powers(guardian: Person, person_id: str, venue_token: str, key: str) 
     return code.status_code, paper.status_code, scan.status_code
 
 
-async def _venue_token(client: httpx.AsyncClient) -> str:
+async def open_venue(client: httpx.AsyncClient, name: str) -> str:
+    """A new venue whose administrator is also its inspector; its current venue token."""
     admin = await Person(client, "陳店主", mainland_id(born_years_ago(40))).register()
     venue = await admin.call(
         "POST",
         "/api/registry/v1/venues",
-        json={"region_code": "440106", "name": "解除測試茶樓", "category": "restaurant"},
+        json={"region_code": "440106", "name": f"{name}{uuid.uuid4().hex[:6]}", "category": "restaurant"},
     )
     assert venue.status_code == 201, venue.text
     bound = await admin.call(
@@ -51,7 +53,7 @@ async def _venue_token(client: httpx.AsyncClient) -> str:
 
 async def test_unlinks_are_honoured_by_checkin_and_status_within_seconds(infra: InfraSettings) -> None:
     async with platform(infra) as client:
-        venue_token = await _venue_token(client)
+        venue_token = await open_venue(client, "解除測試茶樓")
         guardian = await Person(client, "王家長", mainland_id(born_years_ago(38))).register()
         grandma = await Person(client, "王外婆", mainland_id(born_years_ago(66))).register()
         child = await guardian.call(
