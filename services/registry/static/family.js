@@ -2,9 +2,10 @@
 // (accept or decline a request after reading what it allows, revoke), and adding a member.
 (function () {
   "use strict";
-  function button(label, onClick) {
+  function button(label, onClick, kind) {
     var b = document.createElement("button");
     b.type = "button";
+    b.className = kind || "secondary";
     b.textContent = label;
     b.addEventListener("click", onClick);
     return b;
@@ -44,7 +45,7 @@
       var notice = document.createElement("p");
       notice.textContent = list.dataset.notice;
       item.appendChild(notice);
-      item.appendChild(button(list.dataset.accept, function () { act("POST", base + "/accept"); }));
+      item.appendChild(button(list.dataset.accept, function () { act("POST", base + "/accept"); }, "primary"));
       item.appendChild(button(list.dataset.decline, function () { act("DELETE", base); }));
     } else {
       item.appendChild(document.createTextNode(
