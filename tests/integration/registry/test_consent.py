@@ -7,6 +7,9 @@ person sees and can end the links on them, and a guardian can unlink.
 
 from __future__ import annotations
 
+import asyncpg
+
+from shared.events import REGISTRY_TOPIC
 from tests.integration.registry.conftest import Account, sign_up
 from tests.people import born_years_ago, mainland_id
 
@@ -167,3 +170,37 @@ async def test_the_new_routes_need_an_account(client):
         ("DELETE", f"{DEPENDENTS}/{some}"),
     ):
         assert (await client.request(method, path)).status_code == 401, (method, path)
+
+
+async def test_an_unlink_never_overtakes_a_link_left_unsent(infra, serve, reader):
+    """A link whose publish failed (its outbox row still unsent) goes out before the unlink of the
+    same person, so no consumer applies the link last and undoes the unlink."""
+    from services.registry.app import create_app
+    from services.registry.config import Settings
+    from shared.events import GuardianLinked, GuardianLinkedData, encode
+
+    async with serve(create_app(Settings(infra=infra, outbox_relay_interval_s=3600))) as client:
+        guardian = await sign_up(client, "張大明")
+        child = (await client.post(DEPENDENTS, json=member(aged(6)), headers=guardian.auth)).json()
+        left = GuardianLinked(
+            data=GuardianLinkedData(
+                guardian_id=guardian.person_id, person_id=child["person_id"], relation="child"
+            )
+        )
+        conn = await asyncpg.connect(infra.postgres_url)
+        try:
+            await conn.execute(
+                "INSERT INTO registry.outbox (topic, key, payload) VALUES ($1, $2, $3)",
+                REGISTRY_TOPIC,
+                child["person_id"].encode(),
+                encode(left).decode(),
+            )
+            gone = await client.delete(f"{DEPENDENTS}/{child['person_id']}", headers=guardian.auth)
+            assert gone.status_code == 204
+            assert await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL") == 0
+        finally:
+            await conn.close()
+    events = await reader.wait_for(lambda es: any(e.type == "guardian.unlinked" for e in es))
+    mine = [e.event_id for _, e in events if e.type in ("guardian.linked", "guardian.unlinked")]
+    assert mine.index(left.event_id) < len(mine) - 1
+    assert [e.type for _, e in events if e.event_id == mine[-1]] == ["guardian.unlinked"]
