@@ -342,6 +342,18 @@ async def claim_unsent(conn: Conn, min_age_s: float, limit: int) -> list[OutboxR
     return [OutboxRow(r["outbox_id"], r["topic"], bytes(r["key"]), r["payload"]) for r in rows]
 
 
+async def unsent_before(conn: Conn, topic: str, key: bytes, before_id: int) -> list[OutboxRow]:
+    """Unsent rows of one topic and key written before ``before_id``, oldest first."""
+    rows = await conn.fetch(
+        "SELECT outbox_id, topic, key, payload FROM registry.outbox"
+        " WHERE sent_at IS NULL AND topic = $1 AND key = $2 AND outbox_id < $3 ORDER BY outbox_id",
+        topic,
+        key,
+        before_id,
+    )
+    return [OutboxRow(r["outbox_id"], r["topic"], bytes(r["key"]), r["payload"]) for r in rows]
+
+
 async def unsent_count(conn: Conn) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL")
     return count
