@@ -87,15 +87,21 @@ async def test_a_burst_of_assisted_lookups_is_held_to_the_caller_limit(origin: s
     assert seen[429] + seen[404] == BURST, seen  # the number is unknown: 404, never a 5xx
 
 
+async def scanner_at_a_new_venue(client: httpx.AsyncClient, venue: str, name: str) -> tuple[str, Person]:
+    """A new venue's token and a new person whose scan page already knows it."""
+    token = await open_venue(client, venue)
+    person = await Person(client, name, mainland_id(born_years_ago(25))).register()
+
+    async def page_ready() -> bool:
+        return (await person.call("GET", f"/c/{token}")).status_code == 200
+
+    await eventually(page_ready)
+    return token, person
+
+
 async def test_a_burst_of_check_ins_is_held_to_the_caps(origin: str, module_infra: InfraSettings) -> None:
     async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
-        token = await open_venue(client, "洪流測試館")
-        flooder = await Person(client, "刷卡者", mainland_id(born_years_ago(25))).register()
-
-        async def page_ready() -> bool:
-            return (await flooder.call("GET", f"/c/{token}")).status_code == 200
-
-        await eventually(page_ready)
+        token, flooder = await scanner_at_a_new_venue(client, "洪流測試館", "刷卡者")
     bodies = [
         {"json": {"venue_token": token}, "headers": {**flooder.auth, "Idempotency-Key": f"flood-{n}"}}
         for n in range(BURST)
@@ -150,13 +156,7 @@ async def test_the_tenth_lookup_is_answered_and_the_eleventh_refused(origin: str
 
 async def test_the_thirtieth_scan_in_ten_minutes_passes_and_the_thirty_first_is_refused(origin: str) -> None:
     async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
-        token = await open_venue(client, "三十測試館")
-        walker = await Person(client, "逛三十", mainland_id(born_years_ago(28))).register()
-
-        async def page_ready() -> bool:
-            return (await walker.call("GET", f"/c/{token}")).status_code == 200
-
-        await eventually(page_ready)
+        token, walker = await scanner_at_a_new_venue(client, "三十測試館", "逛三十")
         await clear_of_window_edge(600)
 
         async def scan(n: int) -> httpx.Response:
