@@ -160,6 +160,17 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
+    rotate_pii_key = _registry_command("rotate_pii_key")
+    infra = InfraSettings()
+    with infrastructure(infra.state_dir, owner=False) as urls:
+        export(urls)
+        done = _call(rotate_pii_key, InfraSettings(), args.batch, args.pause)
+    state = "finished" if done.finished else f"not finished: {done.remaining} still under an old key"
+    print(f"re-encrypted {done.resealed} identity numbers; {state}")
+    return 0 if done.finished else 2
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from services import bench  # lazily: matplotlib and the load generator only for benchmarks
 
@@ -197,6 +208,12 @@ def parser() -> argparse.ArgumentParser:
     asyncapi = commands.add_parser("asyncapi", help="write each service's AsyncAPI document (Kafka contract)")
     asyncapi.add_argument("--out", type=Path, default=Path("docs/asyncapi"))
     asyncapi.set_defaults(handler=cmd_asyncapi)
+    rotate = commands.add_parser(
+        "rotate-pii-key", help="re-encrypt identity numbers under VENUECODE_PII_KEY (resumable)"
+    )
+    rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    rotate.add_argument("--pause", type=float, default=0.0, help="seconds between batches (a throttle)")
+    rotate.set_defaults(handler=cmd_rotate_pii_key)
     bench = commands.add_parser("bench", help="issue 8 benchmarks: checkin, ingest, status, contacts")
     bench.add_argument("name", help="checkin, ingest, status or contacts; then its options (--help)")
     bench.add_argument("options", nargs=argparse.REMAINDER)

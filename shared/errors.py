@@ -124,6 +124,50 @@ class Unavailable(Problem):
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
 
 
+# The body of every error answer, as ``Problem.body`` writes it (RFC 9457 problem details).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_REASONS = {
+    400: "Malformed request (not JSON, not an object, a required header missing)",
+    401: "Not authenticated",
+    403: "Not allowed for this caller",
+    404: "Not found",
+    409: "Conflicts with a rule",
+    410: "No longer valid (expired, revoked, reissued)",
+    413: "Request body too large",
+    422: "Invalid value (the field is named)",
+    429: "Too many requests (see Retry-After)",
+    503: "A dependency is unavailable (retry; see Retry-After)",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, Any]:
+    """OpenAPI ``responses`` for a route: each error status it answers, as problem+json."""
+    return {
+        status: {
+            "description": _REASONS.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
 def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(
         problem.body(),

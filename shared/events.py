@@ -93,6 +93,21 @@ class GuardianLinked(Envelope):
     data: GuardianLinkedData
 
 
+class GuardianUnlinkedData(_Data):
+    guardian_id: UUID
+    person_id: UUID
+    # Who ended the link: the guardian unlinked, or the person revoked it.
+    ended_by: Literal["guardian", "person"]
+
+
+class GuardianUnlinked(Envelope):
+    """Sent when an active family link ends: the guardian may no longer act for the person."""
+
+    type: Literal["guardian.unlinked"] = "guardian.unlinked"
+    version: Literal[1] = 1
+    data: GuardianUnlinkedData
+
+
 class VenueRegisteredData(_Data):
     venue_id: UUID
     region_code: str
@@ -282,7 +297,8 @@ RegistryEvent = Annotated[
     | VenuePosterReissued
     | InspectorBound
     | InspectorUnbound
-    | RoleGranted,
+    | RoleGranted
+    | GuardianUnlinked,
     Field(discriminator="type"),
 ]
 CheckinEvent = Annotated[CheckinRecorded | CheckoutRecorded, Field(discriminator="type")]
@@ -302,7 +318,8 @@ Event = Annotated[
     | StatusChanged
     | PaperCodeIssued
     | StatusSet
-    | StatusRevert,
+    | StatusRevert
+    | GuardianUnlinked,
     Field(discriminator="type"),
 ]
 # What goes onto venuecode.status-commands.v1.

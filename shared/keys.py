@@ -69,12 +69,29 @@ class SigningKeys:
 class Keys:
     jwt: SigningKeys
     tokens: SigningKeys
-    pii: bytes  # 32 bytes: AES-256-GCM key; the HMAC key is derived from it
+    pii: bytes  # 32 bytes: AES-256-GCM key; the HMAC key is derived from it unless pinned
+    pii_previous: tuple[bytes, ...] = ()  # still decrypt during a rotation
+    pii_digest: bytes | None = None  # pinned digest key (a rotation keeps the old one)
 
     @property
     def pii_hmac(self) -> bytes:
         # A separate key for digests, so a digest never helps to attack the cipher.
-        return hashlib.sha256(b"venuecode.pii.hmac\x00" + self.pii).digest()
+        return self.pii_digest or derived_digest_key(self.pii)
+
+
+def derived_digest_key(pii: bytes) -> bytes:
+    """The digest key derived from a cipher key: what VENUECODE_PII_DIGEST_KEY pins in a rotation."""
+    return hashlib.sha256(b"venuecode.pii.hmac\x00" + pii).digest()
+
+
+def _key32(value: str, name: str) -> bytes:
+    try:
+        key = bytes.fromhex(value.strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise MissingKey(f"{name} must be 32 bytes in hex (64 characters)")
+    return key
 
 
 def private_from_pem(pem: str) -> Ed25519PrivateKey:
@@ -142,9 +159,12 @@ def load_keys(settings: InfraSettings) -> Keys:
         if settings.is_production:
             raise MissingKey("VENUECODE_PII_KEY is required when VENUECODE_ENV=production")
         pii_hex = _dev_file(directory, "pii.key", secrets.token_hex(32))
-    pii = bytes.fromhex(pii_hex.strip())
-    if len(pii) != 32:
-        raise MissingKey("VENUECODE_PII_KEY must be 32 bytes in hex (64 characters)")
+    pii = _key32(pii_hex, "VENUECODE_PII_KEY")
+    previous = tuple(
+        _key32(k.get_secret_value(), "VENUECODE_PII_PREVIOUS_KEYS") for k in settings.pii_previous_keys
+    )
+    digest = settings.pii_digest_key
+    pinned = _key32(digest.get_secret_value(), "VENUECODE_PII_DIGEST_KEY") if digest else None
     return Keys(
         jwt=signing(
             settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None,
@@ -159,4 +179,6 @@ def load_keys(settings: InfraSettings) -> Keys:
             settings.token_previous_keys_until,
         ),
         pii=pii,
+        pii_previous=previous,
+        pii_digest=pinned,
     )

@@ -12,9 +12,10 @@ import hmac
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.events import IdKind
@@ -39,7 +40,10 @@ PROVINCE_PREFIXES = frozenset(
 _HK_MACAO = re.compile(r"[HM]\d{8}(\d{2})?")  # 回鄉證: H/M + 8 digits (old cards: + 2 more)
 _TAIWAN = re.compile(r"\d{8}|\d{10}")  # 台胞證: 8 digits since 2015, 10 before
 _PASSPORT = re.compile(r"[A-Z0-9]{5,17}")  # ICAO 9303 allows up to 9 in the MRZ; some states use more
-_CIPHER_VERSION = b"\x01"
+# Version 1 blobs name no key (version, nonce, sealed); version 2 blobs name the key that sealed
+# them (version, 8-byte key id, nonce, sealed), so a key rotation knows what is left to re-encrypt.
+_V1, _V2 = b"\x01", b"\x02"
+KEY_ID_BYTES = 8
 
 
 class InvalidIdentity(ValueError):
@@ -129,22 +133,58 @@ def mask_id(number: str) -> str:
     return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
+def key_id(key: bytes) -> bytes:
+    """A short public name of a cipher key (it reveals nothing of the key)."""
+    return hashlib.sha256(b"venuecode.pii.kid\x00" + key).digest()[:KEY_ID_BYTES]
+
+
 @dataclass(frozen=True)
 class Vault:
-    """Encrypts identity numbers and makes the keyed digests that find them."""
+    """Encrypts identity numbers and makes the keyed digests that find them.
+
+    ``previous_keys`` still decrypt during a key rotation (``venuecode rotate-pii-key``); new
+    blobs are always sealed with ``cipher_key``. The digest key is separate, so digests do not
+    change when the cipher key does.
+    """
 
     cipher_key: bytes
     digest_key: bytes
+    previous_keys: tuple[bytes, ...] = field(default=())
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.cipher_key)
 
     def encrypt(self, number: str) -> bytes:
         nonce = os.urandom(12)
         sealed = AESGCM(self.cipher_key).encrypt(nonce, normalise_id(number).encode(), b"id")
-        return _CIPHER_VERSION + nonce + sealed
+        return _V2 + self.key_id + nonce + sealed
 
     def decrypt(self, blob: bytes) -> str:
-        if blob[:1] != _CIPHER_VERSION:
+        version = blob[:1]
+        if version == _V2:
+            wanted = blob[1 : 1 + KEY_ID_BYTES]
+            keys = [k for k in (self.cipher_key, *self.previous_keys) if key_id(k) == wanted]
+            if not keys:
+                raise ValueError("sealed with a key this vault does not hold")
+            body = blob[1 + KEY_ID_BYTES :]
+            return AESGCM(keys[0]).decrypt(body[:12], body[12:], b"id").decode()
+        if version != _V1:
             raise ValueError("unknown cipher version")
-        return AESGCM(self.cipher_key).decrypt(blob[1:13], blob[13:], b"id").decode()
+        for key in (self.cipher_key, *self.previous_keys):  # a version 1 blob: try each key
+            try:
+                return AESGCM(key).decrypt(blob[1:13], blob[13:], b"id").decode()
+            except InvalidTag:
+                continue
+        raise InvalidTag("no key of this vault opens the blob")
+
+    def is_current(self, blob: bytes) -> bool:
+        """Sealed with the current key (nothing left for a rotation to do)."""
+        return blob[:1] == _V2 and blob[1 : 1 + KEY_ID_BYTES] == self.key_id
+
+    def reseal(self, blob: bytes) -> bytes:
+        """The same number sealed with the current key."""
+        return self.encrypt(self.decrypt(blob))
 
     def id_digest(self, kind: IdKind, number: str) -> str:
         message = f"{kind}:{normalise_id(number)}".encode()

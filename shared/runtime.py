@@ -32,7 +32,7 @@ class Runtime:
 
     @property
     def vault(self) -> Vault:
-        return Vault(self.keys.pii, self.keys.pii_hmac)
+        return Vault(self.keys.pii, self.keys.pii_hmac, self.keys.pii_previous)
 
     @property
     def signer(self) -> TokenSigner:

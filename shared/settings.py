@@ -91,6 +91,11 @@ class InfraSettings(BaseSettings):
     token_private_key: SecretStr | None = None
     token_previous_public_keys: list[str] = Field(default_factory=list)
     pii_key: SecretStr | None = None
+    # PII key rotation (docs/operations.md): previous cipher keys (hex) that still decrypt until
+    # `venuecode rotate-pii-key` has re-encrypted everything, and the digest key (hex) pinned so
+    # that digests do not change with the cipher key (unset: derived from VENUECODE_PII_KEY).
+    pii_previous_keys: list[SecretStr] = Field(default_factory=list)
+    pii_digest_key: SecretStr | None = None
     # Key rotation's overlap: tokens signed by a previous key verify until this instant and
     # then stop (unset: until the key is removed from the list). For the token keys, set it
     # no earlier than every paper code of the old key has been reprinted.

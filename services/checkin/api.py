@@ -12,11 +12,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.checkin.models import Checkout, RecordedCheckin
 from services.checkin.service import CheckinService, ScanResult
 from shared.auth import CurrentPrincipal
-from shared.errors import Malformed
+from shared.errors import Malformed, problems
 from shared.events import TemperatureBand
 from shared.i18n import Language, language_of, reason_text
 
-router = APIRouter(prefix="/api/checkin/v1", tags=["checkin"])
+# Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
+router = APIRouter(prefix="/api/checkin/v1", tags=["checkin"], responses=problems(422, 503))
+BODY = (400, 413)  # a JSON body (or a required header): malformed or too large
+REPLAYED: dict[int | str, Any] = {
+    200: {"description": "The same Idempotency-Key again: the first answer, nothing new"}
+}
 
 # A household with its elderly and children fits; a larger group is a tour, which inspectors scan.
 MAX_GROUP = 20
@@ -101,7 +106,12 @@ def _idempotency_key(value: str | None) -> str:
     return value
 
 
-@router.post("/scans", status_code=201, summary="Check in at a venue (self and family)")
+@router.post(
+    "/scans",
+    status_code=201,
+    summary="Check in at a venue (self and family)",
+    responses=problems(*BODY, 401, 403, 404, 409, 410, 429) | REPLAYED,
+)
 async def scan(
     body: ScanRequest,
     request: Request,
@@ -122,19 +132,34 @@ async def scan(
     return JSONResponse(scan_json(outcome.result, language_of(request)), status_code=status)
 
 
-@router.post("/checkouts", status_code=201, summary="Leave a venue (self and family)")
+@router.post(
+    "/checkouts",
+    status_code=201,
+    summary="Leave a venue (self and family)",
+    responses=problems(*BODY, 401, 403, 404, 410),
+)
 async def checkout(body: CheckoutRequest, principal: CurrentPrincipal, service: Service) -> JSONResponse:
     checkouts = await service.check_out(principal.person_id, body.venue_token, body.person_ids)
     return JSONResponse(checkouts_json(checkouts), status_code=201)
 
 
-@router.post("/venues/{venue_id}/close", status_code=202, summary="Check everyone still inside out")
+@router.post(
+    "/venues/{venue_id}/close",
+    status_code=202,
+    summary="Check everyone still inside out",
+    responses=problems(401, 403, 404),
+)
 async def close_venue(venue_id: UUID, principal: CurrentPrincipal, service: Service) -> JSONResponse:
     checkouts = await service.close_venue(principal.person_id, venue_id)
     return JSONResponse({"venue_id": str(venue_id), **checkouts_json(checkouts)}, status_code=202)
 
 
-@router.post("/inspections", status_code=201, summary="Inspector reverse scan of a health code")
+@router.post(
+    "/inspections",
+    status_code=201,
+    summary="Inspector reverse scan of a health code",
+    responses=problems(*BODY, 401, 403, 404, 409, 410, 429),
+)
 async def inspection(
     body: InspectionRequest, request: Request, principal: CurrentPrincipal, service: Service
 ) -> JSONResponse:
@@ -144,7 +169,11 @@ async def inspection(
     return JSONResponse(checkin_json(recorded, language_of(request), masked_id=True), status_code=201)
 
 
-@router.get("/me/people", summary="The caller and their dependents, for ticking on the scan page")
+@router.get(
+    "/me/people",
+    summary="The caller and their dependents, for ticking on the scan page",
+    responses=problems(401),
+)
 async def my_people(principal: CurrentPrincipal, service: Service) -> dict[str, Any]:
     people = await service.people_of(principal.person_id)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.checkin.store import Store
 from shared.events import (
     GuardianLinked,
+    GuardianUnlinked,
     InspectorBound,
     InspectorUnbound,
     PaperCodeIssued,
@@ -20,6 +21,7 @@ from shared.events import (
 RELEVANT = (
     PersonRegistered,
     GuardianLinked,
+    GuardianUnlinked,
     VenueRegistered,
     VenueRenamed,
     VenuePosterReissued,
@@ -44,6 +46,8 @@ class RegistryProjection:
                     await model.put_person(d.person_id, d.masked_name, d.masked_id)
                 case GuardianLinked(data=d):
                     await model.link_guardian(d.guardian_id, d.person_id, d.relation)
+                case GuardianUnlinked(data=d):
+                    await model.unlink_guardian(d.guardian_id, d.person_id)
                 case VenueRegistered(data=d):
                     await model.put_venue(d.venue_id, d.name, d.poster_version, d.administrator_id)
                 case VenueRenamed(data=d):

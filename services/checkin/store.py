@@ -156,6 +156,13 @@ class ReadModel:
             relation,
         )
 
+    async def unlink_guardian(self, guardian_id: UUID, person_id: UUID) -> None:
+        await self._conn.execute(
+            "DELETE FROM checkin.guardianships WHERE guardian_id = $1 AND person_id = $2",
+            guardian_id,
+            person_id,
+        )
+
     async def put_venue(
         self, venue_id: UUID, name: str, poster_version: int, administrator_id: UUID | None
     ) -> None:

@@ -4,24 +4,40 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services.registry.models import Dependent, Person, Venue
+from services.registry.family import POWERS, FamilyService
+from services.registry.models import Dependent, Guardian, Person, Venue
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.service import PeopleService
 from services.registry.venues import VenueService
 from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
+from shared.errors import problems
 from shared.events import IdKind, StaffRole
 
-router = APIRouter(prefix="/api/registry/v1", tags=["registry"])
+# Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
+router = APIRouter(prefix="/api/registry/v1", tags=["registry"], responses=problems(422, 503))
+BODY = (400, 413)  # a JSON body: malformed or too large
+AGAIN: dict[int | str, Any] = {200: {"description": "Already so: the existing one, nothing new"}}
+CODE_FORMATS: dict[int | str, Any] = {
+    200: {
+        "description": "The venue code as PNG, SVG or an A4 PDF poster",
+        "content": {"image/png": {}, "image/svg+xml": {}, "application/pdf": {}},
+    }
+}
 
 
 async def people(request: Request) -> PeopleService:  # async: no thread hop (shared/auth.py)
     service: PeopleService = request.app.state.people
+    return service
+
+
+async def family(request: Request) -> FamilyService:
+    service: FamilyService = request.app.state.family
     return service
 
 
@@ -31,6 +47,7 @@ async def venues(request: Request) -> VenueService:
 
 
 People = Annotated[PeopleService, Depends(people)]
+Family = Annotated[FamilyService, Depends(family)]
 Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 
@@ -91,6 +108,19 @@ def dependent_body(found: Dependent) -> dict[str, object]:
         "relation": found.relation,
         "birth_date": found.birth_date,
         "linked_at": found.linked_at,
+        "state": found.state,
+    }
+
+
+def guardian_body(found: Guardian) -> dict[str, object]:
+    """A link on the caller, with the notice of what an active link lets the guardian do."""
+    return {
+        "guardian_id": found.guardian_id,
+        "masked_name": found.masked_name,
+        "relation": found.relation,
+        "linked_at": found.linked_at,
+        "state": found.state,
+        "can": list(POWERS),
     }
 
 
@@ -106,7 +136,7 @@ def venue_body(venue: Venue) -> dict[str, object]:
     }
 
 
-@router.post("/accounts", status_code=201)
+@router.post("/accounts", status_code=201, responses=problems(*BODY, 409))
 async def create_account(body: NewAccount, service: People) -> dict[str, object]:
     person = await service.register_account(
         body.name, body.id_kind, body.id_number, body.phone, body.password
@@ -130,7 +160,7 @@ def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: b
     )
 
 
-@router.post("/sessions")
+@router.post("/sessions", responses=problems(*BODY, 401, 429))
 async def sign_in(
     body: Credentials, request: Request, response: Response, service: People
 ) -> dict[str, object]:
@@ -154,13 +184,13 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-@router.post("/venues", status_code=201)
+@router.post("/venues", status_code=201, responses=problems(*BODY, 401, 404, 409))
 async def create_venue(body: NewVenue, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
     venue = await service.create(caller.person_id, body.region_code, body.name, body.address, body.category)
     return venue_body(venue)
 
 
-@router.get("/venues/mine")
+@router.get("/venues/mine", responses=problems(401, 404))
 async def my_venue(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
     venue, inspectors = await service.mine(caller.person_id)
     return {
@@ -172,24 +202,24 @@ async def my_venue(caller: CurrentPrincipal, service: Venues) -> dict[str, objec
     }
 
 
-@router.patch("/venues/{venue_id}")
+@router.patch("/venues/{venue_id}", responses=problems(*BODY, 401, 403, 404, 409))
 async def rename_venue(
     venue_id: UUID, body: VenueName, caller: CurrentPrincipal, service: Venues
 ) -> dict[str, object]:
     return venue_body(await service.rename(venue_id, caller.person_id, body.name))
 
 
-@router.post("/venues/{venue_id}/declaration-code/rotate")
+@router.post("/venues/{venue_id}/declaration-code/rotate", responses=problems(401, 403, 404))
 async def rotate_code(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, str]:
     return {"declaration_code": await service.rotate_code(venue_id, caller.person_id)}
 
 
-@router.post("/venues/{venue_id}/poster/reissue")
+@router.post("/venues/{venue_id}/poster/reissue", responses=problems(401, 403, 404))
 async def reissue_poster(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
     return {"venue_id": venue_id, "poster_version": await service.reissue_poster(venue_id, caller.person_id)}
 
 
-@router.post("/inspector-bindings", status_code=201)
+@router.post("/inspector-bindings", status_code=201, responses=problems(*BODY, 401, 404, 409) | AGAIN)
 async def bind(
     body: DeclarationCode, caller: CurrentPrincipal, response: Response, service: Venues
 ) -> dict[str, object]:
@@ -199,7 +229,7 @@ async def bind(
     return {"venue_id": venue.venue_id, "name": venue.name, "region_code": venue.region_code}
 
 
-@router.get("/inspector-bindings")
+@router.get("/inspector-bindings", responses=problems(401))
 async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
     bound = await service.bindings(caller.person_id)
     return {
@@ -219,13 +249,15 @@ async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, ob
     }
 
 
-@router.delete("/inspector-bindings/{venue_id}", status_code=204)
+@router.delete("/inspector-bindings/{venue_id}", status_code=204, responses=problems(401, 404, 409))
 async def leave(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> Response:
     await service.leave(caller.person_id, venue_id)
     return Response(status_code=204)
 
 
-@router.delete("/venues/{venue_id}/inspectors/{person_id}", status_code=204)
+@router.delete(
+    "/venues/{venue_id}/inspectors/{person_id}", status_code=204, responses=problems(401, 403, 404, 409)
+)
 async def remove_inspector(
     venue_id: UUID, person_id: UUID, caller: CurrentPrincipal, service: Venues
 ) -> Response:
@@ -233,7 +265,7 @@ async def remove_inspector(
     return Response(status_code=204)
 
 
-@router.get("/venues/{venue_id}/code")
+@router.get("/venues/{venue_id}/code", responses=problems(401, 403, 404) | CODE_FORMATS)
 async def venue_code(
     venue_id: UUID,
     caller: CurrentPrincipal,
@@ -253,11 +285,13 @@ async def venue_code(
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-@router.post("/dependents", status_code=201)
+@router.post("/dependents", status_code=201, responses=problems(*BODY, 401, 403, 404, 409) | AGAIN)
 async def add_dependent(
-    body: NewDependent, caller: CurrentPrincipal, response: Response, service: People
+    body: NewDependent, caller: CurrentPrincipal, response: Response, service: Family
 ) -> dict[str, object]:
-    found, created = await service.add_dependent(
+    """A child or an elder without an account is linked at once (``state: active``); a person with
+    an account of their own gets a request (``state: pending``) that only they can accept."""
+    found, created = await service.add(
         caller.person_id, body.name, body.id_kind, body.id_number, body.relation
     )
     if not created:
@@ -265,12 +299,37 @@ async def add_dependent(
     return dependent_body(found)
 
 
-@router.get("/dependents")
-async def list_dependents(caller: CurrentPrincipal, service: People) -> dict[str, object]:
+@router.get("/dependents", responses=problems(401))
+async def list_dependents(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
     return {"dependents": [dependent_body(d) for d in await service.dependents(caller.person_id)]}
 
 
-@router.post("/role-grants", status_code=201)
+@router.delete("/dependents/{person_id}", status_code=204, responses=problems(401, 404))
+async def unlink_dependent(person_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+    """The guardian unlinks a family member, or withdraws a request still pending."""
+    await service.end(caller.person_id, person_id, by_guardian=True)
+    return Response(status_code=204)
+
+
+@router.get("/guardians", responses=problems(401))
+async def list_guardians(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
+    """The links on the caller: requests waiting for their answer and guardians who may act."""
+    return {"guardians": [guardian_body(g) for g in await service.guardians(caller.person_id)]}
+
+
+@router.post("/guardians/{guardian_id}/accept", responses=problems(401, 404))
+async def accept_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> dict[str, object]:
+    return guardian_body(await service.accept(caller.person_id, guardian_id))
+
+
+@router.delete("/guardians/{guardian_id}", status_code=204, responses=problems(401, 404))
+async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+    """The person declines a request or revokes a guardian's link."""
+    await service.end(guardian_id, caller.person_id, by_guardian=False)
+    return Response(status_code=204)
+
+
+@router.post("/role-grants", status_code=201, responses=problems(*BODY, 401, 403, 404))
 async def grant_role(body: NewRoleGrant, caller: Operator, service: People) -> dict[str, object]:
     await service.grant_role(body.person_id, body.role, caller.person_id)
     return {"person_id": body.person_id, "role": body.role, "granted_by": caller.person_id}

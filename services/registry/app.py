@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.registry import api, handlers, pages
 from services.registry.config import Settings
+from services.registry.family import FamilyService
 from services.registry.identity import FormatOnlyVerifier
 from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
@@ -62,6 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 outbox=outbox,
                 login_failures=limiter,
                 tokens=app.state.access_tokens,
+            )
+            app.state.family = FamilyService(
+                pool=runtime.pool,
+                vault=runtime.vault,
+                verifier=FormatOnlyVerifier(),
+                outbox=outbox,
+                timezone=settings.timezone,
             )
             app.state.venues = VenueService(
                 runtime.pool, outbox, runtime.signer, settings.infra.public_base_url

@@ -1,4 +1,4 @@
-"""Operator commands behind ``venuecode grant-role`` and ``venuecode posters``.
+"""Operator commands behind ``venuecode grant-role``, ``posters`` and ``rotate-pii-key``.
 
 Each opens and closes its own Postgres pool (and, for grant-role, its own Kafka producer), so
 it runs beside the services or alone; both apply the registry's migrations first.
@@ -17,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.registry import store
+from services.registry import rekey, store
 from services.registry.models import Venue
 from services.registry.outbox import Outbox
 from services.registry.posters import poster_pdf
@@ -54,7 +54,7 @@ async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
         raise CommandFailed(f"venuecode: the role must be one of {', '.join(get_args(StaffRole))}")
     staff_role: StaffRole = role  # type: ignore[assignment]
     keys = load_keys(infra)
-    vault = Vault(keys.pii, keys.pii_hmac)
+    vault = Vault(keys.pii, keys.pii_hmac, keys.pii_previous)
     await ensure_topics(infra.kafka, [REGISTRY_TOPIC])
     router = make_router(infra.kafka, "registry-cli")
     async with _pool(infra) as pool:
@@ -75,6 +75,22 @@ async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
         finally:
             await router.broker.stop()
     return person_id
+
+
+async def rotate_pii_key(infra: InfraSettings, batch: int, pause_s: float) -> rekey.Rekeyed:
+    """Re-encrypt every identity number under the current key (services/registry/rekey.py)."""
+    keys = load_keys(infra)
+    if keys.pii_digest is None and keys.pii_previous:
+        raise CommandFailed(
+            "venuecode: pin the digest key first: VENUECODE_PII_DIGEST_KEY must be the old key's"
+            " (docs/operations.md, Rotate keys), or every digest would change"
+        )
+    vault = Vault(keys.pii, keys.pii_hmac, keys.pii_previous)
+    async with _pool(infra) as pool:
+        with progress(f"re-encrypting identity numbers ({batch} a batch)", unit="batch") as bar:
+            return await rekey.rotate(
+                pool, vault, batch=batch, pause_s=pause_s, on_batch=lambda _walked: bar.update(1)
+            )
 
 
 def _write_poster(target: Path, venue: Venue, url: str, issued: date) -> None:

@@ -15,5 +15,7 @@ class Settings(BaseSettings):
     # Issue 3: five wrong passwords for one identity within a minute answer 429.
     login_failures_allowed: int = 5
     login_failure_window_s: int = 60
+    # Ages (who may be put under guardianship without an account) change at midnight here.
+    timezone: str = "Asia/Shanghai"
     # How often the outbox relay looks for events a failed publish left unsent.
     outbox_relay_interval_s: float = 2.0

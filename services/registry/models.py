@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from shared.events import IdKind
@@ -69,14 +70,32 @@ class Person:
     password_hash: str | None
 
 
+# A family link waits for the person's consent ("pending") or lets the guardian act ("active").
+LinkState = Literal["pending", "active"]
+
+
 @dataclass(frozen=True)
 class Dependent:
+    """A link seen from the guardian's side: the person, masked."""
+
     person_id: UUID
     masked_name: str
     masked_id: str
     relation: str
     birth_date: date | None
     linked_at: datetime
+    state: LinkState
+
+
+@dataclass(frozen=True)
+class Guardian:
+    """A link seen from the person's side: who may act for them."""
+
+    guardian_id: UUID
+    masked_name: str
+    relation: str
+    linked_at: datetime
+    state: LinkState
 
 
 @dataclass(frozen=True)

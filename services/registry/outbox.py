@@ -55,8 +55,21 @@ class Outbox:
         return Staged(topic, key, tuple(events), tuple(ids))
 
     async def send(self, *batches: Staged) -> None:
-        """Publish committed batches in order; raises ``Unavailable`` (503) if the broker fails."""
+        """Publish committed batches in order; raises ``Unavailable`` (503) if the broker fails.
+
+        Rows of the same key that an earlier failed publish left unsent go first, so a change
+        never overtakes an older one of the same subject (an unlink its link); a row the relay
+        sends too is a duplicate, which consumers drop by ``event_id``.
+        """
         for batch in batches:
+            if batch.outbox_ids:
+                async with self._pool.acquire() as conn:
+                    earlier = await store.unsent_before(conn, batch.topic, batch.key, min(batch.outbox_ids))
+                for row in earlier:
+                    event = decode(row.payload, REGISTRY_EVENT_ADAPTER)
+                    await publish(self._router, self._kafka, row.topic, [event], key=row.key)
+                    async with self._pool.acquire() as conn:
+                        await store.mark_sent(conn, [row.outbox_id])
             await publish(self._router, self._kafka, batch.topic, list(batch.events), key=batch.key)
             async with self._pool.acquire() as conn:
                 await store.mark_sent(conn, batch.outbox_ids)

@@ -72,6 +72,30 @@ TEXTS: dict[str, Text] = {
     "add": _t("添加", "添加", "Add"),
     "my_family": _t("我的家庭成員", "我的家庭成员", "My family members"),
     "none_yet": _t("暫無", "暂无", "None yet"),
+    "my_guardians": _t("可為我代辦的人", "可为我代办的人", "Who may act for me"),
+    "state_pending": _t("等待對方同意", "等待对方同意", "Waiting for their consent"),
+    "state_active": _t("已生效", "已生效", "Active"),
+    "guardian_asks": _t("請求成為你的監護人", "请求成为你的监护人", "asks to act for you"),
+    "notice": _t(
+        "同意後，對方可以：查看你的健康碼、為你打印紙質健康碼（你原有的紙質碼隨即失效）、為你掃碼登記。你隨時可以撤銷。",
+        "同意后，对方可以：查看你的健康码、为你打印纸质健康码（你原有的纸质码随即失效）、为你扫码登记。你随时可以撤销。",
+        "If you accept, they can read your health code, print a paper code for you (your own paper"
+        " card then stops working) and check you in. You can revoke this at any time.",
+    ),
+    "accept": _t("同意", "同意", "Accept"),
+    "decline": _t("拒絕", "拒绝", "Decline"),
+    "revoke": _t("撤銷", "撤销", "Revoke"),
+    "unlink": _t("解除關聯", "解除关联", "Unlink"),
+    "withdraw": _t("撤回請求", "撤回请求", "Withdraw the request"),
+    "family_rule": _t(
+        "未滿 18 歲的兒童或 60 歲以上的長者（以居民身份證為準）如沒有帳號，添加後即由你代辦；"
+        "已有帳號的人會收到你的請求，須在自己的帳號中同意。其他成年人請先自行註冊。",
+        "未满 18 岁的儿童或 60 岁以上的老人（以居民身份证为准）如没有账号，添加后即由你代办；"
+        "已有账号的人会收到你的请求，须在自己的账号中同意。其他成年人请先自行注册。",
+        "A child under 18 or an elder of 60 or over (as the resident ID shows) without an account is"
+        " yours to act for at once; a person with an account gets your request and must accept it"
+        " in their own account. Other adults register first.",
+    ),
     "create_venue": _t("登記場所", "登记场所", "Register a venue"),
     "region_code": _t("行政區劃代碼（6 位）", "行政区划代码（6 位）", "Region code (6 digits)"),
     "venue_name": _t("場所全稱", "场所全称", "Full name of the venue"),

@@ -1,6 +1,7 @@
-"""The rules about people: accounts, sign-in, family members and staff roles.
+"""The rules about people: accounts, sign-in and staff roles.
 
-Venues, declaration codes and inspectors are in ``venues.py``; both publish through the outbox.
+Family links are in ``family.py``; venues, declaration codes and inspectors in ``venues.py``;
+all publish through the outbox.
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ from redis.exceptions import RedisError
 
 from services.registry import store
 from services.registry.identity import IdentityVerifier
-from services.registry.models import RELATION_MAX, RELATIONS, Dependent, Person
+from services.registry.models import RELATION_MAX, RELATIONS, Person
 from services.registry.outbox import Outbox, Staged
 from services.registry.passwords import Passwords
 from shared.auth import AccessTokens
 from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized, Unavailable
 from shared.events import (
     REGISTRY_TOPIC,
-    GuardianLinked,
-    GuardianLinkedData,
     IdKind,
     PersonRegistered,
     PersonRegisteredData,
@@ -124,6 +123,37 @@ def person_registered(
     )
 
 
+async def insert_person(
+    conn: store.Conn,
+    vault: Vault,
+    kind: IdKind,
+    number: str,
+    name: str,
+    *,
+    phone: str | None = None,
+    password_hash: str | None = None,
+) -> Person:
+    """Store a new person (an account, or a family member without one): the number encrypted."""
+    person_id = uuid7()
+    await store.insert_person(
+        conn,
+        person_id=person_id,
+        id_kind=kind,
+        id_cipher=vault.encrypt(number),
+        id_digest=vault.id_digest(kind, number),
+        masked_id=mask_id(number),
+        name=name,
+        masked_name=mask_name(name),
+        name_digest=vault.name_digest(name),
+        birth_date=birth_date_of(kind, number),
+        phone=phone,
+        password_hash=password_hash,
+    )
+    person = await store.person_by_id(conn, person_id)
+    assert person is not None
+    return person
+
+
 async def stage_role_grant(
     conn: store.Conn, outbox: Outbox, person_id: UUID, role: StaffRole, granted_by: UUID | None
 ) -> Staged | None:
@@ -158,28 +188,6 @@ class PeopleService:
         self._login_failures = login_failures
         self._tokens = tokens
 
-    async def _insert(
-        self, conn: store.Conn, kind: IdKind, number: str, name: str, **account: str | None
-    ) -> Person:
-        person_id = uuid7()
-        await store.insert_person(
-            conn,
-            person_id=person_id,
-            id_kind=kind,
-            id_cipher=self._vault.encrypt(number),
-            id_digest=self._vault.id_digest(kind, number),
-            masked_id=mask_id(number),
-            name=name,
-            masked_name=mask_name(name),
-            name_digest=self._vault.name_digest(name),
-            birth_date=birth_date_of(kind, number),
-            phone=account.get("phone"),
-            password_hash=account.get("password_hash"),
-        )
-        person = await store.person_by_id(conn, person_id)
-        assert person is not None
-        return person
-
     async def register_account(
         self, name: str, kind: IdKind, number: str, phone: str, password: str
     ) -> Person:
@@ -200,8 +208,8 @@ class PeopleService:
                         raise NameDoesNotMatch("This identity is registered under another name.")
                     await store.open_account(conn, existing.person_id, phone, password_hash)
                     return existing
-                person = await self._insert(
-                    conn, kind, number, name, phone=phone, password_hash=password_hash
+                person = await insert_person(
+                    conn, self._vault, kind, number, name, phone=phone, password_hash=password_hash
                 )
                 staged = await self._stage(
                     conn,
@@ -257,65 +265,6 @@ class PeopleService:
                 await self._login_failures.release(subject, now=now)
         except RedisError as exc:
             raise Unavailable("Sign-in is unavailable for a moment; retry shortly.") from exc
-
-    async def add_dependent(
-        self, guardian_id: UUID, name: str, kind: IdKind, number: str, relation: str
-    ) -> tuple[Dependent, bool]:
-        """Link a family member (registering them when new); True when the link is new."""
-        name = clean_name(name)
-        relation = clean_relation(relation)
-        number = await self._verifier.verify(kind, number, name)
-        digest = self._vault.id_digest(kind, number)
-        for attempt in range(2):  # a concurrent first registration of the same person: link to it
-            try:
-                return await self._add_dependent(
-                    guardian_id=guardian_id,
-                    name=name,
-                    kind=kind,
-                    number=number,
-                    digest=digest,
-                    relation=relation,
-                )
-            except asyncpg.UniqueViolationError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _add_dependent(
-        self, *, guardian_id: UUID, name: str, kind: IdKind, number: str, digest: str, relation: str
-    ) -> tuple[Dependent, bool]:
-        events: list[RegistryEvent] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await store.person_by_id(conn, guardian_id) is None:
-                raise PersonNotFound("The signed-in account no longer exists.")
-            person = await store.person_by_digest(conn, digest)
-            if person is None:
-                person = await self._insert(conn, kind, number, name)
-                events.append(person_registered(person.person_id, kind, number, name, self._vault))
-            elif person.person_id == guardian_id:
-                raise NotYourOwnDependent("You cannot add yourself as a family member.")
-            elif person.name_digest != self._vault.name_digest(name):
-                raise NameDoesNotMatch("This identity is registered under another name.")
-            created = await store.link_guardian(conn, guardian_id, person.person_id, relation)
-            if created:
-                link = GuardianLinkedData(
-                    guardian_id=guardian_id, person_id=person.person_id, relation=relation
-                )
-                events.append(GuardianLinked(data=link))
-            staged = await self._stage(conn, person.person_id, events) if events else None
-            found = await store.dependent(conn, guardian_id, person.person_id)
-            assert found is not None
-        if staged is not None:
-            await self._outbox.send(staged)
-        if created:
-            log.info(
-                "guardian linked", extra={"guardian_id": str(guardian_id), "person_id": str(found.person_id)}
-            )
-        return found, created
-
-    async def dependents(self, guardian_id: UUID) -> list[Dependent]:
-        async with self._pool.acquire() as conn:
-            return await store.dependents_of(conn, guardian_id)
 
     async def grant_role(self, person_id: UUID, role: StaffRole, granted_by: UUID | None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

@@ -16,7 +16,6 @@ import asyncpg
 from services.registry.models import (
     BoundVenue,
     Category,
-    Dependent,
     Inspector,
     OutboxRow,
     Person,
@@ -152,50 +151,6 @@ async def grant_role(conn: Conn, person_id: UUID, role: str, granted_by: UUID | 
         granted_by,
     )
     return bool(done)
-
-
-# --- guardianship ---------------------------------------------------------------------
-
-
-async def link_guardian(conn: Conn, guardian_id: UUID, person_id: UUID, relation: str) -> bool:
-    """True when the link is new."""
-    done = await conn.fetchval(
-        "INSERT INTO registry.guardianships (guardian_id, person_id, relation) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        guardian_id,
-        person_id,
-        relation,
-    )
-    return bool(done)
-
-
-_DEPENDENT = (
-    "SELECT p.person_id, p.masked_name, p.masked_id, p.birth_date, g.relation, g.linked_at"
-    " FROM registry.guardianships g JOIN registry.people p ON p.person_id = g.person_id"
-)
-
-
-def _dependent(row: Any) -> Dependent:
-    return Dependent(
-        row["person_id"],
-        row["masked_name"],
-        row["masked_id"],
-        row["relation"],
-        row["birth_date"],
-        row["linked_at"],
-    )
-
-
-async def dependents_of(conn: Conn, guardian_id: UUID) -> list[Dependent]:
-    rows = await conn.fetch(_DEPENDENT + " WHERE g.guardian_id = $1 ORDER BY g.linked_at", guardian_id)
-    return [_dependent(r) for r in rows]
-
-
-async def dependent(conn: Conn, guardian_id: UUID, person_id: UUID) -> Dependent | None:
-    row = await conn.fetchrow(
-        _DEPENDENT + " WHERE g.guardian_id = $1 AND g.person_id = $2", guardian_id, person_id
-    )
-    return None if row is None else _dependent(row)
 
 
 # --- venues ----------------------------------------------------------------------------
@@ -383,6 +338,18 @@ async def claim_unsent(conn: Conn, min_age_s: float, limit: int) -> list[OutboxR
         " ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED",
         min_age_s,
         limit,
+    )
+    return [OutboxRow(r["outbox_id"], r["topic"], bytes(r["key"]), r["payload"]) for r in rows]
+
+
+async def unsent_before(conn: Conn, topic: str, key: bytes, before_id: int) -> list[OutboxRow]:
+    """Unsent rows of one topic and key written before ``before_id``, oldest first."""
+    rows = await conn.fetch(
+        "SELECT outbox_id, topic, key, payload FROM registry.outbox"
+        " WHERE sent_at IS NULL AND topic = $1 AND key = $2 AND outbox_id < $3 ORDER BY outbox_id",
+        topic,
+        key,
+        before_id,
     )
     return [OutboxRow(r["outbox_id"], r["topic"], bytes(r["key"]), r["payload"]) for r in rows]
 

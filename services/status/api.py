@@ -16,13 +16,16 @@ from services.status.lookup import DISPLAY_SECONDS
 from services.status.models import Shown, StatusRecord, TokenKind
 from services.status.paper import paper_card_pdf
 from shared.auth import CurrentPrincipal, Principal, require_role
+from shared.errors import problems
 from shared.events import Colour
 from shared.i18n import language_of, reason_text
 
 if TYPE_CHECKING:
     from services.status.app import Services
 
-router = APIRouter(prefix="/api/status/v1", tags=["status"])
+# Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
+router = APIRouter(prefix="/api/status/v1", tags=["status"], responses=problems(422, 503))
+BODY = (400, 413)  # a JSON body: malformed or too large
 Authority = Annotated[Principal, Depends(require_role("health_authority"))]
 PersonQuery = Annotated[UUID | None, Query(description="Whose code; default: the caller")]
 
@@ -111,7 +114,9 @@ def _reason(request: Request, shown: Shown | StatusRecord) -> str:
     return reason_text(shown.reason, language_of(request))
 
 
-@router.get("/health-code", summary="The health code of the caller or a dependant")
+@router.get(
+    "/health-code", summary="The health code of the caller or a dependant", responses=problems(401, 403, 404)
+)
 async def health_code(
     request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
 ) -> HealthCodeOut:
@@ -133,7 +138,7 @@ async def health_code(
     "/health-code.svg",
     summary="The health code's QR as SVG, with a fresh token",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(401, 403, 404) | {200: {"content": {"image/svg+xml": {}}}},
 )
 async def health_code_svg(
     request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
@@ -149,7 +154,7 @@ async def health_code_svg(
     "/paper-code",
     summary="A printable paper health code (PDF); printing revokes the previous card",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses=problems(401, 403, 404) | {200: {"content": {"application/pdf": {}}}},
 )
 async def paper_code(
     request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
@@ -169,7 +174,11 @@ async def paper_code(
     )
 
 
-@router.post("/health-codes/verify", summary="An inspector resolves a shown health code")
+@router.post(
+    "/health-codes/verify",
+    summary="An inspector resolves a shown health code",
+    responses=problems(*BODY, 401, 403, 404, 410),
+)
 async def verify(request: Request, principal: CurrentPrincipal, body: VerifyIn) -> VerifyOut:
     found = await services(request).codes.verify(principal.person_id, body.token)
     s = found.shown
@@ -184,7 +193,11 @@ async def verify(request: Request, principal: CurrentPrincipal, body: VerifyIn) 
     )
 
 
-@router.put("/persons/{person_id}/status", summary="The health authority sets a person's colour")
+@router.put(
+    "/persons/{person_id}/status",
+    summary="The health authority sets a person's colour",
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
 async def set_status(request: Request, principal: Authority, person_id: UUID, body: StatusIn) -> StatusOut:
     record = await services(request).status.set_by_authority(
         principal.person_id,
@@ -205,7 +218,11 @@ async def set_status(request: Request, principal: Authority, person_id: UUID, bo
     )
 
 
-@router.get("/persons/{person_id}/history", summary="A person's colour history (health authority)")
+@router.get(
+    "/persons/{person_id}/history",
+    summary="A person's colour history (health authority)",
+    responses=problems(401, 403, 404),
+)
 async def history(request: Request, authority: Authority, person_id: UUID) -> HistoryOut:
     rows = await services(request).status.history(authority.person_id, person_id)
     language = language_of(request)
@@ -213,7 +230,11 @@ async def history(request: Request, authority: Authority, person_id: UUID) -> Hi
     return HistoryOut(person_id=person_id, history=entries)
 
 
-@router.post("/assisted-lookups", summary="Assisted lookup for people aged 60+ or under 16")
+@router.post(
+    "/assisted-lookups",
+    summary="Assisted lookup for people aged 60+ or under 16",
+    responses=problems(*BODY, 401, 403, 404, 429),
+)
 async def assisted_lookup(request: Request, principal: CurrentPrincipal, body: LookupIn) -> LookupOut:
     answer = await services(request).lookup.lookup(principal.person_id, body.name, body.id_number)
     s = answer.shown

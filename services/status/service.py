@@ -20,6 +20,7 @@ from shared.events import (
     STATUS_EVENT_ADAPTER,
     Colour,
     GuardianLinked,
+    GuardianUnlinked,
     InspectorBound,
     InspectorUnbound,
     PaperCodeIssued,
@@ -305,6 +306,8 @@ class StatusService:
             elif isinstance(event, GuardianLinked):
                 data = event.data
                 await self._store.link_guardian(conn, data.guardian_id, data.person_id, data.relation, at)
+            elif isinstance(event, GuardianUnlinked):
+                await self._store.unlink_guardian(conn, event.data.guardian_id, event.data.person_id)
             elif isinstance(event, InspectorBound | InspectorUnbound):
                 bound = isinstance(event, InspectorBound)
                 await self._store.set_binding(conn, event.data.person_id, event.data.venue_id, bound, at)

@@ -94,6 +94,11 @@ class Store:
             at,
         )
 
+    async def unlink_guardian(self, conn: asyncpg.Connection, guardian_id: UUID, person_id: UUID) -> None:
+        await conn.execute(
+            "DELETE FROM status.guardians WHERE guardian_id = $1 AND person_id = $2", guardian_id, person_id
+        )
+
     async def set_binding(
         self, conn: asyncpg.Connection, person_id: UUID, venue_id: UUID, bound: bool, at: datetime
     ) -> None:

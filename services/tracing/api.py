@@ -14,10 +14,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.tracing.models import ContactQueryResult, QueryParameters
 from services.tracing.service import TracingService
 from shared.auth import CurrentPrincipal, Principal, require_role
-from shared.errors import InvalidValue, NotFound
+from shared.errors import InvalidValue, NotFound, problems
 from shared.events import Colour, IdKind
 
-router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"])
+# Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
+router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"], responses=problems(422, 503))
+BODY = (400, 413)  # a JSON body: malformed or too large
 
 Epidemiologist = Annotated[Principal, Depends(require_role("epidemiologist"))]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
@@ -99,7 +101,7 @@ def _answer(result: ContactQueryResult) -> dict[str, Any]:
     }
 
 
-@router.get("/venues/{venue_id}/presence")
+@router.get("/venues/{venue_id}/presence", responses=problems(401, 403, 404))
 async def venue_presence(
     venue_id: UUID, who: Epidemiologist, service: Service, from_: From = None, to: To = None
 ) -> dict[str, Any]:
@@ -107,7 +109,7 @@ async def venue_presence(
     return {"venue_id": venue_id, "checkins": [r.model_dump(mode="json") for r in rows]}
 
 
-@router.post("/person-lookups")
+@router.post("/person-lookups", responses=problems(*BODY, 401, 403, 404))
 async def find_person(
     body: PersonLookupIn, request: Request, who: Epidemiologist, service: Service
 ) -> dict[str, Any]:
@@ -117,7 +119,7 @@ async def find_person(
     return person.model_dump(mode="json")
 
 
-@router.get("/me/visits")
+@router.get("/me/visits", responses=problems(401))
 async def my_visits(
     who: CurrentPrincipal, service: Service, from_: From = None, to: To = None
 ) -> dict[str, Any]:
@@ -126,7 +128,7 @@ async def my_visits(
     return {"person_id": who.person_id, "visits": visits, "checkins": visits}
 
 
-@router.post("/contact-queries", status_code=201)
+@router.post("/contact-queries", status_code=201, responses=problems(*BODY, 401, 403, 404))
 async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, service: Service) -> dict[str, Any]:
     params = QueryParameters(
         person_id=body.person_id,
@@ -139,7 +141,11 @@ async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, service: 
     return _answer(await service.contact_query(who.person_id, params))
 
 
-@router.get("/contact-queries/{query_id}.csv", response_class=Response)
+@router.get(
+    "/contact-queries/{query_id}.csv",
+    response_class=Response,
+    responses=problems(401, 403, 404) | {200: {"content": {"text/csv": {}}}},
+)
 async def export_contacts(query_id: str, who: Epidemiologist, service: Service) -> Response:
     key = _query_id(query_id)
     text = await service.export_csv(who.person_id, key)
@@ -150,12 +156,16 @@ async def export_contacts(query_id: str, who: Epidemiologist, service: Service) 
     )
 
 
-@router.get("/contact-queries/{query_id}")
+@router.get("/contact-queries/{query_id}", responses=problems(401, 403, 404))
 async def show_contact_query(query_id: str, who: Epidemiologist, service: Service) -> dict[str, Any]:
     return _answer(await service.show_query(who.person_id, _query_id(query_id)))
 
 
-@router.post("/contact-queries/{query_id}/notifications", status_code=202)
+@router.post(
+    "/contact-queries/{query_id}/notifications",
+    status_code=202,
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
 async def notify_contacts(
     query_id: str, body: NotificationIn, who: Epidemiologist, service: Service
 ) -> dict[str, Any]:
@@ -164,17 +174,17 @@ async def notify_contacts(
     return {"query_id": key, "notified": sent, "colour": body.colour, "reason": body.reason}
 
 
-@router.get("/settings/notifications")
+@router.get("/settings/notifications", responses=problems(401, 403))
 async def notification_setting(who: Operator, service: Service) -> dict[str, bool]:
     return {"paused": await service.notifications_paused()}
 
 
-@router.put("/settings/notifications")
+@router.put("/settings/notifications", responses=problems(*BODY, 401, 403))
 async def set_notification_setting(body: PausedIn, who: Operator, service: Service) -> dict[str, bool]:
     return {"paused": await service.set_notifications_paused(who.person_id, body.paused)}
 
 
-@router.get("/audit")
+@router.get("/audit", responses=problems(401, 403))
 async def audit_log(who: Operator, service: Service, from_: From = None, to: To = None) -> dict[str, Any]:
     entries = await service.audit(_instant("from", from_), _instant("to", to))
     return {"entries": [e.model_dump(mode="json") for e in entries]}

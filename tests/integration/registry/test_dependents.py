@@ -7,7 +7,7 @@ import pytest
 
 from shared.pii import mask_id
 from tests.integration.registry.conftest import sign_up
-from tests.unit.registry.idgen import mainland_id
+from tests.unit.registry.idgen import child_id
 
 DEPENDENTS = "/api/registry/v1/dependents"
 
@@ -18,7 +18,7 @@ def child(number: str, **changes: str) -> dict[str, str]:
 
 async def test_add_and_list_a_dependent(client):
     guardian = await sign_up(client)
-    number = mainland_id()
+    number = child_id()
     answer = await client.post(DEPENDENTS, json=child(number), headers=guardian.auth)
     assert answer.status_code == 201
     body = answer.json()
@@ -32,7 +32,7 @@ async def test_add_and_list_a_dependent(client):
 
 async def test_two_guardians_share_one_person(client, infra):
     mother, father = await sign_up(client, "李美麗"), await sign_up(client, "張大明")
-    number = mainland_id()
+    number = child_id()
     first = await client.post(DEPENDENTS, json=child(number), headers=mother.auth)
     second = await client.post(DEPENDENTS, json=child(number), headers=father.auth)
     assert first.status_code == 201
@@ -60,7 +60,7 @@ async def test_an_existing_account_is_linked(client):
 
 async def test_adding_the_same_dependent_again_changes_nothing(client):
     guardian = await sign_up(client)
-    number = mainland_id()
+    number = child_id()
     first = await client.post(DEPENDENTS, json=child(number), headers=guardian.auth)
     again = await client.post(DEPENDENTS, json=child(number), headers=guardian.auth)
     assert again.status_code == 200
@@ -73,9 +73,7 @@ async def test_adding_the_same_dependent_again_changes_nothing(client):
 )
 async def test_relations_from_the_list_or_short_text(client, relation, kept):
     guardian = await sign_up(client)
-    answer = await client.post(
-        DEPENDENTS, json=child(mainland_id(), relation=relation), headers=guardian.auth
-    )
+    answer = await client.post(DEPENDENTS, json=child(child_id(), relation=relation), headers=guardian.auth)
     assert answer.status_code == 201
     assert answer.json()["relation"] == kept
 
@@ -83,7 +81,7 @@ async def test_relations_from_the_list_or_short_text(client, relation, kept):
 async def test_invalid_dependents_are_refused(client):
     guardian = await sign_up(client)
     long_relation = await client.post(
-        DEPENDENTS, json=child(mainland_id(), relation="x" * 21), headers=guardian.auth
+        DEPENDENTS, json=child(child_id(), relation="x" * 21), headers=guardian.auth
     )
     assert long_relation.status_code == 422
     assert long_relation.json()["errors"][0]["field"] == "relation"
@@ -94,12 +92,12 @@ async def test_invalid_dependents_are_refused(client):
         DEPENDENTS, json=child(guardian.id_number, name=guardian.name), headers=guardian.auth
     )
     assert yourself.status_code == 409
-    assert (await client.post(DEPENDENTS, json=child(mainland_id()))).status_code == 401
+    assert (await client.post(DEPENDENTS, json=child(child_id()))).status_code == 401
 
 
 async def test_a_different_name_for_a_known_identity_is_409(client):
     mother, father = await sign_up(client, "李美麗"), await sign_up(client, "張大明")
-    number = mainland_id()
+    number = child_id()
     await client.post(DEPENDENTS, json=child(number), headers=mother.auth)
     other = await client.post(DEPENDENTS, json=child(number, name="陳小華"), headers=father.auth)
     assert other.status_code == 409
@@ -107,7 +105,7 @@ async def test_a_different_name_for_a_known_identity_is_409(client):
 
 async def test_a_dependent_can_later_open_an_account(client):
     guardian = await sign_up(client)
-    number = mainland_id()
+    number = child_id()
     added = (await client.post(DEPENDENTS, json=child(number), headers=guardian.auth)).json()
     own = await sign_up(client, "張小明", number)
     assert own.person_id == added["person_id"]

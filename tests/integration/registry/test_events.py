@@ -14,7 +14,7 @@ from shared.events import REGISTRY_TOPIC, VenueRegistered, VenueRegisteredData, 
 from shared.keys import load_keys
 from shared.pii import Vault, mask_id
 from tests.integration.registry.conftest import sign_up
-from tests.unit.registry.idgen import mainland_id
+from tests.unit.registry.idgen import child_id, mainland_id
 
 
 def of_type(events, kind):
@@ -40,7 +40,7 @@ async def test_every_change_is_on_the_topic_with_its_key(client, infra, reader):
     await client.patch(f"/api/registry/v1/venues/{vid}", json={"name": "乙餐廳"}, headers=admin.auth)
     await client.post(f"/api/registry/v1/venues/{vid}/poster/reissue", headers=admin.auth)
     await client.delete(f"/api/registry/v1/venues/{vid}/inspectors/{inspector.person_id}", headers=admin.auth)
-    child = mainland_id()
+    child = child_id()
     dependent = (
         await client.post(
             "/api/registry/v1/dependents",
@@ -105,7 +105,7 @@ async def test_every_change_is_on_the_topic_with_its_key(client, infra, reader):
 async def test_no_identity_number_or_name_in_logs_or_on_the_topic(client, infra, reader, caplog):
     caplog.set_level(logging.DEBUG)
     names = ["歐陽建國", "Maria Gonzalez"]
-    numbers = [mainland_id(), mainland_id()]
+    numbers = [mainland_id(), child_id()]
     first = await sign_up(client, names[0], numbers[0])
     await client.post("/api/registry/v1/sessions", json={"id_number": numbers[0], "password": "wrong horse"})
     await client.post(

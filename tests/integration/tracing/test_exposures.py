@@ -58,7 +58,7 @@ async def test_exposures_match_the_reference_on_random_multi_case_timelines(
         got = await outbreaks.analyse(cases[0], cases, start, end, gap_minutes=gap, dwell_minutes=dwell)
 
         stay = minutes(dwell or 60)
-        model = reference.visits(ins, outs, lambda _venue: stay)
+        model = reference.visits(ins, outs, lambda _venue, stay=stay: stay)
         expected = reference_outbreaks.exposures(model, set(cases), start, end, minutes(gap))
         answer = [(e.venue_id, e.starts_at, e.ends_at, frozenset(e.case_ids)) for e in got.exposures]
         assert sorted(answer, key=repr) == sorted(expected, key=repr), f"timeline seed {seed}"

@@ -21,3 +21,9 @@ def mainland_id(born: date | None = None, rng: random.Random | None = None) -> s
 def passport(rng: random.Random | None = None) -> str:
     rng = rng or random.Random()
     return "E" + "".join(rng.choice("0123456789") for _ in range(8))
+
+
+def child_id(rng: random.Random | None = None) -> str:
+    """A mainland ID of a child from 1 to 12 years old: such a family member needs no account."""
+    rng = rng or random.Random()
+    return mainland_id(date.today() - timedelta(days=rng.randrange(365, 365 * 12)), rng)  # noqa: DTZ011
