@@ -18,11 +18,16 @@ from typing import Any, cast
 from uuid import UUID
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from shared.cache import KeySpace
-from shared.colours import UNKNOWN, CachedColour, colours_from_mget, colours_mget_keys, read_colours
+from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
+from shared.colours import (
+    UNKNOWN,
+    CachedColour,
+    WarmMarker,
+    colours_from_reads,
+    queue_colour_reads,
+    read_colours,
+)
 from shared.ratelimit import RateLimiter, Window
 
 # An answer is replayed for a day: a phone that lost its answer retries within minutes,
@@ -67,21 +72,23 @@ class Claim:
 
 
 class CheckinCache:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._keys = KeySpace(prefix, "checkin")
         self._caps = RateLimiter(redis, prefix, "checkin", CHECKIN_CAPS)
+        self._warm = WarmMarker(prefix)
 
     def _idem(self, caller: UUID, key: str) -> str:
-        # Hash the client's key: it is free text and must not shape our key space.
-        return self._keys("idem", caller, hashlib.sha256(key.encode()).hexdigest())
+        # Hash the client's key: it is free text and must not shape our key space. The caller's
+        # hash tag keeps the claim and its attempt time (one script, one pipeline step) in a slot.
+        return self._keys("idem", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
     def _attempt(self, caller: UUID, key: str) -> str:
-        return self._keys("attempt", caller, hashlib.sha256(key.encode()).hexdigest())
+        return self._keys("attempt", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
     def _inside(self, venue_id: UUID) -> str:
-        return self._keys("inside", venue_id)
+        return self._keys("inside", tagged(venue_id))
 
     async def claim(self, caller: UUID, key: str, person_ids: Sequence[UUID] = ()) -> Claim:
         """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed.
@@ -98,14 +105,14 @@ class CheckinCache:
                     _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
                     _ = pipe.get(self._attempt(caller, key))
                     if person_ids:
-                        _ = pipe.mget(colours_mget_keys(self._prefix, person_ids))
+                        queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
                     won, attempted, *colours = await pipe.execute()
                 if won:
                     return Claim(
                         owned=True,
                         marker=marker,
                         first_at=float(attempted) if attempted is not None else None,
-                        colours=colours_from_mget(person_ids, colours[0]) if person_ids else {},
+                        colours=colours_from_reads(person_ids, colours, self._warm) if person_ids else {},
                     )
                 current = cast(bytes | None, await self._redis.get(name))
                 if current is not None and current.startswith(_DONE):
@@ -114,7 +121,8 @@ class CheckinCache:
                     return Claim(owned=False)
                 if current is not None:
                     await asyncio.sleep(POLL_S)
-        except (RedisError, OSError) as exc:
+        except CACHE_ERRORS as exc:
+            self._warm.forget()
             raise CacheDown from exc
 
     async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
@@ -123,7 +131,7 @@ class CheckinCache:
         ``attempted_at``: the check-in time of an attempt whose events may still reach the
         broker (a publish that timed out); the retry will record that same time.
         """
-        with contextlib.suppress(RedisError, OSError):  # else it expires after PENDING_TTL_S
+        with contextlib.suppress(*CACHE_ERRORS):  # else it expires after PENDING_TTL_S
             async with self._redis.pipeline(transaction=False) as pipe:
                 if attempted_at is not None:
                     _ = pipe.set(
@@ -136,14 +144,14 @@ class CheckinCache:
         """Count one check-in per person against the caps; raises ``RateLimited``."""
         try:
             await self._caps.hit_many([str(p) for p in person_ids], now=now)
-        except (RedisError, OSError) as exc:
+        except CACHE_ERRORS as exc:
             raise CacheDown from exc
 
     async def colours(self, person_ids: Sequence[UUID]) -> dict[UUID, CachedColour]:
         """Every person's colour in one round trip; ``unknown`` for all when Redis cannot be read."""
         try:
-            return await read_colours(self._redis, self._prefix, person_ids)
-        except (RedisError, OSError):
+            return await read_colours(self._redis, self._prefix, person_ids, self._warm)
+        except CACHE_ERRORS:
             return dict.fromkeys(person_ids, UNKNOWN)
 
     async def enter(
@@ -166,7 +174,7 @@ class CheckinCache:
                     caller, key, body = answer
                     _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
                 await pipe.execute()
-        except (RedisError, OSError):
+        except CACHE_ERRORS:
             # A check-in is never refused for this: check-out will not find it, and a replay
             # falls back on the deterministic checkin_id.
             pass
@@ -182,12 +190,12 @@ class CheckinCache:
             if not person_ids:
                 return []
             scores = await self._redis.zmscore(name, [str(p) for p in person_ids])
-        except (RedisError, OSError) as exc:
+        except CACHE_ERRORS as exc:
             raise CacheDown from exc
         return [p for p, s in zip(person_ids, scores, strict=True) if s is not None and s >= oldest]
 
     async def leave(self, venue_id: UUID, person_ids: Sequence[UUID]) -> None:
         if not person_ids:
             return
-        with contextlib.suppress(RedisError, OSError):  # else it ages out after OPEN_VISIT_MAX_S
+        with contextlib.suppress(*CACHE_ERRORS):  # else it ages out after OPEN_VISIT_MAX_S
             await self._redis.zrem(self._inside(venue_id), *[str(p) for p in person_ids])

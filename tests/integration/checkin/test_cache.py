@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from redis.asyncio import Redis
 
 from services.checkin.cache import CHECKIN_CAPS, CheckinCache
+from shared.cache import RedisClient
 from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
 from shared.settings import InfraSettings
@@ -15,7 +15,9 @@ from shared.settings import InfraSettings
 DAY_START = 1_800_000_000 - 1_800_000_000 % 86_400  # a UTC midnight, so all hits share one day window
 
 
-async def test_300_checkins_a_day_then_429_even_when_spread_out(redis: Redis, infra: InfraSettings) -> None:
+async def test_300_checkins_a_day_then_429_even_when_spread_out(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     person = uuid.uuid4()
     short, day = CHECKIN_CAPS
@@ -31,7 +33,7 @@ async def test_300_checkins_a_day_then_429_even_when_spread_out(redis: Redis, in
 
 
 async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays(
-    redis: Redis, infra: InfraSettings
+    redis: RedisClient, infra: InfraSettings
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     caller, key = uuid.uuid4(), "retry-me"
@@ -51,7 +53,9 @@ async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays
     assert (replay.owned, replay.answer) == (False, body)
 
 
-async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra: InfraSettings) -> None:
+async def test_an_unsure_attempt_hands_its_time_to_the_retry(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     caller = uuid.uuid4()
     first = await cache.claim(caller, "timed-out")
@@ -65,7 +69,9 @@ async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra
     assert (await cache.claim(caller, "refused")).first_at is None
 
 
-async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, infra: InfraSettings) -> None:
+async def test_a_won_claim_brings_the_colours_read_colours_would(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     prefix = infra.redis.key_prefix
     cache = CheckinCache(redis, prefix)
     caller, red, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -85,7 +91,7 @@ async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, i
 
 
 async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over(
-    redis: Redis, infra: InfraSettings
+    redis: RedisClient, infra: InfraSettings
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     parent, child = uuid.uuid4(), uuid.uuid4()
@@ -98,6 +104,6 @@ async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over
     # The parent was counted with the family (once), and is still far from any cap.
     await cache.count_checkins([parent], now=at)
     counted = await redis.get(
-        f"{infra.redis.key_prefix}rl:checkin:{short.seconds}:{parent}:{at // 600 * 600}"
+        f"{infra.redis.key_prefix}rl:checkin:{{{parent}}}:{short.seconds}:{at // 600 * 600}"
     )
     assert counted == b"2"
