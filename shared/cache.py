@@ -17,7 +17,11 @@ RedisClient = Redis | RedisCluster
 # an error reply, and the cluster's own faults. RedisClusterException (slots not covered, MOVED or
 # ASK redirections exhausted during a resharding) is not a RedisError; ClusterDownError and
 # TryAgainError (failover, migrating slots) are. Callers degrade on these exactly as on a down Redis.
-CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+# AttributeError too: redis-py 8's cluster client, when a killed master's connections are torn
+# down while another task is writing on one of them, raises "'NoneType' object has no attribute
+# 'writelines'" (seen here in tests/faults/test_redis_failover.py). Every use of this tuple wraps
+# only Redis calls, so it hides no bug of ours.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, AttributeError)
 
 # A cluster client retries a failed command after refreshing its slot map (a failover moves a
 # master): a few short tries, so that a scan in the gap degrades in well under a second.

@@ -106,6 +106,16 @@ class RedisClusterNodes:
             self._check_deadline(deadline, "cluster_state:ok")
             time.sleep(0.1)
 
+    def wait_promoted(self, masters: int = NODES // 2) -> list[int]:
+        """Until ``masters`` live nodes are masters (a replica took a dead master's place) and
+        the cluster is ok again; the masters' ports."""
+        deadline = time.monotonic() + READY_S
+        while len(found := self.masters()) < masters:
+            self._check_deadline(deadline, f"{masters} live masters")
+            time.sleep(0.1)
+        self.wait_ok(deadline)
+        return found
+
     def masters(self) -> list[int]:
         return [p for p in self._processes if role(p) == "master"]
 
