@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
@@ -43,6 +43,9 @@ POLL_S = 0.05
 CHECKIN_CAPS = (Window(30, 600), Window(300, 86_400))
 # Open visits older than this are no longer "inside": tracing caps a visit at 12 hours.
 OPEN_VISIT_MAX_S = 12 * 3600
+HOUR_S = 3600
+# Closing a venue reads who entered it this many people at a time.
+VISIT_PAGE = 500
 
 _PENDING = b"pending:"
 _DONE = b"done:"
@@ -87,8 +90,14 @@ class CheckinCache:
     def _attempt(self, caller: UUID, key: str) -> str:
         return self._keys("attempt", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
-    def _inside(self, venue_id: UUID) -> str:
-        return self._keys("inside", tagged(venue_id))
+    def _visits(self, person_id: UUID) -> str:
+        # A person's open visits, venue -> check-in time: a few fields, never a giant key.
+        return self._keys("visits", tagged(person_id))
+
+    def _entered(self, venue_id: UUID, at: float) -> str:
+        # Who entered a venue in one hour: the index that closing pages through. The hour is in
+        # the hash tag, so a railway station's day spreads over many slots.
+        return self._keys("entered", tagged(f"{venue_id}:{int(at // HOUR_S)}"))
 
     async def claim(self, caller: UUID, key: str, person_ids: Sequence[UUID] = ()) -> Claim:
         """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed.
@@ -160,16 +169,16 @@ class CheckinCache:
         entries: dict[UUID, float],
         answer: tuple[UUID, str, dict[str, Any]] | None = None,
     ) -> None:
-        """Mark people inside a venue (score: check-in time, Unix seconds), and with ``answer``
+        """Mark people inside a venue (their check-in time, Unix seconds), and with ``answer``
         (caller, key, body) remember a scan's answer in the same round trip."""
-        name = self._inside(venue_id)
-        latest = max(entries.values(), default=time.time())
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                # Visits older than OPEN_VISIT_MAX_S have ended on their own: drop them as we go.
-                _ = pipe.zremrangebyscore(name, "-inf", latest - OPEN_VISIT_MAX_S)
-                _ = pipe.zadd(name, {str(p): at for p, at in entries.items()})
-                _ = pipe.expire(name, OPEN_VISIT_MAX_S * 2)
+                for person_id, at in entries.items():
+                    visits, index = self._visits(person_id), self._entered(venue_id, at)
+                    _ = pipe.hset(visits, str(venue_id), repr(at))
+                    _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
+                    _ = pipe.sadd(index, str(person_id))
+                    _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
                 if answer is not None:
                     caller, key, body = answer
                     _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
@@ -179,23 +188,48 @@ class CheckinCache:
             # falls back on the deterministic checkin_id.
             pass
 
-    async def inside(self, venue_id: UUID, person_ids: Sequence[UUID] | None, now: float) -> list[UUID]:
-        """Who of ``person_ids`` (None: everyone) has an open visit at the venue."""
-        name = self._inside(venue_id)
-        oldest = now - OPEN_VISIT_MAX_S
+    async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
+        """Who of ``person_ids`` has an open visit at the venue (one HGET each, one round trip)."""
+        if not person_ids:
+            return []
         try:
-            if person_ids is None:
-                members = cast(list[bytes], await self._redis.zrangebyscore(name, oldest, "+inf"))
-                return [UUID(m.decode()) for m in members]
-            if not person_ids:
-                return []
-            scores = await self._redis.zmscore(name, [str(p) for p in person_ids])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for person_id in person_ids:
+                    _ = pipe.hget(self._visits(person_id), str(venue_id))
+                times = await pipe.execute()
         except CACHE_ERRORS as exc:
             raise CacheDown from exc
-        return [p for p, s in zip(person_ids, scores, strict=True) if s is not None and s >= oldest]
+        oldest = now - OPEN_VISIT_MAX_S
+        return [p for p, at in zip(person_ids, times, strict=True) if at is not None and float(at) >= oldest]
+
+    async def everyone_inside(self, venue_id: UUID, now: float) -> AsyncIterator[list[UUID]]:
+        """Everyone with an open visit at the venue, a page at a time: SSCAN through the hourly
+        entry sets of the last OPEN_VISIT_MAX_S, each page checked against the people's own open
+        visits. No command reads more than VISIT_PAGE members, however full the venue."""
+        first_hour = int((now - OPEN_VISIT_MAX_S) // HOUR_S)
+        for hour in range(first_hour, int(now // HOUR_S) + 1):
+            index, cursor = self._entered(venue_id, hour * HOUR_S), 0
+            while True:
+                try:
+                    cursor, members = await self._redis.sscan(index, cursor, count=VISIT_PAGE)
+                except CACHE_ERRORS as exc:
+                    raise CacheDown from exc
+                candidates = unique_ids(members)
+                if candidates:
+                    yield await self.inside(venue_id, candidates, now)
+                if cursor == 0:
+                    break
 
     async def leave(self, venue_id: UUID, person_ids: Sequence[UUID]) -> None:
         if not person_ids:
             return
         with contextlib.suppress(*CACHE_ERRORS):  # else it ages out after OPEN_VISIT_MAX_S
-            await self._redis.zrem(self._inside(venue_id), *[str(p) for p in person_ids])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for person_id in person_ids:
+                    _ = pipe.hdel(self._visits(person_id), str(venue_id))
+                await pipe.execute()
+
+
+def unique_ids(members: Sequence[bytes | str]) -> list[UUID]:
+    """SSCAN may return a member twice: each person once, in order."""
+    return list(dict.fromkeys(UUID(m.decode() if isinstance(m, bytes) else m) for m in members))

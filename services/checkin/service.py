@@ -339,11 +339,15 @@ class CheckinService:
         if not staff.is_staff:
             raise NotVenueStaff("Only the venue's administrator or its inspectors can close it.")
         now = self._clock()
+        closed: list[Checkout] = []
+        # A page at a time: each page's check-outs are published before the next is read, so a
+        # venue of any size closes in bounded steps, and a retry after a fault finishes the rest.
         try:
-            inside = await self._cache.inside(venue_id, None, now.timestamp())
+            async for inside in self._cache.everyone_inside(venue_id, now.timestamp()):
+                closed += await self._leave(venue_id, inside, now)
         except CacheDown as exc:
             raise VisitsUnavailable("Who is inside cannot be read right now; retry shortly.") from exc
-        return await self._leave(venue_id, inside, now)
+        return closed
 
     async def _leave(self, venue_id: UUID, person_ids: Sequence[UUID], now: datetime) -> list[Checkout]:
         if not person_ids:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.checkin.cache import CHECKIN_CAPS, CheckinCache
+from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, CheckinCache
 from shared.cache import RedisClient
 from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
@@ -107,3 +107,34 @@ async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over
         f"{infra.redis.key_prefix}rl:checkin:{{{parent}}}:{short.seconds}:{at // 600 * 600}"
     )
     assert counted == b"2"
+
+
+async def test_closing_pages_through_everyone_inside_once_each(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
+    """1,200 people entered over three hours (some twice, some left, some too long ago): closing
+    sees exactly those still inside, each once, in pages of about VISIT_PAGE."""
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    venue, now = uuid.uuid4(), float(DAY_START + 20 * 3600 + 1800)
+    people = [uuid.uuid4() for _ in range(1200)]
+    for i, person in enumerate(people):
+        await cache.enter(venue, {person: now - 3600 * (i % 3) - 60})
+    again = people[:300]  # entered an hour earlier too: in two hourly sets
+    await cache.enter(venue, dict.fromkeys(again, now - 7200 + 5))
+    await cache.enter(venue, dict.fromkeys(again, now - 30))
+    gone = people[300:400]
+    await cache.leave(venue, gone)
+    stale = uuid.uuid4()  # entered 13 hours ago: no longer inside
+    await cache.enter(venue, {stale: now - 13 * 3600})
+    elsewhere = uuid.uuid4()
+    await cache.enter(uuid.uuid4(), {elsewhere: now - 60})
+    seen: list[uuid.UUID] = []
+    pages = 0
+    async for page in cache.everyone_inside(venue, now):
+        pages += 1
+        assert len(page) <= 2 * VISIT_PAGE
+        seen += page
+        await cache.leave(venue, page)  # as closing does, page by page
+    assert sorted(seen) == sorted(set(people) - set(gone))
+    assert pages >= 3
+    assert await cache.inside(venue, people, now) == []
