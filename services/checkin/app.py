@@ -54,9 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = runtime
             app.state.projection = RegistryProjection(store)
             app.state.status_projection = StatusProjection(store)
-            app.state.service = CheckinService(
+            service = CheckinService(
                 store, CheckinCache(runtime.redis, runtime.redis_prefix), runtime.signer, publish_checkins
             )
+            app.state.service = service
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the full collections that scans trigger: ~120 k objects, ~100 ms pauses measured
             # under load here (issue 8's p99). Thawed on the way out, so a test process that
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await service.drain()
                 gc.unfreeze()
 
     app = service_app(NAME, lifespan)

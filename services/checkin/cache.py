@@ -28,6 +28,7 @@ from shared.colours import (
     queue_colour_reads,
     read_colours,
 )
+from shared.errors import RateLimited
 from shared.ratelimit import RateLimiter, Window
 
 # An answer is replayed for a day: a phone that lost its answer retries within minutes,
@@ -72,6 +73,9 @@ class Claim:
     first_at: float | None = None
     # The colours of the people to check in, read in the claim's own round trip.
     colours: dict[UUID, CachedColour] = field(default_factory=dict)
+    # A full cap window of one of them, counted in the same round trip: raised by the caller
+    # once the venue and the people were checked (a rule's answer comes first).
+    refused: RateLimited | None = None
 
 
 class CheckinCache:
@@ -99,40 +103,60 @@ class CheckinCache:
         # the hash tag, so a railway station's day spreads over many slots.
         return self._keys("entered", tagged(f"{venue_id}:{int(at // HOUR_S)}"))
 
-    async def claim(self, caller: UUID, key: str, person_ids: Sequence[UUID] = ()) -> Claim:
+    async def claim(
+        self, caller: UUID, key: str, person_ids: Sequence[UUID] = (), now: float | None = None
+    ) -> Claim:
         """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed.
 
-        The colours of ``person_ids`` ride along in the same round trip, after the claim: a
-        reading is harmless to a loser, and saves the winner a round trip of its own.
+        One round trip for the winner: the claim, the caps of ``person_ids`` (counted once, even
+        for a loser: a replay counts as an attempt, but a loser is never refused) and their
+        colours (a reading is harmless to a loser).
         """
         name = self._idem(caller, key)
         marker = _PENDING + secrets.token_hex(8).encode()
-        deadline = time.monotonic() + WAIT_FOR_WINNER_S
+        moment = time.time() if now is None else now
+        subjects = [str(p) for p in person_ids]
         try:
-            while True:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
-                    _ = pipe.get(self._attempt(caller, key))
-                    if person_ids:
-                        queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
-                    won, attempted, *colours = await pipe.execute()
-                if won:
-                    return Claim(
-                        owned=True,
-                        marker=marker,
-                        first_at=float(attempted) if attempted is not None else None,
-                        colours=colours_from_reads(person_ids, colours, self._warm) if person_ids else {},
-                    )
-                current = cast(bytes | None, await self._redis.get(name))
-                if current is not None and current.startswith(_DONE):
-                    return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
-                if time.monotonic() > deadline:
-                    return Claim(owned=False)
-                if current is not None:
-                    await asyncio.sleep(POLL_S)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
+                _ = pipe.get(self._attempt(caller, key))
+                _ = pipe.get(name)
+                counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
+                queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
+                won, attempted, current, *rest = await pipe.execute()
+            if won:
+                return Claim(
+                    owned=True,
+                    marker=marker,
+                    first_at=float(attempted) if attempted is not None else None,
+                    colours=colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {},
+                    refused=self._caps.refused(subjects, rest[:counted], moment),
+                )
+            return await self._wait_for_winner(caller, key, marker, cast(bytes | None, current))
         except CACHE_ERRORS as exc:
             self._warm.forget()
             raise CacheDown from exc
+
+    async def _wait_for_winner(self, caller: UUID, key: str, marker: bytes, current: bytes | None) -> Claim:
+        """Poll the key until the winner's answer is there, or its claim is gone (then claim it)."""
+        name = self._idem(caller, key)
+        deadline = time.monotonic() + WAIT_FOR_WINNER_S
+        while True:
+            if current is not None and current.startswith(_DONE):
+                return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
+            if time.monotonic() > deadline:
+                return Claim(owned=False)
+            if current is not None:
+                await asyncio.sleep(POLL_S)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
+                _ = pipe.get(self._attempt(caller, key))
+                _ = pipe.get(name)
+                won, attempted, current = await pipe.execute()
+            if won:
+                # The winner failed and let go: ours now (its caps were counted by our first try,
+                # its colours are read again by the caller).
+                return Claim(owned=True, marker=marker, first_at=float(attempted) if attempted else None)
 
     async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
         """Drop our pending marker (the request failed), so a retry proceeds.
@@ -148,13 +172,6 @@ class CheckinCache:
                     )
                 _ = pipe.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
                 await pipe.execute()
-
-    async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
-        """Count one check-in per person against the caps; raises ``RateLimited``."""
-        try:
-            await self._caps.hit_many([str(p) for p in person_ids], now=now)
-        except CACHE_ERRORS as exc:
-            raise CacheDown from exc
 
     async def colours(self, person_ids: Sequence[UUID]) -> dict[UUID, CachedColour]:
         """Every person's colour in one round trip; ``unknown`` for all when Redis cannot be read."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from services.checkin.models import (
 )
 from services.checkin.store import Store
 from shared.colours import UNKNOWN, CachedColour
-from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, RateLimited, Unavailable
 from shared.events import (
     CheckinMethod,
     CheckinRecorded,
@@ -128,6 +128,7 @@ class CheckinService:
         self._signer = signer
         self._publish = publish
         self._clock = clock
+        self._writes: set[asyncio.Task[None]] = set()
 
     def open_venue_token(self, token: str) -> VenueClaim:
         try:
@@ -150,7 +151,7 @@ class CheckinService:
         wanted = unique(person_ids) if person_ids else [caller]
         claim: Claim | None
         try:
-            claim = await self._cache.claim(caller, key, wanted)
+            claim = await self._cache.claim(caller, key, wanted, now=self._clock().timestamp())
         except CacheDown:
             claim = None  # degrade to the deterministic checkin_id: tracing keeps a replay once
         if claim is not None and not claim.owned:
@@ -163,7 +164,14 @@ class CheckinService:
         colours = claim.colours if claim is not None else dict.fromkeys(wanted, UNKNOWN)
         try:
             result = await self._record_scan(
-                caller, key, venue, wanted, temperature_band, colours=colours, now=at
+                caller,
+                key,
+                venue,
+                wanted,
+                temperature_band,
+                colours=colours,
+                refused=claim.refused if claim is not None else None,
+                now=at,
             )
         except BaseException as exc:
             if claim is not None:
@@ -183,14 +191,15 @@ class CheckinService:
         temperature_band: TemperatureBand | None,
         *,
         colours: dict[UUID, CachedColour],
+        refused: RateLimited | None,
         now: datetime,
     ) -> ScanResult:
         context = await self._store.scan_context(token.venue_id, caller, wanted)
         venue = self._check_venue(context, token)
         people = self._check_people(context, wanted)
-        # Caps need Redis; a check-in is never refused because the cache is down.
-        with contextlib.suppress(CacheDown):
-            await self._cache.count_checkins(wanted)
+        # The caps were counted with the claim; without Redis nobody is refused.
+        if refused is not None:
+            raise refused
         checkins: list[RecordedCheckin] = []
         events: list[BaseModel] = []
         for person in people:
@@ -224,10 +233,22 @@ class CheckinService:
             events.append(CheckinRecorded(event_id=uuid.uuid5(checkin_id, "checkin.recorded"), data=data))
         await self._publish(events, str(venue.venue_id).encode())
         result = ScanResult(venue, tuple(checkins))
-        # Who is inside and the answer to replay go to Redis in one round trip.
+        # Who is inside and the answer to replay go to Redis in one round trip, after the answer:
+        # a retry meanwhile finds the key still pending and waits for this write (claim).
         entries = {c.person_id: now.timestamp() for c in checkins}
-        await self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result)))
+        self._after_answer(self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result))))
         return result
+
+    def _after_answer(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a cache write beside the answer; ``drain`` waits for those still running."""
+        task = asyncio.get_running_loop().create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def drain(self) -> None:
+        """Wait for the cache writes of answered scans (at shutdown: none is lost to a stop)."""
+        while self._writes:
+            await asyncio.gather(*self._writes)
 
     @staticmethod
     def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:
@@ -293,7 +314,7 @@ class CheckinService:
             checked_in_at=now,
         )
         await self._publish([CheckinRecorded(data=data)], str(venue_id).encode())
-        await self._cache.enter(venue_id, {code.person_id: now.timestamp()})
+        self._after_answer(self._cache.enter(venue_id, {code.person_id: now.timestamp()}))
         return recorded
 
     @staticmethod

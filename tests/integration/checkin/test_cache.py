@@ -20,16 +20,25 @@ async def test_300_checkins_a_day_then_429_even_when_spread_out(
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     person = uuid.uuid4()
+    scans = iter(range(1000))
+
+    async def count_checkins(people: list[uuid.UUID], now: float) -> None:
+        """A won claim with these people counts them; raise what it refused."""
+        claim = await cache.claim(person, f"scan-{next(scans)}", people, now=now)
+        assert claim.owned
+        if claim.refused is not None:
+            raise claim.refused
+
     short, day = CHECKIN_CAPS
     assert (short.limit, short.seconds, day.limit, day.seconds) == (30, 600, 300, 86_400)
     # 30 in each of ten 10-minute windows: never over the short cap, exactly the daily one.
     for window in range(10):
         for _ in range(30):
-            await cache.count_checkins([person], now=DAY_START + window * 600 + 1)
+            await count_checkins([person], now=DAY_START + window * 600 + 1)
     with pytest.raises(RateLimited) as refused:
-        await cache.count_checkins([person], now=DAY_START + 10 * 600 + 1)
+        await count_checkins([person], now=DAY_START + 10 * 600 + 1)
     assert refused.value.retry_after_s > 600  # the day window, not the 10-minute one
-    await cache.count_checkins([uuid.uuid4()], now=DAY_START + 10 * 600 + 1)
+    await count_checkins([uuid.uuid4()], now=DAY_START + 10 * 600 + 1)
 
 
 async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays(
@@ -95,14 +104,21 @@ async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     parent, child = uuid.uuid4(), uuid.uuid4()
+    scans = iter(range(1000))
+
+    async def count_checkins(people: list[uuid.UUID], now: float) -> None:
+        claim = await cache.claim(parent, f"scan-{next(scans)}", people, now=now)
+        if claim.refused is not None:
+            raise claim.refused
+
     short, _ = CHECKIN_CAPS
     at = DAY_START + 7 * 86_400 + 1
     for _ in range(short.limit):
-        await cache.count_checkins([child], now=at)
+        await count_checkins([child], now=at)
     with pytest.raises(RateLimited):
-        await cache.count_checkins([parent, child], now=at)
+        await count_checkins([parent, child], now=at)
     # The parent was counted with the family (once), and is still far from any cap.
-    await cache.count_checkins([parent], now=at)
+    await count_checkins([parent], now=at)
     counted = await redis.get(
         f"{infra.redis.key_prefix}rl:checkin:{{{parent}}}:{short.seconds}:{at // 600 * 600}"
     )
