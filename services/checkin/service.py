@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter
 
 from services.checkin.cache import CacheDown, CheckinCache, Claim
+from services.checkin.memory import Memory
 from services.checkin.models import (
     Checkout,
     InspectionContext,
@@ -121,9 +122,17 @@ def _now() -> datetime:
 
 class CheckinService:
     def __init__(
-        self, store: Store, cache: CheckinCache, signer: TokenSigner, publish: Publish, clock: Clock = _now
+        self,
+        store: Store,
+        memory: Memory,
+        cache: CheckinCache,
+        signer: TokenSigner,
+        publish: Publish,
+        *,
+        clock: Clock = _now,
     ) -> None:
         self._store = store
+        self._memory = memory
         self._cache = cache
         self._signer = signer
         self._publish = publish
@@ -194,7 +203,7 @@ class CheckinService:
         refused: RateLimited | None,
         now: datetime,
     ) -> ScanResult:
-        context = await self._store.scan_context(token.venue_id, caller, wanted)
+        context = await self._memory.scan_context(token.venue_id, caller, wanted, token.poster_version)
         venue = self._check_venue(context, token)
         people = self._check_people(context, wanted)
         # The caps were counted with the claim; without Redis nobody is refused.
@@ -245,10 +254,15 @@ class CheckinService:
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
+    async def _settle(self) -> None:
+        """Wait for the cache writes running now (a few milliseconds)."""
+        if self._writes:
+            await asyncio.gather(*self._writes)
+
     async def drain(self) -> None:
         """Wait for the cache writes of answered scans (at shutdown: none is lost to a stop)."""
         while self._writes:
-            await asyncio.gather(*self._writes)
+            await self._settle()
 
     @staticmethod
     def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:
@@ -338,13 +352,15 @@ class CheckinService:
         """End the open visits of the caller (and dependents) at the venue of the token."""
         token = self.open_venue_token(venue_token)
         explicit = unique(person_ids) if person_ids else None
-        context = await self._store.scan_context(token.venue_id, caller, explicit)
+        context = await self._memory.scan_context(token.venue_id, caller, explicit, token.poster_version)
         if context is None:
             raise UnknownVenue("This venue code belongs to no registered venue.")
         if explicit is not None:
             self._check_people(context, explicit)
         candidates = explicit or [p.person_id for p in context.people]
         now = self._clock()
+        # A check-in answered a moment ago may still be writing its "inside" mark here.
+        await self._settle()
         try:
             leaving = await self._cache.inside(token.venue_id, candidates, now.timestamp())
         except CacheDown:
@@ -360,6 +376,7 @@ class CheckinService:
         if not staff.is_staff:
             raise NotVenueStaff("Only the venue's administrator or its inspectors can close it.")
         now = self._clock()
+        await self._settle()
         closed: list[Checkout] = []
         # A page at a time: each page's check-outs are published before the next is read, so a
         # venue of any size closes in bounded steps, and a retry after a fault finishes the rest.
@@ -384,7 +401,7 @@ class CheckinService:
     # --- reads for pages ----------------------------------------------------------------------
 
     async def people_of(self, caller: UUID) -> list[PersonView]:
-        return await self._store.people_of(caller)
+        return await self._memory.people_of(caller)
 
     async def inspector_venues(self, caller: UUID) -> list[Venue]:
         return await self._store.inspector_venues(caller)
@@ -392,7 +409,7 @@ class CheckinService:
     async def venue_page(self, caller: UUID, venue_token: str) -> ScanContext:
         """The venue of a poster and the people the caller may tick (themself, dependents)."""
         token = self.open_venue_token(venue_token)
-        context = await self._store.scan_context(token.venue_id, caller, None)
+        context = await self._memory.scan_context(token.venue_id, caller, None, token.poster_version)
         self._check_venue(context, token)
         assert context is not None
         return context
