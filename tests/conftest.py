@@ -94,7 +94,7 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     if given:
         yield given
         return
-    from tests.redis_cluster import RedisClusterNodes
+    from services.redis_cluster import RedisClusterNodes
 
     if not RedisClusterNodes.available():
         pytest.skip("a Redis Cluster needs redis-server and redis-cli on PATH")

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from services.embedded import EmbeddedStack, redis_answers
-from tests.redis_cluster import RedisClusterNodes
+from services.redis_cluster import RedisClusterNodes
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 LOCAL_REDIS_PORT = 6379

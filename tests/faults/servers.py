@@ -20,7 +20,7 @@ from services.embedded import (
     redis_answers,
     redis_binary,
 )
-from tests.redis_cluster import RedisClusterNodes
+from services.redis_cluster import RedisClusterNodes
 
 
 class PrivateBroker:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.redis_cluster import RedisClusterNodes
 from shared.cache import create_redis
 from shared.colours import mark_warm
 from shared.settings import InfraSettings
@@ -31,7 +32,6 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker
-from tests.redis_cluster import RedisClusterNodes
 
 pytestmark = pytest.mark.faults
 

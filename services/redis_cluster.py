@@ -1,4 +1,5 @@
-"""A private Redis Cluster (3 masters, 3 replicas) from ``redis-server`` on free ports.
+"""A private Redis Cluster (3 masters, 3 replicas) from ``redis-server`` on free ports, for tests
+and benchmarks.
 
 ``make test`` starts one for the run (``tests.infra``) and the cluster fault test starts its
 own, whose masters it kills. Each node has no persistence; its ``nodes.conf`` and log live in
@@ -24,15 +25,19 @@ def cluster_port() -> int:
     """A free port whose cluster bus port (port + 10000) is free too; the OS's ephemeral ports
     (32768 and up) would put the bus port beyond 65535."""
     while True:
-        port = random.randint(20_000, 30_000)
+        port = random.randint(20_000, 30_000)  # noqa: S311 - a port, not a secret
         if port_is_free(port) and port_is_free(port + 10_000):
             return port
 
 
+def _binary(name: str) -> str:
+    return shutil.which(name) or name
+
+
 def cli(port: int, *command: str) -> str:
     """What ``redis-cli`` prints for one command to one node ("" when it does not answer)."""
-    argv = ["redis-cli", "-p", str(port), *command]
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=5).stdout
+    argv = [_binary("redis-cli"), "-p", str(port), *command]
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=5).stdout  # noqa: S603
 
 
 def cluster_info(port: int) -> dict[str, str]:
@@ -83,9 +88,9 @@ class RedisClusterNodes:
         if created:
             self.wait_ok(deadline)
             return self
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - our own argv, no shell
             [
-                *("redis-cli", "--cluster", "create"),
+                *(_binary("redis-cli"), "--cluster", "create"),
                 *(f"127.0.0.1:{p}" for p in self.ports),
                 *("--cluster-replicas", "1", "--cluster-yes"),
             ],
@@ -138,9 +143,9 @@ class RedisClusterNodes:
         node_dir.mkdir(parents=True, exist_ok=True)
         log = (node_dir / "redis.log").open("ab")
         self._logs.append(log)
-        self._processes[port] = subprocess.Popen(
+        self._processes[port] = subprocess.Popen(  # noqa: S603 - our own argv, no shell
             [
-                "redis-server",
+                _binary("redis-server"),
                 *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
                 *("--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf")),
                 *("--cluster-node-timeout", str(self.node_timeout_ms), "--dir", str(node_dir)),
