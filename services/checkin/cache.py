@@ -124,7 +124,9 @@ class CheckinCache:
                 counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
                 queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
                 won, attempted, current, *rest = await pipe.execute()
-            if won:
+            # Our own marker: the client re-sent the SET NX after losing its first answer (a
+            # cluster failover), and the first one had won.
+            if won or current == marker:
                 return Claim(
                     owned=True,
                     marker=marker,
@@ -153,7 +155,7 @@ class CheckinCache:
                 _ = pipe.get(self._attempt(caller, key))
                 _ = pipe.get(name)
                 won, attempted, current = await pipe.execute()
-            if won:
+            if won or current == marker:
                 # The winner failed and let go: ours now (its caps were counted by our first try,
                 # its colours are read again by the caller).
                 return Claim(owned=True, marker=marker, first_at=float(attempted) if attempted else None)
