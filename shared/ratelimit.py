@@ -36,21 +36,20 @@ class RateLimiter:
         return f"{self._base}{tagged(subject)}:{window.seconds}:{start}"
 
     def pipeline_hits(self, pipe: Any, subjects: Sequence[str], cost: int, moment: float) -> int:
-        """Queue the INCRBY and EXPIRE of every window of every subject on a caller's pipeline;
-        the number of results they add (the counts are every second one, see ``refused``)."""
+        """Queue on a caller's pipeline one script per subject that counts ``cost`` in each of its
+        windows (INCRBY, EXPIRE): one command, not two per window, and one slot (the subject's
+        tag). The number of results they add, for ``refused``."""
+        ttls = [w.seconds + 1 for w in self._windows]
         for subject in subjects:
-            for window in self._windows:
-                key = self.key(subject, window, moment)
-                _ = pipe.incrby(key, cost)
-                _ = pipe.expire(key, window.seconds + 1)
-        return 2 * len(subjects) * len(self._windows)
+            keys = [self.key(subject, w, moment) for w in self._windows]
+            _ = pipe.eval(_COUNT, len(keys), *keys, cost, *ttls)
+        return len(subjects)
 
     def refused(self, subjects: Sequence[str], results: Sequence[Any], moment: float) -> RateLimited | None:
         """The first full window among the results of ``pipeline_hits``, or None."""
-        counts = iter(results[::2])
-        for _subject in subjects:
-            for window in self._windows:
-                if int(next(counts)) > window.limit:
+        for counts in results[: len(subjects)]:
+            for window, count in zip(self._windows, counts, strict=True):
+                if int(count) > window.limit:
                     return self._limited(window, moment)
         return None
 
@@ -109,3 +108,14 @@ class RateLimiter:
     async def reset(self, subject: str, now: float | None = None) -> None:
         moment = time.time() if now is None else now
         await self._redis.delete(*[self.key(subject, w, moment) for w in self._windows])
+
+
+# KEYS: one subject's window counters; ARGV: the cost, then each window's TTL. Every count.
+_COUNT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCRBY', key, ARGV[1])
+  redis.call('EXPIRE', key, ARGV[i + 1])
+end
+return counts
+"""

@@ -118,29 +118,29 @@ class CheckinCache:
         subjects = [str(p) for p in person_ids]
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
+                # SET NX GET: None when we set it, else what the key holds (one command).
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
                 _ = pipe.get(self._attempt(caller, key))
-                _ = pipe.get(name)
                 counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
                 queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
-                won, attempted, current, *rest = await pipe.execute()
+                current, attempted, *rest = await pipe.execute()
+            colours = colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {}
             # Our own marker: the client re-sent the SET NX after losing its first answer (a
             # cluster failover), and the first one had won.
-            if won or current == marker:
-                return Claim(
-                    owned=True,
-                    marker=marker,
-                    first_at=float(attempted) if attempted is not None else None,
-                    colours=colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {},
-                    refused=self._caps.refused(subjects, rest[:counted], moment),
-                )
-            return await self._wait_for_winner(caller, key, marker, cast(bytes | None, current))
+            if current is None or current == marker:
+                first_at = float(attempted) if attempted is not None else None
+                refused = self._caps.refused(subjects, rest[:counted], moment)
+                return Claim(owned=True, marker=marker, first_at=first_at, colours=colours, refused=refused)
+            return await self._wait_for_winner(caller, key, marker, cast(bytes, current), colours)
         except CACHE_ERRORS as exc:
             self._warm.forget()
             raise CacheDown from exc
 
-    async def _wait_for_winner(self, caller: UUID, key: str, marker: bytes, current: bytes | None) -> Claim:
-        """Poll the key until the winner's answer is there, or its claim is gone (then claim it)."""
+    async def _wait_for_winner(
+        self, caller: UUID, key: str, marker: bytes, current: bytes | None, colours: dict[UUID, CachedColour]
+    ) -> Claim:
+        """Poll the key until the winner's answer is there, or its claim is gone (then claim it,
+        with the colours read a moment ago)."""
         name = self._idem(caller, key)
         deadline = time.monotonic() + WAIT_FOR_WINNER_S
         while True:
@@ -151,14 +151,13 @@ class CheckinCache:
             if current is not None:
                 await asyncio.sleep(POLL_S)
             async with self._redis.pipeline(transaction=False) as pipe:
-                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
                 _ = pipe.get(self._attempt(caller, key))
-                _ = pipe.get(name)
-                won, attempted, current = await pipe.execute()
-            if won or current == marker:
-                # The winner failed and let go: ours now (its caps were counted by our first try,
-                # its colours are read again by the caller).
-                return Claim(owned=True, marker=marker, first_at=float(attempted) if attempted else None)
+                current, attempted = await pipe.execute()
+            if current is None or current == marker:
+                # The winner failed and let go: ours now (our first try counted the caps).
+                first_at = float(attempted) if attempted is not None else None
+                return Claim(owned=True, marker=marker, first_at=first_at, colours=colours)
 
     async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
         """Drop our pending marker (the request failed), so a retry proceeds.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import pytest
 
-from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, CheckinCache
+from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, WAIT_FOR_WINNER_S, CheckinCache
 from shared.cache import RedisClient
 from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
@@ -154,3 +156,29 @@ async def test_closing_pages_through_everyone_inside_once_each(
     assert sorted(seen) == sorted(set(people) - set(gone))
     assert pages >= 3
     assert await cache.inside(venue, people, now) == []
+
+
+async def test_a_waiting_loser_takes_over_a_released_claim_with_the_colours(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
+    prefix = infra.redis.key_prefix
+    cache = CheckinCache(redis, prefix)
+    caller, red = uuid.uuid4(), uuid.uuid4()
+    await write_colours(redis, prefix, {red: CachedColour("red", "confirmed_case", 3)})
+    winner = await cache.claim(caller, "taken-over", [red])
+    assert winner.owned
+    waiting = asyncio.create_task(cache.claim(caller, "taken-over", [red]))
+
+    # The loser's first round trip counted its caps: from then on it polls the winner's key.
+    short = CHECKIN_CAPS[0]
+    counter = cache._caps.key(str(red), short, time.time())
+    deadline = time.monotonic() + 5
+    while await redis.get(counter) != b"2":
+        assert time.monotonic() < deadline, "the loser never claimed"
+        await asyncio.sleep(0.01)
+    assert not waiting.done()
+    await cache.release(caller, "taken-over", winner.marker)
+    loser = await asyncio.wait_for(waiting, timeout=WAIT_FOR_WINNER_S)
+    assert loser.owned
+    assert loser.marker != winner.marker
+    assert loser.colours[red].colour == "red"
