@@ -1,20 +1,53 @@
-"""The Redis client every service uses, and its key naming."""
+"""The Redis client every service uses (one server or a Redis Cluster), its errors and key naming."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisClusterException, RedisError
+from redis.retry import Retry
 
 from shared.settings import RedisSettings
 
+# One Redis or a cluster: the services use only commands both answer alike (keys of one command,
+# pipeline step or script share a hash tag, see docs/redis.md).
+RedisClient = Redis | RedisCluster
 
-def create_redis(settings: RedisSettings) -> Redis:
+# Everything that means "the cache is unavailable right now": a refused or timed-out connection,
+# an error reply, and the cluster's own faults. RedisClusterException (slots not covered, MOVED or
+# ASK redirections exhausted during a resharding) is not a RedisError; ClusterDownError and
+# TryAgainError (failover, migrating slots) are. Callers degrade on these exactly as on a down Redis.
+# AttributeError too: redis-py 8's cluster client, when a killed master's connections are torn
+# down while another task is writing on one of them, raises "'NoneType' object has no attribute
+# 'writelines'" (seen here in tests/faults/test_redis_failover.py). Every use of this tuple wraps
+# only Redis calls, so it hides no bug of ours.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, AttributeError)
+
+# A cluster client retries a failed command after refreshing its slot map (a failover moves a
+# master): a few short tries, so that a scan in the gap degrades in well under a second.
+CLUSTER_RETRIES = 3
+
+
+def create_redis(settings: RedisSettings) -> RedisClient:
     # Short socket timeouts: a check-in must not wait long on a cache that is down.
+    if settings.cluster:
+        return RedisCluster.from_url(
+            settings.url,
+            socket_timeout=settings.socket_timeout_s,
+            socket_connect_timeout=settings.socket_timeout_s,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), CLUSTER_RETRIES),
+        )
     return Redis.from_url(
         settings.url,
         socket_timeout=settings.socket_timeout_s,
         socket_connect_timeout=settings.socket_timeout_s,
         health_check_interval=30,
     )
+
+
+def tagged(tag: object) -> str:
+    """A hash tag: keys that carry the same one live in the same cluster slot."""
+    return "{" + str(tag) + "}"
 
 
 class KeySpace:
@@ -27,7 +60,7 @@ class KeySpace:
         return self._base + ":".join(str(p) for p in parts)
 
 
-async def ping(redis: Redis) -> bool:
+async def ping(redis: RedisClient) -> bool:
     try:
         return bool(await redis.ping())
     except Exception:

@@ -12,7 +12,6 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 from faststream.kafka.fastapi import KafkaRouter
-from redis.asyncio import Redis
 
 from shared import cache, db, kafka, metrics
 from shared.auth import AccessTokens
@@ -27,7 +26,7 @@ class Runtime:
     infra: InfraSettings
     keys: Keys
     pool: asyncpg.Pool | None
-    redis: Redis
+    redis: cache.RedisClient
     router: KafkaRouter
 
     @property

@@ -35,6 +35,8 @@ class RedisSettings(BaseModel):
     # Every key a service writes starts with this, so tests and tenants can share a server.
     key_prefix: str = "vc:"
     socket_timeout_s: float = 0.5
+    # True: ``url`` is the seed node of a Redis Cluster (redis.asyncio.RedisCluster).
+    cluster: bool = False
 
 
 class KafkaSettings(BaseModel):
@@ -79,6 +81,8 @@ class InfraSettings(BaseSettings):
     kafka_session_timeout_ms: int = KafkaSettings.model_fields["session_timeout_ms"].default
     kafka_heartbeat_interval_ms: int = KafkaSettings.model_fields["heartbeat_interval_ms"].default
     redis_key_prefix: str = "vc:"
+    # VENUECODE_REDIS_CLUSTER=true: VENUECODE_REDIS_URL is the seed node of a Redis Cluster.
+    redis_cluster: bool = False
     # Where development keys and embedded server data live.
     state_dir: Path = Path(".venuecode")
     # The origin printed on posters: the QR encodes {public_base_url}/c/{venue_token}.
@@ -110,7 +114,7 @@ class InfraSettings(BaseSettings):
 
     @property
     def redis(self) -> RedisSettings:
-        base = RedisSettings(key_prefix=self.redis_key_prefix)
+        base = RedisSettings(key_prefix=self.redis_key_prefix, cluster=self.redis_cluster)
         return base.model_copy(update={"url": self.redis_url}) if self.redis_url else base
 
     @property

@@ -5,6 +5,9 @@ URLs come from the environment when set (``VENUECODE_POSTGRES_URL``,
 local Postgres and Redis and the tansu broker that ``make test`` starts);
 otherwise the embedded servers of ``services.embedded`` are started. Each test
 gets its own database, topic namespace and Redis key prefix.
+
+The suites in ``CLUSTER_SUITES`` run twice, as ``[single]`` (one Redis) and ``[cluster]``
+(the Redis Cluster of ``VENUECODE_TEST_REDIS_CLUSTER_URL``, else one started for the session).
 """
 
 from __future__ import annotations
@@ -63,6 +66,55 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         embedded.stop()
 
 
+# The tests that run against one Redis and against a Redis Cluster (issue 13): every checkin and
+# status file whose rules touch Redis (scans, caps, open visits, colour writes, the refill, the
+# lookup limit), the whole story and the Redis fault test. Pages, the Postgres read models, the
+# outbox and the health-code tokens read nothing from Redis that those do not: one run each
+# (the cluster runs add about half of these suites' time).
+CLUSTER_SUITES = (
+    *(
+        f"tests/integration/checkin/{name}.py"
+        for name in ("test_cache", "test_scans", "test_checkouts", "test_faults", "test_inspections")
+    ),
+    *(
+        f"tests/integration/status/{name}.py"
+        for name in ("test_authority", "test_commands", "test_expiry_and_cache", "test_lookup")
+    ),
+    "tests/e2e/",
+    "tests/faults/test_redis_down.py",
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = str(metafunc.definition.path)
+    if "redis_kind" in metafunc.fixturenames and any(f"/{suite}" in path for suite in CLUSTER_SUITES):
+        metafunc.parametrize("redis_kind", ["single", "cluster"], indirect=True)
+
+
+@pytest.fixture
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """``single`` (one Redis) unless the test is one of the cluster suites' ``[cluster]`` runs."""
+    return str(getattr(request, "param", "single"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seed node of a Redis Cluster: ``make test``'s, else one started for this session."""
+    given = os.environ.get("VENUECODE_TEST_REDIS_CLUSTER_URL")
+    if given:
+        yield given
+        return
+    from services.redis_cluster import RedisClusterNodes
+
+    if not RedisClusterNodes.available():
+        pytest.skip("a Redis Cluster needs redis-server and redis-cli on PATH")
+    cluster = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster")).start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One set of development keys for the whole run."""
@@ -88,12 +140,21 @@ async def database_url(stack: Stack, unique: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def infra(stack: Stack, database_url: str, state_dir: Path, unique: str) -> InfraSettings:
+def infra(
+    stack: Stack,
+    database_url: str,
+    state_dir: Path,
+    unique: str,
+    redis_kind: str,
+    request: pytest.FixtureRequest,
+) -> InfraSettings:
     """Settings that point at this test's own database, topics and Redis keys."""
+    cluster = redis_kind == "cluster"
     return InfraSettings(
         env="test",
         postgres_url=database_url,
-        redis_url=stack.redis_url,
+        redis_url=request.getfixturevalue("redis_cluster_url") if cluster else stack.redis_url,
+        redis_cluster=cluster,
         kafka_bootstrap=stack.kafka_bootstrap,
         kafka_namespace=f"t{unique}.",
         redis_key_prefix=f"t{unique}:",

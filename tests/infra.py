@@ -6,6 +6,9 @@ database ``test``, Redis on 127.0.0.1:6379); else nothing, and
 ``tests/conftest.py`` starts the embedded server. Kafka is a private tansu
 broker on a free port for the run (unless ``VENUECODE_KAFKA_BOOTSTRAP`` is
 set), so the tests never share a broker's memory with anyone else.
+Beside the single Redis, a private Redis Cluster (3 masters, 3 replicas, ``tests.redis_cluster``)
+runs for the whole run unless ``VENUECODE_TEST_REDIS_CLUSTER_URL`` names one; the suites that
+run against both get its URL from that variable.
 The command runs with that environment; its exit code is ours.
 """
 
@@ -20,9 +23,12 @@ import tempfile
 from pathlib import Path
 
 from services.embedded import EmbeddedStack, redis_answers
+from services.redis_cluster import RedisClusterNodes
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 LOCAL_REDIS_PORT = 6379
+# The seed node of the Redis Cluster the cluster variants of the tests use.
+CLUSTER_URL = "VENUECODE_TEST_REDIS_CLUSTER_URL"
 
 
 def postgres_answers(url: str) -> bool:
@@ -60,12 +66,21 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     env = resolve(dict(os.environ))
     broker: EmbeddedStack | None = None
+    cluster: RedisClusterNodes | None = None
     with tempfile.TemporaryDirectory(prefix="vc-test-kafka-") as state:
         try:
             if not env.get("VENUECODE_KAFKA_BOOTSTRAP"):
                 broker = EmbeddedStack(Path(state), postgres=False, redis=False, kafka=True).start()
                 env["VENUECODE_KAFKA_BOOTSTRAP"] = broker.kafka_bootstrap
-            for name in ("VENUECODE_POSTGRES_URL", "VENUECODE_REDIS_URL", "VENUECODE_KAFKA_BOOTSTRAP"):
+            if not env.get(CLUSTER_URL) and RedisClusterNodes.available():
+                cluster = RedisClusterNodes(Path(state) / "redis-cluster").start()
+                env[CLUSTER_URL] = cluster.url
+            for name in (
+                "VENUECODE_POSTGRES_URL",
+                "VENUECODE_REDIS_URL",
+                "VENUECODE_KAFKA_BOOTSTRAP",
+                CLUSTER_URL,
+            ):
                 print(f"tests.infra: {name}={env.get(name) or '(embedded, started by the tests)'}")
             sys.stdout.flush()
             return subprocess.run(command, env=env, check=False).returncode
@@ -74,6 +89,8 @@ def main(argv: list[str]) -> int:
         finally:
             if broker is not None:
                 broker.stop()
+            if cluster is not None:
+                cluster.stop()
 
 
 if __name__ == "__main__":

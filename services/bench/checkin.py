@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
 from services.bench import bare
 from services.bench.env import (
@@ -36,11 +37,13 @@ from services.bench.loadgen import MakeRequest, Step, closed_loop, json_post, op
 from services.bench.otlp import otlp_sink, with_tracing, without_tracing
 from services.bench.seed import people, send_events, venues, wait_count
 from services.bench.stats import median, ratio, table
+from services.redis_cluster import RedisClusterNodes
 from shared.auth import AccessTokens
+from shared.cache import create_redis
 from shared.colours import mark_warm
 from shared.events import REGISTRY_TOPIC, topic
 from shared.keys import load_keys
-from shared.settings import InfraSettings
+from shared.settings import InfraSettings, RedisSettings
 from shared.tokens import TokenSigner
 
 SCANS = "/api/checkin/v1/scans"
@@ -62,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="closed-loop connections (default 64)")
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
     parser.add_argument("--venues", type=int, default=DEFAULT_VENUES)
+    parser.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="run checkin against a private 3-master, 3-replica Redis Cluster (redis-server from PATH)",
+    )
     parser.add_argument(
         "--tracing",
         type=float,
@@ -101,7 +109,22 @@ class World:
         return make
 
 
-Target = tuple[Server, MakeRequest]
+# A target's server, its requests, and what counts the Redis commands it makes (None: none).
+Target = tuple[Server, MakeRequest, Callable[[], Awaitable[int]] | None]
+
+
+async def redis_commands(url: str, cluster: bool) -> int:
+    """Every command the Redis server (a cluster: every master) has run, from INFO commandstats."""
+    redis = create_redis(RedisSettings(url=url, cluster=cluster))
+    try:
+        if isinstance(redis, RedisCluster):
+            per_node = await redis.info("commandstats", target_nodes=RedisCluster.PRIMARIES)
+            sections = list(per_node.values())
+        else:
+            sections = [await redis.info("commandstats")]
+    finally:
+        await redis.aclose()
+    return sum(int(stats["calls"]) for section in sections for stats in section.values())
 
 
 async def step_at(server: Server, make: MakeRequest, rate: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -126,16 +149,19 @@ async def sweep(targets: dict[str, Target], args: argparse.Namespace) -> dict[st
     """
     steps: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     maxima: dict[str, float] = {}
-    for name, (server, make) in targets.items():
+    for name, (server, make, commands) in targets.items():
         # A short warm-up: pools, connections and caches fill first.
         await closed_loop("127.0.0.1", server.port, make, 8, 1.0)
         meter = CpuMeter(server)
+        before = await commands() if commands else 0
         saturated = await closed_loop("127.0.0.1", server.port, make, args.concurrency, args.duration)
         cpu = meter.per_request_ms(saturated.ok)
-        steps[name].append({"fraction": 1.0, **saturated.summary(), **cpu})
+        # Every Redis command of the step per answered scan (on a shared Redis, others' too).
+        per_scan = ((await commands()) - before) / max(saturated.ok, 1) if commands else 0.0
+        steps[name].append({"fraction": 1.0, **saturated.summary(), **cpu, "redis_commands": per_scan})
         maxima[name] = saturated.achieved_rps
     for fraction in FRACTIONS:
-        for name, (server, make) in targets.items():
+        for name, (server, make, _) in targets.items():
             if maxima[name] > 0:
                 steps[name].append(
                     {"fraction": fraction, **await step_at(server, make, maxima[name] * fraction, args)}
@@ -149,9 +175,10 @@ async def one_cycle(
     """One run at one worker count: a fresh tansu and key prefix, both servers up, steps in turn."""
     namespace = f"b{uuid.uuid4().hex[:8]}."
     prefix = f"vcbench:{uuid.uuid4().hex[:8]}:"
-    with Tansu(env_infra.workdir) as tansu:
+    with Tansu(env_infra.workdir) as tansu, redis_for(env_infra, args) as (redis_url, cluster):
         env = service_env(env_infra, database_url, tansu.bootstrap, namespace, prefix)
-        redis = Redis.from_url(env_infra.redis_url)
+        env.update({"VENUECODE_REDIS_URL": redis_url, "VENUECODE_REDIS_CLUSTER": str(cluster).lower()})
+        redis = create_redis(RedisSettings(url=redis_url, cluster=cluster))
         try:
             await mark_warm(redis, prefix)  # as status does after a refill: a missing key reads green
         finally:
@@ -173,14 +200,19 @@ async def one_cycle(
                 count = "SELECT count(*) FROM checkin.processed_events"
                 await wait_count(database_url, count, len(events), SEED_DEADLINE_S)
             await plain.start(f"/api/{bare.NAME}/readyz")
-            targets = {
-                "bare": (plain, world.maker("127.0.0.1", bare.SCANS_PATH)),
-                "real": (real, world.maker("127.0.0.1", SCANS)),
+            targets: dict[str, Target] = {
+                "bare": (plain, world.maker("127.0.0.1", bare.SCANS_PATH), None),
+                "real": (
+                    real,
+                    world.maker("127.0.0.1", SCANS),
+                    lambda: redis_commands(redis_url, cluster),
+                ),
             }
             if traced is not None:
                 targets["traced"] = (
                     await traced.start("/api/checkin/readyz"),
                     world.maker("127.0.0.1", SCANS),
+                    lambda: redis_commands(redis_url, cluster),
                 )
             steps = await sweep(targets, args)
         finally:
@@ -188,8 +220,22 @@ async def one_cycle(
             real.stop()
             if traced is not None:
                 traced.stop()
-            await env_infra.drop_prefix(prefix)
+            if not cluster:  # a private cluster goes away with its keys
+                await env_infra.drop_prefix(prefix)
     return {"workers": workers, **steps}
+
+
+@contextlib.contextmanager
+def redis_for(env_infra: Infra, args: argparse.Namespace) -> Iterator[tuple[str, bool]]:
+    """The benchmark's Redis: the given one, or with --redis-cluster a private cluster."""
+    if not args.redis_cluster:
+        yield env_infra.redis_url, False
+        return
+    nodes = RedisClusterNodes(env_infra.workdir / f"redis-cluster-{uuid.uuid4().hex[:6]}").start()
+    try:
+        yield nodes.url, True
+    finally:
+        nodes.stop()
 
 
 def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[dict[str, Any]]:
@@ -214,14 +260,18 @@ def summarise(cycles: Sequence[dict[str, Any]], workers: Sequence[int]) -> list[
                 # CPU per answered request at saturation: what capacity planning multiplies.
                 "server_cpu_ms": at(1.0, "server_cpu_ms"),
                 "stack_cpu_ms": at(1.0, "stack_cpu_ms"),
+                "redis_cmds/scan": at(1.0, "redis_commands"),
             }
-            non_2xx = sum(n for s in steps for code, n in s["statuses"].items() if not code.startswith("2"))
+            non_2xx = sum(int(s["non_2xx"]) for s in steps)
             rows.append({"workers": count, "target": target, **medians[target], "non_2xx": non_2xx})
         rows.append(
             {
                 "workers": count,
                 "target": "real/bare",
-                "max_rps": ratio(medians["real"]["max_rps"], medians["bare"]["max_rps"]),
+                **{
+                    key: ratio(medians["real"][key], medians["bare"][key])
+                    for key in ("max_rps", "p99_ms@70%", "server_cpu_ms", "stack_cpu_ms")
+                },
             }
         )
         if "traced" in medians:  # the cost of tracing: the same service with it on, against off

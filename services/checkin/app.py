@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from services.checkin import api, handlers, pages
 from services.checkin.cache import CheckinCache
 from services.checkin.config import Settings
+from services.checkin.memory import Memory, polling
 from services.checkin.readmodel import RegistryProjection, StatusProjection
 from services.checkin.service import CheckinService
 from services.checkin.store import SCHEMA, Store
@@ -34,17 +35,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(
-            app,
-            settings.infra,
-            router=router,
-            schema=SCHEMA,
-            migrations=MIGRATIONS,
-            topics=[CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq(STATUS_TOPIC)],
-            # Every statement here is a single read or one event's transaction: no session
-            # state to undo, so a scan's connection goes back without a reset round trip.
-            reset_sessions=False,
-        ) as runtime:
+        async with (
+            open_runtime(
+                app,
+                settings.infra,
+                router=router,
+                schema=SCHEMA,
+                migrations=MIGRATIONS,
+                topics=[CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq(STATUS_TOPIC)],
+                # Every statement here is a single read or one event's transaction: no session
+                # state to undo, so a scan's connection goes back without a reset round trip.
+                reset_sessions=False,
+            ) as runtime,
+            AsyncExitStack() as stack,
+        ):
             assert runtime.pool is not None
             kafka = settings.infra.kafka
 
@@ -52,12 +56,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await publish(router, kafka, CHECKINS_TOPIC, events, key=key)
 
             store = Store(runtime.pool)
+            memory = await stack.enter_async_context(polling(Memory(store, settings.readmodel_poll_s)))
+            app.state.memory = memory
             app.state.runtime = runtime
             app.state.projection = RegistryProjection(store)
             app.state.status_projection = StatusProjection(store)
-            app.state.service = CheckinService(
-                store, CheckinCache(runtime.redis, runtime.redis_prefix), runtime.signer, publish_checkins
+            service = CheckinService(
+                store,
+                memory,
+                CheckinCache(runtime.redis, runtime.redis_prefix),
+                runtime.signer,
+                publish_checkins,
             )
+            app.state.service = service
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the full collections that scans trigger: ~120 k objects, ~100 ms pauses measured
             # under load here (issue 8's p99). Thawed on the way out, so a test process that
@@ -66,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await service.drain()
                 gc.unfreeze()
 
     app = service_app(NAME, lifespan)

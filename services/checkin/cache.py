@@ -12,17 +12,23 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from shared.cache import KeySpace
-from shared.colours import UNKNOWN, CachedColour, colours_from_mget, colours_mget_keys, read_colours
+from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
+from shared.colours import (
+    UNKNOWN,
+    CachedColour,
+    WarmMarker,
+    colours_from_reads,
+    queue_colour_reads,
+    read_colours,
+)
+from shared.errors import RateLimited
 from shared.ratelimit import RateLimiter, Window
 
 # An answer is replayed for a day: a phone that lost its answer retries within minutes,
@@ -38,6 +44,9 @@ POLL_S = 0.05
 CHECKIN_CAPS = (Window(30, 600), Window(300, 86_400))
 # Open visits older than this are no longer "inside": tracing caps a visit at 12 hours.
 OPEN_VISIT_MAX_S = 12 * 3600
+HOUR_S = 3600
+# Closing a venue reads who entered it this many people at a time.
+VISIT_PAGE = 500
 
 _PENDING = b"pending:"
 _DONE = b"done:"
@@ -64,58 +73,91 @@ class Claim:
     first_at: float | None = None
     # The colours of the people to check in, read in the claim's own round trip.
     colours: dict[UUID, CachedColour] = field(default_factory=dict)
+    # A full cap window of one of them, counted in the same round trip: raised by the caller
+    # once the venue and the people were checked (a rule's answer comes first).
+    refused: RateLimited | None = None
 
 
 class CheckinCache:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._keys = KeySpace(prefix, "checkin")
         self._caps = RateLimiter(redis, prefix, "checkin", CHECKIN_CAPS)
+        self._warm = WarmMarker(prefix)
 
     def _idem(self, caller: UUID, key: str) -> str:
-        # Hash the client's key: it is free text and must not shape our key space.
-        return self._keys("idem", caller, hashlib.sha256(key.encode()).hexdigest())
+        # Hash the client's key: it is free text and must not shape our key space. The caller's
+        # hash tag keeps the claim and its attempt time (one script, one pipeline step) in a slot.
+        return self._keys("idem", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
     def _attempt(self, caller: UUID, key: str) -> str:
-        return self._keys("attempt", caller, hashlib.sha256(key.encode()).hexdigest())
+        return self._keys("attempt", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
-    def _inside(self, venue_id: UUID) -> str:
-        return self._keys("inside", venue_id)
+    def _visits(self, person_id: UUID) -> str:
+        # A person's open visits, venue -> check-in time: a few fields, never a giant key.
+        return self._keys("visits", tagged(person_id))
 
-    async def claim(self, caller: UUID, key: str, person_ids: Sequence[UUID] = ()) -> Claim:
+    def _entered(self, venue_id: UUID, at: float) -> str:
+        # Who entered a venue in one hour: the index that closing pages through. The hour is in
+        # the hash tag, so a railway station's day spreads over many slots.
+        return self._keys("entered", tagged(f"{venue_id}:{int(at // HOUR_S)}"))
+
+    async def claim(
+        self, caller: UUID, key: str, person_ids: Sequence[UUID] = (), now: float | None = None
+    ) -> Claim:
         """Claim a key atomically; a loser waits for the winner's answer, or takes over if it failed.
 
-        The colours of ``person_ids`` ride along in the same round trip, after the claim: a
-        reading is harmless to a loser, and saves the winner a round trip of its own.
+        One round trip for the winner: the claim, the caps of ``person_ids`` (counted once, even
+        for a loser: a replay counts as an attempt, but a loser is never refused) and their
+        colours (a reading is harmless to a loser).
         """
         name = self._idem(caller, key)
         marker = _PENDING + secrets.token_hex(8).encode()
-        deadline = time.monotonic() + WAIT_FOR_WINNER_S
+        moment = time.time() if now is None else now
+        subjects = [str(p) for p in person_ids]
         try:
-            while True:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S)
-                    _ = pipe.get(self._attempt(caller, key))
-                    if person_ids:
-                        _ = pipe.mget(colours_mget_keys(self._prefix, person_ids))
-                    won, attempted, *colours = await pipe.execute()
-                if won:
-                    return Claim(
-                        owned=True,
-                        marker=marker,
-                        first_at=float(attempted) if attempted is not None else None,
-                        colours=colours_from_mget(person_ids, colours[0]) if person_ids else {},
-                    )
-                current = cast(bytes | None, await self._redis.get(name))
-                if current is not None and current.startswith(_DONE):
-                    return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
-                if time.monotonic() > deadline:
-                    return Claim(owned=False)
-                if current is not None:
-                    await asyncio.sleep(POLL_S)
-        except (RedisError, OSError) as exc:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                # SET NX GET: None when we set it, else what the key holds (one command).
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+                _ = pipe.get(self._attempt(caller, key))
+                counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
+                queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
+                current, attempted, *rest = await pipe.execute()
+            colours = colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {}
+            # Our own marker: the client re-sent the SET NX after losing its first answer (a
+            # cluster failover), and the first one had won.
+            if current is None or current == marker:
+                first_at = float(attempted) if attempted is not None else None
+                refused = self._caps.refused(subjects, rest[:counted], moment)
+                return Claim(owned=True, marker=marker, first_at=first_at, colours=colours, refused=refused)
+            return await self._wait_for_winner(caller, key, marker, cast(bytes, current), colours)
+        except CACHE_ERRORS as exc:
+            self._warm.forget()
             raise CacheDown from exc
+
+    async def _wait_for_winner(
+        self, caller: UUID, key: str, marker: bytes, current: bytes | None, colours: dict[UUID, CachedColour]
+    ) -> Claim:
+        """Poll the key until the winner's answer is there, or its claim is gone (then claim it,
+        with the colours read a moment ago)."""
+        name = self._idem(caller, key)
+        deadline = time.monotonic() + WAIT_FOR_WINNER_S
+        while True:
+            if current is not None and current.startswith(_DONE):
+                return Claim(owned=False, answer=orjson.loads(current[len(_DONE) :]))
+            if time.monotonic() > deadline:
+                return Claim(owned=False)
+            if current is not None:
+                await asyncio.sleep(POLL_S)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+                _ = pipe.get(self._attempt(caller, key))
+                current, attempted = await pipe.execute()
+            if current is None or current == marker:
+                # The winner failed and let go: ours now (our first try counted the caps).
+                first_at = float(attempted) if attempted is not None else None
+                return Claim(owned=True, marker=marker, first_at=first_at, colours=colours)
 
     async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
         """Drop our pending marker (the request failed), so a retry proceeds.
@@ -123,7 +165,7 @@ class CheckinCache:
         ``attempted_at``: the check-in time of an attempt whose events may still reach the
         broker (a publish that timed out); the retry will record that same time.
         """
-        with contextlib.suppress(RedisError, OSError):  # else it expires after PENDING_TTL_S
+        with contextlib.suppress(*CACHE_ERRORS):  # else it expires after PENDING_TTL_S
             async with self._redis.pipeline(transaction=False) as pipe:
                 if attempted_at is not None:
                     _ = pipe.set(
@@ -132,18 +174,11 @@ class CheckinCache:
                 _ = pipe.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
                 await pipe.execute()
 
-    async def count_checkins(self, person_ids: Sequence[UUID], now: float | None = None) -> None:
-        """Count one check-in per person against the caps; raises ``RateLimited``."""
-        try:
-            await self._caps.hit_many([str(p) for p in person_ids], now=now)
-        except (RedisError, OSError) as exc:
-            raise CacheDown from exc
-
     async def colours(self, person_ids: Sequence[UUID]) -> dict[UUID, CachedColour]:
         """Every person's colour in one round trip; ``unknown`` for all when Redis cannot be read."""
         try:
-            return await read_colours(self._redis, self._prefix, person_ids)
-        except (RedisError, OSError):
+            return await read_colours(self._redis, self._prefix, person_ids, self._warm)
+        except CACHE_ERRORS:
             return dict.fromkeys(person_ids, UNKNOWN)
 
     async def enter(
@@ -152,42 +187,67 @@ class CheckinCache:
         entries: dict[UUID, float],
         answer: tuple[UUID, str, dict[str, Any]] | None = None,
     ) -> None:
-        """Mark people inside a venue (score: check-in time, Unix seconds), and with ``answer``
+        """Mark people inside a venue (their check-in time, Unix seconds), and with ``answer``
         (caller, key, body) remember a scan's answer in the same round trip."""
-        name = self._inside(venue_id)
-        latest = max(entries.values(), default=time.time())
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                # Visits older than OPEN_VISIT_MAX_S have ended on their own: drop them as we go.
-                _ = pipe.zremrangebyscore(name, "-inf", latest - OPEN_VISIT_MAX_S)
-                _ = pipe.zadd(name, {str(p): at for p, at in entries.items()})
-                _ = pipe.expire(name, OPEN_VISIT_MAX_S * 2)
+                for person_id, at in entries.items():
+                    visits, index = self._visits(person_id), self._entered(venue_id, at)
+                    _ = pipe.hset(visits, str(venue_id), repr(at))
+                    _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
+                    _ = pipe.sadd(index, str(person_id))
+                    _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
                 if answer is not None:
                     caller, key, body = answer
                     _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
                 await pipe.execute()
-        except (RedisError, OSError):
+        except CACHE_ERRORS:
             # A check-in is never refused for this: check-out will not find it, and a replay
             # falls back on the deterministic checkin_id.
             pass
 
-    async def inside(self, venue_id: UUID, person_ids: Sequence[UUID] | None, now: float) -> list[UUID]:
-        """Who of ``person_ids`` (None: everyone) has an open visit at the venue."""
-        name = self._inside(venue_id)
-        oldest = now - OPEN_VISIT_MAX_S
+    async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
+        """Who of ``person_ids`` has an open visit at the venue (one HGET each, one round trip)."""
+        if not person_ids:
+            return []
         try:
-            if person_ids is None:
-                members = cast(list[bytes], await self._redis.zrangebyscore(name, oldest, "+inf"))
-                return [UUID(m.decode()) for m in members]
-            if not person_ids:
-                return []
-            scores = await self._redis.zmscore(name, [str(p) for p in person_ids])
-        except (RedisError, OSError) as exc:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for person_id in person_ids:
+                    _ = pipe.hget(self._visits(person_id), str(venue_id))
+                times = await pipe.execute()
+        except CACHE_ERRORS as exc:
             raise CacheDown from exc
-        return [p for p, s in zip(person_ids, scores, strict=True) if s is not None and s >= oldest]
+        oldest = now - OPEN_VISIT_MAX_S
+        return [p for p, at in zip(person_ids, times, strict=True) if at is not None and float(at) >= oldest]
+
+    async def everyone_inside(self, venue_id: UUID, now: float) -> AsyncIterator[list[UUID]]:
+        """Everyone with an open visit at the venue, a page at a time: SSCAN through the hourly
+        entry sets of the last OPEN_VISIT_MAX_S, each page checked against the people's own open
+        visits. No command reads more than VISIT_PAGE members, however full the venue."""
+        first_hour = int((now - OPEN_VISIT_MAX_S) // HOUR_S)
+        for hour in range(first_hour, int(now // HOUR_S) + 1):
+            index, cursor = self._entered(venue_id, hour * HOUR_S), 0
+            while True:
+                try:
+                    cursor, members = await self._redis.sscan(index, cursor, count=VISIT_PAGE)
+                except CACHE_ERRORS as exc:
+                    raise CacheDown from exc
+                candidates = unique_ids(members)
+                if candidates:
+                    yield await self.inside(venue_id, candidates, now)
+                if cursor == 0:
+                    break
 
     async def leave(self, venue_id: UUID, person_ids: Sequence[UUID]) -> None:
         if not person_ids:
             return
-        with contextlib.suppress(RedisError, OSError):  # else it ages out after OPEN_VISIT_MAX_S
-            await self._redis.zrem(self._inside(venue_id), *[str(p) for p in person_ids])
+        with contextlib.suppress(*CACHE_ERRORS):  # else it ages out after OPEN_VISIT_MAX_S
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for person_id in person_ids:
+                    _ = pipe.hdel(self._visits(person_id), str(venue_id))
+                await pipe.execute()
+
+
+def unique_ids(members: Sequence[bytes | str]) -> list[UUID]:
+    """SSCAN may return a member twice: each person once, in order."""
+    return list(dict.fromkeys(UUID(m.decode() if isinstance(m, bytes) else m) for m in members))

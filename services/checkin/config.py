@@ -12,3 +12,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VENUECODE_CHECKIN_", extra="ignore")
 
     infra: InfraSettings = Field(default_factory=InfraSettings)
+    # How often each process reads checkin.changes to forget stale venues and families
+    # (services/checkin/memory.py): a registry change reaches scans within this.
+    readmodel_poll_s: float = 0.5

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter
 
 from services.checkin.cache import CacheDown, CheckinCache, Claim
+from services.checkin.memory import Memory
 from services.checkin.models import (
     Checkout,
     InspectionContext,
@@ -24,7 +25,7 @@ from services.checkin.models import (
 from services.checkin.scantime import scan_time
 from services.checkin.store import Store
 from shared.colours import UNKNOWN, CachedColour
-from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, Unavailable
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, RateLimited, Unavailable
 from shared.events import (
     CheckinMethod,
     CheckinRecorded,
@@ -122,13 +123,22 @@ def _now() -> datetime:
 
 class CheckinService:
     def __init__(
-        self, store: Store, cache: CheckinCache, signer: TokenSigner, publish: Publish, clock: Clock = _now
+        self,
+        store: Store,
+        memory: Memory,
+        cache: CheckinCache,
+        signer: TokenSigner,
+        publish: Publish,
+        *,
+        clock: Clock = _now,
     ) -> None:
         self._store = store
+        self._memory = memory
         self._cache = cache
         self._signer = signer
         self._publish = publish
         self._clock = clock
+        self._writes: set[asyncio.Task[None]] = set()
 
     def open_venue_token(self, token: str) -> VenueClaim:
         try:
@@ -153,7 +163,7 @@ class CheckinService:
         wanted = unique(person_ids) if person_ids else [caller]
         claim: Claim | None
         try:
-            claim = await self._cache.claim(caller, key, wanted)
+            claim = await self._cache.claim(caller, key, wanted, now=self._clock().timestamp())
         except CacheDown:
             claim = None  # degrade to the deterministic checkin_id: tracing keeps a replay once
         if claim is not None and not claim.owned:
@@ -166,7 +176,14 @@ class CheckinService:
         colours = claim.colours if claim is not None else dict.fromkeys(wanted, UNKNOWN)
         try:
             result = await self._record_scan(
-                caller, key, venue, wanted, temperature_band, colours=colours, now=at
+                caller,
+                key,
+                venue,
+                wanted,
+                temperature_band,
+                colours=colours,
+                refused=claim.refused if claim is not None else None,
+                now=at,
             )
         except BaseException as exc:
             if claim is not None:
@@ -186,14 +203,15 @@ class CheckinService:
         temperature_band: TemperatureBand | None,
         *,
         colours: dict[UUID, CachedColour],
+        refused: RateLimited | None,
         now: datetime,
     ) -> ScanResult:
-        context = await self._store.scan_context(token.venue_id, caller, wanted)
+        context = await self._memory.scan_context(token.venue_id, caller, wanted, token.poster_version)
         venue = self._check_venue(context, token)
         people = self._check_people(context, wanted)
-        # Caps need Redis; a check-in is never refused because the cache is down.
-        with contextlib.suppress(CacheDown):
-            await self._cache.count_checkins(wanted)
+        # The caps were counted with the claim; without Redis nobody is refused.
+        if refused is not None:
+            raise refused
         checkins: list[RecordedCheckin] = []
         events: list[BaseModel] = []
         for person in people:
@@ -227,10 +245,27 @@ class CheckinService:
             events.append(CheckinRecorded(event_id=uuid.uuid5(checkin_id, "checkin.recorded"), data=data))
         await self._publish(events, str(venue.venue_id).encode())
         result = ScanResult(venue, tuple(checkins))
-        # Who is inside and the answer to replay go to Redis in one round trip.
+        # Who is inside and the answer to replay go to Redis in one round trip, after the answer:
+        # a retry meanwhile finds the key still pending and waits for this write (claim).
         entries = {c.person_id: now.timestamp() for c in checkins}
-        await self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result)))
+        self._after_answer(self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result))))
         return result
+
+    def _after_answer(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a cache write beside the answer; ``drain`` waits for those still running."""
+        task = asyncio.get_running_loop().create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _settle(self) -> None:
+        """Wait for the cache writes running now (a few milliseconds)."""
+        if self._writes:
+            await asyncio.gather(*self._writes)
+
+    async def drain(self) -> None:
+        """Wait for the cache writes of answered scans (at shutdown: none is lost to a stop)."""
+        while self._writes:
+            await self._settle()
 
     @staticmethod
     def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:
@@ -296,7 +331,7 @@ class CheckinService:
             checked_in_at=now,
         )
         await self._publish([CheckinRecorded(data=data)], str(venue_id).encode())
-        await self._cache.enter(venue_id, {code.person_id: now.timestamp()})
+        self._after_answer(self._cache.enter(venue_id, {code.person_id: now.timestamp()}))
         return recorded
 
     @staticmethod
@@ -320,13 +355,15 @@ class CheckinService:
         """End the open visits of the caller (and dependents) at the venue of the token."""
         token = self.open_venue_token(venue_token)
         explicit = unique(person_ids) if person_ids else None
-        context = await self._store.scan_context(token.venue_id, caller, explicit)
+        context = await self._memory.scan_context(token.venue_id, caller, explicit, token.poster_version)
         if context is None:
             raise UnknownVenue("This venue code belongs to no registered venue.")
         if explicit is not None:
             self._check_people(context, explicit)
         candidates = explicit or [p.person_id for p in context.people]
         now = self._clock()
+        # A check-in answered a moment ago may still be writing its "inside" mark here.
+        await self._settle()
         try:
             leaving = await self._cache.inside(token.venue_id, candidates, now.timestamp())
         except CacheDown:
@@ -342,11 +379,16 @@ class CheckinService:
         if not staff.is_staff:
             raise NotVenueStaff("Only the venue's administrator or its inspectors can close it.")
         now = self._clock()
+        await self._settle()
+        closed: list[Checkout] = []
+        # A page at a time: each page's check-outs are published before the next is read, so a
+        # venue of any size closes in bounded steps, and a retry after a fault finishes the rest.
         try:
-            inside = await self._cache.inside(venue_id, None, now.timestamp())
+            async for inside in self._cache.everyone_inside(venue_id, now.timestamp()):
+                closed += await self._leave(venue_id, inside, now)
         except CacheDown as exc:
             raise VisitsUnavailable("Who is inside cannot be read right now; retry shortly.") from exc
-        return await self._leave(venue_id, inside, now)
+        return closed
 
     async def _leave(self, venue_id: UUID, person_ids: Sequence[UUID], now: datetime) -> list[Checkout]:
         if not person_ids:
@@ -362,7 +404,7 @@ class CheckinService:
     # --- reads for pages ----------------------------------------------------------------------
 
     async def people_of(self, caller: UUID) -> list[PersonView]:
-        return await self._store.people_of(caller)
+        return await self._memory.people_of(caller)
 
     async def inspector_venues(self, caller: UUID) -> list[Venue]:
         return await self._store.inspector_venues(caller)
@@ -370,7 +412,7 @@ class CheckinService:
     async def venue_page(self, caller: UUID, venue_token: str) -> ScanContext:
         """The venue of a poster and the people the caller may tick (themself, dependents)."""
         token = self.open_venue_token(venue_token)
-        context = await self._store.scan_context(token.venue_id, caller, None)
+        context = await self._memory.scan_context(token.venue_id, caller, None, token.poster_version)
         self._check_venue(context, token)
         assert context is not None
         return context

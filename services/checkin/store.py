@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
-from services.checkin.models import InspectionContext, PersonView, ScanContext, Venue, VenueStaff
+from services.checkin.models import InspectionContext, PersonView, Venue, VenueStaff
 from shared.db import claim_event
 
 SCHEMA = "checkin"
-
-# One round trip for a scan: the venue, and for every wanted person their masked identity and
-# whether the caller may check them in (themself, or a dependent). No venue, no rows.
-# $4 false means "the caller and all their dependents" (the default of a check-out).
-_SCAN_CONTEXT = """
-WITH wanted AS (
-    SELECT w.person_id, w.position FROM unnest($3::uuid[]) WITH ORDINALITY AS w(person_id, position)
-    WHERE $4
-    UNION ALL
-    SELECT $2::uuid, 0 WHERE NOT $4
-    UNION ALL
-    SELECT g.person_id, 1 FROM checkin.guardianships g WHERE g.guardian_id = $2 AND NOT $4
-)
-SELECT v.venue_id, v.name, v.poster_version, v.administrator_id,
-       w.person_id, p.masked_name, p.masked_id, g.relation,
-       (w.person_id = $2 OR g.guardian_id IS NOT NULL) AS allowed
-FROM checkin.venues v
-LEFT JOIN wanted w ON true
-LEFT JOIN checkin.persons p ON p.person_id = w.person_id
-LEFT JOIN checkin.guardianships g ON g.guardian_id = $2 AND g.person_id = w.person_id
-WHERE v.venue_id = $1
-ORDER BY w.position
-"""
 
 _INSPECTION_CONTEXT = """
 SELECT EXISTS (
@@ -81,19 +58,6 @@ class Store:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def scan_context(
-        self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None
-    ) -> ScanContext | None:
-        """The venue and the wanted people (None: the caller and all their dependents)."""
-        explicit = person_ids is not None
-        rows = await self._pool.fetch(_SCAN_CONTEXT, venue_id, caller, list(person_ids or []), explicit)
-        if not rows:
-            return None
-        first = rows[0]
-        venue = Venue(first["venue_id"], first["name"], first["poster_version"], first["administrator_id"])
-        people = tuple(_person(r, bool(r["allowed"])) for r in rows if r["person_id"] is not None)
-        return ScanContext(venue, people)
-
     async def inspection_context(
         self, venue_id: UUID, inspector_id: UUID, person_id: UUID
     ) -> InspectionContext:
@@ -124,6 +88,30 @@ class Store:
         )
         return [Venue(r["venue_id"], r["name"], r["poster_version"], r["administrator_id"]) for r in rows]
 
+    async def venue(self, venue_id: UUID) -> Venue | None:
+        row = await self._pool.fetchrow(
+            "SELECT venue_id, name, poster_version, administrator_id FROM checkin.venues WHERE venue_id = $1",
+            venue_id,
+        )
+        return (
+            Venue(row["venue_id"], row["name"], row["poster_version"], row["administrator_id"])
+            if row
+            else None
+        )
+
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
+        """The venues and families changed at or after ``since`` (None: none yet), and the
+        database's time now, the next call's ``since``."""
+        async with self._pool.acquire() as conn:
+            now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+            if since is None:
+                return [], now
+            rows = await conn.fetch("SELECT kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since)
+        return [(r["kind"], r["id"]) for r in rows], now
+
+    async def forget_changes_before(self, moment: datetime) -> None:
+        await self._pool.execute("DELETE FROM checkin.changes WHERE at < $1", moment)
+
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[ReadModel | None]:
         """A transaction for one consumed event; None when the event was handled before."""
@@ -132,10 +120,22 @@ class Store:
 
 
 class ReadModel:
-    """Writes of the read models, in the caller's transaction; each is order-tolerant."""
+    """Writes of the read models, in the caller's transaction; each is order-tolerant, and notes
+    what it changed in checkin.changes for the in-process copies (memory.py)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+
+    async def _changed_venue(self, venue_id: UUID) -> None:
+        await self._conn.execute("INSERT INTO checkin.changes (kind, id) VALUES ('venue', $1)", venue_id)
+
+    async def _changed_family(self, person_id: UUID) -> None:
+        # The person's own family, and every family they are a dependent in.
+        await self._conn.execute(
+            "INSERT INTO checkin.changes (kind, id) SELECT 'family', $1"
+            " UNION SELECT 'family', guardian_id FROM checkin.guardianships WHERE person_id = $1",
+            person_id,
+        )
 
     async def put_person(self, person_id: UUID, masked_name: str, masked_id: str) -> None:
         await self._conn.execute(
@@ -146,6 +146,7 @@ class ReadModel:
             masked_name,
             masked_id,
         )
+        await self._changed_family(person_id)
 
     async def link_guardian(self, guardian_id: UUID, person_id: UUID, relation: str) -> None:
         await self._conn.execute(
@@ -155,6 +156,7 @@ class ReadModel:
             person_id,
             relation,
         )
+        await self._changed_family(guardian_id)
 
     async def unlink_guardian(self, guardian_id: UUID, person_id: UUID) -> None:
         await self._conn.execute(
@@ -162,6 +164,8 @@ class ReadModel:
             guardian_id,
             person_id,
         )
+        # Every process's in-memory copy of the guardian's family forgets the person.
+        await self._changed_family(guardian_id)
 
     async def put_venue(
         self, venue_id: UUID, name: str, poster_version: int, administrator_id: UUID | None
@@ -177,9 +181,11 @@ class ReadModel:
             poster_version,
             administrator_id,
         )
+        await self._changed_venue(venue_id)
 
     async def rename_venue(self, venue_id: UUID, name: str) -> None:
         await self._conn.execute("UPDATE checkin.venues SET name = $2 WHERE venue_id = $1", venue_id, name)
+        await self._changed_venue(venue_id)
 
     async def reissue_poster(self, venue_id: UUID, poster_version: int) -> None:
         await self._conn.execute(
@@ -187,6 +193,7 @@ class ReadModel:
             venue_id,
             poster_version,
         )
+        await self._changed_venue(venue_id)
 
     async def bind_inspector(self, venue_id: UUID, person_id: UUID, bound_at: datetime) -> None:
         await self._conn.execute(

@@ -14,7 +14,6 @@ from typing import get_args
 from uuid import UUID
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from services.registry import store
 from services.registry.identity import IdentityVerifier
@@ -22,6 +21,7 @@ from services.registry.models import RELATION_MAX, RELATIONS, Person
 from services.registry.outbox import Outbox, Staged
 from services.registry.passwords import Passwords
 from shared.auth import AccessTokens
+from shared.cache import CACHE_ERRORS
 from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized, Unavailable
 from shared.events import (
     REGISTRY_TOPIC,
@@ -263,7 +263,7 @@ class PeopleService:
                 await self._login_failures.hit(subject, now=now)
             else:
                 await self._login_failures.release(subject, now=now)
-        except RedisError as exc:
+        except CACHE_ERRORS as exc:
             raise Unavailable("Sign-in is unavailable for a moment; retry shortly.") from exc
 
     async def grant_role(self, person_id: UUID, role: StaffRole, granted_by: UUID | None) -> None:

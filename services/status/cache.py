@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from services.status.models import StatusRecord
 from shared import colours
+from shared.cache import RedisClient
 from shared.colours import CachedColour
 from shared.ratelimit import RateLimiter, Window
 
@@ -24,7 +23,7 @@ def cached(record: StatusRecord) -> CachedColour:
 class ColourCache:
     """The status side of the shared colour-cache contract (shared.colours)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 
@@ -39,5 +38,5 @@ class ColourCache:
         await colours.mark_warm(self._redis, self._prefix)
 
 
-def lookup_limiter(redis: Redis, prefix: str, per_minute: int, per_day: int) -> RateLimiter:
+def lookup_limiter(redis: RedisClient, prefix: str, per_minute: int, per_day: int) -> RateLimiter:
     return RateLimiter(redis, prefix, "status-lookup", [Window(per_minute, MINUTE_S), Window(per_day, DAY_S)])

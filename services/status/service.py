@@ -9,12 +9,12 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from services.status.cache import ColourCache
 from services.status.errors import BadStatusCommand, UnknownPerson
 from services.status.models import Change, Clock, Shown, Source, StatusRecord
 from services.status.store import Store
+from shared.cache import CACHE_ERRORS
 from shared.errors import InvalidValue, Unavailable
 from shared.events import (
     STATUS_EVENT_ADAPTER,
@@ -223,7 +223,7 @@ class StatusService:
             return
         try:
             await self._cache.write([q.record for q in queued])
-        except RedisError as exc:
+        except CACHE_ERRORS as exc:
             self._cache_behind = True
             raise Unavailable("The colour cache is unavailable; retry shortly.") from exc
         await self._announce([q.outbox_id for q in queued], [q.event for q in queued])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.servers import PrivateBroker, PrivatePostgres, PrivateRedis
+from tests.faults.servers import PrivateBroker, PrivatePostgres, PrivateRedis, PrivateRedisCluster
 
 
 @pytest.fixture
@@ -21,8 +21,13 @@ async def broker(tmp_path: Path) -> AsyncIterator[PrivateBroker]:
 
 
 @pytest.fixture
-async def redis_server(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "redis")
+async def redis_server(tmp_path: Path, redis_kind: str) -> AsyncIterator[PrivateRedis | PrivateRedisCluster]:
+    """One Redis, or a Redis Cluster in the ``[cluster]`` runs (``redis_kind``)."""
+    server = (
+        PrivateRedisCluster(tmp_path / "redis")
+        if redis_kind == "cluster"
+        else PrivateRedis(tmp_path / "redis")
+    )
     try:
         await server.astart()
         yield server

@@ -20,6 +20,7 @@ from services.embedded import (
     redis_answers,
     redis_binary,
 )
+from services.redis_cluster import RedisClusterNodes
 
 
 class PrivateBroker:
@@ -102,6 +103,24 @@ class PrivateRedis:
 
     async def astop(self) -> None:
         await asyncio.to_thread(self.stop)
+
+
+class PrivateRedisCluster:
+    """A private 3-master, 3-replica Redis Cluster: a stop ends every node, a start forms the same
+    cluster again (empty, like a restarted Redis), ``kill`` ends one node."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.nodes = RedisClusterNodes(state_dir)
+
+    @property
+    def url(self) -> str:
+        return self.nodes.url
+
+    async def astart(self) -> None:
+        await asyncio.to_thread(self.nodes.start)
+
+    async def astop(self) -> None:
+        await asyncio.to_thread(self.nodes.stop)
 
 
 class PrivatePostgres:

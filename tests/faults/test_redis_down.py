@@ -34,7 +34,7 @@ from tests.faults.kit import (
     stored_colours,
     tracing_app,
 )
-from tests.faults.servers import PrivateBroker, PrivateRedis
+from tests.faults.servers import PrivateBroker, PrivateRedis, PrivateRedisCluster
 
 pytestmark = pytest.mark.faults
 
@@ -48,7 +48,7 @@ async def ready(client: httpx.AsyncClient, service: str) -> int:
 
 
 async def test_redis_down_records_unknown_and_colours_return(
-    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis | PrivateRedisCluster
 ) -> None:
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     assert private.postgres_url is not None
@@ -130,7 +130,7 @@ async def test_redis_down_records_unknown_and_colours_return(
 
 
 async def test_a_repeated_scan_without_redis_is_stored_once(
-    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis | PrivateRedisCluster
 ) -> None:
     """A phone lost its answer and repeats the scan while Redis (the idempotency memory) is down:
     checkin records it again with the same checkin_id and, from the page's scanned_at, the same

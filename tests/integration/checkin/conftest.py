@@ -8,11 +8,10 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.checkin.app import create_app
 from services.checkin.config import Settings
-from shared.cache import create_redis
+from shared.cache import RedisClient, create_redis
 from shared.settings import InfraSettings
 from tests.integration.checkin.kit import World, build_world
 
@@ -20,7 +19,7 @@ Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
+async def redis(infra: InfraSettings) -> AsyncIterator[RedisClient]:
     """A Redis client for the test; on the way out it deletes every key under the test's prefix."""
     client = create_redis(infra.redis)
     try:
@@ -33,7 +32,7 @@ async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_redis(redis: Redis) -> None:
+async def _clean_redis(redis: RedisClient) -> None:
     """Every checkin integration test leaves no keys behind in the shared Redis."""
 
 

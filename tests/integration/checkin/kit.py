@@ -97,6 +97,9 @@ async def applied(app: FastAPI, events: Sequence[BaseModel]) -> None:
         return bool(count == len(wanted))
 
     await eventually(probe)
+    # And the scans' in-process copies have forgotten what the events changed (as the
+    # process's own poll does within VENUECODE_CHECKIN_READMODEL_POLL_S).
+    await app.state.memory.refresh()
 
 
 def person_registered(person_id: UUID, masked_name: str = "張*明") -> PersonRegistered:

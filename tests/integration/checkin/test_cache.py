@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import pytest
-from redis.asyncio import Redis
 
-from services.checkin.cache import CHECKIN_CAPS, CheckinCache
+from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, WAIT_FOR_WINNER_S, CheckinCache
+from shared.cache import RedisClient
 from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
 from shared.settings import InfraSettings
@@ -15,23 +17,34 @@ from shared.settings import InfraSettings
 DAY_START = 1_800_000_000 - 1_800_000_000 % 86_400  # a UTC midnight, so all hits share one day window
 
 
-async def test_300_checkins_a_day_then_429_even_when_spread_out(redis: Redis, infra: InfraSettings) -> None:
+async def test_300_checkins_a_day_then_429_even_when_spread_out(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     person = uuid.uuid4()
+    scans = iter(range(1000))
+
+    async def count_checkins(people: list[uuid.UUID], now: float) -> None:
+        """A won claim with these people counts them; raise what it refused."""
+        claim = await cache.claim(person, f"scan-{next(scans)}", people, now=now)
+        assert claim.owned
+        if claim.refused is not None:
+            raise claim.refused
+
     short, day = CHECKIN_CAPS
     assert (short.limit, short.seconds, day.limit, day.seconds) == (30, 600, 300, 86_400)
     # 30 in each of ten 10-minute windows: never over the short cap, exactly the daily one.
     for window in range(10):
         for _ in range(30):
-            await cache.count_checkins([person], now=DAY_START + window * 600 + 1)
+            await count_checkins([person], now=DAY_START + window * 600 + 1)
     with pytest.raises(RateLimited) as refused:
-        await cache.count_checkins([person], now=DAY_START + 10 * 600 + 1)
+        await count_checkins([person], now=DAY_START + 10 * 600 + 1)
     assert refused.value.retry_after_s > 600  # the day window, not the 10-minute one
-    await cache.count_checkins([uuid.uuid4()], now=DAY_START + 10 * 600 + 1)
+    await count_checkins([uuid.uuid4()], now=DAY_START + 10 * 600 + 1)
 
 
 async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays(
-    redis: Redis, infra: InfraSettings
+    redis: RedisClient, infra: InfraSettings
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     caller, key = uuid.uuid4(), "retry-me"
@@ -51,7 +64,9 @@ async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays
     assert (replay.owned, replay.answer) == (False, body)
 
 
-async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra: InfraSettings) -> None:
+async def test_an_unsure_attempt_hands_its_time_to_the_retry(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     caller = uuid.uuid4()
     first = await cache.claim(caller, "timed-out")
@@ -65,7 +80,9 @@ async def test_an_unsure_attempt_hands_its_time_to_the_retry(redis: Redis, infra
     assert (await cache.claim(caller, "refused")).first_at is None
 
 
-async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, infra: InfraSettings) -> None:
+async def test_a_won_claim_brings_the_colours_read_colours_would(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
     prefix = infra.redis.key_prefix
     cache = CheckinCache(redis, prefix)
     caller, red, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -85,19 +102,83 @@ async def test_a_won_claim_brings_the_colours_read_colours_would(redis: Redis, i
 
 
 async def test_a_family_is_counted_in_one_go_and_refused_when_any_member_is_over(
-    redis: Redis, infra: InfraSettings
+    redis: RedisClient, infra: InfraSettings
 ) -> None:
     cache = CheckinCache(redis, infra.redis.key_prefix)
     parent, child = uuid.uuid4(), uuid.uuid4()
+    scans = iter(range(1000))
+
+    async def count_checkins(people: list[uuid.UUID], now: float) -> None:
+        claim = await cache.claim(parent, f"scan-{next(scans)}", people, now=now)
+        if claim.refused is not None:
+            raise claim.refused
+
     short, _ = CHECKIN_CAPS
     at = DAY_START + 7 * 86_400 + 1
     for _ in range(short.limit):
-        await cache.count_checkins([child], now=at)
+        await count_checkins([child], now=at)
     with pytest.raises(RateLimited):
-        await cache.count_checkins([parent, child], now=at)
+        await count_checkins([parent, child], now=at)
     # The parent was counted with the family (once), and is still far from any cap.
-    await cache.count_checkins([parent], now=at)
+    await count_checkins([parent], now=at)
     counted = await redis.get(
-        f"{infra.redis.key_prefix}rl:checkin:{short.seconds}:{parent}:{at // 600 * 600}"
+        f"{infra.redis.key_prefix}rl:checkin:{{{parent}}}:{short.seconds}:{at // 600 * 600}"
     )
     assert counted == b"2"
+
+
+async def test_closing_pages_through_everyone_inside_once_each(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
+    """1,200 people entered over three hours (some twice, some left, some too long ago): closing
+    sees exactly those still inside, each once, in pages of about VISIT_PAGE."""
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    venue, now = uuid.uuid4(), float(DAY_START + 20 * 3600 + 1800)
+    people = [uuid.uuid4() for _ in range(1200)]
+    for i, person in enumerate(people):
+        await cache.enter(venue, {person: now - 3600 * (i % 3) - 60})
+    again = people[:300]  # entered an hour earlier too: in two hourly sets
+    await cache.enter(venue, dict.fromkeys(again, now - 7200 + 5))
+    await cache.enter(venue, dict.fromkeys(again, now - 30))
+    gone = people[300:400]
+    await cache.leave(venue, gone)
+    stale = uuid.uuid4()  # entered 13 hours ago: no longer inside
+    await cache.enter(venue, {stale: now - 13 * 3600})
+    elsewhere = uuid.uuid4()
+    await cache.enter(uuid.uuid4(), {elsewhere: now - 60})
+    seen: list[uuid.UUID] = []
+    pages = 0
+    async for page in cache.everyone_inside(venue, now):
+        pages += 1
+        assert len(page) <= 2 * VISIT_PAGE
+        seen += page
+        await cache.leave(venue, page)  # as closing does, page by page
+    assert sorted(seen) == sorted(set(people) - set(gone))
+    assert pages >= 3
+    assert await cache.inside(venue, people, now) == []
+
+
+async def test_a_waiting_loser_takes_over_a_released_claim_with_the_colours(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
+    prefix = infra.redis.key_prefix
+    cache = CheckinCache(redis, prefix)
+    caller, red = uuid.uuid4(), uuid.uuid4()
+    await write_colours(redis, prefix, {red: CachedColour("red", "confirmed_case", 3)})
+    winner = await cache.claim(caller, "taken-over", [red])
+    assert winner.owned
+    waiting = asyncio.create_task(cache.claim(caller, "taken-over", [red]))
+
+    # The loser's first round trip counted its caps: from then on it polls the winner's key.
+    short = CHECKIN_CAPS[0]
+    counter = cache._caps.key(str(red), short, time.time())
+    deadline = time.monotonic() + 5
+    while await redis.get(counter) != b"2":
+        assert time.monotonic() < deadline, "the loser never claimed"
+        await asyncio.sleep(0.01)
+    assert not waiting.done()
+    await cache.release(caller, "taken-over", winner.marker)
+    loser = await asyncio.wait_for(waiting, timeout=WAIT_FOR_WINNER_S)
+    assert loser.owned
+    assert loser.marker != winner.marker
+    assert loser.colours[red].colour == "red"

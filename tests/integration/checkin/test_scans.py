@@ -246,3 +246,33 @@ async def test_more_than_30_checkins_in_10_minutes_is_429(
     # The cap is per person: someone else still gets in.
     other = await client.post(SCANS, json=payload, headers={**bearer(infra, world.stranger), **key()})
     assert other.status_code == 201
+
+
+async def test_the_answer_does_not_wait_for_the_stored_answer_and_a_retry_meanwhile_records_once(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    """The "inside" mark and the stored answer are written after the answer: held back here, the
+    scan is answered all the same, and a retry arriving before the write waits for it (one record)."""
+    cache = app.state.service._cache
+    written, hold = asyncio.Event(), asyncio.Event()
+    enter = cache.enter
+
+    async def held_enter(*args: object, **kwargs: object) -> None:
+        await hold.wait()
+        await enter(*args, **kwargs)
+        written.set()
+
+    cache.enter = held_enter
+    headers = {**bearer(infra, world.citizen), **key()}
+    payload = {"venue_token": venue_token(app, world.venue_id)}
+    first = await asyncio.wait_for(client.post(SCANS, json=payload, headers=headers), timeout=10)
+    assert first.status_code == 201, first.text
+    assert not written.is_set()
+    retry = asyncio.create_task(client.post(SCANS, json=payload, headers=headers))
+    await asyncio.sleep(0.2)  # the retry has claimed and found the key pending: it is waiting
+    assert not retry.done()
+    hold.set()
+    again = await asyncio.wait_for(retry, timeout=10)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert len(await checkin_events(infra)) == 1

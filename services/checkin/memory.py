@@ -1,0 +1,152 @@
+"""The scan's reads from process memory: venues and families, loaded lazily, kept fresh by polling.
+
+A scan needs the venue of its poster and the caller's family (the caller and their
+dependents, with masked identities). Reading them from Postgres was one of a scan's five
+round trips; here they come from memory, and Postgres is read only on a miss.
+
+Why lazily and bounded, not all at start: a province has millions of venues and 100 M
+people. Every venue at ~300 B of Python objects is ~1 GB per process, every family far more;
+a replica sees only the venues and people that scan at its doors. So each map is an LRU of
+at most ``MAX_VENUES`` / ``MAX_FAMILIES`` entries (~30 MB and ~100 MB at their sizes),
+loaded on a miss with one small query.
+
+Why polling: the registry events reach Postgres through the checkin consumer, which an HTTP
+replica may not run (``VENUECODE_CHECKIN_READMODEL_CONSUMER=false``). Every read-model
+write also notes the venue or family it touched in ``checkin.changes`` (same transaction);
+each process reads the rows newer than its last poll (with an overlap of ``OVERLAP``, so a
+transaction that committed late is not missed) every ``poll_s`` and forgets those entries.
+A change is therefore seen within ``poll_s`` of its commit. A poster newer than the cached
+venue reloads that venue at once (it was just reissued); an unknown venue is remembered as
+unknown until its ``venue.registered`` is noted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from services.checkin.models import PersonView, ScanContext, Venue
+from services.checkin.store import Store
+
+log = logging.getLogger("venuecode.checkin")
+
+MAX_VENUES = 100_000
+MAX_FAMILIES = 200_000
+# Rows are re-read this far back: a read-model transaction takes milliseconds, so one that
+# committed after a later-started one is still seen.
+OVERLAP = timedelta(seconds=5)
+# checkin.changes keeps this much; older rows were read by every live process long ago.
+KEEP = timedelta(hours=1)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lru(Generic[K, V]):
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        if key not in self._items:
+            return False, None
+        self._items.move_to_end(key)
+        return True, self._items[key]
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def forget(self, key: K) -> None:
+        self._items.pop(key, None)
+
+
+class Memory:
+    def __init__(self, store: Store, poll_s: float = 0.5) -> None:
+        self._store = store
+        self._poll_s = poll_s
+        self._venues: Lru[UUID, Venue | None] = Lru(MAX_VENUES)
+        self._families: Lru[UUID, tuple[PersonView, ...]] = Lru(MAX_FAMILIES)
+        self._since: datetime | None = None
+        self._last_cleanup: datetime | None = None
+
+    async def scan_context(
+        self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None, poster_version: int = 0
+    ) -> ScanContext | None:
+        """``Store.scan_context`` from memory: the venue and the wanted people (None: the caller
+        and all their dependents); None for an unknown venue."""
+        venue = await self._venue(venue_id, poster_version)
+        if venue is None:
+            return None
+        family = await self._family(caller)
+        if person_ids is None:
+            return ScanContext(venue, family)
+        by_id = {p.person_id: p for p in family}
+        people = tuple(by_id.get(p) or PersonView(p, "", "", False, None) for p in person_ids)
+        return ScanContext(venue, people)
+
+    async def people_of(self, caller: UUID) -> list[PersonView]:
+        return list(await self._family(caller))
+
+    async def _venue(self, venue_id: UUID, poster_version: int) -> Venue | None:
+        known, venue = self._venues.get(venue_id)
+        if known and (venue is None or poster_version <= venue.poster_version):
+            return venue
+        venue = await self._store.venue(venue_id)
+        self._venues.put(venue_id, venue)
+        return venue
+
+    async def _family(self, caller: UUID) -> tuple[PersonView, ...]:
+        known, family = self._families.get(caller)
+        if known and family is not None:
+            return family
+        family = tuple(await self._store.people_of(caller))
+        self._families.put(caller, family)
+        return family
+
+    async def refresh(self) -> int:
+        """Forget what changed since the last poll; how many changes were read."""
+        changes, now = await self._store.changes_since(None if self._since is None else self._since - OVERLAP)
+        if self._since is None:
+            # The first poll: nothing was cached before it, so nothing to forget.
+            self._since = now
+            return 0
+        self._since = now
+        for kind, key in changes:
+            (self._venues if kind == "venue" else self._families).forget(key)
+        if self._last_cleanup is None or now - self._last_cleanup > KEEP / 4:
+            self._last_cleanup = now
+            await self._store.forget_changes_before(now - KEEP)
+        return len(changes)
+
+    async def run(self) -> None:
+        """Poll until cancelled; a failed poll forgets everything (a change may have been missed)."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                log.warning("read-model poll failed; forgetting the in-process copies", exc_info=True)
+                self._venues = Lru(MAX_VENUES)
+                self._families = Lru(MAX_FAMILIES)
+            await asyncio.sleep(self._poll_s)
+
+
+@contextlib.asynccontextmanager
+async def polling(memory: Memory) -> AsyncIterator[Memory]:
+    """Run ``memory``'s poll for the life of the block."""
+    await memory.refresh()
+    task = asyncio.get_running_loop().create_task(memory.run())
+    try:
+        yield memory
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,111 @@
+"""services.checkin.memory: what a scan reads from memory, when it goes to the store, what it forgets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from services.checkin.memory import Lru, Memory
+from services.checkin.models import PersonView, Venue
+
+
+class Tables:
+    """The store's reads, over dicts of our own; counts every read."""
+
+    def __init__(self) -> None:
+        self.venues: dict[UUID, Venue] = {}
+        self.families: dict[UUID, list[PersonView]] = {}
+        self.changes: list[tuple[datetime, str, UUID]] = []
+        self.clock = datetime(2026, 12, 6, tzinfo=UTC)
+        self.reads = 0
+        self.forgotten_before: datetime | None = None
+
+    async def venue(self, venue_id: UUID) -> Venue | None:
+        self.reads += 1
+        return self.venues.get(venue_id)
+
+    async def people_of(self, caller: UUID) -> list[PersonView]:
+        self.reads += 1
+        return self.families.get(caller, [PersonView(caller, "", "", True, None)])
+
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
+        if since is None:
+            return [], self.clock
+        return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
+
+    async def forget_changes_before(self, moment: datetime) -> None:
+        self.forgotten_before = moment
+
+    def change(self, kind: str, key: UUID) -> None:
+        self.clock += timedelta(seconds=1)
+        self.changes.append((self.clock, kind, key))
+
+
+async def test_a_scan_reads_the_store_once_then_memory_until_a_change_is_noted() -> None:
+    tables = Tables()
+    memory = Memory(tables)  # type: ignore[arg-type]
+    await memory.refresh()
+    venue, caller, child = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    tables.venues[venue] = Venue(venue, "Cafe", 1, None)
+    tables.families[caller] = [
+        PersonView(caller, "張*", "44**", True, None),
+        PersonView(child, "李*", "44**", True, "child"),
+    ]
+    first = await memory.scan_context(venue, caller, None, 1)
+    assert first is not None
+    assert [p.person_id for p in first.people] == [caller, child]
+    assert tables.reads == 2
+    for _ in range(5):
+        context = await memory.scan_context(venue, caller, [child, uuid.uuid4()], 1)
+        assert context is not None
+        assert [p.allowed for p in context.people] == [True, False]
+    assert tables.reads == 2  # memory only
+
+    tables.venues[venue] = Venue(venue, "Cafe (renamed)", 1, None)
+    tables.change("venue", venue)
+    assert (await memory.scan_context(venue, caller, None, 1)).venue.name == "Cafe"  # type: ignore[union-attr]
+    assert await memory.refresh() == 1
+    assert (await memory.scan_context(venue, caller, None, 1)).venue.name == "Cafe (renamed)"  # type: ignore[union-attr]
+    assert tables.reads == 3  # the venue again, the family still from memory
+    tables.families[caller] = tables.families[caller][:1]
+    tables.change("family", caller)
+    await memory.refresh()
+    assert len((await memory.scan_context(venue, caller, None, 1)).people) == 1  # type: ignore[union-attr]
+
+
+async def test_a_newer_poster_reloads_its_venue_once_and_an_unknown_venue_is_remembered() -> None:
+    tables = Tables()
+    memory = Memory(tables)  # type: ignore[arg-type]
+    await memory.refresh()
+    venue, caller = uuid.uuid4(), uuid.uuid4()
+    tables.venues[venue] = Venue(venue, "Gym", 1, None)
+    await memory.scan_context(venue, caller, None, 1)
+    reads = tables.reads
+    tables.venues[venue] = Venue(venue, "Gym", 2, None)  # reissued; its change not polled yet
+    context = await memory.scan_context(venue, caller, None, 2)
+    assert context is not None
+    assert context.venue.poster_version == 2
+    assert tables.reads == reads + 1
+    await memory.scan_context(venue, caller, None, 2)
+    await memory.scan_context(venue, caller, None, 1)  # the old poster: memory says 2 (410 follows)
+    assert tables.reads == reads + 1
+    unknown = uuid.uuid4()
+    assert await memory.scan_context(unknown, caller, None, 1) is None
+    assert await memory.scan_context(unknown, caller, None, 1) is None
+    assert tables.reads == reads + 2
+    tables.venues[unknown] = Venue(unknown, "New", 1, None)
+    tables.change("venue", unknown)
+    await memory.refresh()
+    assert await memory.scan_context(unknown, caller, None, 1) is not None
+
+
+def test_the_lru_keeps_the_most_recently_used() -> None:
+    lru: Lru[int, str] = Lru(2)
+    lru.put(1, "a")
+    lru.put(2, "b")
+    assert lru.get(1) == (True, "a")
+    lru.put(3, "c")  # 2 was used least recently
+    assert lru.get(2) == (False, None)
+    assert lru.get(1) == (True, "a")
+    assert lru.get(3) == (True, "c")
