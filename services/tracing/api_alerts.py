@@ -14,9 +14,15 @@ from services.tracing.api import Epidemiologist
 from services.tracing.api_outbreaks import stored_id
 from services.tracing.models import AlertState, VenueAlert
 from shared.auth import Principal, current_principal, require_role
-from shared.errors import Forbidden
+from shared.errors import Forbidden, problems
 
-router = APIRouter(prefix="/api/tracing/v1", tags=["tracing: venue alerts"])
+# Every route here may answer these (a body malformed or too large, no or a bad token, the wrong
+# role, an unknown id, a rule in the way, a bad value, a dependency down), all as problem+json.
+router = APIRouter(
+    prefix="/api/tracing/v1",
+    tags=["tracing: venue alerts"],
+    responses=problems(400, 401, 403, 404, 409, 413, 422, 503),
+)
 
 HealthAuthority = Annotated[Principal, Depends(require_role("health_authority"))]
 

@@ -14,9 +14,15 @@ from services.tracing import outbreak_exports
 from services.tracing.api import Epidemiologist
 from services.tracing.models import AuditAction, ExposureAnalysis, OutbreakGraph
 from services.tracing.outbreaks import MAX_CASES, MIN_CASES, OutbreakService
-from shared.errors import NotFound
+from shared.errors import NotFound, problems
 
-router = APIRouter(prefix="/api/tracing/v1", tags=["tracing: outbreaks"])
+# Every route here may answer these (a body malformed or too large, no or a bad token, the wrong
+# role, an unknown id, a rule in the way, a bad value, a dependency down), all as problem+json.
+router = APIRouter(
+    prefix="/api/tracing/v1",
+    tags=["tracing: outbreaks"],
+    responses=problems(400, 401, 403, 404, 409, 413, 422, 503),
+)
 
 
 async def _outbreaks(request: Request) -> OutbreakService:  # async: no thread hop (shared/auth.py)
