@@ -1,4 +1,4 @@
-"""The ``venuecode`` command: dev, serve, migrate, grant-role and posters.
+"""The ``venuecode`` command: dev, serve, migrate, topics, dlq, grant-role and posters.
 
 Every command finds Postgres, Redis and Kafka the way ``venuecode dev`` does:
 the ``VENUECODE_*`` URLs when set, else the servers of a running ``make run``,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import inspect
 import logging
@@ -108,6 +109,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``topics create`` makes what is missing; both then check and fail naming each problem."""
+    from shared import topics
+
+    infra = InfraSettings()
+    # Only Kafka is needed: a given bootstrap is used as it is (an init container has no more).
+    with contextlib.ExitStack() as stack:
+        if infra.kafka_bootstrap is None:
+            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
+        kafka = InfraSettings().kafka
+        if args.action == "create":
+            for name in asyncio.run(topics.create(kafka)):
+                print(f"created {name}")
+        problems = asyncio.run(topics.check(kafka))
+    for problem in problems:
+        print(f"venuecode topics: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{len(topics.every_topic())} topics as configured")
+    return 0
+
+
 def cmd_grant_role(args: argparse.Namespace) -> int:
     grant_role = _registry_command("grant_role")
     infra = InfraSettings()
@@ -153,6 +176,10 @@ def parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply every service's database migrations")
     migrate.set_defaults(handler=cmd_migrate)
+
+    topics = commands.add_parser("topics", help="create or check every topic and .dlq twin (settings)")
+    topics.add_argument("action", choices=("create", "check"))
+    topics.set_defaults(handler=cmd_topics)
 
     grant = commands.add_parser("grant-role", help="grant a staff role to a registered person")
     grant.add_argument("--id-number", required=True, help="the person's identity number")

@@ -8,20 +8,19 @@ acknowledge by hand (``AckPolicy.MANUAL``) after their transaction commits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypedDict, TypeVar
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared import topics
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
 from shared.settings import KafkaSettings
@@ -71,6 +70,9 @@ class ConsumerOptions(TypedDict):
     fetch_max_wait_ms: int
     session_timeout_ms: int
     heartbeat_interval_ms: int
+    max_poll_interval_ms: int
+    fetch_max_bytes: int
+    max_partition_fetch_bytes: int
 
 
 def consumer_options(settings: KafkaSettings, *, sparse: bool = False) -> ConsumerOptions:
@@ -83,6 +85,9 @@ def consumer_options(settings: KafkaSettings, *, sparse: bool = False) -> Consum
         "fetch_max_wait_ms": settings.sparse_fetch_max_wait_ms if sparse else settings.fetch_max_wait_ms,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "max_poll_interval_ms": settings.max_poll_interval_ms,
+        "fetch_max_bytes": settings.fetch_max_bytes,
+        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
     }
 
 
@@ -92,17 +97,8 @@ def group_id(settings: KafkaSettings, service: str, purpose: str = "") -> str:
 
 
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
-    """Create the namespaced topics (and nothing else) when they are missing."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms
-    )
-    await admin.start()
-    try:
-        wanted = [NewTopic(topic(name, settings.namespace), settings.partitions, 1) for name in names]
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(wanted)
-    finally:
-        await admin.close()
+    """Create the missing namespaced topics as configured (see ``shared.topics``)."""
+    await topics.create(settings, names)
 
 
 async def publish(

@@ -18,7 +18,8 @@ from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
 
-Check = Callable[[], Awaitable[bool]]
+# A readiness check answers True when ready; False (unreachable) or why not (a string) otherwise.
+Check = Callable[[], Awaitable[bool | str]]
 # JSON bodies here are small (a check-in is a few hundred bytes); 64 KiB leaves
 # room for every form while refusing floods before anything is parsed.
 MAX_BODY_BYTES = 64 * 1024
@@ -156,8 +157,12 @@ def health_router(prefix: str) -> APIRouter:
         results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
         status = {n: r is True for n, r in zip(names, results, strict=True)}
         if not all(status.values()):
-            down = ", ".join(n for n, ok in status.items() if not ok)
-            return problem_response(Unavailable(f"Not ready: {down} unreachable.", 5))
+            down = "; ".join(
+                f"{n}: {r}" if isinstance(r, str) else f"{n} unreachable"
+                for n, r in zip(names, results, strict=True)
+                if r is not True
+            )
+            return problem_response(Unavailable(f"Not ready: {down}.", 5))
         return JSONResponse({"status": "ready", "checks": status})
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
