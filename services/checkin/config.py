@@ -12,3 +12,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VENUECODE_CHECKIN_", extra="ignore")
 
     infra: InfraSettings = Field(default_factory=InfraSettings)
+    # The registry and status read-model consumers. Off in the HTTP pods of a large deployment
+    # (k8s: a small Deployment of their own runs them), so that every autoscaler step does not
+    # rebalance the two groups; the read model is in Postgres, which every pod reads.
+    readmodel_consumer: bool = True

@@ -32,6 +32,7 @@ K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.32.0"
 REQUIRED_SECRETS = ("VENUECODE_JWT_PRIVATE_KEY", "VENUECODE_TOKEN_PRIVATE_KEY", "VENUECODE_PII_KEY")
 KAFKA_NODES = ("kafka-1", "kafka-2", "kafka-3")
+READMODEL = "checkin-readmodel"
 INFRASTRUCTURE = (*KAFKA_NODES, "postgres", "redis")
 JOBS = ("kafka-topics", "migrate")
 # Variables the image itself reads (deploy/docker-entrypoint.sh), not InfraSettings.
@@ -190,13 +191,14 @@ def test_kustomization_lists_every_manifest() -> None:
 
 def test_deployments_probe_readyz_and_healthz_with_resources() -> None:
     deployments = _of_kind("Deployment")
-    assert set(deployments) == {*SERVICES, "gateway"}
-    for name in SERVICES:
+    assert set(deployments) == {*SERVICES, "gateway", READMODEL}
+    for name in (*SERVICES, READMODEL):
         (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
-        assert container["readinessProbe"]["httpGet"]["path"] == f"/api/{name}/readyz"
-        assert container["livenessProbe"]["httpGet"]["path"] == f"/api/{name}/healthz"
+        service = name.removesuffix("-readmodel")
+        assert container["readinessProbe"]["httpGet"]["path"] == f"/api/{service}/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == f"/api/{service}/healthz"
         env = {e["name"]: e for e in container["env"]}
-        assert env["VENUECODE_SERVICE"]["value"] == name
+        assert env["VENUECODE_SERVICE"]["value"] == service
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -228,7 +230,8 @@ def test_services_pdbs_and_checkin_autoscaling() -> None:
     pdbs = _of_kind("PodDisruptionBudget")
     for name, deployment in _of_kind("Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert services[name]["spec"]["selector"].items() <= labels.items(), name
+        if name != READMODEL:  # consumers only: the gateway never routes there
+            assert services[name]["spec"]["selector"].items() <= labels.items(), name
         assert pdbs[name]["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
     (hpa,) = _of_kind("HorizontalPodAutoscaler").values()
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkin"}
@@ -249,8 +252,21 @@ def test_the_job_creates_the_same_topics_and_migrates() -> None:
     assert migrate["args"] == ["migrate"]
 
 
+def test_checkin_read_model_consumers_run_in_their_own_deployment_only() -> None:
+    deployments = _of_kind("Deployment")
+
+    def switch(name: str) -> str:
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        return str({e["name"]: e for e in container["env"]}["VENUECODE_CHECKIN_READMODEL_CONSUMER"]["value"])
+
+    assert switch("checkin") == "false"
+    assert switch(READMODEL) == "true"
+    assert deployments[READMODEL]["spec"]["replicas"] == 1
+    assert READMODEL not in _of_kind("Service")
+
+
 def test_every_service_pod_waits_for_the_topics() -> None:
-    for name in SERVICES:
+    for name in (*SERVICES, READMODEL):
         pod = _of_kind("Deployment")[name]["spec"]["template"]["spec"]
         (wait,) = pod["initContainers"]
         assert "venuecode topics check" in wait["command"][-1]
