@@ -15,12 +15,13 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from services.dev import SERVICES
 from services.embedded import EmbeddedError, export, infrastructure
-from shared.events import StaffRole
+from shared.events import DLQ_SUFFIX, StaffRole
 from shared.settings import InfraSettings
 
 log = logging.getLogger("venuecode.cli")
@@ -131,6 +132,33 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(text: str) -> datetime:
+    """An ISO 8601 instant; one without a zone is UTC."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """``dlq list`` prints each parked message of a topic; ``dlq replay`` sends them back to it."""
+    from shared import dlq
+
+    name = args.topic.removesuffix(DLQ_SUFFIX)
+    infra = InfraSettings()
+    with contextlib.ExitStack() as stack:
+        if infra.kafka_bootstrap is None:
+            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
+        kafka = InfraSettings().kafka
+        if args.action == "list":
+            messages = asyncio.run(dlq.parked(kafka, name, args.since))
+        else:
+            messages = asyncio.run(dlq.replay(kafka, name, args.since))
+    for message in messages:
+        print(message.line())
+    verb = "parked on" if args.action == "list" else "replayed to"
+    print(f"{len(messages)} message(s) {verb} {name}{DLQ_SUFFIX if args.action == 'list' else ''}")
+    return 0
+
+
 def cmd_grant_role(args: argparse.Namespace) -> int:
     grant_role = _registry_command("grant_role")
     infra = InfraSettings()
@@ -180,6 +208,14 @@ def parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="create or check every topic and .dlq twin (settings)")
     topics.add_argument("action", choices=("create", "check"))
     topics.set_defaults(handler=cmd_topics)
+
+    dead = commands.add_parser("dlq", help="list a topic's parked messages, or replay them after a fix")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("topic", help="the topic, e.g. venuecode.status-commands.v1 (its .dlq is read)")
+    dead.add_argument(
+        "--since", type=_since, default=None, help="only messages parked at or after (ISO 8601)"
+    )
+    dead.set_defaults(handler=cmd_dlq)
 
     grant = commands.add_parser("grant-role", help="grant a staff role to a registered person")
     grant.add_argument("--id-number", required=True, help="the person's identity number")

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import topics
+from shared.dlq import parking_headers
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
 from shared.settings import KafkaSettings
@@ -123,13 +124,28 @@ async def publish(
 
 
 async def dead_letter(
-    router: KafkaRouter, settings: KafkaSettings, name: str, raw: bytes, error: Exception
+    router: KafkaRouter,
+    settings: KafkaSettings,
+    name: str,
+    raw: bytes,
+    error: Exception,
+    *,
+    key: bytes | None = None,
 ) -> None:
-    """Park a message that cannot be handled on the topic's ``.dlq`` twin, with the error."""
+    """Park a message that cannot be handled on the topic's ``.dlq`` twin, with its key and the
+    error in its headers (``shared.dlq``: what ``venuecode dlq list`` shows and ``replay`` uses)."""
     target = dlq(topic(name, settings.namespace))
-    headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
-    await router.broker.publish(raw, target, headers=headers)
-    log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+    headers = parking_headers(topic(name, settings.namespace), error)
+    await router.broker.publish(raw, target, key=key, headers=headers)
+    log.warning(
+        "message dead-lettered",
+        extra={
+            "topic": target,
+            "error_type": headers["x-error-type"],
+            "error_field": headers.get("x-error-field"),
+            "error": headers["x-error"],
+        },
+    )
 
 
 def unless_transient(error: Exception) -> bool:
@@ -155,17 +171,18 @@ async def settle_one(
     its partition. Any other failure is redelivered after a pause (nack), so an outage of the
     database loses nothing.
     """
+    key = getattr(msg.raw_message, "key", None)
     try:
         event = decode(msg.body, adapter)
     except ValidationError as exc:
-        await dead_letter(router, settings, name, msg.body, exc)
+        await dead_letter(router, settings, name, msg.body, exc, key=key)
         await msg.ack()
         return
     try:
         await apply(event)
     except Exception as exc:
         if parks(exc):
-            await dead_letter(router, settings, name, msg.body, exc)
+            await dead_letter(router, settings, name, msg.body, exc, key=key)
             await msg.ack()
             return
         log.warning(
