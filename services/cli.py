@@ -14,7 +14,7 @@ import importlib
 import inspect
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -22,7 +22,7 @@ from typing import Any, get_args
 from services.dev import SERVICES
 from services.embedded import EmbeddedError, export, infrastructure
 from shared.events import DLQ_SUFFIX, StaffRole
-from shared.settings import InfraSettings
+from shared.settings import InfraSettings, KafkaSettings
 
 log = logging.getLogger("venuecode.cli")
 
@@ -110,16 +110,22 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def kafka_only() -> Iterator[KafkaSettings]:
+    """The Kafka settings of a command that needs only the broker: a given bootstrap is used as
+    it is (an init container has nothing else); otherwise the servers are found as for every command."""
+    infra = InfraSettings()
+    with contextlib.ExitStack() as stack:
+        if infra.kafka_bootstrap is None:
+            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
+        yield InfraSettings().kafka
+
+
 def cmd_topics(args: argparse.Namespace) -> int:
     """``topics create`` makes what is missing; both then check and fail naming each problem."""
     from shared import topics
 
-    infra = InfraSettings()
-    # Only Kafka is needed: a given bootstrap is used as it is (an init container has no more).
-    with contextlib.ExitStack() as stack:
-        if infra.kafka_bootstrap is None:
-            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
-        kafka = InfraSettings().kafka
+    with kafka_only() as kafka:
         if args.action == "create":
             for name in asyncio.run(topics.create(kafka)):
                 print(f"created {name}")
@@ -143,11 +149,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from shared import dlq
 
     name = args.topic.removesuffix(DLQ_SUFFIX)
-    infra = InfraSettings()
-    with contextlib.ExitStack() as stack:
-        if infra.kafka_bootstrap is None:
-            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
-        kafka = InfraSettings().kafka
+    with kafka_only() as kafka:
         if args.action == "list":
             messages = asyncio.run(dlq.parked(kafka, name, args.since))
         else:

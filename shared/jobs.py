@@ -25,6 +25,9 @@ log = logging.getLogger("venuecode.jobs")
 ROUNDS = Counter(
     "venuecode_job_rounds_total", "Rounds of a periodic job, by who ran them", ["job", "outcome"]
 )
+# A round is cancelled at shutdown; one that does not end within this is left behind, named
+# in the log, so that a stuck round never holds up a pod's exit.
+STOP_WAIT_S = 10.0
 LOST_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 WORK = Counter(
     "venuecode_job_work_total", "What the rounds of a periodic job did (rows, events, keys)", ["job"]
@@ -99,4 +102,7 @@ async def running(pool: asyncpg.Pool, jobs: Sequence[Job]) -> AsyncIterator[None
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+            for task in stuck:
+                log.warning("periodic job did not stop", extra={"job": task.get_name()})

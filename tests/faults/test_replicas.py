@@ -28,9 +28,9 @@ import pytest
 import pytest_asyncio
 import zxingcpp
 from PIL import Image
+from redis.asyncio import Redis
 
 from services.embedded import free_port
-from shared.db import with_database
 from shared.settings import InfraSettings
 from tests.conftest import Stack
 from tests.e2e.test_story import Person, eventually
@@ -41,6 +41,7 @@ from tests.integration.deploy.conftest import (
     nginx,  # noqa: F401 - the fixture, used by name
     nginx_check,
     render_gateway_config,
+    service_environment,
     spawn,
     stop,
     wait_ready,
@@ -99,17 +100,8 @@ async def fleet(stack: Stack, state_dir: Path, nginx: str, tmp_path: Path) -> As
     database = f"vc_test_fleet_{unique}"
     admin = await asyncpg.connect(stack.postgres_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VENUECODE_")}
+    env = service_environment(stack, state_dir, database, f"tfl{unique}")
     env.update(
-        VENUECODE_ENV="test",
-        VENUECODE_POSTGRES_URL=with_database(stack.postgres_url, database),
-        VENUECODE_REDIS_URL=stack.redis_url,
-        VENUECODE_KAFKA_BOOTSTRAP=stack.kafka_bootstrap,
-        VENUECODE_KAFKA_NAMESPACE=f"tfl{unique}.",
-        VENUECODE_KAFKA_REQUEST_TIMEOUT_MS="15000",
-        VENUECODE_REDIS_KEY_PREFIX=f"tfl{unique}:",
-        VENUECODE_STATE_DIR=str(state_dir),
-        VENUECODE_LOG_LEVEL="WARNING",
         # Short jobs so that relays and refills run within the test's minute.
         VENUECODE_STATUS_OUTBOX_RELAY_INTERVAL_S="1",
         VENUECODE_REGISTRY_OUTBOX_RELAY_INTERVAL_S="1",
@@ -152,6 +144,14 @@ async def fleet(stack: Stack, state_dir: Path, nginx: str, tmp_path: Path) -> As
             stop(process)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
+        redis = Redis.from_url(stack.redis_url)
+        try:
+            prefix = env["VENUECODE_REDIS_KEY_PREFIX"]
+            keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+            if keys:
+                await redis.delete(*keys)
+        finally:
+            await redis.aclose()
 
 
 @dataclass
