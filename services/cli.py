@@ -1,4 +1,4 @@
-"""The ``venuecode`` command: dev, serve, migrate, grant-role and posters.
+"""The ``venuecode`` command: dev, serve, migrate, topics, dlq, grant-role and posters.
 
 Every command finds Postgres, Redis and Kafka the way ``venuecode dev`` does:
 the ``VENUECODE_*`` URLs when set, else the servers of a running ``make run``,
@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import inspect
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from services.dev import SERVICES
 from services.embedded import EmbeddedError, export, infrastructure
-from shared.events import StaffRole
+from shared.events import DLQ_SUFFIX, StaffRole
 from shared.progress import progress
-from shared.settings import InfraSettings
+from shared.settings import InfraSettings, KafkaSettings
 
 log = logging.getLogger("venuecode.cli")
 
@@ -111,6 +113,57 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def kafka_only() -> Iterator[KafkaSettings]:
+    """The Kafka settings of a command that needs only the broker: a given bootstrap is used as
+    it is (an init container has nothing else); otherwise the servers are found as for every command."""
+    infra = InfraSettings()
+    with contextlib.ExitStack() as stack:
+        if infra.kafka_bootstrap is None:
+            export(stack.enter_context(infrastructure(infra.state_dir, owner=False)))
+        yield InfraSettings().kafka
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``topics create`` makes what is missing; both then check and fail naming each problem."""
+    from shared import topics
+
+    with kafka_only() as kafka:
+        if args.action == "create":
+            for name in asyncio.run(topics.create(kafka)):
+                print(f"created {name}")
+        problems = asyncio.run(topics.check(kafka))
+    for problem in problems:
+        print(f"venuecode topics: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{len(topics.every_topic())} topics as configured")
+    return 0
+
+
+def _since(text: str) -> datetime:
+    """An ISO 8601 instant; one without a zone is UTC."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """``dlq list`` prints each parked message of a topic; ``dlq replay`` sends them back to it."""
+    from shared import dlq
+
+    name = args.topic.removesuffix(DLQ_SUFFIX)
+    with kafka_only() as kafka:
+        if args.action == "list":
+            messages = asyncio.run(dlq.parked(kafka, name, args.since))
+        else:
+            messages = asyncio.run(dlq.replay(kafka, name, args.since))
+    for message in messages:
+        print(message.line())
+    verb = "parked on" if args.action == "list" else "replayed to"
+    print(f"{len(messages)} message(s) {verb} {name}{DLQ_SUFFIX if args.action == 'list' else ''}")
+    return 0
+
+
 def cmd_grant_role(args: argparse.Namespace) -> int:
     grant_role = _registry_command("grant_role")
     infra = InfraSettings()
@@ -195,6 +248,18 @@ def parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply every service's database migrations")
     migrate.set_defaults(handler=cmd_migrate)
+
+    topics = commands.add_parser("topics", help="create or check every topic and .dlq twin (settings)")
+    topics.add_argument("action", choices=("create", "check"))
+    topics.set_defaults(handler=cmd_topics)
+
+    dead = commands.add_parser("dlq", help="list a topic's parked messages, or replay them after a fix")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("topic", help="the topic, e.g. venuecode.status-commands.v1 (its .dlq is read)")
+    dead.add_argument(
+        "--since", type=_since, default=None, help="only messages parked at or after (ISO 8601)"
+    )
+    dead.set_defaults(handler=cmd_dlq)
 
     grant = commands.add_parser("grant-role", help="grant a staff role to a registered person")
     grant.add_argument("--id-number", required=True, help="the person's identity number")

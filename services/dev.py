@@ -6,6 +6,7 @@ The dispatcher routes by path prefix exactly as the production gateway does
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import signal
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.embedded import EmbeddedError, export, infrastructure
+from shared import topics
 from shared.logging import configure_logging
 from shared.settings import InfraSettings
 
@@ -145,6 +147,9 @@ def run(port: int | None = None, host: str | None = None) -> int:
     try:
         with infrastructure(infra.state_dir, owner=True) as urls:
             export(urls)
+            # As in production, the topics exist before any service starts (the services would
+            # make theirs too, outside production).
+            asyncio.run(topics.create(InfraSettings().kafka))
             config = uvicorn.Config(
                 create_dispatcher(),
                 host=host,

@@ -8,21 +8,20 @@ acknowledge by hand (``AckPolicy.MANUAL``) after their transaction commits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypedDict, TypeVar
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shared import telemetry
+from shared import telemetry, topics
+from shared.dlq import parking_headers
 from shared.errors import Unavailable
 from shared.events import decode, dlq, encode, topic
 from shared.metrics import DEAD_LETTERS, PUBLISH_FAILURES
@@ -76,6 +75,9 @@ class ConsumerOptions(TypedDict):
     fetch_max_wait_ms: int
     session_timeout_ms: int
     heartbeat_interval_ms: int
+    max_poll_interval_ms: int
+    fetch_max_bytes: int
+    max_partition_fetch_bytes: int
 
 
 def consumer_options(settings: KafkaSettings, *, sparse: bool = False) -> ConsumerOptions:
@@ -88,6 +90,9 @@ def consumer_options(settings: KafkaSettings, *, sparse: bool = False) -> Consum
         "fetch_max_wait_ms": settings.sparse_fetch_max_wait_ms if sparse else settings.fetch_max_wait_ms,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "max_poll_interval_ms": settings.max_poll_interval_ms,
+        "fetch_max_bytes": settings.fetch_max_bytes,
+        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
     }
 
 
@@ -97,17 +102,8 @@ def group_id(settings: KafkaSettings, service: str, purpose: str = "") -> str:
 
 
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
-    """Create the namespaced topics (and nothing else) when they are missing."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms
-    )
-    await admin.start()
-    try:
-        wanted = [NewTopic(topic(name, settings.namespace), settings.partitions, 1) for name in names]
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(wanted)
-    finally:
-        await admin.close()
+    """Create the missing namespaced topics as configured (see ``shared.topics``)."""
+    await topics.create(settings, names)
 
 
 async def publish(
@@ -133,13 +129,28 @@ async def publish(
 
 
 async def dead_letter(
-    router: KafkaRouter, settings: KafkaSettings, name: str, raw: bytes, error: Exception
+    router: KafkaRouter,
+    settings: KafkaSettings,
+    name: str,
+    raw: bytes,
+    error: Exception,
+    *,
+    key: bytes | None = None,
 ) -> None:
-    """Park a message that cannot be handled on the topic's ``.dlq`` twin, with the error."""
+    """Park a message that cannot be handled on the topic's ``.dlq`` twin, with its key and the
+    error in its headers (``shared.dlq``: what ``venuecode dlq list`` shows and ``replay`` uses)."""
     target = dlq(topic(name, settings.namespace))
-    headers = {"x-error-type": type(error).__name__, "x-error": str(error)[:500]}
-    await router.broker.publish(raw, target, headers=headers)
-    log.warning("message dead-lettered", extra={"topic": target, "error_type": type(error).__name__})
+    headers = parking_headers(topic(name, settings.namespace), error)
+    await router.broker.publish(raw, target, key=key, headers=headers)
+    log.warning(
+        "message dead-lettered",
+        extra={
+            "topic": target,
+            "error_type": headers["x-error-type"],
+            "error_field": headers.get("x-error-field"),
+            "error": headers["x-error"],
+        },
+    )
     DEAD_LETTERS.labels(name).inc()
 
 
@@ -166,17 +177,18 @@ async def settle_one(
     its partition. Any other failure is redelivered after a pause (nack), so an outage of the
     database loses nothing.
     """
+    key = getattr(msg.raw_message, "key", None)
     try:
         event = decode(msg.body, adapter)
     except ValidationError as exc:
-        await dead_letter(router, settings, name, msg.body, exc)
+        await dead_letter(router, settings, name, msg.body, exc, key=key)
         await msg.ack()
         return
     try:
         await apply(event)
     except Exception as exc:
         if parks(exc):
-            await dead_letter(router, settings, name, msg.body, exc)
+            await dead_letter(router, settings, name, msg.body, exc, key=key)
             await msg.ack()
             return
         log.warning(

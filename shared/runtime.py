@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from faststream.kafka.fastapi import KafkaRouter
 
 from shared import cache, db, kafka, metrics
+from shared import topics as topic_admin
 from shared.auth import AccessTokens
 from shared.keys import Keys, load_keys
 from shared.pii import Vault
-from shared.settings import InfraSettings
+from shared.settings import InfraSettings, KafkaSettings
 from shared.tokens import TokenSigner
+from shared.web import Check
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,13 @@ async def open_runtime(
             await db.migrate(pool, schema, migrations)
     redis = cache.create_redis(infra.redis)
     try:
-        await kafka.ensure_topics(infra.kafka, topics)
+        checks: dict[str, Check] = {"redis": lambda: cache.ping(redis), "kafka": lambda: kafka.ping(router)}
+        if infra.is_production:
+            # Never created here (see shared.topics): the topic job made them, readiness checks them.
+            checks["topics"] = TopicsReady(infra.kafka, topics)
+        else:
+            await kafka.ensure_topics(infra.kafka, topics)
         metrics.declare_dead_letter_topics(topics)
-        checks = {"redis": lambda: cache.ping(redis), "kafka": lambda: kafka.ping(router)}
         if pool is not None:
             checks["postgres"] = lambda: _pg_ok(pool)
         app.state.readiness = checks
@@ -80,6 +86,31 @@ async def open_runtime(
         await redis.aclose()
         if pool is not None:
             await pool.close()
+
+
+class TopicsReady:
+    """A readiness check: the service's topics exist with at least their configured partitions.
+
+    Asked until it passes once (topics do not shrink), so a pod is held back until the topic
+    job has run, and readyz names what is missing.
+    """
+
+    def __init__(self, settings: KafkaSettings, names: Sequence[str]) -> None:
+        self._settings = settings
+        self._names = list(names)
+        self._passed = False
+
+    async def __call__(self) -> bool | str:
+        if self._passed:
+            return True
+        try:
+            problems = await topic_admin.check(self._settings, self._names)
+        except Exception as exc:  # the broker away: readyz says so, the next probe asks again
+            return f"cannot be checked ({type(exc).__name__})"
+        if problems:
+            return "; ".join(problems)
+        self._passed = True
+        return True
 
 
 async def _pg_ok(pool: asyncpg.Pool) -> bool:

@@ -57,11 +57,33 @@ class KafkaSettings(BaseModel):
     # after about half the session timeout (5 s with aiokafka's 10 s default): at 5 s no
     # group with default settings ever joined. Publishing stays bounded by PUBLISH_TIMEOUT_S.
     request_timeout_ms: int = 15_000
-    # Kafka's smallest allowed session (group.min.session.timeout.ms): a dead consumer's
-    # partitions move on within 6 s, and on tansu a group joins in about half of it.
-    session_timeout_ms: int = 6_000
-    heartbeat_interval_ms: int = 1_500
+    # 30 s outlives a broker restart or a leader election without a rebalance of every group
+    # (a dead consumer's partitions wait that long to move on). On tansu a group joins only
+    # after about half of it, so tests and `make run` set short sessions.
+    session_timeout_ms: int = 30_000
+    # A third of the session, as Kafka advises: two heartbeats may be lost before a member is.
+    heartbeat_interval_ms: int = 10_000
+    # A handler's batch (a tracing COPY of ~fetch_max_bytes) must finish within this, or the
+    # member is dropped: 5 minutes covers a Postgres failover.
+    max_poll_interval_ms: int = 300_000
+    # Bounds one fetch's memory: 50 MB in all, 1 MB a partition (Kafka's defaults, explicit).
+    fetch_max_bytes: int = 52_428_800
+    max_partition_fetch_bytes: int = 1_048_576
+    # Topics (``venuecode topics create``): every topic and .dlq twin has ``partitions`` unless
+    # ``topic_partitions`` names it (un-namespaced). Production: check-ins 48 (up to 48 tracing
+    # consumers), replication 3 with min.insync.replicas 2, so acks=all survives losing a broker.
     partitions: int = 4
+    topic_partitions: dict[str, int] = Field(default_factory=dict)
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+
+    def partitions_of(self, name: str) -> int:
+        """The configured partition count of a topic, by its name without the namespace."""
+        return self.topic_partitions.get(name, self.partitions)
+
+
+# Session and heartbeat (ms) outside production: see InfraSettings.kafka_session_timeout_ms.
+DEVELOPMENT_SESSION = (6_000, 1_500)
 
 
 class InfraSettings(BaseSettings):
@@ -78,8 +100,18 @@ class InfraSettings(BaseSettings):
     # Broker request timeout. tansu answers a JoinGroup only after ~5.0 s (measured here), so
     # subscribers never join with 5 s; deployments and the gateway test set more (15-30 s).
     kafka_request_timeout_ms: int = KafkaSettings.model_fields["request_timeout_ms"].default
-    kafka_session_timeout_ms: int = KafkaSettings.model_fields["session_timeout_ms"].default
-    kafka_heartbeat_interval_ms: int = KafkaSettings.model_fields["heartbeat_interval_ms"].default
+    # Unset: KafkaSettings' production timing in production; elsewhere (tansu, where a group
+    # joins after half the session) Kafka's smallest allowed session, 6 s, and 1.5 s heartbeats.
+    kafka_session_timeout_ms: int | None = None
+    kafka_heartbeat_interval_ms: int | None = None
+    kafka_max_poll_interval_ms: int = KafkaSettings.model_fields["max_poll_interval_ms"].default
+    kafka_fetch_max_bytes: int = KafkaSettings.model_fields["fetch_max_bytes"].default
+    kafka_max_partition_fetch_bytes: int = KafkaSettings.model_fields["max_partition_fetch_bytes"].default
+    kafka_partitions: int = KafkaSettings.model_fields["partitions"].default
+    # JSON: {"venuecode.checkins.v1": 48, ...}
+    kafka_topic_partitions: dict[str, int] = Field(default_factory=dict)
+    kafka_replication_factor: int = KafkaSettings.model_fields["replication_factor"].default
+    kafka_min_insync_replicas: int = KafkaSettings.model_fields["min_insync_replicas"].default
     redis_key_prefix: str = "vc:"
     # VENUECODE_REDIS_CLUSTER=true: VENUECODE_REDIS_URL is the seed node of a Redis Cluster.
     redis_cluster: bool = False
@@ -119,12 +151,25 @@ class InfraSettings(BaseSettings):
 
     @property
     def kafka(self) -> KafkaSettings:
+        production = KafkaSettings.model_fields
+        session, heartbeat = (
+            (production["session_timeout_ms"].default, production["heartbeat_interval_ms"].default)
+            if self.is_production
+            else DEVELOPMENT_SESSION
+        )
         base = KafkaSettings(
             namespace=self.kafka_namespace,
             idempotent_producer=self.kafka_idempotent_producer,
             request_timeout_ms=self.kafka_request_timeout_ms,
-            session_timeout_ms=self.kafka_session_timeout_ms,
-            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
+            session_timeout_ms=self.kafka_session_timeout_ms or session,
+            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms or heartbeat,
+            max_poll_interval_ms=self.kafka_max_poll_interval_ms,
+            fetch_max_bytes=self.kafka_fetch_max_bytes,
+            max_partition_fetch_bytes=self.kafka_max_partition_fetch_bytes,
+            partitions=self.kafka_partitions,
+            topic_partitions=self.kafka_topic_partitions,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
         )
         return base.model_copy(update={"bootstrap": self.kafka_bootstrap}) if self.kafka_bootstrap else base
 

@@ -19,7 +19,8 @@ from shared.metrics import DEPENDENCY_UP, MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
 from shared.telemetry import instrument_app
 
-Check = Callable[[], Awaitable[bool]]
+# A readiness check answers True when ready; False (unreachable) or why not (a string) otherwise.
+Check = Callable[[], Awaitable[bool | str]]
 # JSON bodies here are small (a check-in is a few hundred bytes); 64 KiB leaves
 # room for every form while refusing floods before anything is parsed.
 MAX_BODY_BYTES = 64 * 1024
@@ -154,10 +155,15 @@ def health_router(prefix: str) -> APIRouter:
         responses={503: {"description": "A dependency is down"}},
     )
     async def readyz(request: Request) -> JSONResponse:
-        status = await readiness(request.app)
+        answers = await readiness(request.app)
+        status = {n: a is True for n, a in answers.items()}
         if not all(status.values()):
-            down = ", ".join(n for n, ok in status.items() if not ok)
-            return problem_response(Unavailable(f"Not ready: {down} unreachable.", 5))
+            down = "; ".join(
+                f"{n}: {a}" if isinstance(a, str) else f"{n} unreachable"
+                for n, a in answers.items()
+                if a is not True
+            )
+            return problem_response(Unavailable(f"Not ready: {down}.", 5))
         return JSONResponse({"status": "ready", "checks": status})
 
     async def metrics(request: Request) -> Response:
@@ -169,12 +175,14 @@ def health_router(prefix: str) -> APIRouter:
     return router
 
 
-async def readiness(app: FastAPI) -> dict[str, bool]:
-    """Run the app's readiness checks at once; each result is also the ``venuecode_dependency_up`` gauge."""
+async def readiness(app: FastAPI) -> dict[str, object]:
+    """Run the app's readiness checks at once: each answer is True when ready, else a reason
+    (a string naming what is missing) or the error; each is also the ``venuecode_dependency_up``
+    gauge."""
     checks: dict[str, Check] = app.state.readiness
     names = list(checks)
     results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
-    status = {n: r is True for n, r in zip(names, results, strict=True)}
-    for name, ok in status.items():
-        DEPENDENCY_UP.labels(app.state.service_name, name).set(1 if ok else 0)
-    return status
+    answers: dict[str, object] = dict(zip(names, results, strict=True))
+    for name, answer in answers.items():
+        DEPENDENCY_UP.labels(app.state.service_name, name).set(1 if answer is True else 0)
+    return answers

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 
 from shared.db import with_database
 from shared.settings import InfraSettings
+from tests import containers
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,21 @@ class Stack:
     postgres_url: str  # an admin connection: tests create their databases through it
     redis_url: str
     kafka_bootstrap: str
+    # Real Kafka (testcontainers) runs the idempotent producer as production does; tansu cannot.
+    idempotent_producer: bool = False
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if containers.wanted():
+        why = containers.engine_unavailable()
+        if why is not None:
+            pytest.skip(why)
+        with containers.containers() as running:
+            yield Stack(
+                running.postgres_url, running.redis_url, running.kafka_bootstrap, idempotent_producer=True
+            )
+        return
     env = os.environ
     wanted = {
         "postgres": env.get("VENUECODE_POSTGRES_URL"),
@@ -157,6 +169,7 @@ def infra(
         redis_cluster=cluster,
         kafka_bootstrap=stack.kafka_bootstrap,
         kafka_namespace=f"t{unique}.",
+        kafka_idempotent_producer=stack.idempotent_producer,
         redis_key_prefix=f"t{unique}:",
         # tansu answers a JoinGroup after about half the session timeout: short sessions
         # make every app in a test start in about a second.

@@ -69,19 +69,21 @@ def main(argv: list[str]) -> int:
     cluster: RedisClusterNodes | None = None
     with tempfile.TemporaryDirectory(prefix="vc-test-kafka-") as state:
         try:
-            if not env.get("VENUECODE_KAFKA_BOOTSTRAP"):
+            # VENUECODE_TESTCONTAINERS=1: the tests start their own containers (tests/containers.py).
+            if not env.get("VENUECODE_KAFKA_BOOTSTRAP") and env.get("VENUECODE_TESTCONTAINERS") != "1":
                 broker = EmbeddedStack(Path(state), postgres=False, redis=False, kafka=True).start()
                 env["VENUECODE_KAFKA_BOOTSTRAP"] = broker.kafka_bootstrap
             if not env.get(CLUSTER_URL) and RedisClusterNodes.available():
                 cluster = RedisClusterNodes(Path(state) / "redis-cluster").start()
                 env[CLUSTER_URL] = cluster.url
+            kind = "testcontainers" if env.get("VENUECODE_TESTCONTAINERS") == "1" else "embedded"
             for name in (
                 "VENUECODE_POSTGRES_URL",
                 "VENUECODE_REDIS_URL",
                 "VENUECODE_KAFKA_BOOTSTRAP",
                 CLUSTER_URL,
             ):
-                print(f"tests.infra: {name}={env.get(name) or '(embedded, started by the tests)'}")
+                print(f"tests.infra: {name}={env.get(name) or f'({kind}, started by the tests)'}")
             sys.stdout.flush()
             return subprocess.run(command, env=env, check=False).returncode
         except KeyboardInterrupt:

@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[CHECKINS_TOPIC])
-    handlers.register(router, settings, lambda: app.state.projection, lambda: app.state.status_projection)
+    if settings.readmodel_consumer:
+        handlers.register(router, settings, lambda: app.state.projection, lambda: app.state.status_projection)
     app.include_router(router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -15,3 +15,7 @@ class Settings(BaseSettings):
     # How often each process reads checkin.changes to forget stale venues and families
     # (services/checkin/memory.py): a registry change reaches scans within this.
     readmodel_poll_s: float = 0.5
+    # The registry and status read-model consumers. Off in the HTTP pods of a large deployment
+    # (k8s: a small Deployment of their own runs them), so that every autoscaler step does not
+    # rebalance the two groups; the read model is in Postgres, which every pod reads.
+    readmodel_consumer: bool = True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,8 +17,10 @@ from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
 from services.registry.venues import VenueService
+from shared import jobs
 from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC
+from shared.jobs import Job
 from shared.kafka import make_router
 from shared.ratelimit import RateLimiter, Window
 from shared.runtime import open_runtime
@@ -74,13 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.venues = VenueService(
                 runtime.pool, outbox, runtime.signer, settings.infra.public_base_url
             )
-            relay = asyncio.create_task(outbox.relay(settings.outbox_relay_interval_s))
-            try:
+            relay = Job("registry.outbox", settings.outbox_relay_interval_s, outbox.relay_round)
+            async with jobs.running(runtime.pool, [relay]):
                 yield
-            finally:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
 
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[REGISTRY_TOPIC])

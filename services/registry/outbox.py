@@ -2,15 +2,13 @@
 
 ``stage`` writes the events in the caller's transaction; ``send`` publishes them once the
 transaction has committed and marks them sent. If the broker does not acknowledge, the answer is
-503 but the rows stay unsent, and ``relay`` (a task in the lifespan) sends them later, so no
+503 but the rows stay unsent, and ``relay_round`` (a job of the lifespan) sends them later, so no
 committed change is ever missing from ``venuecode.registry.v1``. Delivery is at least once:
 consumers deduplicate by ``event_id``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,13 +17,11 @@ import asyncpg
 from faststream.kafka.fastapi import KafkaRouter
 
 from services.registry import store
-from shared.errors import Unavailable
 from shared.events import REGISTRY_EVENT_ADAPTER, RegistryEvent, decode, encode
 from shared.kafka import publish
-from shared.metrics import JOB_FAILURES, OUTBOX_BACKLOG
+from shared.metrics import OUTBOX_BACKLOG
 from shared.settings import KafkaSettings
 
-log = logging.getLogger("venuecode.registry.outbox")
 # Rows younger than this are left to the request that wrote them, so the relay does not race it.
 RELAY_MIN_AGE_S = 2.0
 RELAY_BATCH = 100
@@ -47,6 +43,7 @@ class Outbox:
         self._pool = pool
         self._router = router
         self._kafka = kafka
+        self._last_prune = 0.0
 
     async def stage(
         self, conn: store.Conn, topic: str, key: bytes, events: Sequence[RegistryEvent]
@@ -90,21 +87,11 @@ class Outbox:
         async with self._pool.acquire() as conn:
             return await store.prune_outbox(conn, older_than_s)
 
-    async def relay(self, interval_s: float) -> None:
-        """Run ``relay_once`` forever, every ``interval_s``; errors are logged and retried."""
-        last_prune = 0.0
-        failures = JOB_FAILURES.labels("registry", "outbox")  # at 0 from the start: the first one counts
-        while True:
-            try:
-                await self.relay_once()
-                if time.monotonic() - last_prune > PRUNE_EVERY_S:
-                    await self.prune()
-                    last_prune = time.monotonic()
-            except Unavailable:
-                log.warning("outbox relay: broker unavailable, will retry")
-                failures.inc()
-            except Exception as exc:
-                # The loop must outlive any one failure (a restarting database, a broker error).
-                log.warning("outbox relay failed", extra={"error_type": type(exc).__name__})
-                failures.inc()
-            await asyncio.sleep(interval_s)
+    async def relay_round(self) -> int:
+        """One round of the relay job (``shared.jobs``, once per platform): send what failed
+        requests left, and prune sent rows once an hour; returns how many it sent."""
+        sent = await self.relay_once()
+        if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
+            await self.prune()
+            self._last_prune = time.monotonic()
+        return sent

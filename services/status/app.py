@@ -21,10 +21,11 @@ from services.status.lookup import AssistedLookup
 from services.status.models import Clock, SystemClock
 from services.status.service import StatusService
 from services.status.store import Store
+from shared import jobs
 from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, StatusEvent, dlq
+from shared.jobs import Job
 from shared.kafka import make_router, publish
-from shared.metrics import JOB_FAILURES
 from shared.runtime import Runtime, open_runtime
 from shared.settings import KafkaSettings
 from shared.web import service_app
@@ -76,17 +77,16 @@ def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Servic
     return Services(status, codes, lookup, store)
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str, *, first: float) -> None:
-    """Run a periodic job until cancelled; a failed round is logged and retried next time."""
-    failures = JOB_FAILURES.labels(NAME, name)  # at 0 from the start, so the first failure counts
-    await asyncio.sleep(first)
-    while True:
-        try:
-            await job()
-        except Exception as exc:
-            log.warning("periodic job failed", extra={"job": name, "error_type": type(exc).__name__})
-            failures.inc()
-        await asyncio.sleep(seconds)
+def periodic_jobs(services: Services, settings: Settings) -> list[Job]:
+    """The status service's rounds, each once per platform (``shared.jobs``)."""
+    status = services.status
+    sweep, relay = settings.sweep_interval_s, settings.outbox_relay_interval_s
+    return [
+        # The cache is checked at once: a cold cache shows "unknown" at every door.
+        Job("status.cache", settings.cache_check_interval_s, status.ensure_cache),
+        Job("status.sweep", sweep, status.sweep_expired, first_s=sweep),
+        Job("status.outbox", relay, status.relay_outbox, first_s=relay),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -112,33 +112,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ) as runtime:
             app.state.runtime = runtime
             app.state.services = services = build_services(runtime, settings, clock)
-            tasks = [
-                asyncio.create_task(
-                    _every(settings.cache_check_interval_s, services.status.ensure_cache, "cache", first=0)
-                ),
-                asyncio.create_task(
-                    _every(
-                        settings.sweep_interval_s,
-                        services.status.sweep_expired,
-                        "sweep",
-                        first=settings.sweep_interval_s,
-                    )
-                ),
-                asyncio.create_task(
-                    _every(
-                        settings.outbox_relay_interval_s,
-                        services.status.relay_outbox,
-                        "outbox",
-                        first=settings.outbox_relay_interval_s,
-                    )
-                ),
-            ]
-            try:
+            assert runtime.pool is not None
+            async with jobs.running(runtime.pool, periodic_jobs(services, settings)):
                 yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
 
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_TOPIC])

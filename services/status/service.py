@@ -261,12 +261,11 @@ class StatusService:
 
     # --- the colour cache ------------------------------------------------------------
 
-    async def ensure_cache(self) -> bool:
-        """Refill the cache when it is cold, flushed or missed a write; True when it refilled."""
+    async def ensure_cache(self) -> int:
+        """Refill the cache when it is cold, flushed or missed a write; how many keys it wrote."""
         if not self._cache_behind and await self._cache.is_warm():
-            return False
-        await self.refill_cache()
-        return True
+            return 0
+        return await self.refill_cache()
 
     async def refill_cache(self) -> int:
         """Copy every recorded status into Redis in pipelined chunks, then set the warm marker."""

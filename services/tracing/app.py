@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +17,7 @@ from services.tracing.alerts import AlertService
 from services.tracing.config import Settings
 from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
+from shared import jobs
 from shared.asyncapi import contract
 from shared.events import (
     CHECKINS_TOPIC,
@@ -28,8 +27,8 @@ from shared.events import (
     StatusSet,
     dlq,
 )
+from shared.jobs import Job
 from shared.kafka import make_router, publish
-from shared.metrics import JOB_FAILURES
 from shared.runtime import open_runtime
 from shared.settings import PostgresSettings
 from shared.web import service_app
@@ -51,7 +50,20 @@ STATIC = Path(__file__).parent / "static"
 # Status commands are sent this many at a time: each waits for acks=all, and
 # a few hundred in flight keep one producer busy without flooding it.
 PUBLISH_CHUNK = 500
-log = logging.getLogger("venuecode.tracing")
+
+
+def upkeep_job(service: TracingService, settings: Settings) -> Job:
+    """Partitions ahead, retention behind: once per platform every interval (``shared.jobs``).
+
+    Its work is the number of partitions created and dropped.
+    """
+
+    async def maintain() -> int:
+        created, dropped = await service.maintain()
+        return len(created) + len(dropped)
+
+    interval = settings.maintenance_interval_s
+    return Job("tracing.upkeep", interval, maintain, first_s=interval)
 
 
 def command_key(command: StatusCommand) -> bytes:
@@ -85,16 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 *(publish(router, kafka, STATUS_COMMANDS_TOPIC, [c], key=command_key(c)) for c in chunk)
             )
 
-    async def upkeep(service: TracingService) -> None:
-        failures = JOB_FAILURES.labels(NAME, "upkeep")  # at 0 from the start, so the first failure counts
-        while True:
-            await asyncio.sleep(settings.maintenance_interval_s)
-            try:
-                await service.maintain()
-            except Exception as exc:  # the next round retries; the service keeps serving
-                log.warning("tracing upkeep failed", extra={"error_type": type(exc).__name__})
-                failures.inc()
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(
@@ -121,25 +123,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 partitions_ahead_days=settings.partitions_ahead_days,
                 publish_status=publish_status,
             )
-            await service.maintain()
+            upkeep = upkeep_job(service, settings)
+            # Today's partitions must exist before this replica ingests: its first round waits
+            # for the lock (another replica may be making them) instead of skipping.
+            await jobs.run_round(runtime.pool, upkeep, wait=True)
             app.state.runtime = runtime
             app.state.tracing = service
             retention = Retention(settings.retention_days)
             app.state.outbreaks = OutbreakService(runtime.pool, retention)
             app.state.alerts = AlertService(runtime.pool, retention, publish_status)
-            task = asyncio.create_task(upkeep(service))
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the collections that ingestion triggers (each batch makes ~10 objects an event):
             # decoding went from ~7.5 to ~5 µs an event in a profile of the consumer path.
             # Thawed on the way out, so a test process that starts many apps frees their garbage.
             gc.freeze()
             try:
-                yield
+                async with jobs.running(runtime.pool, [upkeep]):
+                    yield
             finally:
                 gc.unfreeze()
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_COMMANDS_TOPIC])

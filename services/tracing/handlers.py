@@ -66,7 +66,7 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
                 try:
                     row = decode_row(record.value or b"")
                 except ValidationError as exc:
-                    await dead_letter(router, kafka, CHECKINS_TOPIC, record.value or b"", exc)
+                    await dead_letter(router, kafka, CHECKINS_TOPIC, record.value or b"", exc, key=record.key)
                     EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "dead_lettered").inc()
                     continue
                 if isinstance(row, CheckinRow):

@@ -31,6 +31,7 @@ def test_only_what_a_retry_can_outlive_is_redelivered() -> None:
 class _Message:
     def __init__(self, body: bytes) -> None:
         self.body = body
+        self.raw_message = None
         self.settled: list[str] = []
 
     async def ack(self) -> None:
@@ -44,7 +45,9 @@ class _Broker:
     def __init__(self) -> None:
         self.parked: list[tuple[str, str]] = []
 
-    async def publish(self, raw: bytes, target: str, headers: dict[str, str]) -> None:
+    async def publish(
+        self, raw: bytes, target: str, headers: dict[str, str], key: bytes | None = None
+    ) -> None:
         self.parked.append((target, headers["x-error-type"]))
 
 

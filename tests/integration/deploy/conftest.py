@@ -237,6 +237,24 @@ async def wait_ready(process: Process, url: str) -> None:
     pytest.fail(f"{process.name} was not ready at {url} within {SERVICE_START_S} s:\n{process.output()}")
 
 
+def service_environment(stack: Stack, state_dir: Path, database: str, name: str) -> dict[str, str]:
+    """The environment of `venuecode serve` processes on the test's servers: their own database,
+    and topics and Redis keys under ``name``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VENUECODE_")}
+    env.update(
+        VENUECODE_ENV="test",
+        VENUECODE_POSTGRES_URL=with_database(stack.postgres_url, database),
+        VENUECODE_REDIS_URL=stack.redis_url,
+        VENUECODE_KAFKA_BOOTSTRAP=stack.kafka_bootstrap,
+        VENUECODE_KAFKA_NAMESPACE=f"{name}.",
+        VENUECODE_KAFKA_REQUEST_TIMEOUT_MS=KAFKA_REQUEST_TIMEOUT_MS,
+        VENUECODE_REDIS_KEY_PREFIX=f"{name}:",
+        VENUECODE_STATE_DIR=str(state_dir),
+        VENUECODE_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
 @pytest_asyncio.fixture(scope="module")
 async def gateway(
     stack: Stack, state_dir: Path, nginx: str, tmp_path_factory: pytest.TempPathFactory
@@ -248,18 +266,7 @@ async def gateway(
     runtime = _open_runtime_dir()
     admin = await asyncpg.connect(stack.postgres_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VENUECODE_")}
-    env.update(
-        VENUECODE_ENV="test",
-        VENUECODE_POSTGRES_URL=with_database(stack.postgres_url, database),
-        VENUECODE_REDIS_URL=stack.redis_url,
-        VENUECODE_KAFKA_BOOTSTRAP=stack.kafka_bootstrap,
-        VENUECODE_KAFKA_NAMESPACE=f"tgw{unique}.",
-        VENUECODE_KAFKA_REQUEST_TIMEOUT_MS=KAFKA_REQUEST_TIMEOUT_MS,
-        VENUECODE_REDIS_KEY_PREFIX=redis_prefix,
-        VENUECODE_STATE_DIR=str(state_dir),
-        VENUECODE_LOG_LEVEL="WARNING",
-    )
+    env = service_environment(stack, state_dir, database, f"tgw{unique}")
     ports = {service: free_port() for service in SERVICES}
     gateway_port = free_port()
     started: list[Process] = []

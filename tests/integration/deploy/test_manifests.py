@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -19,6 +21,7 @@ import yaml  # type: ignore[import-untyped]
 from services.dev import SERVICES
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, STATUS_TOPIC, dlq
 from shared.settings import InfraSettings
+from shared.topics import every_topic
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -28,7 +31,9 @@ K8S = ROOT / "deploy" / "k8s"
 # against it (strict: unknown fields rejected) also apply on newer clusters.
 K8S_VERSION = "1.32.0"
 REQUIRED_SECRETS = ("VENUECODE_JWT_PRIVATE_KEY", "VENUECODE_TOKEN_PRIVATE_KEY", "VENUECODE_PII_KEY")
-INFRASTRUCTURE = ("kafka", "postgres", "redis")
+KAFKA_NODES = ("kafka-1", "kafka-2", "kafka-3")
+READMODEL = "checkin-readmodel"
+INFRASTRUCTURE = (*KAFKA_NODES, "postgres", "redis")
 JOBS = ("kafka-topics", "migrate")
 # Variables the image itself reads (deploy/docker-entrypoint.sh), not InfraSettings.
 IMAGE_VARIABLES = {"VENUECODE_SERVICE", "VENUECODE_PORT", "VENUECODE_WORKERS"}
@@ -59,13 +64,17 @@ def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
     return {doc["metadata"]["name"]: doc for _, doc in _manifests() if doc["kind"] == kind}
 
 
-def _created_topics(script: str) -> dict[str, int]:
-    """`create <topic> <partitions> ...` lines of a topic script, with the dlq loop expanded."""
-    topics = {m[1]: int(m[2]) for m in re.finditer(r"^\s*create (venuecode\.[\w.-]+) (\d+)", script, re.M)}
-    loop = re.search(r"for name in ([^;]+); do\s+create \"\$+name\.dlq\" (\d+)", script)
-    assert loop is not None, "the .dlq twins are made in one loop"
-    topics.update({f"{name}.dlq": int(loop[2]) for name in loop[1].split()})
-    return topics
+def _topics_of(environment: dict[str, str]) -> tuple[dict[str, int], int, int]:
+    """What `venuecode topics create` makes under these variables: partitions per topic,
+    replication factor and min.insync.replicas (read by the settings themselves)."""
+    kafka_variables = {k: v for k, v in environment.items() if k.startswith("VENUECODE_KAFKA_")}
+    with mock.patch.dict(os.environ, kafka_variables):
+        kafka = InfraSettings().kafka
+    return (
+        {name: kafka.partitions_of(name) for name in every_topic()},
+        kafka.replication_factor,
+        kafka.min_insync_replicas,
+    )
 
 
 # ---- docker-compose.yml ----
@@ -84,24 +93,33 @@ def test_compose_is_valid_against_the_compose_spec() -> None:
 
 def test_compose_runs_kafka_in_kraft_mode_postgres_16_and_redis_7() -> None:
     services = _compose()["services"]
-    kafka = services["kafka"]
-    assert kafka["image"].startswith("apache/kafka:")
-    assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
-    assert "broker" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
-    assert not any("ZOOKEEPER" in key for key in kafka["environment"])
+    ids = set()
+    for name in KAFKA_NODES:
+        kafka = services[name]
+        assert kafka["image"].startswith("apache/kafka:")
+        assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
+        assert "broker" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
+        assert not any("ZOOKEEPER" in key for key in kafka["environment"])
+        assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        voters = kafka["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert len(voters) == 3
+        ids.add(kafka["environment"]["KAFKA_NODE_ID"])
+    assert len(ids) == 3
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
 
 
 def test_compose_topic_job_creates_every_topic_with_its_partitions() -> None:
-    job = _compose()["services"]["kafka-topics"]
-    assert job["image"] == _compose()["services"]["kafka"]["image"]
-    script = "\n".join(job["command"]).replace("$$", "$")
-    assert _created_topics(script) == PARTITIONS
-    assert _created_topics(script)[CHECKINS_TOPIC] == 48
-    assert "--if-not-exists" in script
-    assert job["depends_on"]["kafka"]["condition"] == "service_healthy"
-    migrate = _compose()["services"]["migrate"]
+    services = _compose()["services"]
+    job = services["kafka-topics"]
+    assert job["command"] == ["topics", "create"]
+    assert job["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert _topics_of(job["environment"]) == (PARTITIONS, 3, 2)
+    for name in KAFKA_NODES:
+        assert job["depends_on"][name]["condition"] == "service_healthy"
+    for name in SERVICES:  # every service runs with the same topic settings as the job
+        assert _topics_of(services[name]["environment"]) == (PARTITIONS, 3, 2)
+    migrate = services["migrate"]
     assert migrate["command"] == ["migrate"]
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
 
@@ -173,13 +191,14 @@ def test_kustomization_lists_every_manifest() -> None:
 
 def test_deployments_probe_readyz_and_healthz_with_resources() -> None:
     deployments = _of_kind("Deployment")
-    assert set(deployments) == {*SERVICES, "gateway"}
-    for name in SERVICES:
+    assert set(deployments) == {*SERVICES, "gateway", READMODEL}
+    for name in (*SERVICES, READMODEL):
         (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
-        assert container["readinessProbe"]["httpGet"]["path"] == f"/api/{name}/readyz"
-        assert container["livenessProbe"]["httpGet"]["path"] == f"/api/{name}/healthz"
+        service = name.removesuffix("-readmodel")
+        assert container["readinessProbe"]["httpGet"]["path"] == f"/api/{service}/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == f"/api/{service}/healthz"
         env = {e["name"]: e for e in container["env"]}
-        assert env["VENUECODE_SERVICE"]["value"] == name
+        assert env["VENUECODE_SERVICE"]["value"] == service
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -211,7 +230,8 @@ def test_services_pdbs_and_checkin_autoscaling() -> None:
     pdbs = _of_kind("PodDisruptionBudget")
     for name, deployment in _of_kind("Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert services[name]["spec"]["selector"].items() <= labels.items(), name
+        if name != READMODEL:  # consumers only: the gateway never routes there
+            assert services[name]["spec"]["selector"].items() <= labels.items(), name
         assert pdbs[name]["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
     (hpa,) = _of_kind("HorizontalPodAutoscaler").values()
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkin"}
@@ -224,9 +244,33 @@ def test_the_job_creates_the_same_topics_and_migrates() -> None:
     (job,) = _of_kind("Job").values()
     pod = job["spec"]["template"]["spec"]
     (topics,) = pod["initContainers"]
-    assert _created_topics(topics["command"][-1]) == PARTITIONS
+    assert topics["args"] == ["topics", "create"]
+    config = _of_kind("ConfigMap")["venuecode-config"]["data"]
+    assert _topics_of(config) == (PARTITIONS, 3, 2)
+    assert {"configMapRef": {"name": "venuecode-config"}} in topics["envFrom"]
     (migrate,) = pod["containers"]
     assert migrate["args"] == ["migrate"]
+
+
+def test_checkin_read_model_consumers_run_in_their_own_deployment_only() -> None:
+    deployments = _of_kind("Deployment")
+
+    def switch(name: str) -> str:
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        return str({e["name"]: e for e in container["env"]}["VENUECODE_CHECKIN_READMODEL_CONSUMER"]["value"])
+
+    assert switch("checkin") == "false"
+    assert switch(READMODEL) == "true"
+    assert deployments[READMODEL]["spec"]["replicas"] == 1
+    assert READMODEL not in _of_kind("Service")
+
+
+def test_every_service_pod_waits_for_the_topics() -> None:
+    for name in (*SERVICES, READMODEL):
+        pod = _of_kind("Deployment")[name]["spec"]["template"]["spec"]
+        (wait,) = pod["initContainers"]
+        assert "venuecode topics check" in wait["command"][-1]
+        assert {"configMapRef": {"name": "venuecode-config"}} in wait["envFrom"]
 
 
 # ---- the gateway's template variables ----
