@@ -17,7 +17,7 @@ from shared.ids import uuid7
 
 Colour = Literal["green", "yellow", "red"]
 ObservedColour = Literal["green", "yellow", "red", "unknown"]
-IdKind = Literal["mainland_id", "hk_macao_permit", "taiwan_permit", "passport"]
+IdKind = Literal["mainland_id", "hk_macao_permit", "taiwan_permit", "passport", "foreign_permanent_resident"]
 CheckinMethod = Literal["self_scan", "proxy_scan", "inspector_scan", "paper_code"]
 TemperatureBand = Literal["normal", "fever"]
 StaffRole = Literal["epidemiologist", "health_authority", "operator"]

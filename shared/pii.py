@@ -23,22 +23,23 @@ from shared.events import IdKind
 # GB 11643-1999: weights of the 17 digits, and the check character by sum mod 11.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-# Province-level prefixes of GB/T 2260 (plus 71 Taiwan, 81 Hong Kong, 82 Macao).
-PROVINCE_PREFIXES = frozenset(
-    [
-        *range(11, 16),
-        *range(21, 24),
-        *range(31, 38),
-        *range(41, 47),
-        *range(50, 55),
-        *range(61, 66),
-        71,
-        81,
-        82,
-    ]
+# Province-level prefixes of GB/T 2260 (plus 71 Taiwan).
+_PROVINCES = frozenset(
+    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66), 71]
 )
+# Residence permits of Hong Kong (81), Macao (82) and Taiwan (83) residents use the mainland
+# number's format, GB 11643 check character included.
+PROVINCE_PREFIXES = _PROVINCES | {81, 82, 83}
 _HK_MACAO = re.compile(r"[HM]\d{8}(\d{2})?")  # 回鄉證: H/M + 8 digits (old cards: + 2 more)
 _TAIWAN = re.compile(r"\d{8}|\d{10}")  # 台胞證: 8 digits since 2015, 10 before
+# Foreign permanent resident ID card (外國人永久居留身份證). The card of 2004/2017: 3 letters of
+# nationality (ISO 3166-1 alpha-3), 2 digits of the receiving province, birth date YYMMDD,
+# 3 digits of sequence and 1 check digit. Its check-digit algorithm is not published, so only
+# the structure, the province and the birth date can be checked. The card of 2023: 18 digits,
+# "9", 2 digits of province, 3 of nationality, birth date YYYYMMDD, 3 of sequence and the
+# GB 11643 check character, like a mainland ID.
+_FOREIGN_OLD = re.compile(r"[A-Z]{3}(\d{2})(\d{6})\d{4}")
+_FOREIGN_NEW = re.compile(r"9(\d{2})\d{14}[\dX]")
 _PASSPORT = re.compile(r"[A-Z0-9]{5,17}")  # ICAO 9303 allows up to 9 in the MRZ; some states use more
 # Version 1 blobs name no key (version, nonce, sealed); version 2 blobs name the key that sealed
 # them (version, 8-byte key id, nonce, sealed), so a key rotation knows what is left to re-encrypt.
@@ -70,8 +71,32 @@ def mainland_birth_date(number: str) -> date:
     return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
+def _check_birth_date(born: date | None, today: date | None) -> None:
+    if born is None:
+        raise InvalidIdentity("the birth date in the number does not exist")
+    if born > (today or date.today()) or born.year < 1900:  # noqa: DTZ011 - a calendar day
+        raise InvalidIdentity("the birth date in the number is not possible")
+
+
+def _dated(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _check_gb11643(value: str, today: date | None) -> None:
+    """Birth date at characters 7-14 and the check character, shared by the 18-character forms."""
+    _check_birth_date(_dated(int(value[6:10]), int(value[10:12]), int(value[12:14])), today)
+    if check_character(value[:17]) != value[17]:
+        raise InvalidIdentity("the check character does not match (GB 11643)")
+
+
 def validate_mainland_id(number: str, today: date | None = None) -> str:
-    """The normalised number, or ``InvalidIdentity`` saying which rule it breaks."""
+    """The normalised number, or ``InvalidIdentity`` saying which rule it breaks.
+
+    Also the format of the residence permits of Hong Kong, Macao and Taiwan residents.
+    """
     value = normalise_id(number)
     if len(value) != 18:
         raise InvalidIdentity("a mainland resident ID has 18 characters")
@@ -79,14 +104,32 @@ def validate_mainland_id(number: str, today: date | None = None) -> str:
         raise InvalidIdentity("a mainland resident ID is 17 digits and a digit or X")
     if int(value[:2]) not in PROVINCE_PREFIXES:
         raise InvalidIdentity("the first two digits are not a province code")
-    try:
-        born = mainland_birth_date(value)
-    except ValueError as exc:
-        raise InvalidIdentity("the birth date in the number does not exist") from exc
-    if born > (today or date.today()) or born.year < 1900:  # noqa: DTZ011 - a calendar day
-        raise InvalidIdentity("the birth date in the number is not possible")
-    if check_character(value[:17]) != value[17]:
-        raise InvalidIdentity("the check character does not match (GB 11643)")
+    _check_gb11643(value, today)
+    return value
+
+
+def validate_foreign_permanent_resident(number: str, today: date | None = None) -> str:
+    """The normalised number of either foreign permanent resident ID card, or ``InvalidIdentity``."""
+    value = normalise_id(number)
+    if old := _FOREIGN_OLD.fullmatch(value):
+        province, birth = old.groups()
+        # YYMMDD names no century: the date must exist, and not lie ahead, in one of the two.
+        yy, mm, dd = int(birth[:2]), int(birth[2:4]), int(birth[4:])
+        candidates = [d for d in (_dated(2000 + yy, mm, dd), _dated(1900 + yy, mm, dd)) if d]
+        past = [d for d in candidates if d <= (today or date.today())]  # noqa: DTZ011
+        born: date | None = (past or candidates)[0] if candidates else None
+    elif new := _FOREIGN_NEW.fullmatch(value):
+        province, born = new.group(1), None
+    else:
+        raise InvalidIdentity(
+            "a foreign permanent resident ID is 3 letters and 12 digits, or 18 digits starting with 9"
+        )
+    if int(province) not in _PROVINCES - {71}:
+        raise InvalidIdentity("the receiving province code in the number is not a mainland province")
+    if old:
+        _check_birth_date(born, today)
+    else:
+        _check_gb11643(value, today)
     return value
 
 
@@ -95,6 +138,8 @@ def validate_identity(kind: IdKind, number: str, today: date | None = None) -> s
     value = normalise_id(number)
     if kind == "mainland_id":
         return validate_mainland_id(value, today)
+    if kind == "foreign_permanent_resident":
+        return validate_foreign_permanent_resident(value, today)
     pattern, what = {
         "hk_macao_permit": (_HK_MACAO, "H or M followed by 8 or 10 digits"),
         "taiwan_permit": (_TAIWAN, "8 or 10 digits"),
@@ -106,8 +151,12 @@ def validate_identity(kind: IdKind, number: str, today: date | None = None) -> s
 
 
 def birth_date_of(kind: IdKind, number: str) -> date | None:
-    """Only a mainland ID carries its holder's birth date."""
-    return mainland_birth_date(normalise_id(number)) if kind == "mainland_id" else None
+    """A mainland ID and the 18-digit foreign permanent resident card carry the birth date
+    with its century; the older 15-character card (YYMMDD) and the other documents do not."""
+    value = normalise_id(number)
+    if kind == "mainland_id" or (kind == "foreign_permanent_resident" and len(value) == 18):
+        return mainland_birth_date(value)
+    return None
 
 
 def age_on(born: date, day: date) -> int:

@@ -52,13 +52,20 @@ Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 
 
+ID_KIND_DOC = (
+    "mainland_id (also the residence permits of Hong Kong, Macao and Taiwan residents: 81, 82, 83),"
+    " hk_macao_permit, taiwan_permit, passport, or foreign_permanent_resident (added beyond API.md:"
+    " the 18-digit card of 2023 starting with 9, or the 15-character card of 3 letters and 12 digits)"
+)
+
+
 class _Body(BaseModel):
     model_config = {"extra": "ignore"}
 
 
 class NewAccount(_Body):
     name: str = Field(max_length=200)
-    id_kind: IdKind
+    id_kind: IdKind = Field(description=ID_KIND_DOC)
     id_number: str = Field(max_length=64)
     phone: str = Field(max_length=32)
     password: str = Field(max_length=1024)
@@ -86,7 +93,7 @@ class DeclarationCode(_Body):
 
 class NewDependent(_Body):
     name: str = Field(max_length=200)
-    id_kind: IdKind
+    id_kind: IdKind = Field(description=ID_KIND_DOC)
     id_number: str = Field(max_length=64)
     relation: str = Field(max_length=80)
 

@@ -50,6 +50,9 @@ TEXTS: dict[str, Text] = {
     ),
     "kind_taiwan_permit": _t("台灣居民來往大陸通行證", "台湾居民来往大陆通行证", "Taiwan permit"),
     "kind_passport": _t("護照", "护照", "Passport"),
+    "kind_foreign_permanent_resident": _t(
+        "外國人永久居留身份證", "外国人永久居留身份证", "Foreign permanent resident ID card"
+    ),
     "id_number": _t("證件號碼", "证件号码", "Document number"),
     "phone": _t("手機號碼", "手机号码", "Mobile number"),
     "password": _t("密碼（8 至 128 位）", "密码（8 至 128 位）", "Password (8 to 128 characters)"),

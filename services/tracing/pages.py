@@ -20,6 +20,11 @@ TEXTS: dict[str, dict[Language, str]] = {
     "hk_macao_permit": {"zh-Hant": "港澳通行證", "zh-Hans": "港澳通行证", "en": "Hong Kong / Macao permit"},
     "taiwan_permit": {"zh-Hant": "台灣通行證", "zh-Hans": "台湾通行证", "en": "Taiwan permit"},
     "passport": {"zh-Hant": "護照", "zh-Hans": "护照", "en": "Passport"},
+    "foreign_permanent_resident": {
+        "zh-Hant": "外國人永久居留身份證",
+        "zh-Hans": "外国人永久居留身份证",
+        "en": "Foreign permanent resident ID",
+    },
     "id_number": {"zh-Hant": "證件號碼", "zh-Hans": "证件号码", "en": "Document number"},
     "find": {"zh-Hant": "按證件查找病例", "zh-Hans": "按证件查找病例", "en": "Find the case"},
     "from": {"zh-Hant": "開始時間", "zh-Hans": "开始时间", "en": "From"},

@@ -47,6 +47,8 @@ async def test_registration_answers_masked_identity(client):
         ("hk_macao_permit", "X12345678"),
         ("taiwan_permit", "1234567"),
         ("passport", "AB"),
+        ("foreign_permanent_resident", "944156198506150128"),  # check character
+        ("foreign_permanent_resident", "USA998506150123"),  # no such province
     ],
 )
 async def test_bad_identity_numbers_are_422_naming_the_field(client, kind, number):
@@ -56,6 +58,22 @@ async def test_bad_identity_numbers_are_422_naming_the_field(client, kind, numbe
     errors = answer.json()["errors"]
     assert errors[0]["field"] == "id_number"
     assert errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "number"),
+    [
+        ("mainland_id", "830000199001010012"),  # Taiwan residents' residence permit
+        ("foreign_permanent_resident", "944156198506150127"),  # the card of 2023
+        ("foreign_permanent_resident", "usa448506150123"),  # the card of 2004/2017
+    ],
+)
+async def test_taiwan_residence_permits_and_foreign_permanent_residents_register(client, kind, number):
+    answer = await client.post(ACCOUNTS, json=account_body(number, id_kind=kind))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["masked_id"] == mask_id(number)
+    signed_in = await client.post(SESSIONS, json={"id_number": number.upper(), "password": "correct horse"})
+    assert signed_in.status_code == 200, signed_in.text
 
 
 async def test_wrong_check_digit_is_422(client):
