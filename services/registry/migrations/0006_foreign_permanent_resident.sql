@@ -1,5 +1,4 @@
 -- The foreign permanent resident ID card (外國人永久居留身份證) becomes a fifth document kind.
--- (Numbered 0016 so that parallel branches' migrations 0004.. do not collide with it.)
 ALTER TABLE registry.people DROP CONSTRAINT people_id_kind_check;
 ALTER TABLE registry.people ADD CONSTRAINT people_id_kind_check CHECK (
     id_kind IN ('mainland_id', 'hk_macao_permit', 'taiwan_permit', 'passport', 'foreign_permanent_resident')
