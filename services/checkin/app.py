@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from services.checkin import api, handlers, pages
 from services.checkin.cache import CheckinCache
 from services.checkin.config import Settings
-from services.checkin.memory import Memory, polling
+from services.checkin.memory import Memory, polling, pruning_job
 from services.checkin.readmodel import RegistryProjection, StatusProjection
 from services.checkin.service import CheckinService
 from services.checkin.store import SCHEMA, Store
+from shared import jobs
 from shared.asyncapi import contract
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_TOPIC, dlq
 from shared.kafka import make_router, publish
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             store = Store(runtime.pool)
             memory = await stack.enter_async_context(polling(Memory(store, settings.readmodel_poll_s)))
+            await stack.enter_async_context(jobs.running(runtime.pool, [pruning_job(store)]))
             app.state.memory = memory
             app.state.runtime = runtime
             app.state.projection = RegistryProjection(store)

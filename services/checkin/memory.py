@@ -33,6 +33,7 @@ from uuid import UUID
 
 from services.checkin.models import PersonView, ScanContext, Venue
 from services.checkin.store import Store
+from shared.jobs import Job
 
 log = logging.getLogger("venuecode.checkin")
 
@@ -76,7 +77,6 @@ class Memory:
         self._venues: Lru[UUID, Venue | None] = Lru(MAX_VENUES)
         self._families: Lru[UUID, tuple[PersonView, ...]] = Lru(MAX_FAMILIES)
         self._since: datetime | None = None
-        self._last_cleanup: datetime | None = None
 
     async def scan_context(
         self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None, poster_version: int = 0
@@ -122,9 +122,6 @@ class Memory:
         self._since = now
         for kind, key in changes:
             (self._venues if kind == "venue" else self._families).forget(key)
-        if self._last_cleanup is None or now - self._last_cleanup > KEEP / 4:
-            self._last_cleanup = now
-            await self._store.forget_changes_before(now - KEEP)
         return len(changes)
 
     async def run(self) -> None:
@@ -137,6 +134,12 @@ class Memory:
                 self._venues = Lru(MAX_VENUES)
                 self._families = Lru(MAX_FAMILIES)
             await asyncio.sleep(self._poll_s)
+
+
+def pruning_job(store: Store) -> Job:
+    """Dropping the changes every live process has read: a round every quarter of ``KEEP``, on
+    one replica at a time (``shared.jobs``), not on every pod."""
+    return Job("checkin.changes", KEEP.total_seconds() / 4, lambda: store.forget_changes_older_than(KEEP))
 
 
 @contextlib.asynccontextmanager

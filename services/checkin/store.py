@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -109,8 +109,12 @@ class Store:
             rows = await conn.fetch("SELECT kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since)
         return [(r["kind"], r["id"]) for r in rows], now
 
-    async def forget_changes_before(self, moment: datetime) -> None:
-        await self._pool.execute("DELETE FROM checkin.changes WHERE at < $1", moment)
+    async def forget_changes_older_than(self, keep: timedelta) -> int:
+        """Drop the changes older than ``keep`` by the database's clock; how many went."""
+        status: str = await self._pool.execute(
+            "DELETE FROM checkin.changes WHERE at < clock_timestamp() - $1::interval", keep
+        )
+        return int(status.rsplit(maxsplit=1)[-1])
 
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[ReadModel | None]:

@@ -19,7 +19,6 @@ class Tables:
         self.changes: list[tuple[datetime, str, UUID]] = []
         self.clock = datetime(2026, 12, 6, tzinfo=UTC)
         self.reads = 0
-        self.forgotten_before: datetime | None = None
 
     async def venue(self, venue_id: UUID) -> Venue | None:
         self.reads += 1
@@ -33,9 +32,6 @@ class Tables:
         if since is None:
             return [], self.clock
         return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
-
-    async def forget_changes_before(self, moment: datetime) -> None:
-        self.forgotten_before = moment
 
     def change(self, kind: str, key: UUID) -> None:
         self.clock += timedelta(seconds=1)
