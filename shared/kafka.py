@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, TypeVar
 
 import asyncpg
@@ -126,6 +127,23 @@ async def publish(
         log.warning("publish failed", extra={"topic": target, "error_type": type(exc).__name__})
         PUBLISH_FAILURES.labels(name).inc()
         raise Unavailable("The event stream is unavailable; retry shortly.", 2) from exc
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """The one way a service sends events: a named object per topic, so a reader can follow a
+    publish from the service that calls ``send`` to the topic it reaches.
+
+    ``key`` picks the partition (and so the order) of the events: a person, a venue, a command.
+    """
+
+    router: KafkaRouter
+    settings: KafkaSettings
+    topic: str
+
+    async def send(self, events: Sequence[BaseModel], key: bytes) -> None:
+        """Send events under one key and wait until the broker acknowledged all (503 if not)."""
+        await publish(self.router, self.settings, self.topic, events, key=key)
 
 
 async def dead_letter(
