@@ -225,7 +225,6 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
 
 
 async def test_three_tracing_replicas_make_the_partitions_once(infra: InfraSettings) -> None:
-    from services.tracing import store
     from services.tracing.app import create_app
     from services.tracing.config import Settings
 
@@ -233,8 +232,7 @@ async def test_three_tracing_replicas_make_the_partitions_once(infra: InfraSetti
     apps = [create_app(Settings(infra=infra, maintenance_interval_s=INTERVAL_S)) for _ in range(3)]
     async with replicas(apps):
         await quiet("tracing.upkeep")
-        async with apps[0].state.runtime.pool.acquire() as conn:
-            partitions = await store.partition_names(conn)
+        partitions = await apps[0].state.services.store.checkins.partition_names()
         days = [name for name in partitions if name != "checkins_default"]  # the default: a migration's
         assert days
         assert work("tracing.upkeep") - before == len(days)
