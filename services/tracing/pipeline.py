@@ -41,8 +41,8 @@ from pydantic import ValidationError
 from services.tracing.models import CheckinRow, CheckoutRow
 from services.tracing.retention import Retention
 from services.tracing.store import Store
-from services.tracing.wire import decode_row, row_of
-from shared.events import CHECKINS_TOPIC, CheckinRecorded, CheckoutRecorded
+from services.tracing.wire import decode_row
+from shared.events import CHECKINS_TOPIC
 from shared.kafka import dead_letter
 from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from shared.settings import KafkaSettings
@@ -119,13 +119,6 @@ class Ingest:
         written, applied = await self.store.checkins.write(fresh, checkouts, partitions=missing)
         self._partitioned.update(missing)
         return IngestOutcome(written, len(fresh) - written, applied, len(checkins) - len(fresh))
-
-    async def events(self, events: Sequence[CheckinRecorded | CheckoutRecorded]) -> IngestOutcome:
-        """Store a batch of already validated events (see ``write``)."""
-        rows = [row_of(e) for e in events]
-        checkins = [r for r in rows if isinstance(r, CheckinRow)]
-        checkouts = [r for r in rows if isinstance(r, CheckoutRow)]
-        return await self.write(checkins, checkouts)
 
     def forget_partitions(self) -> None:
         self._partitioned.clear()

@@ -84,14 +84,6 @@ class CheckinStore:
             rows = await conn.fetch("SELECT tracing.drop_partitions_before($1) AS name", cutoff)
         return [str(row["name"]) for row in rows]
 
-    async def partition_names(self) -> list[str]:
-        async with self._db() as conn:
-            rows = await conn.fetch(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                " WHERE i.inhparent = 'tracing.checkins'::regclass ORDER BY c.relname"
-            )
-        return [str(row["relname"]) for row in rows]
-
     async def write(
         self, checkins: Sequence[CheckinRow], checkouts: Sequence[CheckoutRow], *, partitions: Sequence[date]
     ) -> tuple[int, int]:

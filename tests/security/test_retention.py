@@ -24,6 +24,7 @@ from shared.auth import AccessTokens
 from shared.db import create_pool, migrate
 from shared.keys import load_keys
 from shared.settings import InfraSettings
+from tests.integration.tracing.timeline import partition_names
 
 RETENTION_DAYS = 21
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -101,7 +102,7 @@ async def test_old_checkins_are_unreadable_and_dropped_while_the_audit_log_stays
 
     _, dropped = await tracing.maintain()
     async with pool.acquire() as conn:
-        partitions = await Store(pool).checkins.partition_names()
+        partitions = await partition_names(pool)
         oldest = await conn.fetchval("SELECT min(checked_in_at) FROM tracing.checkins")
         audit_ages = await conn.fetch(
             "SELECT at FROM tracing.audit_log WHERE actor_id = $1 AND action = 'export'", actor

@@ -21,7 +21,7 @@ from services.tracing.readmodel import RegistryProjection
 from services.tracing.service import TracingService
 from shared.events import CheckinRecorded, CheckoutRecorded, VenueRegistered, VenueRegisteredData
 from tests.integration.tracing import reference
-from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, query
+from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, query, write_events
 
 TIMELINES = 60  # seeded, so a failure names a reproducible timeline
 # The typical stays API.md and the tracing rules promise for these categories (an unknown
@@ -109,7 +109,7 @@ async def test_sql_matches_the_reference_rules_on_random_busy_timelines(
         for event in line.venues:
             assert await registry.apply(event)
         for batch in batches(rng, line):
-            await ingest.events(batch)
+            await write_events(ingest, batch)
         case = line.people[0]
         case_visit = rng.choice([at for p, _, at in line.ins if p == case])
         # Most windows open near a case visit; a quarter open 8 to 12 hours after it began,

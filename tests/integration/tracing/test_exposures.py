@@ -18,7 +18,7 @@ from shared.errors import InvalidValue, NotFound
 from shared.events import StatusSet
 from tests.integration.tracing import reference, reference_outbreaks
 from tests.integration.tracing.conftest import Recorder
-from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, write_events
 
 TIMELINES = 40  # seeded, so a failure names a reproducible timeline
 
@@ -53,8 +53,8 @@ async def test_exposures_match_the_reference_on_random_multi_case_timelines(
         end = start + minutes(rng.randrange(60, 480, 10))
         dwell = rng.choice([None, 10, 30, 45, 120])
         gap = rng.choice([0, 0, 5, 15, 60])
-        await ingest.events(
-            [checkin(p, v, at) for p, v, at in ins] + [checkout(p, v, at) for p, v, at in outs]
+        await write_events(
+            ingest, [checkin(p, v, at) for p, v, at in ins] + [checkout(p, v, at) for p, v, at in outs]
         )
 
         got = await outbreaks.analyse(cases[0], cases, start, end, gap_minutes=gap, dwell_minutes=dwell)

@@ -10,9 +10,8 @@ import asyncpg
 from services.tracing import store_alerts, store_outbreaks
 from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
-from services.tracing.store import Store
 from tests.integration.tracing.test_query_plans import executed
-from tests.integration.tracing.timeline import checkin, minutes
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, write_events
 
 EXPLAIN = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
 
@@ -23,12 +22,12 @@ async def test_exposures_and_alert_presence_read_only_the_days_of_the_window(
     now = datetime.now(UTC)
     cases, venue = [uuid.uuid4() for _ in range(3)], uuid.uuid4()
     # Two weeks of days, the cases on each, so every day has its partition and rows to skip.
-    await ingest.events([checkin(c, venue, now - timedelta(days=d)) for d in range(14) for c in cases])
+    await write_events(ingest, [checkin(c, venue, now - timedelta(days=d)) for d in range(14) for c in cases])
     start = now - timedelta(days=7)
     cutoff = now - timedelta(days=21)
 
     async with pool.acquire() as conn:
-        days = [n for n in await Store(pool).checkins.partition_names() if n.startswith("checkins_p")]
+        days = [n for n in await partition_names(pool) if n.startswith("checkins_p")]
         exposures = await conn.fetch(
             EXPLAIN + store_outbreaks._EXPOSURES, cases, start, start + minutes(60), None, cutoff, 30
         )

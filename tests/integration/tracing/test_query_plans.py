@@ -16,9 +16,8 @@ from services.tracing.app import create_app
 from services.tracing.config import Settings
 from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
-from services.tracing.store import Store
 from shared.settings import InfraSettings
-from tests.integration.tracing.timeline import checkin, minutes
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, write_events
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -45,16 +44,16 @@ async def test_depth_one_and_two_read_only_the_days_of_the_window(
     now = datetime.now(UTC)
     case, other, venue = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     # Two weeks of days, a check-in on each, so every day has its partition.
-    await ingest.events([checkin(other, venue, now - timedelta(days=d)) for d in range(14)])
+    await write_events(ingest, [checkin(other, venue, now - timedelta(days=d)) for d in range(14)])
     start = now - timedelta(days=7)
-    await ingest.events(
-        [checkin(case, venue, start + minutes(10)), checkin(other, venue, start + minutes(20))]
+    await write_events(
+        ingest, [checkin(case, venue, start + minutes(10)), checkin(other, venue, start + minutes(20))]
     )
     cutoff = now - timedelta(days=21)
     explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
 
     async with pool.acquire() as conn:
-        days = [n for n in await Store(pool).checkins.partition_names() if n.startswith("checkins_p")]
+        days = [n for n in await partition_names(pool) if n.startswith("checkins_p")]
         one = await conn.fetch(
             explain + store_contacts._DEPTH_1, case, start, start + minutes(60), None, cutoff, 1
         )

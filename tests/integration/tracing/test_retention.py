@@ -11,7 +11,7 @@ from services.tracing.models import CheckinRow
 from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
 from services.tracing.store import Store
-from tests.integration.tracing.timeline import checkin, minutes, query
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, query, write_events
 
 
 def row(person: uuid.UUID, venue: uuid.UUID, at: datetime) -> CheckinRow:
@@ -62,7 +62,7 @@ async def test_rows_older_than_the_period_are_never_read_and_their_days_are_drop
 
     created, dropped = await tracing.maintain()
     async with pool.acquire() as conn:
-        names = await Store(pool).checkins.partition_names()
+        names = await partition_names(pool)
         left = await conn.fetchval("SELECT min(checked_in_at) FROM tracing.checkins")
 
     assert f"checkins_p{old_day:%Y%m%d}" in dropped
@@ -77,8 +77,9 @@ async def test_ingestion_refuses_checkins_older_than_the_period(
     now = datetime.now(UTC)
     person, venue = uuid.uuid4(), uuid.uuid4()
 
-    outcome = await ingest.events(
-        [checkin(person, venue, now - timedelta(days=22)), checkin(person, venue, now - timedelta(hours=1))]
+    outcome = await write_events(
+        ingest,
+        [checkin(person, venue, now - timedelta(days=22)), checkin(person, venue, now - timedelta(hours=1))],
     )
 
     assert (outcome.stored, outcome.too_old) == (1, 1)
@@ -88,10 +89,10 @@ async def test_partitions_are_made_ahead_and_the_default_stays_empty(
     ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     today = datetime.now(UTC).date()
-    await ingest.events([checkin(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC) + timedelta(days=9))])
+    await write_events(ingest, [checkin(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC) + timedelta(days=9))])
 
     async with pool.acquire() as conn:
-        names = set(await Store(pool).checkins.partition_names())
+        names = set(await partition_names(pool))
         in_default = await conn.fetchval("SELECT count(*) FROM tracing.checkins_default")
 
     for offset in (-1, 0, 1, 2):
