@@ -50,9 +50,9 @@ TEXTS: dict[str, Text] = {
     "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
     "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
     "lookup_note": _t(
-        "只限 60 歲或以上、或未滿 16 歲的居民身份證持有人。結果顯示 10 秒後清除。",
-        "只限 60 岁或以上、或未满 16 岁的居民身份证持有人。结果显示 10 秒后清除。",
-        "Only for mainland resident ID holders aged 60 or over or under 16. "
+        "只限 60 歲或以上、或 16 歲或以下的居民身份證持有人。結果顯示 10 秒後清除。",
+        "只限 60 岁或以上、或 16 岁或以下的居民身份证持有人。结果显示 10 秒后清除。",
+        "Only for mainland resident ID holders aged 60 or over, or 16 or under. "
         "The result is shown for 10 seconds, then cleared.",
     ),
     "name": _t("姓名", "姓名", "Full name"),
