@@ -21,7 +21,8 @@ from services.tracing.errors import (
     NotificationsPaused,
     OwnAlert,
 )
-from services.tracing.models import AlertState, AlertSummary, AuditAction, VenueAlert
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import AlertState, AlertSummary, VenueAlert
 from services.tracing.retention import Retention
 from services.tracing.service import notifications_paused
 from services.tracing.store import Store, Unit

@@ -7,15 +7,8 @@ from datetime import datetime
 from uuid import UUID
 
 from services.tracing.errors import AnalysisNotFound
-from services.tracing.models import (
-    AuditAction,
-    Contact,
-    ExposureAnalysis,
-    GraphEdge,
-    GraphNode,
-    OutbreakGraph,
-    QueryParameters,
-)
+from services.tracing.models import AuditAction, Contact, QueryParameters
+from services.tracing.models_outbreaks import ExposureAnalysis, GraphEdge, GraphNode, OutbreakGraph
 from services.tracing.retention import Retention
 from services.tracing.store import Store
 from shared.errors import InvalidValue

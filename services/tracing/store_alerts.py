@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from services.tracing.models import AlertPerson, AlertState, AlertSummary, VenueAlert
+from services.tracing.models_outbreaks import AlertPerson, AlertState, AlertSummary, VenueAlert
 from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, visit_end
 
 # Everyone present at a venue during [from, to]: a visit (the contact rules' visit) that

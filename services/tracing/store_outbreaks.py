@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.tracing.models import CaseTimelineVisit, ExposureAnalysis, SharedExposure
+from services.tracing.models_outbreaks import CaseTimelineVisit, ExposureAnalysis, SharedExposure
 from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected
 from services.tracing.store_base import visit_end as _end  # the statements' lines stay as they were
 

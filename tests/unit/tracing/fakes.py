@@ -17,17 +17,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from services.tracing.models import (
+from services.tracing.models import CheckinRow, CheckoutRow, Contact, ContactQueryResult, QueryParameters
+from services.tracing.models_outbreaks import (
     AlertPerson,
     AlertState,
     AlertSummary,
     CaseTimelineVisit,
-    CheckinRow,
-    CheckoutRow,
-    Contact,
-    ContactQueryResult,
     ExposureAnalysis,
-    QueryParameters,
     SharedExposure,
     VenueAlert,
 )
