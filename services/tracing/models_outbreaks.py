@@ -3,6 +3,7 @@ them and as the routes (``api_outbreaks.py``, ``api_alerts.py``) take and answer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -14,6 +15,17 @@ from services.tracing.models import Row
 # The issue's bounds: an analysis compares at least two cases, and 500 is the largest
 # cluster an investigation team reviews in one picture.
 MIN_CASES, MAX_CASES = 2, 500
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """Which visits a statement of outbreak work reads: those alive inside [from_at, to_at], each
+    lasting ``dwell`` minutes (else the venue's typical stay), none checked in before ``cutoff``."""
+
+    from_at: datetime
+    to_at: datetime
+    dwell: int | None
+    cutoff: datetime
 
 
 # --- rows (store_outbreaks.py, store_alerts.py) -------------------------------------

@@ -26,6 +26,7 @@ from services.tracing.models_outbreaks import (
     ExposureAnalysis,
     SharedExposure,
     VenueAlert,
+    VisitWindow,
 )
 from services.tracing.retention import Retention
 from services.tracing.store import Store
@@ -138,9 +139,7 @@ class FakeAlerts:
     def __init__(self, state: State) -> None:
         self._s = state
 
-    async def present_at(
-        self, venue_id: UUID, *, from_at: datetime, to_at: datetime, dwell: int | None, cutoff: datetime
-    ) -> list[AlertPerson]:
+    async def present_at(self, venue_id: UUID, w: VisitWindow) -> list[AlertPerson]:
         return list(self._s.present)
 
     async def save(self, alert: VenueAlert) -> None:
@@ -181,26 +180,11 @@ class FakeOutbreaks:
         self._s = state
 
     async def shared_exposures(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-        gap_minutes: int,
+        self, cases: Sequence[UUID], w: VisitWindow, *, gap_minutes: int
     ) -> list[SharedExposure]:
         return list(self._s.exposures)
 
-    async def case_timelines(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-    ) -> list[CaseTimelineVisit]:
+    async def case_timelines(self, cases: Sequence[UUID], w: VisitWindow) -> list[CaseTimelineVisit]:
         return list(self._s.timelines)
 
     async def save_analysis(self, analysis: ExposureAnalysis) -> None:
