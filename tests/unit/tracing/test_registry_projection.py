@@ -68,7 +68,7 @@ async def test_each_event_applies_once_and_others_are_ignored() -> None:
     assert [await registry.apply(e) for e in (market, renamed, person)] == [True, True, True]
     assert [await registry.apply(e) for e in (market, renamed, person)] == [False, False, False]
     stray: CheckinRecorded = checkin(uuid.uuid4(), market.data.venue_id, T0)
-    assert await registry.apply(stray) is False  # type: ignore[arg-type]
+    assert await registry.apply(stray) is False
 
     assert store.state.venues[market.data.venue_id].name == "East market"
     assert store.state.people["d1"].masked_id == "E1****89"
