@@ -15,7 +15,9 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.tracing import pipeline
+from services.tracing.models import CheckinRow, CheckoutRow
 from services.tracing.pipeline import CheckinPipeline, Ingest
+from services.tracing.wire import decode_row
 from shared.events import CHECKINS_TOPIC, encode
 from tests.integration.tracing.timeline import checkin, checkout
 from tests.unit.tracing.fakes import T0, Clock, FakeStore, retention
@@ -177,9 +179,9 @@ async def test_ingestion_skips_check_ins_past_retention_and_asks_for_each_day_on
     today = checkin(person, venue, T0 - timedelta(minutes=5))
     yesterday = checkin(person, venue, T0 - timedelta(days=1))
     out = checkout(person, venue, T0)
-    rows = [pipeline.decode_row(encode(e)) for e in (old, today, yesterday, out)]
-    ins = [r for r in rows if isinstance(r, pipeline.CheckinRow)]
-    outs = [r for r in rows if isinstance(r, pipeline.CheckoutRow)]
+    rows = [decode_row(encode(e)) for e in (old, today, yesterday, out)]
+    ins = [r for r in rows if isinstance(r, CheckinRow)]
+    outs = [r for r in rows if isinstance(r, CheckoutRow)]
 
     outcome = await ingest.write(ins, outs)
 

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.tracing.api import ContactQueryIn, _instant
+from services.tracing.api import _instant
 from services.tracing.exports import csv_safe
+from services.tracing.models import ContactQueryIn
 from services.tracing.retention import Retention
 from shared.errors import InvalidValue
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -107,7 +108,7 @@ def test_what_the_event_classes_refuse_is_refused(raw: bytes) -> None:
 
 
 # Values a field may be swapped for: right and wrong types, formats the classes accept or not.
-odd_values = st.sampled_from(
+odd_values: st.SearchStrategy[Any] = st.sampled_from(
     [
         None,
         0,
