@@ -66,6 +66,21 @@ class InspectionRequest(_Body):
     venue_id: UUID
     health_code_token: str = Field(min_length=1, max_length=MAX_TOKEN)
     temperature_band: TemperatureBand
+    # An addition to API.md (issue 16): a fever is never recorded by a slip of the finger.
+    fever_acknowledged: bool = Field(
+        default=False,
+        description="The inspector saw the fever warning and confirms the entry anyway (the venue's"
+        " own fever procedure applies). Required true when temperature_band is fever: 422 otherwise.",
+    )
+
+
+class InspectorVenueOut(BaseModel):
+    venue_id: UUID
+    name: str
+
+
+class InspectorVenuesOut(BaseModel):
+    venues: list[InspectorVenueOut]
 
 
 def checkin_json(checkin: RecordedCheckin, language: Language, masked_id: bool = False) -> dict[str, Any]:
@@ -164,7 +179,11 @@ async def inspection(
     body: InspectionRequest, request: Request, principal: CurrentPrincipal, service: Service
 ) -> JSONResponse:
     recorded = await service.inspect(
-        principal.person_id, body.venue_id, body.health_code_token, body.temperature_band
+        principal.person_id,
+        body.venue_id,
+        body.health_code_token,
+        body.temperature_band,
+        fever_acknowledged=body.fever_acknowledged,
     )
     return JSONResponse(checkin_json(recorded, language_of(request), masked_id=True), status_code=201)
 
@@ -187,3 +206,14 @@ async def my_people(principal: CurrentPrincipal, service: Service) -> dict[str, 
             for p in people
         ]
     }
+
+
+@router.get(
+    "/me/inspector-venues",
+    summary="The venues the caller inspects, for the assisted lookup's one-step entry",
+    response_model=InspectorVenuesOut,
+    responses=problems(401),
+)
+async def my_inspector_venues(principal: CurrentPrincipal, service: Service) -> InspectorVenuesOut:
+    venues = await service.inspector_venues(principal.person_id)
+    return InspectorVenuesOut(venues=[InspectorVenueOut(venue_id=v.venue_id, name=v.name) for v in venues])

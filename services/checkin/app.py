@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 gc.unfreeze()
 
     app = service_app(NAME, lifespan)
+    app.state.qr_decoder = settings.qr_decoder
     contract(app, router, settings.infra.kafka, NAME, publishes=[CHECKINS_TOPIC])
     if settings.readmodel_consumer:
         handlers.register(router, settings, lambda: app.state.projection, lambda: app.state.status_projection)

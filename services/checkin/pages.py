@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from services.checkin.service import CheckinService
 from shared.auth import Principal, authenticate
-from shared.errors import Problem, Unauthorized
+from shared.errors import NotFound, Problem, Unauthorized
 from shared.i18n import Language
 from shared.pages import Pages
 
@@ -71,6 +71,23 @@ TEXTS: dict[str, Text] = {
     "normal": _t("正常", "正常", "Normal"),
     "fever": _t("發熱", "发热", "Fever"),
     "next": _t("下一位", "下一位", "Next person"),
+    # The notice's word for an inspector letting a person in.
+    "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
+    "fever_warning": _t(
+        "發熱！請按場所的發熱處置規定處理（如引導至發熱門診）。",
+        "发热！请按场所的发热处置规定处理（如引导至发热门诊）。",
+        "Fever! Follow the venue's fever procedure (e.g. direct the person to a fever clinic).",
+    ),
+    "fever_ack": _t(
+        "我已知悉此人發熱，並已按規定處理",
+        "我已知悉此人发热，并已按规定处理",
+        "I have seen this person has a fever and followed the procedure",
+    ),
+    "no_camera": _t(
+        "此瀏覽器無法用相機掃碼：請用掃碼槍或粘貼健康碼。",
+        "此浏览器无法用相机扫码：请用扫码枪或粘贴健康码。",
+        "This browser cannot scan with the camera: use a scanner or paste the health code.",
+    ),
 }
 
 _TITLES = {404: "unknown_venue", 410: "old_poster", 422: "bad_code"}
@@ -128,3 +145,14 @@ async def inspect_page(request: Request) -> Response:
     service: CheckinService = request.app.state.service
     venues = await service.inspector_venues(caller.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)
+
+
+@router.get("/checkin/vendor/qr-decoder.js")
+async def qr_decoder(request: Request) -> Response:
+    """The JavaScript QR decoder of the reverse scan, read from node_modules (see config.py)."""
+    path = request.app.state.qr_decoder
+    if not path.is_file():
+        raise NotFound("The QR decoder is not installed here (npm ci).")
+    # Its version is pinned by package-lock.json; a day of caching spares a phone 440 kB a scan.
+    cached = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(path, media_type="text/javascript", headers=cached)

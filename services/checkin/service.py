@@ -76,6 +76,16 @@ class RevokedPaperCode(Gone):
     title = "Revoked paper code"
 
 
+class FeverNotAcknowledged(InvalidValue):
+    """A fever reading sent without the inspector's acknowledgement of the warning (422)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "fever_acknowledged",
+            "a fever entry is recorded only after the inspector acknowledges the fever warning",
+        )
+
+
 class ScanInProgress(Conflict):
     title = "A scan with this Idempotency-Key is still being recorded"
 
@@ -119,6 +129,12 @@ def unique(ids: Sequence[UUID]) -> list[UUID]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def check_fever_acknowledged(band: TemperatureBand | None, acknowledged: bool) -> None:
+    """A fever entry is recorded only once the inspector confirmed they saw the warning."""
+    if band == "fever" and not acknowledged:
+        raise FeverNotAcknowledged()
 
 
 class CheckinService:
@@ -289,9 +305,16 @@ class CheckinService:
     # --- reverse scans --------------------------------------------------------------------
 
     async def inspect(
-        self, inspector: UUID, venue_id: UUID, health_code_token: str, temperature_band: TemperatureBand
+        self,
+        inspector: UUID,
+        venue_id: UUID,
+        health_code_token: str,
+        temperature_band: TemperatureBand,
+        *,
+        fever_acknowledged: bool = False,
     ) -> RecordedCheckin:
         """An inspector scans a person's health code and confirms their entry."""
+        check_fever_acknowledged(temperature_band, fever_acknowledged)
         try:
             code = self._signer.open_health_code(health_code_token)
         except InvalidToken:

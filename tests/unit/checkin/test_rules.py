@@ -14,11 +14,13 @@ from services.checkin.api import MAX_IDEMPOTENCY_KEY, _idempotency_key, scan_jso
 from services.checkin.models import InspectionContext, PersonView, RecordedCheckin, ScanContext, Venue
 from services.checkin.service import (
     CheckinService,
+    FeverNotAcknowledged,
     NotYourDependent,
     OutdatedPoster,
     RevokedPaperCode,
     ScanResult,
     UnknownVenue,
+    check_fever_acknowledged,
     checkin_id_for,
     result_from_json,
     result_to_json,
@@ -126,3 +128,12 @@ def test_scan_answer_carries_reason_text_in_the_language() -> None:
     assert body["checkins"][0]["reason_text"] == "密切接触者"
     assert "masked_id" not in body["checkins"][0]
     assert datetime.fromisoformat(body["checkins"][0]["checked_in_at"]) == now
+
+
+def test_a_fever_needs_the_inspectors_acknowledgement_and_nothing_else_does() -> None:
+    with pytest.raises(FeverNotAcknowledged) as refused:
+        check_fever_acknowledged("fever", False)
+    assert [e["field"] for e in refused.value.errors] == ["fever_acknowledged"]
+    check_fever_acknowledged("fever", True)
+    for band in ("normal", None):
+        check_fever_acknowledged(band, False)
