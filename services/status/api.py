@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -92,6 +93,11 @@ class LookupOut(_Out):
     reason: str
     reason_text: str
     display_seconds: int = DISPLAY_SECONDS
+    # Additions to API.md (issue 16): the person's health code for the same 10 s, to scan or to
+    # send to POST /api/checkin/v1/inspections as health_code_token (the one-step entry).
+    token: str = Field(description="A dynamic health code of the person, valid for display_seconds")
+    token_expires_at: datetime
+    token_qr: str = Field(description="The token's QR code as an SVG data: URL, for an <img>")
 
 
 class HistoryEntry(_Out):
@@ -145,9 +151,7 @@ async def health_code_svg(
 ) -> Response:
     code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
     # A standalone document (with xmlns): browsers show only such an SVG as an <img>.
-    buffer = io.BytesIO()
-    segno.make(code.token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    return Response(_qr_svg(code.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -232,12 +236,28 @@ async def history(request: Request, authority: Authority, person_id: UUID) -> Hi
 
 @router.post(
     "/assisted-lookups",
-    summary="Assisted lookup for people aged 60+ or under 16",
+    summary="Assisted lookup for people aged 60+ or 16 and under",
     responses=problems(*BODY, 401, 403, 404, 429),
 )
 async def assisted_lookup(request: Request, principal: CurrentPrincipal, body: LookupIn) -> LookupOut:
     answer = await services(request).lookup.lookup(principal.person_id, body.name, body.id_number)
     s = answer.shown
     return LookupOut(
-        masked_name=answer.masked_name, colour=s.colour, reason=s.reason, reason_text=_reason(request, s)
+        masked_name=answer.masked_name,
+        colour=s.colour,
+        reason=s.reason,
+        reason_text=_reason(request, s),
+        token=answer.token,
+        token_expires_at=answer.token_expires_at,
+        token_qr=_qr_data_url(answer.token),
     )
+
+
+def _qr_svg(token: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
+    return buffer.getvalue()
+
+
+def _qr_data_url(token: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(_qr_svg(token)).decode()

@@ -49,15 +49,44 @@ TEXTS: dict[str, Text] = {
     "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
     "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
     "lookup_note": _t(
-        "只限 60 歲或以上、或未滿 16 歲的居民身份證持有人。結果顯示 10 秒後清除。",
-        "只限 60 岁或以上、或未满 16 岁的居民身份证持有人。结果显示 10 秒后清除。",
-        "Only for mainland resident ID holders aged 60 or over or under 16. "
-        "The result is shown for 10 seconds, then cleared.",
+        "只限 60 歲或以上、或 16 歲及以下的居民身份證持有人。結果及其健康碼顯示 10 秒後清除。",
+        "只限 60 岁或以上、或 16 岁及以下的居民身份证持有人。结果及其健康码显示 10 秒后清除。",
+        "Only for mainland resident ID holders aged 60 or over, or 16 or under. "
+        "The result and its health code are shown for 10 seconds, then cleared.",
     ),
     "name": _t("姓名", "姓名", "Full name"),
     "id_number": _t("居民身份證號碼", "居民身份证号码", "Resident ID number"),
     "look_up": _t("查詢", "查询", "Look up"),
     "clears_in": _t("秒後清除", "秒后清除", "seconds until cleared"),
+    "lookup_qr": _t("此人的健康碼（10 秒內有效）", "此人的健康码（10 秒内有效）", "Their health code (valid 10 s)"),
+    "entry_venue": _t("放行場所", "放行场所", "Entry into"),
+    "temperature": _t("體溫", "体温", "Temperature"),
+    "normal": _t("正常", "正常", "Normal"),
+    "fever": _t("發熱", "发热", "Fever"),
+    "fever_warning": _t(
+        "發熱！請按場所的發熱處置規定處理（如引導至發熱門診）。",
+        "发热！请按场所的发热处置规定处理（如引导至发热门诊）。",
+        "Fever! Follow the venue's fever procedure (e.g. direct the person to a fever clinic).",
+    ),
+    "fever_ack": _t(
+        "我已知悉此人發熱，並已按規定處理",
+        "我已知悉此人发热，并已按规定处理",
+        "I have seen this person has a fever and followed the procedure",
+    ),
+    "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
+    "entered": _t("已確認放行：", "已确认放行：", "Entry recorded: "),
+    "register_title": _t("即場登記", "即场登记", "Register on the spot"),
+    "register_note": _t(
+        "此人尚未登記。檢測員可憑其身份證即場登記（無需手機及密碼）；本人日後用此證件註冊或由家人添加即可接管。",
+        "此人尚未登记。检测员可凭其身份证即场登记（无需手机及密码）；本人日后用此证件注册或由家人添加即可接管。",
+        "This person is not registered. As an inspector you can register them from their ID card"
+        " (no phone, no password); they or a family member can take the record over later.",
+    ),
+    "birth_date": _t("出生日期（與證件相同）", "出生日期（与证件相同）", "Date of birth (as on the card)"),
+    "register": _t("登記此人", "登记此人", "Register this person"),
+    "registered": _t(
+        "已登記，正在查詢其健康碼…", "已登记，正在查询其健康码…", "Registered; looking up their health code…"
+    ),
     "authority_title": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
     "not_authority": _t(
         "此頁只供衛生健康部門使用。",
