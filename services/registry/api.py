@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from services.registry.assisted import AssistedRegistrations
 from services.registry.family import POWERS, FamilyService
 from services.registry.models import Dependent, Guardian, Person, Venue
 from services.registry.posters import poster_pdf, qr_png, qr_svg
@@ -46,7 +47,13 @@ async def venues(request: Request) -> VenueService:
     return service
 
 
+async def assisted(request: Request) -> AssistedRegistrations:
+    service: AssistedRegistrations = request.app.state.assisted
+    return service
+
+
 People = Annotated[PeopleService, Depends(people)]
+Assisted = Annotated[AssistedRegistrations, Depends(assisted)]
 Family = Annotated[FamilyService, Depends(family)]
 Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
@@ -96,6 +103,19 @@ class NewDependent(_Body):
     id_kind: IdKind = Field(description=ID_KIND_DOC)
     id_number: str = Field(max_length=64)
     relation: str = Field(max_length=80)
+
+
+class NewAssistedRegistration(_Body):
+    name: str = Field(max_length=200)
+    id_number: str = Field(max_length=64, description="A mainland resident ID number (18 characters)")
+    birth_date: date = Field(description="As on the person's card; must agree with the ID number")
+
+
+class AssistedRegistrationOut(BaseModel):
+    person_id: UUID
+    masked_name: str
+    masked_id: str
+    registered_at: datetime
 
 
 class NewRoleGrant(_Body):
@@ -149,6 +169,27 @@ async def create_account(body: NewAccount, service: People) -> dict[str, object]
         body.name, body.id_kind, body.id_number, body.phone, body.password
     )
     return person_body(person)
+
+
+@router.post(
+    "/assisted-registrations",
+    status_code=201,
+    summary="An inspector registers an elder (60+) or a child (16 and under) on the spot",
+    response_model=AssistedRegistrationOut,
+    responses=problems(*BODY, 401, 403, 409),
+)
+async def register_assisted(
+    body: NewAssistedRegistration, caller: CurrentPrincipal, service: Assisted
+) -> AssistedRegistrationOut:
+    """No phone and no password: claimable later by the person's own registration or a guardian."""
+    done = await service.register(caller.person_id, body.name, body.id_number, body.birth_date)
+    person = done.person
+    return AssistedRegistrationOut(
+        person_id=person.person_id,
+        masked_name=person.masked_name,
+        masked_id=person.masked_id,
+        registered_at=done.registered_at,
+    )
 
 
 def _secure(request: Request) -> bool:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.registry import api, handlers, pages
+from services.registry.assisted import AssistedRegistrations
 from services.registry.config import Settings
 from services.registry.family import FamilyService
 from services.registry.identity import FormatOnlyVerifier
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tokens=app.state.access_tokens,
             )
             app.state.family = FamilyService(
+                pool=runtime.pool,
+                vault=runtime.vault,
+                verifier=FormatOnlyVerifier(),
+                outbox=outbox,
+                timezone=settings.timezone,
+            )
+            app.state.assisted = AssistedRegistrations(
                 pool=runtime.pool,
                 vault=runtime.vault,
                 verifier=FormatOnlyVerifier(),

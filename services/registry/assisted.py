@@ -1,0 +1,85 @@
+"""Assisted registration (老幼助查, issue 16): an inspector registers an elder or a child on the spot.
+
+The people assisted lookup serves mostly have no phone, so they are often not registered. An
+inspector bound to a venue registers them from name, mainland ID number and birth date (read
+back from the person's card: the number's own birth date must agree). No phone and no password:
+the record is like a family member's, claimable later when the person registers an account with
+that number and name (``PeopleService.register_account``) or a guardian links them
+(``FamilyService.add``). Every registration is audited (registry.assisted_registrations) and
+announced as ``person.registered``, so status and checkin know the person at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.registry import store, store_assisted
+from services.registry.errors import AlreadyRegistered, BirthDateMismatch, NotAnInspector, NotAssistable
+from services.registry.family import day_in
+from services.registry.identity import IdentityVerifier
+from services.registry.models import Person
+from services.registry.outbox import Outbox
+from services.registry.service import clean_name, insert_person, person_registered
+from shared.assisted import may_be_assisted
+from shared.events import REGISTRY_TOPIC
+from shared.pii import Vault, birth_date_of
+
+log = logging.getLogger("venuecode.registry.assisted")
+
+
+@dataclass(frozen=True)
+class AssistedRegistration:
+    person: Person
+    registered_by: UUID
+    registered_at: datetime
+
+
+def check_assistable(number_born: date | None, given_born: date, today: date) -> date:
+    """The birth date, when the card's and the number's agree and the person is 60+ or 16-."""
+    if number_born != given_born:
+        raise BirthDateMismatch()
+    if not may_be_assisted(given_born, today):
+        raise NotAssistable()
+    return given_born
+
+
+class AssistedRegistrations:
+    def __init__(
+        self, *, pool: asyncpg.Pool, vault: Vault, verifier: IdentityVerifier, outbox: Outbox, timezone: str
+    ) -> None:
+        self._pool = pool
+        self._vault = vault
+        self._verifier = verifier
+        self._outbox = outbox
+        self._timezone = timezone
+
+    async def register(self, inspector: UUID, name: str, number: str, born: date) -> AssistedRegistration:
+        name = clean_name(name)
+        number = await self._verifier.verify("mainland_id", number, name)
+        check_assistable(birth_date_of("mainland_id", number), born, day_in(self._timezone))
+        digest = self._vault.id_digest("mainland_id", number)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                if not await store_assisted.inspects_any_venue(conn, inspector):
+                    raise NotAnInspector()
+                if await store.person_by_digest(conn, digest) is not None:
+                    raise AlreadyRegistered()
+                person = await insert_person(conn, self._vault, "mainland_id", number, name)
+                at = await store_assisted.record_assisted_registration(conn, person.person_id, inspector)
+                event = person_registered(person.person_id, "mainland_id", number, name, self._vault)
+                staged = await self._outbox.stage(
+                    conn, REGISTRY_TOPIC, str(person.person_id).encode(), [event]
+                )
+        except asyncpg.UniqueViolationError as exc:  # the same person registered at the same moment
+            raise AlreadyRegistered() from exc
+        await self._outbox.send(staged)
+        log.info(
+            "assisted registration",
+            extra={"person_id": str(person.person_id), "registered_by": str(inspector)},
+        )
+        return AssistedRegistration(person, inspector, at)
