@@ -75,6 +75,11 @@ TEXTS: dict[str, Text] = {
     ),
     "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
     "entered": _t("已確認放行：", "已确认放行：", "Entry recorded: "),
+    "not_found": _t(
+        "找不到此姓名及證件號碼的登記人員。",
+        "找不到此姓名及证件号码的登记人员。",
+        "No registered person has this name and identity number.",
+    ),
     "register_title": _t("即場登記", "即场登记", "Register on the spot"),
     "register_note": _t(
         "此人尚未登記。檢測員可憑其身份證即場登記（無需手機及密碼）；本人日後用此證件註冊或由家人添加即可接管。",

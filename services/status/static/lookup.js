@@ -105,7 +105,9 @@
             register.querySelector("[data-register-who]").textContent = body.name;
             register.elements.birth_date.focus();
           }
-          window.vcProblem(error, answer.body, answer.status);
+          // Said in the page's language: nobody by that name and number (a 404 carries no field).
+          var problem = answer.status === 404 ? { detail: form.dataset.notFound } : answer.body;
+          window.vcProblem(error, problem, answer.status);
           return;
         }
         registered.hidden = true;
