@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from services.checkin.service import CheckinService
 from shared.auth import Principal, authenticate
+from shared.door import DOOR_TEXTS
 from shared.errors import NotFound, Problem, Unauthorized
 from shared.i18n import Language
 from shared.pages import Pages
@@ -29,6 +30,7 @@ def _t(hant: str, hans: str, en: str) -> Text:
 
 
 TEXTS: dict[str, Text] = {
+    **DOOR_TEXTS,
     "check_in": _t("場所碼登記", "场所码登记", "Venue check-in"),
     "who": _t("登記人員", "登记人员", "Who is entering"),
     "myself": _t("本人", "本人", "Myself"),
@@ -67,22 +69,7 @@ TEXTS: dict[str, Text] = {
         "Scan a health code (scanner input or paste)",
     ),
     "camera": _t("用相機掃描", "用相机扫描", "Scan with the camera"),
-    "temperature": _t("體溫", "体温", "Temperature"),
-    "normal": _t("正常", "正常", "Normal"),
-    "fever": _t("發熱", "发热", "Fever"),
     "next": _t("下一位", "下一位", "Next person"),
-    # The notice's word for an inspector letting a person in.
-    "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
-    "fever_warning": _t(
-        "發熱！請按場所的發熱處置規定處理（如引導至發熱門診）。",
-        "发热！请按场所的发热处置规定处理（如引导至发热门诊）。",
-        "Fever! Follow the venue's fever procedure (e.g. direct the person to a fever clinic).",
-    ),
-    "fever_ack": _t(
-        "我已知悉此人發熱，並已按規定處理",
-        "我已知悉此人发热，并已按规定处理",
-        "I have seen this person has a fever and followed the procedure",
-    ),
     "no_camera": _t(
         "此瀏覽器無法用相機掃碼：請用掃碼槍或粘貼健康碼。",
         "此浏览器无法用相机扫码：请用扫码枪或粘贴健康码。",

@@ -48,36 +48,34 @@ def check_assistable(number_born: date | None, given_born: date, today: date) ->
     return given_born
 
 
+@dataclass(frozen=True, kw_only=True)
 class AssistedRegistrations:
-    def __init__(
-        self, *, pool: asyncpg.Pool, vault: Vault, verifier: IdentityVerifier, outbox: Outbox, timezone: str
-    ) -> None:
-        self._pool = pool
-        self._vault = vault
-        self._verifier = verifier
-        self._outbox = outbox
-        self._timezone = timezone
+    pool: asyncpg.Pool
+    vault: Vault
+    verifier: IdentityVerifier
+    outbox: Outbox
+    timezone: str  # ages change at midnight where the platform runs (Asia/Shanghai)
 
     async def register(self, inspector: UUID, name: str, number: str, born: date) -> AssistedRegistration:
         name = clean_name(name)
-        number = await self._verifier.verify("mainland_id", number, name)
-        check_assistable(birth_date_of("mainland_id", number), born, day_in(self._timezone))
-        digest = self._vault.id_digest("mainland_id", number)
+        number = await self.verifier.verify("mainland_id", number, name)
+        check_assistable(birth_date_of("mainland_id", number), born, day_in(self.timezone))
+        digest = self.vault.id_digest("mainland_id", number)
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self.pool.acquire() as conn, conn.transaction():
                 if not await store_assisted.inspects_any_venue(conn, inspector):
                     raise NotAnInspector()
                 if await store.person_by_digest(conn, digest) is not None:
                     raise AlreadyRegistered()
-                person = await insert_person(conn, self._vault, "mainland_id", number, name)
+                person = await insert_person(conn, self.vault, "mainland_id", number, name)
                 at = await store_assisted.record_assisted_registration(conn, person.person_id, inspector)
-                event = person_registered(person.person_id, "mainland_id", number, name, self._vault)
-                staged = await self._outbox.stage(
+                event = person_registered(person.person_id, "mainland_id", number, name, self.vault)
+                staged = await self.outbox.stage(
                     conn, REGISTRY_TOPIC, str(person.person_id).encode(), [event]
                 )
         except asyncpg.UniqueViolationError as exc:  # the same person registered at the same moment
             raise AlreadyRegistered() from exc
-        await self._outbox.send(staged)
+        await self.outbox.send(staged)
         log.info(
             "assisted registration",
             extra={"person_id": str(person.person_id), "registered_by": str(inspector)},

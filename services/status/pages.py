@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from shared.auth import Principal, authenticate
+from shared.door import DOOR_TEXTS
 from shared.errors import Unauthorized
 from shared.i18n import REASON_CODES, REASONS, Language
 from shared.pages import Pages
@@ -27,6 +28,7 @@ def _t(hant: str, hans: str, en: str) -> Text:
 
 
 TEXTS: dict[str, Text] = {
+    **DOOR_TEXTS,
     "health_code": _t("健康碼", "健康码", "Health code"),
     "whose": _t("顯示誰的健康碼", "显示谁的健康码", "Whose code"),
     "myself": _t("本人", "本人", "Myself"),
@@ -58,22 +60,10 @@ TEXTS: dict[str, Text] = {
     "id_number": _t("居民身份證號碼", "居民身份证号码", "Resident ID number"),
     "look_up": _t("查詢", "查询", "Look up"),
     "clears_in": _t("秒後清除", "秒后清除", "seconds until cleared"),
-    "lookup_qr": _t("此人的健康碼（10 秒內有效）", "此人的健康码（10 秒内有效）", "Their health code (valid 10 s)"),
+    "lookup_qr": _t(
+        "此人的健康碼（10 秒內有效）", "此人的健康码（10 秒内有效）", "Their health code (valid 10 s)"
+    ),
     "entry_venue": _t("放行場所", "放行场所", "Entry into"),
-    "temperature": _t("體溫", "体温", "Temperature"),
-    "normal": _t("正常", "正常", "Normal"),
-    "fever": _t("發熱", "发热", "Fever"),
-    "fever_warning": _t(
-        "發熱！請按場所的發熱處置規定處理（如引導至發熱門診）。",
-        "发热！请按场所的发热处置规定处理（如引导至发热门诊）。",
-        "Fever! Follow the venue's fever procedure (e.g. direct the person to a fever clinic).",
-    ),
-    "fever_ack": _t(
-        "我已知悉此人發熱，並已按規定處理",
-        "我已知悉此人发热，并已按规定处理",
-        "I have seen this person has a fever and followed the procedure",
-    ),
-    "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
     "entered": _t("已確認放行：", "已确认放行：", "Entry recorded: "),
     "not_found": _t(
         "找不到此姓名及證件號碼的登記人員。",

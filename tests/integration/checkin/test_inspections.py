@@ -164,3 +164,14 @@ async def test_a_fever_is_refused_until_the_inspector_acknowledges_it(
     acknowledged = await client.post(INSPECTIONS, json={**fever, "fever_acknowledged": True}, headers=headers)
     assert acknowledged.status_code == 201, acknowledged.text
     assert [e.data.temperature_band for e in await recorded(infra)] == ["normal", "fever"]
+
+
+async def test_the_caller_s_inspector_venues_for_the_assisted_lookup_page(
+    client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    mine = await client.get("/api/checkin/v1/me/inspector-venues", headers=bearer(infra, world.inspector))
+    assert mine.status_code == 200, mine.text
+    assert body_of(mine) == {"venues": [{"venue_id": str(world.venue_id), "name": world.venue_name}]}
+    none = await client.get("/api/checkin/v1/me/inspector-venues", headers=bearer(infra, world.stranger))
+    assert body_of(none) == {"venues": []}
+    assert (await client.get("/api/checkin/v1/me/inspector-venues")).status_code == 401
