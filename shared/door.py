@@ -20,6 +20,7 @@ DOOR_TEXTS: dict[str, Text] = {
     "normal": _t("正常", "正常", "Normal"),
     "fever": _t("發熱", "发热", "Fever"),
     "confirm_entry": _t("確認放行", "确认放行", "Confirm entry"),
+    "entry_recorded": _t("已確認放行", "已确认放行", "Entry recorded"),
     "fever_warning": _t(
         "發熱！請按場所的發熱處置規定處理（如引導至發熱門診）。",
         "发热！请按场所的发热处置规定处理（如引导至发热门诊）。",

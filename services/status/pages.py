@@ -64,7 +64,6 @@ TEXTS: dict[str, Text] = {
         "此人的健康碼（10 秒內有效）", "此人的健康码（10 秒内有效）", "Their health code (valid 10 s)"
     ),
     "entry_venue": _t("放行場所", "放行场所", "Entry into"),
-    "entered": _t("已確認放行：", "已确认放行：", "Entry recorded: "),
     "not_found": _t(
         "找不到此姓名及證件號碼的登記人員。",
         "找不到此姓名及证件号码的登记人员。",

@@ -156,7 +156,7 @@ async def test_inspector_scans_with_the_camera_and_lets_a_fever_in_only_when_ack
         "temperature_band": "fever",
         "fever_acknowledged": True,
     }
-    await expect(page.locator("[data-done]")).to_be_visible()
+    await expect(page.locator("[data-done]")).to_have_text("已确认放行")
     await shoot(page, shots, "inspector-fever-3-recorded", full_page=True)
     await context.close()
 
@@ -232,7 +232,7 @@ async def test_helper_registers_an_unregistered_elder_and_lets_him_in(
     assert (sent["venue_id"], sent["temperature_band"]) == (venue.venue_id, "normal")
     assert (await response.json())["person_id"] == person_id
     entered = page.locator("[data-entered]")
-    await expect(entered).to_contain_text("已确认放行")
+    await expect(entered).to_have_text(f"已确认放行 · {mask_name(name)}")
     await expect(result).to_be_hidden()
     await shoot(page, shots, "helper-lookup-3-entered", full_page=True)
     assert number not in await page.content()

@@ -29,7 +29,15 @@
     function colourName(colour) {
       return result.dataset["name" + colour.charAt(0).toUpperCase() + colour.slice(1)] || colour;
     }
-    function band() { return form.elements.temperature_band.value || "normal"; }
+    var bands = form.querySelectorAll("[data-band]");
+    var measured = "normal";
+    function band() { return measured; }
+    function pick(value) {
+      measured = value;
+      bands.forEach(function (b) { b.setAttribute("aria-pressed", b.dataset.band === value ? "true" : "false"); });
+      fever.hidden = value !== "fever";
+      if (fever.hidden) { feverAck.checked = false; }
+    }
 
     // Only an inspector bound to a venue records entries and registers people on the spot.
     window.vcFetch(form.dataset.venues, { method: "GET" }).then(function (answer) {
@@ -42,11 +50,8 @@
       });
       setup.hidden = false;
     });
-    Array.prototype.forEach.call(form.elements.temperature_band, function (radio) {
-      radio.addEventListener("change", function () {
-        fever.hidden = band() !== "fever";
-        if (fever.hidden) { feverAck.checked = false; }
-      });
+    bands.forEach(function (button) {
+      button.addEventListener("click", function () { pick(button.dataset.band); });
     });
 
     function clear() {
@@ -117,9 +122,7 @@
         // The name and number leave the screen; the venue stays chosen, the band is measured anew.
         form.elements.name.value = "";
         form.elements.id_number.value = "";
-        form.elements.temperature_band.value = "normal";
-        feverAck.checked = false;
-        fever.hidden = true;
+        pick("normal");
         show(answer.body, picked);
       });
     }
@@ -164,7 +167,7 @@
         enter.disabled = false;
         if (!answer.ok) { window.vcProblem(error, answer.body, answer.status); return; }
         clear();
-        entered.textContent = entered.dataset.prefix + who;
+        entered.textContent = entered.dataset.prefix + " · " + who;
         entered.hidden = false;
         window.vcAnnounce(entered.textContent);
       });
