@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from services.checkin.service import CheckinService
+from services.checkin.services import ServicesDep
 from shared.auth import Principal, authenticate
 from shared.door import DOOR_TEXTS
 from shared.errors import NotFound, Problem, Unauthorized
@@ -98,13 +98,12 @@ def _sign_in(request: Request) -> RedirectResponse:
 
 
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
-async def scan_page(venue_token: str, request: Request) -> Response:
+async def scan_page(venue_token: str, request: Request, services: ServicesDep) -> Response:
     caller = _caller(request)
     if caller is None:
         return _sign_in(request)
-    service: CheckinService = request.app.state.service
     try:
-        context = await service.venue_page(caller.person_id, venue_token)
+        context = await services.scans.venue_page(caller.person_id, venue_token)
     except Problem as problem:
         if problem.status_code not in _TITLES:
             raise
@@ -125,19 +124,18 @@ async def scan_page(venue_token: str, request: Request) -> Response:
 
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
-async def inspect_page(request: Request) -> Response:
+async def inspect_page(request: Request, services: ServicesDep) -> Response:
     caller = _caller(request)
     if caller is None:
         return _sign_in(request)
-    service: CheckinService = request.app.state.service
-    venues = await service.inspector_venues(caller.person_id)
+    venues = await services.scans.inspector_venues(caller.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)
 
 
 @router.get("/checkin/vendor/qr-decoder.js")
-async def qr_decoder(request: Request) -> Response:
+async def qr_decoder(services: ServicesDep) -> Response:
     """The JavaScript QR decoder of the reverse scan, read from node_modules (see config.py)."""
-    path = request.app.state.qr_decoder
+    path = services.qr_decoder
     if not path.is_file():
         raise NotFound("The QR decoder is not installed here (npm ci).")
     # Its version is pinned by package-lock.json; a day of caching spares a phone 440 kB a scan.

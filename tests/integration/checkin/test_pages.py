@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -122,7 +123,7 @@ async def test_the_reverse_scan_says_confirm_entry_and_serves_its_qr_decoder_fro
 async def test_without_the_decoder_installed_its_route_is_404(
     client: httpx.AsyncClient, app: FastAPI, tmp_path: Path
 ) -> None:
-    app.state.qr_decoder = tmp_path / "absent.js"
+    app.state.services = replace(app.state.services, qr_decoder=tmp_path / "absent.js")
     missing = await client.get("/checkin/vendor/qr-decoder.js")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM_JSON
