@@ -12,21 +12,19 @@ announced as ``person.registered``, so status and checkin know the person at onc
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from uuid import UUID
 
-import asyncpg
-
-from services.registry import store, store_assisted
 from services.registry.errors import AlreadyRegistered, BirthDateMismatch, NotAnInspector, NotAssistable
 from services.registry.family import day_in
 from services.registry.identity import IdentityVerifier
 from services.registry.models import Person
 from services.registry.outbox import Outbox
 from services.registry.service import clean_name, insert_person, person_registered
+from services.registry.store import Store
 from shared.assisted import may_be_assisted
-from shared.events import REGISTRY_TOPIC
 from shared.pii import Vault, birth_date_of
 
 log = logging.getLogger("venuecode.registry.assisted")
@@ -50,31 +48,27 @@ def check_assistable(number_born: date | None, given_born: date, today: date) ->
 
 @dataclass(frozen=True, kw_only=True)
 class AssistedRegistrations:
-    pool: asyncpg.Pool
+    store: Store
     vault: Vault
     verifier: IdentityVerifier
     outbox: Outbox
     timezone: str  # ages change at midnight where the platform runs (Asia/Shanghai)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def register(self, inspector: UUID, name: str, number: str, born: date) -> AssistedRegistration:
         name = clean_name(name)
         number = await self.verifier.verify("mainland_id", number, name)
-        check_assistable(birth_date_of("mainland_id", number), born, day_in(self.timezone))
-        digest = self.vault.id_digest("mainland_id", number)
-        try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                if not await store_assisted.inspects_any_venue(conn, inspector):
-                    raise NotAnInspector()
-                if await store.person_by_digest(conn, digest) is not None:
-                    raise AlreadyRegistered()
-                person = await insert_person(conn, self.vault, "mainland_id", number, name)
-                at = await store_assisted.record_assisted_registration(conn, person.person_id, inspector)
-                event = person_registered(person.person_id, "mainland_id", number, name, self.vault)
-                staged = await self.outbox.stage(
-                    conn, REGISTRY_TOPIC, str(person.person_id).encode(), [event]
-                )
-        except asyncpg.UniqueViolationError as exc:  # the same person registered at the same moment
-            raise AlreadyRegistered() from exc
+        check_assistable(birth_date_of("mainland_id", number), born, day_in(self.timezone, self.clock()))
+        async with self.store.unit() as unit:
+            if not await unit.assisted.inspects_any_venue(inspector):
+                raise NotAnInspector()
+            # None when the number is registered already, or a concurrent request registered it.
+            person = await insert_person(unit, self.vault, "mainland_id", number, name)
+            if person is None:
+                raise AlreadyRegistered()
+            at = await unit.assisted.record(person.person_id, inspector)
+            event = person_registered(person.person_id, "mainland_id", number, name, self.vault)
+            staged = await self.outbox.stage(unit, str(person.person_id).encode(), [event])
         await self.outbox.send(staged)
         log.info(
             "assisted registration",
