@@ -174,8 +174,11 @@ class CheckinService:
             if claim is not None:
                 # A rule's answer (404, 403, 410, 429) came before publishing: nothing can be on
                 # the topic. Anything else (503, a cancelled request) may have reached it.
+                # The time of an attempt that may be on the topic outlives this one's failure.
                 unsure = not isinstance(exc, Problem) or isinstance(exc, Unavailable)
-                await self._cache.release(caller, key, claim.marker, at.timestamp() if unsure else None)
+                await self._cache.release(
+                    caller, key, claim.marker, at.timestamp() if unsure else claim.first_at
+                )
             raise
         return ScanOutcome(replayed=False, result=result)
 
