@@ -6,14 +6,8 @@ slip of the finger, so its warning names what to do and asks to be acknowledged 
 
 from __future__ import annotations
 
-from shared.i18n import Language
-
-Text = dict[Language, str]
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
+from shared.pages import Text
+from shared.pages import text as _t
 
 DOOR_TEXTS: dict[str, Text] = {
     "temperature": _t("體溫", "体温", "Temperature"),

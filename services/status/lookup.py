@@ -9,7 +9,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from services.status.errors import LookupAgeRefused, LookupNoMatch
-from services.status.models import LookupResult, Shown
+from services.status.models import DISPLAY_SECONDS, LookupResult, Shown
 from services.status.service import StatusService
 from services.status.store import Store
 from shared.assisted import may_be_assisted
@@ -17,9 +17,6 @@ from shared.errors import InvalidValue, RateLimited
 from shared.pii import InvalidIdentity, Vault, birth_date_of, validate_identity
 from shared.ratelimit import RateLimiter
 from shared.tokens import TokenSigner
-
-# How long the page shows the answer, and how long its health code scans (the policy's 10 s).
-DISPLAY_SECONDS = 10
 
 
 @dataclass(frozen=True)
