@@ -27,9 +27,10 @@ from playwright.async_api import Browser, BrowserContext, async_playwright, expe
 
 from shared.pii import mask_name
 from tests.browser.conftest import CHROMIUM_ARGS, PHONE, WAIT_MS, Platform
-from tests.browser.kit import Account, eventually, shoot
+from tests.browser.kit import Account, shoot
 from tests.browser.venue import Venue
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +108,7 @@ async def test_inspector_scans_with_the_camera_and_lets_a_fever_in_only_when_ack
         )
         return answer.status_code == 200
 
-    await eventually(verifiable)
+    await eventually(verifiable, timeout_s=60)
     context = await browser.new_context(viewport=PHONE, locale="zh-CN", reduced_motion="reduce")
     context.set_default_timeout(WAIT_MS)
     await context.grant_permissions(["camera"], origin=platform.origin)
@@ -119,7 +120,7 @@ async def test_inspector_scans_with_the_camera_and_lets_a_fever_in_only_when_ack
         await page.goto(f"{platform.origin}/checkin/inspect")
         return await page.locator(f"[data-venue] option[value='{venue.venue_id}']").count() == 1
 
-    await eventually(venue_offered)
+    await eventually(venue_offered, timeout_s=60)
     # Debian's Chromium has no BarcodeDetector on Linux: the page takes the iPhone's path.
     assert not await page.evaluate("'BarcodeDetector' in window")
     # A fresh code (60 s) on the camera, as the elder's phone shows it.
@@ -163,7 +164,7 @@ async def test_inspector_scans_with_the_camera_and_lets_a_fever_in_only_when_ack
     async def stored() -> list[asyncpg.Record]:
         return await stored_checkins(platform, elder.person_id)
 
-    [row] = await eventually(stored)
+    [row] = await eventually(stored, timeout_s=60)
     assert dict(row) == {
         "venue_id": venue.venue_id,
         "method": "inspector_scan",
@@ -188,7 +189,7 @@ async def test_helper_registers_an_unregistered_elder_and_lets_him_in(
         await expect(page.locator("[data-lookup]")).to_be_visible()
         return await option.count() == 1
 
-    await eventually(venue_offered)
+    await eventually(venue_offered, timeout_s=60)
     await page.fill("#name", name)
     await page.fill("#id_number", number)
     async with page.expect_response("**/api/status/v1/assisted-lookups") as asked:
@@ -240,7 +241,7 @@ async def test_helper_registers_an_unregistered_elder_and_lets_him_in(
     async def stored() -> list[asyncpg.Record]:
         return await stored_checkins(platform, person_id)
 
-    [row] = await eventually(stored)
+    [row] = await eventually(stored, timeout_s=60)
     assert (row["venue_id"], row["method"], row["temperature_band"]) == (
         venue.venue_id,
         "inspector_scan",
@@ -261,7 +262,7 @@ async def test_the_quick_check_in_link_records_its_temperature_band(
         await page.goto(quick)
         return await page.locator("input[name=person_id]").count() > 0
 
-    await eventually(form_shown)
+    await eventually(form_shown, timeout_s=60)
     async with page.expect_response("**/api/checkin/v1/scans") as answered:
         await page.click("[data-confirm]")
     response = await answered.value
@@ -273,5 +274,5 @@ async def test_the_quick_check_in_link_records_its_temperature_band(
     async def stored() -> list[asyncpg.Record]:
         return await stored_checkins(platform, citizen.person_id)
 
-    [row] = await eventually(stored)
+    [row] = await eventually(stored, timeout_s=60)
     assert (row["method"], row["temperature_band"]) == ("self_scan", "normal")
