@@ -94,11 +94,13 @@
     var noCamera = section.querySelector("[data-no-camera]");
 
     function scanned(text) {
+      camera.disabled = false;
       video.hidden = true;
       input.value = text;
       verify(text);
     }
     function cannotScan() {
+      camera.disabled = false;
       camera.hidden = true;
       noCamera.hidden = false;
       window.vcAnnounce(noCamera.textContent);
@@ -119,7 +121,7 @@
             });
           }, 300);
         });
-      }).catch(function (err) { showError(String(err)); });
+      }).catch(function (err) { camera.disabled = false; showError(String(err)); });
     }
 
     // iOS Safari and WeChat on iOS have no BarcodeDetector: @zxing/browser decodes the camera's
@@ -143,12 +145,13 @@
           controls.stop();
           scanned(result.getText());
         });
-      }, cannotScan).catch(function (err) { video.hidden = true; showError(String(err)); });
+      }, cannotScan).catch(function (err) { camera.disabled = false; video.hidden = true; showError(String(err)); });
     }
 
     if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
       camera.hidden = false;
       camera.addEventListener("click", function () {
+        camera.disabled = true;  // one camera at a time; enabled again once a code is read
         if ("BarcodeDetector" in window) { detectNatively(); } else { detectInScript(); }
       });
     } else {

@@ -6,7 +6,7 @@
   "use strict";
   // Status learns a new person from registry's event within a second or two; a lookup before
   // that says 404. A few tries, spaced out, stay well inside the caller's 10 lookups a minute.
-  var AFTER_REGISTERING_MS = [1000, 1500, 2500, 4000];
+  var AFTER_REGISTERING_MS = [1000, 1500, 2500, 4000, 6000];
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-lookup]");
