@@ -19,16 +19,17 @@ from services.checkin.errors import (
     RevokedPaperCode,
     UnknownVenue,
 )
-from services.checkin.models import InspectionContext, PersonView, RecordedCheckin, ScanContext, Venue
-from services.checkin.service import (
-    CheckinService,
+from services.checkin.models import (
+    InspectionContext,
+    PersonView,
+    RecordedCheckin,
+    ScanContext,
     ScanResult,
-    check_fever_acknowledged,
-    checkin_id_for,
+    Venue,
     result_from_json,
     result_to_json,
-    unique,
 )
+from services.checkin.service import CheckinService, check_fever_acknowledged, checkin_id_for, unique
 from shared.errors import Malformed
 from shared.i18n import REASONS
 from shared.tokens import HealthCodeClaim, VenueClaim
