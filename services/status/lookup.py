@@ -18,8 +18,6 @@ from shared.ratelimit import RateLimiter
 # The policy's age bands: 60 and over, or under 16, on the day asked.
 ELDERLY_FROM = 60
 CHILD_UNDER = 16
-# How long the page shows the answer before clearing it (the policy's 10 s).
-DISPLAY_SECONDS = 10
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
+from services.status.services import ServicesDep
 from shared.auth import Principal, authenticate
 from shared.errors import Unauthorized
 from shared.i18n import REASON_CODES, REASONS, Language
@@ -90,17 +91,17 @@ def _caller(request: Request) -> Principal | None:
 
 
 @router.get("/status/health-code", response_class=HTMLResponse)
-async def health_code_page(request: Request) -> HTMLResponse:
+async def health_code_page(request: Request, svc: ServicesDep) -> HTMLResponse:
     caller = _caller(request)
-    dependants: list[tuple[str, str]] = []
+    dependents: list[tuple[str, str]] = []
     if caller is not None:
-        store = request.app.state.services.store
-        dependants = [(str(p), name) for p, name in await store.dependants_of(caller.person_id)]
+        found = await svc.codes.dependents(caller.person_id)
+        dependents = [(str(d.person_id), d.masked_name) for d in found]
     return _pages().render(
         request,
         "status_health_code.html",
         caller=caller,
-        dependants=dependants,
+        dependents=dependents,
         sign_in=SIGN_IN_URL,
     )
 

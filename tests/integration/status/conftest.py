@@ -115,13 +115,13 @@ class StatusHarness:
         await eventually(lambda: store.person(person.person_id))
         return person
 
-    async def link_guardian(self, guardian: UUID, dependant: UUID) -> None:
+    async def link_guardian(self, guardian: UUID, dependent: UUID) -> None:
         event = GuardianLinked(
-            data=GuardianLinkedData(guardian_id=guardian, person_id=dependant, relation="child")
+            data=GuardianLinkedData(guardian_id=guardian, person_id=dependent, relation="child")
         )
-        await self.publish_registry(event, dependant)
+        await self.publish_registry(event, dependent)
         store = self.app.state.services.store
-        await eventually(lambda: store.guards(guardian, dependant))
+        await eventually(lambda: store.guards(guardian, dependent))
 
     async def bind_inspector(self, person_id: UUID, venue_id: UUID | None = None) -> None:
         venue = venue_id or uuid4()

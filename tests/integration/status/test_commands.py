@@ -64,7 +64,7 @@ async def test_replayed_command_changes_nothing(harness: StatusHarness) -> None:
     record = await at_version(harness, person_id, 2)
     assert (record.colour, record.version) == ("red", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["version"] for h in history] == [1, 2]
+    assert [h.version for h in history] == [1, 2]
 
 
 async def test_late_command_cannot_overwrite_newer_status(harness: StatusHarness) -> None:
@@ -76,7 +76,7 @@ async def test_late_command_cannot_overwrite_newer_status(harness: StatusHarness
     record = await at_version(harness, person_id, 2)
     assert (record.reason, record.version) == ("asymptomatic", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["reason"] for h in history] == ["confirmed_case", "asymptomatic"]
+    assert [h.reason for h in history] == ["confirmed_case", "asymptomatic"]
 
 
 async def test_command_older_than_authority_change_is_ignored(harness: StatusHarness) -> None:
@@ -124,4 +124,4 @@ async def test_command_never_lowers_a_colour_in_force(harness: StatusHarness) ->
     record = await at_version(harness, person_id, 2)
     assert (record.colour, record.reason, record.version) == ("red", "asymptomatic", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["reason"] for h in history] == ["confirmed_case", "asymptomatic"]
+    assert [h.reason for h in history] == ["confirmed_case", "asymptomatic"]

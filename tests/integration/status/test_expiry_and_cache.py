@@ -28,7 +28,7 @@ async def test_expired_colour_reads_green_and_the_sweep_records_it(harness: Stat
     assert await status.sweep_expired() == 1
     assert await status.sweep_expired() == 0  # recorded once
     history = await harness.app.state.services.store.history(person.person_id)
-    assert [(h["colour"], h["source"]) for h in history] == [("yellow", "authority"), ("green", "expiry")]
+    assert [(h.colour, h.source) for h in history] == [("yellow", "authority"), ("green", "expiry")]
     events = await harness.status_changes(person.person_id, 2)
     assert [(e.data.colour, e.data.version) for e in events] == [("yellow", 1), ("green", 2)]
     runtime = harness.app.state.runtime

@@ -55,7 +55,7 @@ async def test_reason_text_follows_the_language(harness: StatusHarness) -> None:
     }
 
 
-async def test_guardian_sees_dependant_and_nobody_else_does(harness: StatusHarness) -> None:
+async def test_guardian_sees_dependent_and_nobody_else_does(harness: StatusHarness) -> None:
     guardian = await harness.register()
     child = await harness.register("陳小華")
     stranger = await harness.register("林大偉")
