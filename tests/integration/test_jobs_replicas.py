@@ -31,7 +31,6 @@ from shared.events import (
     StatusSetData,
     VenueRenamed,
     VenueRenamedData,
-    encode,
     topic,
 )
 from shared.settings import InfraSettings, KafkaSettings
@@ -211,9 +210,7 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
         ]
         async with Store(pool).unit() as unit:
             for event in events:
-                await unit.outbox.add(
-                    REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
-                )
+                await unit.stage(REGISTRY_TOPIC, str(event.data.venue_id).encode(), [event])
         await pool.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
         await until(
             lambda: pool.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),
