@@ -21,10 +21,11 @@ from services.registry.errors import AlreadyRegistered, BirthDateMismatch, NotAn
 from services.registry.family import day_in
 from services.registry.identity import IdentityVerifier
 from services.registry.models import Person
-from services.registry.outbox import Outbox
 from services.registry.service import clean_name, insert_person, person_registered
 from services.registry.store import Store
 from shared.assisted import may_be_assisted
+from shared.events import REGISTRY_TOPIC
+from shared.outbox import Outbox
 from shared.pii import Vault, birth_date_of
 
 log = logging.getLogger("venuecode.registry.assisted")
@@ -68,7 +69,7 @@ class AssistedRegistrations:
                 raise AlreadyRegistered()
             at = await unit.assisted.record(person.person_id, inspector)
             event = person_registered(person.person_id, "mainland_id", number, name, self.vault)
-            staged = await self.outbox.stage(unit, str(person.person_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(person.person_id).encode(), [event])
         await self.outbox.send(staged)
         log.info(
             "assisted registration",

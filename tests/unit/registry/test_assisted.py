@@ -11,8 +11,8 @@ import pytest
 from services.registry.assisted import AssistedRegistrations, check_assistable
 from services.registry.errors import AlreadyRegistered, BirthDateMismatch, NotAnInspector, NotAssistable
 from services.registry.identity import FormatOnlyVerifier
-from services.registry.outbox import Outbox
 from shared.events import REGISTRY_TOPIC, PersonRegistered
+from shared.outbox import Outbox
 from shared.pii import Vault, mask_id
 from tests.unit.registry.fakes import FakeStore, RecordingPublisher
 from tests.unit.registry.idgen import mainland_id
@@ -57,7 +57,7 @@ class World:
             store=self.store,  # type: ignore[arg-type]
             vault=self.vault,
             verifier=FormatOnlyVerifier(),
-            outbox=Outbox(self.store, self.publisher),  # type: ignore[arg-type]
+            outbox=Outbox("registry", self.store.outbox, [self.publisher]),  # type: ignore[arg-type]
             timezone="Asia/Shanghai",
             clock=lambda: LATE_EVENING_UTC,
         )
