@@ -7,8 +7,11 @@ CHROMIUM := /usr/bin/chromium
 PROMTOOL := /usr/bin/promtool
 # Debian's fonts-noto-cjk: without it Chinese text is empty boxes in screenshots.
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
-# axe-core from the npm registry, as package-lock.json pins it (tests/browser/test_accessibility.py).
+# From the npm registry, as package-lock.json pins them: axe-core (tests/browser/test_accessibility.py)
+# and @zxing/browser, the reverse scan's QR decoder where BarcodeDetector is missing (served by
+# checkin from node_modules: services/checkin/config.py).
 AXE := node_modules/axe-core/axe.min.js
+QR_DECODER := node_modules/@zxing/browser/umd/zxing-browser.min.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
 PYTEST_ARGS ?=
 
@@ -28,6 +31,8 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP) ## start the whole platform on embedded defaults (http://127.0.0.1:8000)
+	@command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory $(QR_DECODER) \
+	  || echo "no npm: the reverse scan cannot decode the camera where BarcodeDetector is missing (iPhones)"
 	$(VENV)/bin/venuecode dev
 
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
@@ -44,12 +49,12 @@ $(CJK_FONT):
 	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "screenshots need Debian's fonts-noto-cjk: apt-get install -y fonts-noto-cjk"; exit 1; }
 	apt-get update -q && apt-get install -y -q fonts-noto-cjk
 
-$(AXE): package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "tests/browser needs npm (Debian: apt-get install -y npm) for axe-core"; exit 1; }
+$(AXE) $(QR_DECODER) &: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "needs npm (Debian: apt-get install -y npm) for axe-core and @zxing/browser"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
-	@touch $(AXE)
+	@touch $(AXE) $(QR_DECODER)
 
-test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(CJK_FONT) $(AXE) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(CJK_FONT) $(AXE) $(QR_DECODER) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)

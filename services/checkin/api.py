@@ -16,6 +16,7 @@ from services.checkin.models import (
     ClosedVenueAnswer,
     InspectionAnswer,
     InspectionRequest,
+    InspectorVenuesAnswer,
     PeopleAnswer,
     PersonAnswer,
     ScanAnswer,
@@ -121,7 +122,11 @@ async def inspection(
     body: InspectionRequest, request: Request, principal: CurrentPrincipal, services: ServicesDep
 ) -> InspectionAnswer:
     recorded = await services.scans.inspect(
-        principal.person_id, body.venue_id, body.health_code_token, body.temperature_band
+        principal.person_id,
+        body.venue_id,
+        body.health_code_token,
+        body.temperature_band,
+        fever_acknowledged=body.fever_acknowledged,
     )
     return InspectionAnswer.of(recorded, language_of(request))
 
@@ -144,3 +149,13 @@ async def my_people(principal: CurrentPrincipal, services: ServicesDep) -> Peopl
             for p in people
         ]
     )
+
+
+@router.get(
+    "/me/inspector-venues",
+    summary="The venues the caller inspects, for the assisted lookup's one-step entry",
+    responses=problems(401),
+)
+async def my_inspector_venues(principal: CurrentPrincipal, services: ServicesDep) -> InspectorVenuesAnswer:
+    venues = await services.scans.inspector_venues(principal.person_id)
+    return InspectorVenuesAnswer(venues=[VenueAnswer(venue_id=v.venue_id, name=v.name) for v in venues])

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import InfraSettings
+
+# The reverse scan's QR decoder where the browser has no BarcodeDetector (iOS Safari, WeChat on
+# iOS): @zxing/browser's self-contained UMD build, as `npm ci` installs it from package-lock.json.
+# It is served from node_modules, never copied into the repository nor loaded from a CDN.
+QR_DECODER = Path(__file__).resolve().parents[2] / "node_modules/@zxing/browser/umd/zxing-browser.min.js"
 
 
 class Settings(BaseSettings):
@@ -19,3 +26,6 @@ class Settings(BaseSettings):
     # (k8s: a small Deployment of their own runs them), so that every autoscaler step does not
     # rebalance the two groups; the read model is in Postgres, which every pod reads.
     readmodel_consumer: bool = True
+    # Where that file is (the image sets it: deploy/Dockerfile); when it is missing the page
+    # still works with BarcodeDetector, a wedge scanner or pasting, and says the camera cannot.
+    qr_decoder: Path = QR_DECODER

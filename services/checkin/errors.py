@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, Gone, NotFound, Unavailable
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Unavailable
 
 
 class UnknownVenue(NotFound):
@@ -33,6 +33,16 @@ class RevokedPaperCode(Gone):
     """The answer status gives for the same card (410, problem type ``gone``)."""
 
     title = "Revoked paper code"
+
+
+class FeverNotAcknowledged(InvalidValue):
+    """A fever reading sent without the inspector's acknowledgement of the warning (422)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "fever_acknowledged",
+            "a fever entry is recorded only after the inspector acknowledges the fever warning",
+        )
 
 
 class ScanInProgress(Conflict):

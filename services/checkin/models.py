@@ -135,6 +135,12 @@ class InspectionRequest(_Body):
     venue_id: UUID
     health_code_token: str = Field(min_length=1, max_length=MAX_TOKEN)
     temperature_band: TemperatureBand
+    # An addition to API.md (issue 16): a fever is never recorded by a slip of the finger.
+    fever_acknowledged: bool = Field(
+        default=False,
+        description="The inspector saw the fever warning and confirms the entry anyway (the venue's"
+        " own fever procedure applies). Required true when temperature_band is fever: 422 otherwise.",
+    )
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -207,3 +213,9 @@ class PersonAnswer(BaseModel):
 
 class PeopleAnswer(BaseModel):
     people: list[PersonAnswer]
+
+
+class InspectorVenuesAnswer(BaseModel):
+    """The venues the caller inspects (the assisted lookup page offers them for its one-step entry)."""
+
+    venues: list[VenueAnswer]

@@ -11,11 +11,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from services.checkin.services import ServicesDep
 from shared.auth import Principal, authenticate
-from shared.errors import Problem, Unauthorized
+from shared.door import DOOR_TEXTS
+from shared.errors import NotFound, Problem, Unauthorized
 from shared.i18n import Language
 from shared.pages import Pages
 
@@ -29,6 +30,7 @@ def _t(hant: str, hans: str, en: str) -> Text:
 
 
 TEXTS: dict[str, Text] = {
+    **DOOR_TEXTS,
     "check_in": _t("場所碼登記", "场所码登记", "Venue check-in"),
     "who": _t("登記人員", "登记人员", "Who is entering"),
     "myself": _t("本人", "本人", "Myself"),
@@ -67,10 +69,12 @@ TEXTS: dict[str, Text] = {
         "Scan a health code (scanner input or paste)",
     ),
     "camera": _t("用相機掃描", "用相机扫描", "Scan with the camera"),
-    "temperature": _t("體溫", "体温", "Temperature"),
-    "normal": _t("正常", "正常", "Normal"),
-    "fever": _t("發熱", "发热", "Fever"),
     "next": _t("下一位", "下一位", "Next person"),
+    "no_camera": _t(
+        "此瀏覽器無法用相機掃碼：請用掃碼槍或粘貼健康碼。",
+        "此浏览器无法用相机扫码：请用扫码枪或粘贴健康码。",
+        "This browser cannot scan with the camera: use a scanner or paste the health code.",
+    ),
 }
 
 _TITLES = {404: "unknown_venue", 410: "old_poster", 422: "bad_code"}
@@ -126,3 +130,14 @@ async def inspect_page(request: Request, services: ServicesDep) -> Response:
         return _sign_in(request)
     venues = await services.scans.inspector_venues(caller.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)
+
+
+@router.get("/checkin/vendor/qr-decoder.js")
+async def qr_decoder(services: ServicesDep) -> Response:
+    """The JavaScript QR decoder of the reverse scan, read from node_modules (see config.py)."""
+    path = services.qr_decoder
+    if not path.is_file():
+        raise NotFound("The QR decoder is not installed here (npm ci).")
+    # Its version is pinned by package-lock.json; a day of caching spares a phone 440 kB a scan.
+    cached = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(path, media_type="text/javascript", headers=cached)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from services.checkin.cache import CacheDown, CheckinCache, Claim
 from services.checkin.errors import (
     ExpiredHealthCode,
+    FeverNotAcknowledged,
     NotAnInspector,
     NotVenueStaff,
     NotYourDependent,
@@ -76,6 +77,12 @@ class Sender(Protocol):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def check_fever_acknowledged(band: TemperatureBand | None, acknowledged: bool) -> None:
+    """A fever entry is recorded only once the inspector confirmed they saw the warning."""
+    if band == "fever" and not acknowledged:
+        raise FeverNotAcknowledged()
 
 
 class CheckinService:
@@ -249,9 +256,16 @@ class CheckinService:
     # --- reverse scans --------------------------------------------------------------------
 
     async def inspect(
-        self, inspector: UUID, venue_id: UUID, health_code_token: str, temperature_band: TemperatureBand
+        self,
+        inspector: UUID,
+        venue_id: UUID,
+        health_code_token: str,
+        temperature_band: TemperatureBand,
+        *,
+        fever_acknowledged: bool = False,
     ) -> RecordedCheckin:
         """An inspector scans a person's health code and confirms their entry."""
+        check_fever_acknowledged(temperature_band, fever_acknowledged)
         try:
             code = self._signer.open_health_code(health_code_token)
         except InvalidToken:

@@ -4,6 +4,7 @@ to api.py and pages.py (and the projections to handlers.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,6 +32,8 @@ class Services:
     scans: CheckinService
     registry: RegistryProjection
     status: StatusProjection
+    # The reverse scan's JavaScript QR decoder, served from node_modules (config.py).
+    qr_decoder: Path
 
 
 def build_services(runtime: Runtime, settings: Settings) -> Services:
@@ -48,6 +51,7 @@ def build_services(runtime: Runtime, settings: Settings) -> Services:
         scans=CheckinService(store, memory, cache, runtime.signer, checkins),
         registry=RegistryProjection(store),
         status=StatusProjection(store),
+        qr_decoder=settings.qr_decoder,
     )
 
 

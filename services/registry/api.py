@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.registry.models import (
+    AssistedRegistrationOut,
     BindingOut,
     BoundVenueOut,
     BoundVenuesOut,
@@ -23,6 +24,7 @@ from services.registry.models import (
     InspectorOut,
     MyVenueOut,
     NewAccount,
+    NewAssistedRegistration,
     NewDependent,
     NewRoleGrant,
     NewVenue,
@@ -59,6 +61,21 @@ async def create_account(body: NewAccount, services: ServicesDep) -> PersonOut:
         body.name, body.id_kind, body.id_number, body.phone, body.password
     )
     return PersonOut.of(person)
+
+
+@router.post(
+    "/assisted-registrations",
+    status_code=201,
+    summary="An inspector registers an elder (60+) or a child (16 and under) on the spot",
+    response_model=AssistedRegistrationOut,
+    responses=problems(*BODY, 401, 403, 409),
+)
+async def register_assisted(
+    body: NewAssistedRegistration, caller: CurrentPrincipal, services: ServicesDep
+) -> AssistedRegistrationOut:
+    """No phone and no password: claimable later by the person's own registration or a guardian."""
+    done = await services.assisted.register(caller.person_id, body.name, body.id_number, body.birth_date)
+    return AssistedRegistrationOut(**PersonOut.of(done.person).model_dump(), registered_at=done.registered_at)
 
 
 def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: bool) -> None:

@@ -133,14 +133,6 @@ class BoundVenue:
     is_administrator: bool
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    outbox_id: int
-    topic: str
-    key: bytes
-    payload: str
-
-
 # --- request bodies -------------------------------------------------------------------
 
 ID_KIND_DOC = (
@@ -194,6 +186,12 @@ class NewRoleGrant(_Body):
     role: StaffRole
 
 
+class NewAssistedRegistration(_Body):
+    name: str = Field(max_length=200)
+    id_number: str = Field(max_length=64, description="A mainland resident ID number (18 characters)")
+    birth_date: date = Field(description="As on the person's card; must agree with the ID number")
+
+
 # --- answers (API.md's bodies; declared on the routes, so OpenAPI has their schemas) -----
 
 
@@ -205,6 +203,10 @@ class PersonOut(BaseModel):
     @classmethod
     def of(cls, person: Person) -> PersonOut:
         return cls(person_id=person.person_id, masked_name=person.masked_name, masked_id=person.masked_id)
+
+
+class AssistedRegistrationOut(PersonOut):
+    registered_at: datetime
 
 
 class SessionOut(BaseModel):

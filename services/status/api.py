@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Annotated
 from uuid import UUID
@@ -71,9 +72,7 @@ async def health_code_svg(
 ) -> Response:
     code = await svc.codes.health_code(principal.person_id, person_id or principal.person_id)
     # A standalone document (with xmlns): browsers show only such an SVG as an <img>.
-    buffer = io.BytesIO()
-    segno.make(code.token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    return Response(_qr_svg(code.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -182,5 +181,21 @@ async def assisted_lookup(
     answer = await svc.lookup.lookup(principal.person_id, body.name, body.id_number)
     s = answer.shown
     return LookupOut(
-        masked_name=answer.masked_name, colour=s.colour, reason=s.reason, reason_text=_reason(request, s)
+        masked_name=answer.masked_name,
+        colour=s.colour,
+        reason=s.reason,
+        reason_text=_reason(request, s),
+        token=answer.token,
+        token_expires_at=answer.token_expires_at,
+        token_qr=_qr_data_url(answer.token),
     )
+
+
+def _qr_svg(token: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
+    return buffer.getvalue()
+
+
+def _qr_data_url(token: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(_qr_svg(token)).decode()

@@ -4,39 +4,46 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from services.status.errors import LookupAgeRefused, LookupNoMatch
-from services.status.models import LookupResult, Shown
+from services.status.models import DISPLAY_SECONDS, LookupResult, Shown
 from services.status.service import StatusService
 from services.status.store import Store
+from shared.assisted import may_be_assisted
 from shared.errors import InvalidValue, RateLimited
-from shared.pii import InvalidIdentity, Vault, age_on, birth_date_of, validate_identity
+from shared.pii import InvalidIdentity, Vault, birth_date_of, validate_identity
 from shared.ratelimit import RateLimiter
-
-# The policy's age bands (API.md): 60 or over, or 16 or under, on the day asked.
-ELDERLY_FROM = 60
-CHILD_UP_TO = 16
+from shared.tokens import TokenSigner
 
 
 @dataclass(frozen=True)
 class LookupAnswer:
     masked_name: str
     shown: Shown
-
-
-def may_be_looked_up(age: int) -> bool:
-    return age >= ELDERLY_FROM or age <= CHILD_UP_TO
+    # A dynamic health code of the person that lives DISPLAY_SECONDS: the inspector scans it
+    # (or the page sends it) into checkin's reverse-scan path to record the entry.
+    token: str
+    token_expires_at: datetime
 
 
 class AssistedLookup:
     """Matches a name and mainland ID by digests only: status never holds either value."""
 
     def __init__(
-        self, store: Store, status: StatusService, vault: Vault, limiter: RateLimiter, timezone: str
+        self,
+        store: Store,
+        status: StatusService,
+        vault: Vault,
+        limiter: RateLimiter,
+        *,
+        timezone: str,
+        signer: TokenSigner,
     ) -> None:
         self._store = store
+        self._signer = signer
         self._status = status
         self._vault = vault
         self._limiter = limiter
@@ -59,7 +66,7 @@ class AssistedLookup:
         digest = self._vault.id_digest("mainland_id", number)
         born = birth_date_of("mainland_id", number)
         assert born is not None  # a valid mainland ID always carries a birth date
-        if not may_be_looked_up(age_on(born, today)):
+        if not may_be_assisted(born, today):
             await audit(caller, digest, None, LookupResult.AGE_REFUSED, now)
             raise LookupAgeRefused()
         name_digest = self._vault.name_digest(name)
@@ -76,4 +83,5 @@ class AssistedLookup:
             raise LookupNoMatch()
         shown = await self._status.shown(match.person_id, match.registered_at)
         await audit(caller, digest, match.person_id, LookupResult.FOUND, now)
-        return LookupAnswer(match.masked_name, shown)
+        token, expires = self._signer.health_code(match.person_id, now=now.timestamp(), ttl_s=DISPLAY_SECONDS)
+        return LookupAnswer(match.masked_name, shown, token, datetime.fromtimestamp(expires, UTC))

@@ -206,6 +206,11 @@ class LookupOut(_Out):
     reason: str
     reason_text: str
     display_seconds: int = DISPLAY_SECONDS
+    # Additions to API.md (issue 16): the person's health code for the same 10 s, to scan or to
+    # send to POST /api/checkin/v1/inspections as health_code_token (the one-step entry).
+    token: str = Field(description="A dynamic health code of the person, valid for display_seconds")
+    token_expires_at: datetime
+    token_qr: str = Field(description="The token's QR code as an SVG data: URL, for an <img>")
 
 
 class HistoryEntry(_Out):

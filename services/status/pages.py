@@ -13,12 +13,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from services.status.services import ServicesDep
+from shared.door import DOOR_TEXTS
 from shared.i18n import REASON_CODES, REASONS
 from shared.pages import SIGN_IN_URL, Pages, Text, signed_in
 from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
 TEXTS: dict[str, Text] = {
+    **DOOR_TEXTS,
     "health_code": _t("健康碼", "健康码", "Health code"),
     "whose": _t("顯示誰的健康碼", "显示谁的健康码", "Whose code"),
     "myself": _t("本人", "本人", "Myself"),
@@ -41,15 +43,36 @@ TEXTS: dict[str, Text] = {
     "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
     "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
     "lookup_note": _t(
-        "只限 60 歲或以上、或 16 歲或以下的居民身份證持有人。結果顯示 10 秒後清除。",
-        "只限 60 岁或以上、或 16 岁或以下的居民身份证持有人。结果显示 10 秒后清除。",
+        "只限 60 歲或以上、或 16 歲及以下的居民身份證持有人。結果及其健康碼顯示 10 秒後清除。",
+        "只限 60 岁或以上、或 16 岁及以下的居民身份证持有人。结果及其健康码显示 10 秒后清除。",
         "Only for mainland resident ID holders aged 60 or over, or 16 or under. "
-        "The result is shown for 10 seconds, then cleared.",
+        "The result and its health code are shown for 10 seconds, then cleared.",
     ),
     "name": _t("姓名", "姓名", "Full name"),
     "id_number": _t("居民身份證號碼", "居民身份证号码", "Resident ID number"),
     "look_up": _t("查詢", "查询", "Look up"),
     "clears_in": _t("秒後清除", "秒后清除", "seconds until cleared"),
+    "lookup_qr": _t(
+        "此人的健康碼（10 秒內有效）", "此人的健康码（10 秒内有效）", "Their health code (valid 10 s)"
+    ),
+    "entry_venue": _t("放行場所", "放行场所", "Entry into"),
+    "not_found": _t(
+        "找不到此姓名及證件號碼的登記人員。",
+        "找不到此姓名及证件号码的登记人员。",
+        "No registered person has this name and identity number.",
+    ),
+    "register_title": _t("即場登記", "即场登记", "Register on the spot"),
+    "register_note": _t(
+        "此人尚未登記。檢測員可憑其身份證即場登記（無需手機及密碼）；本人日後用此證件註冊或由家人添加即可接管。",
+        "此人尚未登记。检测员可凭其身份证即场登记（无需手机及密码）；本人日后用此证件注册或由家人添加即可接管。",
+        "This person is not registered. As an inspector you can register them from their ID card"
+        " (no phone, no password); they or a family member can take the record over later.",
+    ),
+    "birth_date": _t("出生日期（與證件相同）", "出生日期（与证件相同）", "Date of birth (as on the card)"),
+    "register": _t("登記此人", "登记此人", "Register this person"),
+    "registered": _t(
+        "已登記，正在查詢其健康碼…", "已登记，正在查询其健康码…", "Registered; looking up their health code…"
+    ),
     "authority_title": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
     "not_authority": _t(
         "此頁只供衛生健康部門使用。",

@@ -59,7 +59,9 @@ def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Servic
     limiter = lookup_limiter(
         runtime.redis, runtime.redis_prefix, settings.lookup_per_minute, settings.lookup_per_day
     )
-    lookup = AssistedLookup(store, status, runtime.vault, limiter, settings.timezone)
+    lookup = AssistedLookup(
+        store, status, runtime.vault, limiter, timezone=settings.timezone, signer=runtime.signer
+    )
     return Services(store, status, codes, lookup, status_events, outbox)
 
 

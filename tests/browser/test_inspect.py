@@ -66,6 +66,11 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
 
     await page.click("[data-band=fever]")
     await expect(page.locator("[data-band=fever]")).to_have_attribute("aria-pressed", "true")
+    # A fever is let in only once the inspector acknowledged the warning.
+    await expect(page.locator("[data-fever] [role=alert]")).to_be_visible()
+    await expect(page.locator("[data-confirm]")).to_be_disabled()
+    await page.check("[data-fever-ack]")
+    await expect(page.locator("[data-confirm]")).to_have_text("Confirm entry")
     async with page.expect_response("**/api/checkin/v1/inspections") as answered:
         await page.click("[data-confirm]")
     response = await answered.value
@@ -74,6 +79,7 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
         "venue_id": venue.venue_id,
         "health_code_token": token,
         "temperature_band": "fever",
+        "fever_acknowledged": True,
     }
     await expect(page.locator("[data-done]")).to_be_visible()
     await expect(card).to_be_hidden()

@@ -30,7 +30,6 @@ from shared.events import (
     StatusSetData,
     VenueRenamed,
     VenueRenamedData,
-    encode,
     topic,
 )
 from shared.settings import InfraSettings, KafkaSettings
@@ -213,9 +212,7 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
         ]
         async with Store(pool).unit() as unit:
             for event in events:
-                await unit.outbox.add(
-                    REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
-                )
+                await unit.stage(REGISTRY_TOPIC, str(event.data.venue_id).encode(), [event])
         await pool.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
         await eventually(
             lambda: pool.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),
@@ -229,21 +226,16 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
 
 
 async def test_three_tracing_replicas_make_the_partitions_once(infra: InfraSettings) -> None:
-    import asyncpg
-
+    from services.tracing import store
     from services.tracing.app import create_app
     from services.tracing.config import Settings
-    from tests.integration.tracing.timeline import partition_names
 
     before = work("tracing.upkeep")
     apps = [create_app(Settings(infra=infra, maintenance_interval_s=INTERVAL_S)) for _ in range(3)]
     async with replicas(apps):
         await quiet("tracing.upkeep")
-        pool = await asyncpg.create_pool(infra.postgres.url, min_size=1, max_size=1)
-        try:
-            partitions = await partition_names(pool)
-        finally:
-            await pool.close()
+        async with apps[0].state.runtime.pool.acquire() as conn:
+            partitions = await store.partition_names(conn)
         days = [name for name in partitions if name != "checkins_default"]  # the default: a migration's
         assert days
         assert work("tracing.upkeep") - before == len(days)

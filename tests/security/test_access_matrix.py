@@ -52,6 +52,11 @@ def expect(default: int, anonymous: int = 401, **overrides: int) -> dict[str, in
     return table | overrides
 
 
+def new_elder() -> dict[str, str]:
+    born = born_years_ago(75)
+    return {"name": "新長者", "id_number": mainland_id(born), "birth_date": born.isoformat()}
+
+
 def window() -> dict[str, str]:
     now = datetime.now(UTC)
     return {"from": (now - timedelta(hours=2)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
@@ -250,6 +255,12 @@ ROWS: list[Row] = [
             {"json": {"name": w.elder.name, "id_number": w.elder.id_number}},
         ),
         expect(200),
+    ),
+    Row(
+        "POST /api/registry/v1/assisted-registrations",
+        lambda w, c: ("POST", "/api/registry/v1/assisted-registrations", {"json": new_elder()}),
+        expect(403, venue_inspector=201, inspector_other=201),
+        note="an elder without a phone, registered on the spot by any bound inspector",
     ),
     # --- checkin ---
     Row("POST /api/checkin/v1/scans", scan, expect(201)),

@@ -37,6 +37,10 @@
     var queued = section.querySelector("[data-queued]");
     var result = document.querySelector("[data-result]");
     var token = section.dataset.venueToken;
+    // The inspector's "temperature normal, quick check-in" link (/c/<token>?temperature_band=normal)
+    // carries the band the door measured: it is recorded with the check-in.
+    var band = new URLSearchParams(window.location.search).get("temperature_band");
+    if (band !== "normal" && band !== "fever") { band = null; }
     var lastPeople = [];
     var retryTimer = null;
 
@@ -113,6 +117,7 @@
       var now = Date.now();
       // scanned_at goes with every attempt: a retry is stored at the first attempt's time.
       var scan = { key: newKey(), at: now, body: { venue_token: token, person_ids: ids, scanned_at: new Date(now).toISOString() } };
+      if (band) { scan.body.temperature_band = band; }
       remember(scan);
       send(scan);
     });

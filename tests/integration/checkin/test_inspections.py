@@ -37,7 +37,12 @@ async def test_dynamic_code_records_an_inspector_scan_with_masked_identity(
     token, _ = rt.signer.health_code(world.citizen)
     response = await client.post(
         INSPECTIONS,
-        json={"venue_id": str(world.venue_id), "health_code_token": token, "temperature_band": "fever"},
+        json={
+            "venue_id": str(world.venue_id),
+            "health_code_token": token,
+            "temperature_band": "fever",
+            "fever_acknowledged": True,
+        },
         headers=bearer(infra, world.inspector),
     )
     assert response.status_code == 201, response.text
@@ -136,3 +141,37 @@ async def test_forged_code_is_422_and_expired_code_is_410(
     )
     assert bad_band.status_code == 422
     assert await checkin_events(infra) == []
+
+
+async def test_a_fever_is_refused_until_the_inspector_acknowledges_it(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    token, _ = runtime(app).signer.health_code(world.citizen)
+    headers = bearer(infra, world.inspector)
+    fever = {"venue_id": str(world.venue_id), "health_code_token": token, "temperature_band": "fever"}
+    for unacknowledged in (fever, {**fever, "fever_acknowledged": False}):
+        response = await client.post(INSPECTIONS, json=unacknowledged, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM_JSON
+        problem = body_of(response)
+        assert [e["field"] for e in problem["errors"]] == ["fever_acknowledged"]
+        assert problem["detail"].startswith("fever_acknowledged: ")
+    assert await checkin_events(infra) == []
+
+    # A normal reading needs no acknowledgement; an acknowledged fever is recorded as a fever.
+    normal = await client.post(INSPECTIONS, json={**fever, "temperature_band": "normal"}, headers=headers)
+    assert normal.status_code == 201, normal.text
+    acknowledged = await client.post(INSPECTIONS, json={**fever, "fever_acknowledged": True}, headers=headers)
+    assert acknowledged.status_code == 201, acknowledged.text
+    assert [e.data.temperature_band for e in await recorded(infra)] == ["normal", "fever"]
+
+
+async def test_the_caller_s_inspector_venues_for_the_assisted_lookup_page(
+    client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    mine = await client.get("/api/checkin/v1/me/inspector-venues", headers=bearer(infra, world.inspector))
+    assert mine.status_code == 200, mine.text
+    assert body_of(mine) == {"venues": [{"venue_id": str(world.venue_id), "name": world.venue_name}]}
+    none = await client.get("/api/checkin/v1/me/inspector-venues", headers=bearer(infra, world.stranger))
+    assert body_of(none) == {"venues": []}
+    assert (await client.get("/api/checkin/v1/me/inspector-venues")).status_code == 401

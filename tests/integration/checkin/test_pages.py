@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 
+from services.checkin.config import QR_DECODER
 from shared.auth import SESSION_COOKIE, AccessTokens
+from shared.errors import PROBLEM_JSON
 from shared.events import VenuePosterReissued, VenuePosterReissuedData
 from shared.keys import load_keys
 from shared.settings import InfraSettings
@@ -95,3 +100,30 @@ async def test_page_scripts_are_served(client: httpx.AsyncClient) -> None:
     assert "BarcodeDetector" in inspect.text
     css = await client.get("/checkin/static/checkin.css")
     assert "@keyframes" in css.text
+
+
+async def test_the_reverse_scan_says_confirm_entry_and_serves_its_qr_decoder_from_node_modules(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    sign_in(client, infra, world.inspector)
+    page = await client.get("/checkin/inspect", params={"lang": "zh-Hans"})
+    assert page.status_code == 200
+    assert "确认放行" in page.text
+    assert 'data-decoder="/checkin/vendor/qr-decoder.js"' in page.text
+    assert "data-fever-ack" in page.text
+    assert "確認放行" in (await client.get("/checkin/inspect", params={"lang": "zh-Hant"})).text
+    decoder = await client.get("/checkin/vendor/qr-decoder.js")
+    assert decoder.status_code == 200
+    assert decoder.headers["content-type"].startswith("text/javascript")
+    # The file npm ci installed from package-lock.json, byte for byte: never a copy in the repository.
+    assert decoder.content == QR_DECODER.read_bytes()
+    assert b"BrowserQRCodeReader" in decoder.content
+
+
+async def test_without_the_decoder_installed_its_route_is_404(
+    client: httpx.AsyncClient, app: FastAPI, tmp_path: Path
+) -> None:
+    app.state.services = replace(app.state.services, qr_decoder=tmp_path / "absent.js")
+    missing = await client.get("/checkin/vendor/qr-decoder.js")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM_JSON

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, date, datetime
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from tests.integration.status.conftest import StatusHarness
 from tests.people import born_years_ago, mainland_id
@@ -19,18 +22,45 @@ async def test_elder_and_child_are_found_masked(harness: StatusHarness) -> None:
         URL, json={"name": "黃老伯", "id_number": elder.id_number}, headers=caller
     )
     assert answer.status_code == 200
-    assert answer.json() == {
+    body = answer.json()
+    token, expires_at, qr = body.pop("token"), body.pop("token_expires_at"), body.pop("token_qr")
+    assert body == {
         "masked_name": "黃*伯",
         "colour": "yellow",
         "reason": "close_contact",
         "reason_text": "Close contact",
         "display_seconds": 10,
     }
+    # The elder's own dynamic health code, for the same 10 s: what the inspector scans.
+    claim = harness.app.state.runtime.signer.open_health_code(token)
+    assert (claim.person_id, claim.kind) == (elder.person_id, "dynamic")
+    now = harness.clock.now()
+    assert claim.expires_at == int(now.timestamp()) + 10
+    assert datetime.fromisoformat(expires_at) == datetime.fromtimestamp(claim.expires_at, UTC)
+    assert qr.startswith("data:image/svg+xml;base64,")
+    assert b"<svg" in base64.b64decode(qr.split(",", 1)[1])
     found = await harness.client.post(
         URL, json={"name": "陳小華", "id_number": child.id_number}, headers=caller
     )
     assert found.status_code == 200
     assert found.json()["colour"] == "green"
+
+
+async def test_sixteen_is_served_and_seventeen_is_not(harness: StatusHarness) -> None:
+    # Their 16th and 17th birthdays are today, in Asia/Shanghai (the day the rule counts).
+    today = harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    sixteen = await harness.register("何小芳", date(today.year - 16, today.month, min(today.day, 28)))
+    seventeen = await harness.register("何大芳", date(today.year - 17, today.month, min(today.day, 28)))
+    caller = harness.auth(uuid4())
+    found = await harness.client.post(
+        URL, json={"name": "何小芳", "id_number": sixteen.id_number}, headers=caller
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["masked_name"] == "何*芳"
+    refused = await harness.client.post(
+        URL, json={"name": "何大芳", "id_number": seventeen.id_number}, headers=caller
+    )
+    assert refused.status_code == 403, refused.text
 
 
 async def test_adults_are_refused_with_a_clear_message(harness: StatusHarness) -> None:

@@ -12,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.checkin.api import MAX_IDEMPOTENCY_KEY, _idempotency_key, scan_answer
-from services.checkin.errors import NotYourDependent, OutdatedPoster, RevokedPaperCode, UnknownVenue
+from services.checkin.errors import (
+    FeverNotAcknowledged,
+    NotYourDependent,
+    OutdatedPoster,
+    RevokedPaperCode,
+    UnknownVenue,
+)
 from services.checkin.models import (
     InspectionContext,
     PersonView,
@@ -23,7 +29,7 @@ from services.checkin.models import (
     result_from_json,
     result_to_json,
 )
-from services.checkin.service import CheckinService, checkin_id_for, unique
+from services.checkin.service import CheckinService, check_fever_acknowledged, checkin_id_for, unique
 from shared.errors import Malformed
 from shared.i18n import REASONS
 from shared.tokens import HealthCodeClaim, VenueClaim
@@ -127,3 +133,12 @@ def test_scan_answer_carries_reason_text_in_the_language() -> None:
     assert body["checkins"][0]["reason_text"] == "密切接触者"
     assert "masked_id" not in body["checkins"][0]
     assert body["checkins"][0]["checked_in_at"] == now.isoformat()
+
+
+def test_a_fever_needs_the_inspectors_acknowledgement_and_nothing_else_does() -> None:
+    with pytest.raises(FeverNotAcknowledged) as refused:
+        check_fever_acknowledged("fever", False)
+    assert [e["field"] for e in refused.value.errors] == ["fever_acknowledged"]
+    check_fever_acknowledged("fever", True)
+    for band in ("normal", None):
+        check_fever_acknowledged(band, False)

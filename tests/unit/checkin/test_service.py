@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.checkin.cache import CHECKIN_CAPS
-from services.checkin.errors import NotAnInspector, RevokedPaperCode, UnknownVenue
+from services.checkin.errors import FeverNotAcknowledged, NotAnInspector, RevokedPaperCode, UnknownVenue
 from services.checkin.models import PersonView, Venue
 from services.checkin.service import CheckinService
 from shared.colours import CachedColour
@@ -133,7 +133,10 @@ async def test_a_reverse_scan_reads_bindings_people_and_serials_from_memory(worl
     first = await service.inspect(inspector, world.venue, code, "normal")
     assert (first.masked_name, first.masked_id, first.method) == ("陳*", "44**********12", "inspector_scan")
     reads = world.tables.reads
-    await service.inspect(inspector, world.venue, SIGNER.paper_code(visitor, 2), "fever")
+    paper = SIGNER.paper_code(visitor, 2)
+    with pytest.raises(FeverNotAcknowledged):  # refused before anything is read or sent
+        await service.inspect(inspector, world.venue, paper, "fever")
+    await service.inspect(inspector, world.venue, paper, "fever", fever_acknowledged=True)
     assert world.tables.reads == reads  # bindings, person and serial from memory
     with pytest.raises(NotAnInspector):
         await service.inspect(world.caller, world.venue, code, "normal")

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.status.cache import cached
-from services.status.lookup import may_be_looked_up
 from services.status.models import Shown, StatusRecord
 from services.status.paper import paper_card_pdf
 from services.status.service import check_colour
@@ -59,11 +58,6 @@ def test_cache_entry_carries_version_and_expiry() -> None:
     entry = cached(record(NOW))
     assert (entry.colour, entry.version, entry.valid_until) == ("red", 3, NOW.timestamp())
     assert cached(record(None)).valid_until is None
-
-
-@given(st.integers(min_value=0, max_value=120))
-def test_age_bands(age: int) -> None:
-    assert may_be_looked_up(age) == (age >= 60 or age <= 16)
 
 
 SIGNER = TokenSigner(SigningKeys(Ed25519PrivateKey.generate()))

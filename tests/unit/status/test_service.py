@@ -51,7 +51,14 @@ class World:
         return HealthCodes(self.store, self.status, signer, 60)  # type: ignore[arg-type]
 
     def lookup(self) -> AssistedLookup:
-        return AssistedLookup(self.store, self.status, VAULT, FakeLimiter(), "Asia/Shanghai")  # type: ignore[arg-type]
+        return AssistedLookup(
+            self.store,  # type: ignore[arg-type]
+            self.status,
+            VAULT,
+            FakeLimiter(),  # type: ignore[arg-type]
+            timezone="Asia/Shanghai",
+            signer=LOOKUP_SIGNER,
+        )
 
     async def register(self, born: date | None = None, name: str = "陳大文") -> UUID:
         person_id, _ = await self.register_with_number(born, name)
@@ -221,6 +228,8 @@ async def test_paper_serials_count_up_and_each_card_is_announced_and_revokes_the
 
 # --- assisted lookup ---------------------------------------------------------------------------
 
+LOOKUP_SIGNER = TokenSigner(SigningKeys(Ed25519PrivateKey.generate()))
+
 # 17:00 UTC on 1 March is already 01:00 on 2 March in Asia/Shanghai: "the day asked".
 ASKED = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
 
@@ -241,12 +250,17 @@ async def test_assisted_lookup_is_for_60_or_over_or_16_or_under_on_the_day_in_sh
     born: date, allowed: bool
 ) -> None:
     world = build(ASKED)
-    _, number = await world.register_with_number(born, name="王小明")
+    person_id, number = await world.register_with_number(born, name="王小明")
     lookup = world.lookup()
     if allowed:
         answer = await lookup.lookup(uuid4(), "王小明", number)
         assert (answer.masked_name, answer.shown.colour) == ("陳*文", "green")
         assert world.store.state.audits[-1] == ("lookup", "found")
+        # The person's own dynamic health code, for the 10 s the page shows it.
+        claim = LOOKUP_SIGNER.open_health_code(answer.token)
+        assert (claim.person_id, claim.kind) == (person_id, "dynamic")
+        assert claim.expires_at == int(ASKED.timestamp()) + 10
+        assert answer.token_expires_at == ASKED + timedelta(seconds=10)
     else:
         with pytest.raises(LookupAgeRefused):
             await lookup.lookup(uuid4(), "王小明", number)
