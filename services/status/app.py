@@ -54,7 +54,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_TOPIC])
-    app.state.settings = settings
     handlers.register(router, settings, lambda: app.state.services)
     app.include_router(router)
     app.include_router(api.router)

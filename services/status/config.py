@@ -33,5 +33,5 @@ class Settings(BaseSettings):
     # Assisted lookup caps per caller: the example numbers (10 a minute, 100 a day).
     lookup_per_minute: int = 10
     lookup_per_day: int = 100
-    # "The day asked" for the 60+ / under-16 rule is a calendar day in the province.
+    # "The day asked" for the 60-or-over / 16-or-under rule is a calendar day in the province.
     timezone: str = "Asia/Shanghai"

@@ -39,7 +39,7 @@ class TokenRevoked(Gone):
 class LookupAgeRefused(Forbidden):
     def __init__(self) -> None:
         super().__init__(
-            "Assisted lookup is only for people aged 60 or over or under 16; "
+            "Assisted lookup is only for people aged 60 or over, or 16 or under; "
             "others can show their own health code."
         )
 

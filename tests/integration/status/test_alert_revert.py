@@ -7,8 +7,9 @@ from uuid import UUID, uuid4
 
 from shared.colours import read_colours
 from shared.events import StatusRevert, StatusRevertData, StatusSet, StatusSetData
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
 from tests.integration.status.test_commands import at_version, send
+from tests.waiting import eventually
 
 
 def alert_set(

@@ -18,7 +18,8 @@ from shared.events import (
     topic,
 )
 from shared.kafka import publish
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 
 def command(person_id: UUID, colour: str, reason: str, **envelope: object) -> StatusSet:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.colours import WARM_MARKER, colour_key, read_colours
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 
 async def test_expired_colour_reads_green_and_the_sweep_records_it(harness: StatusHarness) -> None:

@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from shared.events import InspectorBindingData, InspectorUnbound
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 CODE_FIELDS = {
     "person_id",
