@@ -39,9 +39,8 @@ from services.bench.contacts_load import DATASETS, Dataset, World, prepare, worl
 from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
-from services.tracing.app import SESSION_SETTINGS
 from services.tracing.models import QueryParameters
-from services.tracing.store import Store
+from services.tracing.store import SESSION_SETTINGS, Store
 from shared.auth import AccessTokens
 from shared.keys import load_keys
 from shared.settings import InfraSettings

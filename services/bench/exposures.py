@@ -17,9 +17,8 @@ import asyncpg
 import orjson
 
 from services.bench.loadgen import Connection, json_post
-from services.tracing.app import SESSION_SETTINGS
 from services.tracing.models_outbreaks import VisitWindow
-from services.tracing.store import Store
+from services.tracing.store import SESSION_SETTINGS, Store
 
 if TYPE_CHECKING:
     from services.bench.contacts_load import World

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from services.tracing import api, api_alerts, api_outbreaks, handlers, pages
 from services.tracing.config import Settings
 from services.tracing.services import build_services
-from services.tracing.store import SCHEMA
+from services.tracing.store import SCHEMA, SESSION_SETTINGS
 from shared import jobs
 from shared.asyncapi import contract
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, dlq
@@ -23,13 +23,6 @@ from shared.web import service_app
 
 NAME = "tracing"
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Every tracing statement reads the day partitions. A custom plan is made again on every
-# execution across all of them (a depth-1 contact query planned in 5-19 ms and ran in 2-5 ms
-# on 20 M rows, 29 partitions), and Postgres keeps choosing custom plans because a generic
-# plan's estimate counts every partition. A generic plan is made once per connection and
-# prunes partitions when it starts: depth-1 p50 6.8 -> 2.3 ms (``venuecode bench contacts``).
-# On Citus the store reopens its sessions otherwise (``Store.open_for_citus``).
-SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 STATIC = Path(__file__).parent / "static"
 
 

@@ -29,6 +29,13 @@ from shared.db import claim_event
 from shared.settings import PostgresSettings
 
 SCHEMA = "tracing"
+# Every tracing statement reads the day partitions. A custom plan is made again on every
+# execution across all of them (a depth-1 contact query planned in 5-19 ms and ran in 2-5 ms
+# on 20 M rows, 29 partitions), and Postgres keeps choosing custom plans because a generic
+# plan's estimate counts every partition. A generic plan is made once per connection and
+# prunes partitions when it starts: depth-1 p50 6.8 -> 2.3 ms (``venuecode bench contacts``).
+# On Citus the store reopens its sessions otherwise (``Store.open_for_citus``).
+SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 # Citus plans a query that reaches several shards only with its parameters' values: under
 # a generic plan even ``WHERE person_id = $1`` fails ("could not create distributed plan",
 # seen on Citus 13.0.5). On Citus, sessions keep Postgres's default mode instead; pruning
