@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from shared.auth import SESSION_COOKIE, authenticate
+from shared.errors import Unauthorized
 from shared.i18n import LANGUAGES, Language, language_of
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +46,16 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=SHARED_STATIC)
 
 
+def signed_in(request: Request) -> bool:
+    """Whether the request carries a live access token (an expired cookie counts as none)."""
+    if not request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
+        return False  # nothing to verify (and pages rendered without an app's keys still open)
+    try:
+        return authenticate(request) is not None
+    except Unauthorized:
+        return False
+
+
 class Pages:
     """Renders one service's templates with the language, texts and large-type flag."""
 
@@ -61,6 +73,9 @@ class Pages:
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         language = language_of(request)
+        # base.html marks a page rendered without a live access cookie (data-session="out"), so
+        # that venuecode.js can renew it with the refresh token and show the page signed in.
+        context.setdefault("signed_in", signed_in(request))
         html = self._env.get_template(template).render(
             request=request,
             lang=language,

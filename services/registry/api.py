@@ -11,12 +11,22 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.registry.family import POWERS, FamilyService
-from services.registry.models import Dependent, Guardian, Person, Venue
+from services.registry.models import Dependent, Guardian, Person, SessionOut, SignedOutEverywhere, Venue
 from services.registry.posters import poster_pdf, qr_png, qr_svg
-from services.registry.service import PeopleService
+from services.registry.service import PeopleService, SignedIn
+from services.registry.sessions import TOKEN_MAX_CHARS, Issued, Sessions
 from services.registry.venues import VenueService
-from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
-from shared.errors import problems
+from shared.auth import (
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    REFRESH_COOKIE_PATH,
+    SESSION_COOKIE,
+    STAY_COOKIE,
+    CurrentPrincipal,
+    Principal,
+    require_role,
+)
+from shared.errors import Unauthorized, problem_response, problems
 from shared.events import IdKind, StaffRole
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
@@ -46,7 +56,13 @@ async def venues(request: Request) -> VenueService:
     return service
 
 
+async def sessions(request: Request) -> Sessions:
+    service: Sessions = request.app.state.sessions
+    return service
+
+
 People = Annotated[PeopleService, Depends(people)]
+SessionsDep = Annotated[Sessions, Depends(sessions)]
 Family = Annotated[FamilyService, Depends(family)]
 Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
@@ -74,6 +90,14 @@ class NewAccount(_Body):
 class Credentials(_Body):
     id_number: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(_Body):
+    refresh_token: str | None = Field(
+        default=None,
+        max_length=TOKEN_MAX_CHARS,
+        description="The refresh token; a browser leaves it out and sends the vc_refresh cookie",
+    )
 
 
 class NewVenue(_Body):
@@ -156,38 +180,145 @@ def _secure(request: Request) -> bool:
     return bool(infra.is_production)
 
 
-def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: bool) -> None:
-    """The page session: the token HttpOnly, and a readable CSRF token for the double submit."""
+def set_session_cookies(
+    response: Response,
+    token: str,
+    ttl_s: int,
+    *,
+    secure: bool,
+    csrf: str | None = None,
+    csrf_max_age: int | None = None,
+) -> None:
+    """The page session: the token HttpOnly, and a readable CSRF token for the double submit.
+
+    With a refresh token the CSRF token lives as long as it (``csrf_max_age``): a refreshed page
+    must still post. A refresh keeps the value the page holds, so requests already in flight
+    from other tabs still match it.
+    """
     response.set_cookie(
         SESSION_COOKIE, token, max_age=ttl_s, path="/", httponly=True, samesite="lax", secure=secure
     )
     # Page scripts read this cookie and echo it in X-CSRF-Token.
     response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(32), max_age=ttl_s, path="/", samesite="lax", secure=secure
+        CSRF_COOKIE,
+        csrf or secrets.token_urlsafe(32),
+        max_age=csrf_max_age or ttl_s,
+        path="/",
+        samesite="lax",
+        secure=secure,
     )
 
 
-@router.post("/sessions", responses=problems(*BODY, 401, 429))
-async def sign_in(
-    body: Credentials, request: Request, response: Response, service: People
-) -> dict[str, object]:
-    signed = await service.sign_in(body.id_number, body.password)
-    set_session_cookies(response, signed.access_token, signed.expires_in, secure=_secure(request))
-    return {
-        "access_token": signed.access_token,
-        "token_type": "Bearer",
-        "expires_in": signed.expires_in,
-        "person_id": signed.person_id,
-        "roles": signed.roles,
-    }
+def set_refresh_cookies(response: Response, issued: Issued, max_age: int, *, secure: bool) -> None:
+    """The refresh token where only the session routes see it, and the marker pages read."""
+    response.set_cookie(
+        REFRESH_COOKIE,
+        issued.refresh_token,
+        max_age=max_age,
+        path=REFRESH_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
+    response.set_cookie(STAY_COOKIE, "1", max_age=max_age, path="/", samesite="lax", secure=secure)
 
 
-@router.post("/sessions/logout", status_code=204)
-async def sign_out(request: Request) -> Response:
-    response = Response(status_code=204)
-    secure = _secure(request)
+def clear_session_cookies(response: Response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
     response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=secure)
+    response.delete_cookie(
+        REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, httponly=True, samesite="strict", secure=secure
+    )
+    response.delete_cookie(STAY_COOKIE, path="/", samesite="lax", secure=secure)
+
+
+def session_out(signed: SignedIn, issued: Issued, now: datetime) -> SessionOut:
+    return SessionOut(
+        access_token=signed.access_token,
+        token_type="Bearer",  # noqa: S106 (the scheme's name, not a secret)
+        expires_in=signed.expires_in,
+        person_id=signed.person_id,
+        roles=signed.roles,
+        refresh_token=issued.refresh_token,
+        refresh_expires_in=issued.expires_in(now),
+    )
+
+
+def _answer_session(
+    request: Request,
+    response: Response,
+    signed: SignedIn,
+    issued: Issued,
+    sessions: Sessions,
+    *,
+    csrf: str | None,
+) -> SessionOut:
+    secure, max_age = _secure(request), int(sessions.lifetime.total_seconds())
+    set_session_cookies(
+        response, signed.access_token, signed.expires_in, secure=secure, csrf=csrf, csrf_max_age=max_age
+    )
+    set_refresh_cookies(response, issued, max_age, secure=secure)
+    return session_out(signed, issued, sessions.now())
+
+
+def _refresh_token(request: Request, body: RefreshIn | None) -> str:
+    """The token from the body (API clients), else from the cookie (pages)."""
+    if body is not None and body.refresh_token:
+        return body.refresh_token
+    return request.cookies.get(REFRESH_COOKIE, "")
+
+
+@router.post("/sessions", response_model=SessionOut, responses=problems(*BODY, 401, 429))
+async def sign_in(
+    body: Credentials, request: Request, response: Response, service: People, sessions: SessionsDep
+) -> SessionOut:
+    """An access token (short) and a refresh token (30 days, rotated on every use)."""
+    signed = await service.sign_in(body.id_number, body.password)
+    issued = await sessions.start(signed.person_id)
+    return _answer_session(request, response, signed, issued, sessions, csrf=None)
+
+
+@router.post("/sessions/refresh", response_model=SessionOut, responses=problems(*BODY, 401))
+async def refresh(
+    request: Request,
+    response: Response,
+    service: People,
+    sessions: SessionsDep,
+    body: RefreshIn | None = None,
+) -> SessionOut | Response:
+    """Trade a refresh token for a new access token and the next refresh token of its family.
+
+    The token used is spent: presenting it again revokes its family on every device. No CSRF
+    header is needed: the refresh cookie is SameSite=Strict, so no other site's page can send it.
+    """
+    try:
+        issued = await sessions.rotate(_refresh_token(request, body))
+    except Unauthorized as refused:
+        answer = problem_response(refused)
+        clear_session_cookies(answer, secure=_secure(request))
+        return answer
+    signed = await service.access_for(issued.person_id)
+    csrf = request.cookies.get(CSRF_COOKIE)
+    return _answer_session(request, response, signed, issued, sessions, csrf=csrf)
+
+
+@router.post("/sessions/logout", status_code=204, responses=problems(*BODY))
+async def sign_out(request: Request, sessions: SessionsDep, body: RefreshIn | None = None) -> Response:
+    """Sign this device out: its refresh token's family is revoked and the cookies cleared."""
+    await sessions.end(_refresh_token(request, body))
+    response = Response(status_code=204)
+    clear_session_cookies(response, secure=_secure(request))
+    return response
+
+
+@router.post("/sessions/logout-everywhere", response_model=SignedOutEverywhere, responses=problems(401))
+async def sign_out_everywhere(request: Request, caller: CurrentPrincipal, sessions: SessionsDep) -> Response:
+    """Sign out every device: every refresh token of the caller is revoked (access tokens
+    already handed out end with their short lifetime)."""
+    count = await sessions.end_everywhere(caller.person_id)
+    answer = SignedOutEverywhere(revoked_sessions=count)
+    response = Response(answer.model_dump_json(), media_type="application/json")
+    clear_session_cookies(response, secure=_secure(request))
     return response
 
 

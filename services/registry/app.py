@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,6 +17,8 @@ from services.registry.identity import FormatOnlyVerifier
 from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
+from services.registry.sessions import Sessions
+from services.registry.store_sessions import SessionStore
 from services.registry.venues import VenueService
 from shared import jobs
 from shared.asyncapi import contract
@@ -74,8 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.venues = VenueService(
                 runtime.pool, outbox, runtime.signer, settings.infra.public_base_url
             )
+            sessions = Sessions(SessionStore(runtime.pool), timedelta(days=settings.session_days))
+            app.state.sessions = sessions
             relay = Job("registry.outbox", settings.outbox_relay_interval_s, outbox.relay_round)
-            async with jobs.running(runtime.pool, [relay]):
+            prune = Job("registry.sessions", settings.session_prune_interval_s, sessions.forget_ended)
+            async with jobs.running(runtime.pool, [relay, prune]):
                 yield
 
     app = service_app(NAME, lifespan)

@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
+from pydantic import BaseModel, Field
+
 from shared.events import IdKind
 
 
@@ -134,3 +136,34 @@ class OutboxRow:
     topic: str
     key: bytes
     payload: str
+
+
+@dataclass(frozen=True)
+class RefreshTokenRow:
+    """A refresh token's digest with its family's person and state (``store_sessions.py``)."""
+
+    token_digest: bytes
+    family_id: UUID
+    person_id: UUID
+    issued_at: datetime
+    expires_at: datetime
+    rotated_at: datetime | None
+    family_revoked_at: datetime | None
+
+
+class SessionOut(BaseModel):
+    """A sign-in or a refresh: API.md's access token, plus the refresh token (issue 16)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds the access token is valid")
+    person_id: UUID
+    roles: list[str]
+    refresh_token: str = Field(
+        description="opaque; trade it at POST /sessions/refresh for the next one (single use)"
+    )
+    refresh_expires_in: int = Field(description="seconds the refresh token is valid if unused")
+
+
+class SignedOutEverywhere(BaseModel):
+    revoked_sessions: int = Field(description="sign-ins (devices) that were still live")
