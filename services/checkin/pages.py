@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.checkin.service import CheckinService
 from shared.auth import Principal, authenticate
 from shared.errors import Problem, Unauthorized
-from shared.i18n import Language
+from shared.i18n import Language, language_of
 from shared.pages import Pages
 
 router = APIRouter(include_in_schema=False)
@@ -71,6 +71,11 @@ TEXTS: dict[str, Text] = {
     "normal": _t("正常", "正常", "Normal"),
     "fever": _t("發熱", "发热", "Fever"),
     "next": _t("下一位", "下一位", "Next person"),
+    "relation_child": _t("子女", "子女", "child"),
+    "relation_parent": _t("父母", "父母", "parent"),
+    "relation_grandparent": _t("祖父母／外祖父母", "祖父母／外祖父母", "grandparent"),
+    "relation_spouse": _t("配偶", "配偶", "spouse"),
+    "relation_other": _t("家人", "家人", "family"),
 }
 
 _TITLES = {404: "unknown_venue", 410: "old_poster", 422: "bad_code"}
@@ -110,6 +115,15 @@ async def scan_page(venue_token: str, request: Request) -> Response:
             status_code=problem.status_code,
             message=_TITLES[problem.status_code],
         )
+    language = language_of(request)
+
+    def relation(value: str | None) -> str:
+        """The relation a guardian chose, in the page's language; free text as written."""
+        if not value:
+            return ""
+        key = f"relation_{value}"
+        return _pages().text(key, language) if key in TEXTS else value
+
     return _pages().render(
         request,
         "checkin_scan.html",
@@ -117,6 +131,7 @@ async def scan_page(venue_token: str, request: Request) -> Response:
         venue_token=venue_token,
         people=context.people,
         caller=caller.person_id,
+        relation=relation,
     )
 
 
