@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from shared.auth import SESSION_COOKIE, authenticate
+from shared.auth import SESSION_COOKIE, Principal, authenticate
 from shared.errors import Unauthorized
 from shared.i18n import LANGUAGES, Language, language_of
 
@@ -25,6 +25,25 @@ SHARED_STATIC = Path(__file__).parent / "static"
 LARGE_COOKIE = "vc_large"
 
 Texts = Mapping[str, Mapping[Language, str]]
+Text = dict[Language, str]
+# Where a page sends a visitor who is not signed in (the registry's page, on the one origin).
+SIGN_IN_URL = "/registry/login"
+
+
+def text(hant: str, hans: str, en: str) -> Text:
+    """One text of a page in its three languages: Traditional and Simplified Chinese, English."""
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+def signed_in(request: Request) -> Principal | None:
+    """Who opened the page, or None: an expired cookie still opens it, with an offer to sign in."""
+    if not request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
+        return None  # nothing to verify (and pages rendered without an app's keys still open)
+    try:
+        return authenticate(request)
+    except Unauthorized:
+        return None
+
 
 COMMON_TEXTS: dict[str, dict[Language, str]] = {
     "app_name": {"zh-Hant": "場所碼", "zh-Hans": "场所码", "en": "Venue code"},
@@ -46,16 +65,6 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=SHARED_STATIC)
 
 
-def signed_in(request: Request) -> bool:
-    """Whether the request carries a live access token (an expired cookie counts as none)."""
-    if not request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
-        return False  # nothing to verify (and pages rendered without an app's keys still open)
-    try:
-        return authenticate(request) is not None
-    except Unauthorized:
-        return False
-
-
 class Pages:
     """Renders one service's templates with the language, texts and large-type flag."""
 
@@ -75,7 +84,7 @@ class Pages:
         language = language_of(request)
         # base.html marks a page rendered without a live access cookie (data-session="out"), so
         # that venuecode.js can renew it with the refresh token and show the page signed in.
-        context.setdefault("signed_in", signed_in(request))
+        context.setdefault("signed_in", signed_in(request) is not None)
         html = self._env.get_template(template).render(
             request=request,
             lang=language,

@@ -21,7 +21,7 @@ from services.tracing import store_outbreaks
 from services.tracing.app import SESSION_SETTINGS
 
 if TYPE_CHECKING:
-    from services.bench.contacts import World
+    from services.bench.contacts_load import World
 
 CASES_PER_ANALYSIS = 50  # the question: "p99 for 50 cases"
 GAP_MINUTES = 30
