@@ -15,12 +15,10 @@ from starlette.responses import HTMLResponse
 
 from services.registry.models import RELATIONS, Category
 from services.registry.service import STAFF_ROLES
-from services.registry.venues import VenueService
-from shared.auth import Principal, authenticate
-from shared.errors import Unauthorized
+from services.registry.services import ServicesDep
 from shared.events import IdKind
 from shared.i18n import Language
-from shared.pages import Pages
+from shared.pages import Pages, signed_in
 from shared.returnto import safe_next, with_next
 
 router = APIRouter(include_in_schema=False)
@@ -205,15 +203,8 @@ ID_KINDS: tuple[str, ...] = get_args(IdKind)
 CATEGORIES = tuple(c.value for c in Category)
 
 
-def _caller(request: Request) -> Principal | None:
-    try:
-        return authenticate(request)
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
-        return None
-
-
 def _render(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    caller = _caller(request)
+    caller = signed_in(request)
     return _pages().render(
         request,
         template,
@@ -242,13 +233,12 @@ def _with_next(request: Request, template: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
+async def home(request: Request, found: ServicesDep) -> HTMLResponse:
     """Every page a person may use, by what they are: citizen, inspector, staff roles."""
-    caller = _caller(request)
+    caller = signed_in(request)
     inspector = False
     if caller is not None:
-        venues: VenueService = request.app.state.venues
-        inspector = bool(await venues.bindings(caller.person_id))
+        inspector = bool(await found.venues.bindings(caller.person_id))
     return _render(request, "registry_home.html", inspector=inspector)
 
 
@@ -280,7 +270,7 @@ async def inspector(request: Request) -> HTMLResponse:
 @router.get("/registry/operator", response_class=HTMLResponse)
 async def operator(request: Request) -> HTMLResponse:
     """What an operator can do today: grant roles, pause notifications, read the audit log."""
-    caller = _caller(request)
+    caller = signed_in(request)
     allowed = caller is not None and caller.has("operator")
     return _render(
         request,

@@ -22,13 +22,13 @@ from typing import Literal, Protocol
 from uuid import UUID
 
 from services.registry.errors import RefreshTokenRefused, RefreshTokenReused
-from services.registry.models import RefreshTokenRow
+from services.registry.models import REFRESH_TOKEN_MAX_CHARS, RefreshTokenRow
 from shared.ids import uuid7
 
 RevokeReason = Literal["logout", "logout_everywhere", "reuse"]
 # 256 random bits, URL-safe: 43 characters.
 TOKEN_BYTES = 32
-TOKEN_MAX_CHARS = 128  # what a request may carry; anything longer is refused unread
+TOKEN_MAX_CHARS = REFRESH_TOKEN_MAX_CHARS  # what a request may carry; longer is refused unread
 # Rows of expired tokens and of revoked families stay this long (an audit of recent sign-ins).
 KEEP_AFTER_END = timedelta(days=1)
 
@@ -42,11 +42,13 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-class SessionUnit(Protocol):
-    """One transaction over one family."""
+class SessionRows(Protocol):
+    """``store.sessions``, and ``unit.sessions`` inside one transaction."""
 
     async def token(self, token_digest: bytes) -> RefreshTokenRow | None:
-        """The token and its family, both locked until the unit ends."""
+        """The token and its family; inside a unit both stay locked until it ends."""
+
+    async def add_family(self, family_id: UUID, person_id: UUID, created_at: datetime) -> None: ...
 
     async def add_token(
         self, family_id: UUID, token_digest: bytes, issued_at: datetime, expires_at: datetime
@@ -56,24 +58,23 @@ class SessionUnit(Protocol):
 
     async def revoke_family(self, family_id: UUID, at: datetime, reason: RevokeReason) -> None: ...
 
-
-class SessionStore(Protocol):
-    def unit(self) -> AbstractAsyncContextManager[SessionUnit]: ...
-
-    async def start_family(
-        self,
-        family_id: UUID,
-        person_id: UUID,
-        token_digest: bytes,
-        issued_at: datetime,
-        expires_at: datetime,
-    ) -> None: ...
-
     async def revoke_person(self, person_id: UUID, at: datetime, reason: RevokeReason) -> int:
         """Revoke every live family of a person; how many were live."""
 
     async def forget_ended(self, before: datetime) -> int:
         """Delete tokens that expired and families revoked before ``before``; rows deleted."""
+
+
+class SessionUnit(Protocol):
+    @property
+    def sessions(self) -> SessionRows: ...
+
+
+class SessionStore(Protocol):
+    @property
+    def sessions(self) -> SessionRows: ...
+
+    def unit(self) -> AbstractAsyncContextManager[SessionUnit]: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,9 @@ class Sessions:
         """A new family for a sign-in with a password."""
         now, token, family_id = self._clock(), secrets.token_urlsafe(TOKEN_BYTES), uuid7()
         expires_at = now + self.lifetime
-        await self._store.start_family(family_id, person_id, digest(token), now, expires_at)
+        async with self._store.unit() as unit:
+            await unit.sessions.add_family(family_id, person_id, now)
+            await unit.sessions.add_token(family_id, digest(token), now, expires_at)
         return Issued(person_id, family_id, token, expires_at)
 
     async def rotate(self, token: str) -> Issued:
@@ -119,17 +122,17 @@ class Sessions:
         fresh = secrets.token_urlsafe(TOKEN_BYTES)
         outcome: Literal["rotated", "refused", "reused"]
         async with self._store.unit() as unit:
-            row = await unit.token(digest(token))
+            row = await unit.sessions.token(digest(token))
             if row is None or row.family_revoked_at is not None:
                 outcome = "refused"
             elif row.rotated_at is not None:
-                await unit.revoke_family(row.family_id, now, "reuse")
+                await unit.sessions.revoke_family(row.family_id, now, "reuse")
                 outcome = "reused"
             elif row.expires_at <= now:
                 outcome = "refused"
             else:
-                await unit.mark_rotated(row.token_digest, now)
-                await unit.add_token(row.family_id, digest(fresh), now, now + self.lifetime)
+                await unit.sessions.mark_rotated(row.token_digest, now)
+                await unit.sessions.add_token(row.family_id, digest(fresh), now, now + self.lifetime)
                 outcome = "rotated"
         if outcome == "reused":
             raise RefreshTokenReused()
@@ -142,17 +145,17 @@ class Sessions:
         if not token or len(token) > TOKEN_MAX_CHARS:
             return None
         async with self._store.unit() as unit:
-            row = await unit.token(digest(token))
+            row = await unit.sessions.token(digest(token))
             if row is None:
                 return None
             if row.family_revoked_at is None:
-                await unit.revoke_family(row.family_id, self._clock(), "logout")
+                await unit.sessions.revoke_family(row.family_id, self._clock(), "logout")
             return row.person_id
 
     async def end_everywhere(self, person_id: UUID) -> int:
         """Sign out every device of the person; how many sign-ins were still live."""
-        return await self._store.revoke_person(person_id, self._clock(), "logout_everywhere")
+        return await self._store.sessions.revoke_person(person_id, self._clock(), "logout_everywhere")
 
     async def forget_ended(self) -> int:
         """The periodic prune: rows of sign-ins over for a day go."""
-        return await self._store.forget_ended(self._clock() - KEEP_AFTER_END)
+        return await self._store.sessions.forget_ended(self._clock() - KEEP_AFTER_END)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from services.registry.models import RefreshTokenRow
-from services.registry.sessions import RevokeReason
+from services.registry.store_db import Db
 
+# Inside a unit the token and its family stay locked until the unit ends, so two refreshes of
+# one token take turns: the second sees the first's rotation (a reuse).
 _ROW_BY_DIGEST = """
 SELECT t.token_digest, t.family_id, f.person_id, t.issued_at, t.expires_at, t.rotated_at,
        f.revoked_at AS family_revoked_at
@@ -21,14 +19,16 @@ FOR UPDATE OF f, t
 """
 
 
-class SessionUnit:
-    """One transaction: the token read locks its family, so two refreshes of it take turns."""
+def _count(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
 
-    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
-        self._conn = conn
+
+class SessionStore:
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def token(self, token_digest: bytes) -> RefreshTokenRow | None:
-        row = await self._conn.fetchrow(_ROW_BY_DIGEST, token_digest)
+        row = await self._db.fetchrow(_ROW_BY_DIGEST, token_digest)
         if row is None:
             return None
         return RefreshTokenRow(
@@ -41,10 +41,18 @@ class SessionUnit:
             row["family_revoked_at"],
         )
 
+    async def add_family(self, family_id: UUID, person_id: UUID, created_at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO registry.session_families (family_id, person_id, created_at) VALUES ($1, $2, $3)",
+            family_id,
+            person_id,
+            created_at,
+        )
+
     async def add_token(
         self, family_id: UUID, token_digest: bytes, issued_at: datetime, expires_at: datetime
     ) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO registry.refresh_tokens (token_digest, family_id, issued_at, expires_at)"
             " VALUES ($1, $2, $3, $4)",
             token_digest,
@@ -54,12 +62,12 @@ class SessionUnit:
         )
 
     async def mark_rotated(self, token_digest: bytes, at: datetime) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             "UPDATE registry.refresh_tokens SET rotated_at = $2 WHERE token_digest = $1", token_digest, at
         )
 
-    async def revoke_family(self, family_id: UUID, at: datetime, reason: RevokeReason) -> None:
-        await self._conn.execute(
+    async def revoke_family(self, family_id: UUID, at: datetime, reason: str) -> None:
+        await self._db.execute(
             "UPDATE registry.session_families SET revoked_at = $2, revoked_reason = $3"
             " WHERE family_id = $1 AND revoked_at IS NULL",
             family_id,
@@ -67,53 +75,27 @@ class SessionUnit:
             reason,
         )
 
-
-class SessionStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[SessionUnit]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield SessionUnit(conn)
-
-    async def start_family(
-        self,
-        family_id: UUID,
-        person_id: UUID,
-        token_digest: bytes,
-        issued_at: datetime,
-        expires_at: datetime,
-    ) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO registry.session_families (family_id, person_id, created_at)"
-                " VALUES ($1, $2, $3)",
-                family_id,
+    async def revoke_person(self, person_id: UUID, at: datetime, reason: str) -> int:
+        """Revoke every live family of a person; how many were live."""
+        return _count(
+            await self._db.execute(
+                "UPDATE registry.session_families SET revoked_at = $2, revoked_reason = $3"
+                " WHERE person_id = $1 AND revoked_at IS NULL",
                 person_id,
-                issued_at,
+                at,
+                reason,
             )
-            await SessionUnit(conn).add_token(family_id, token_digest, issued_at, expires_at)
-
-    async def revoke_person(self, person_id: UUID, at: datetime, reason: RevokeReason) -> int:
-        status = await self._pool.execute(
-            "UPDATE registry.session_families SET revoked_at = $2, revoked_reason = $3"
-            " WHERE person_id = $1 AND revoked_at IS NULL",
-            person_id,
-            at,
-            reason,
         )
-        return int(status.rsplit(" ", 1)[-1])
 
     async def forget_ended(self, before: datetime) -> int:
-        async with self._pool.acquire() as conn, conn.transaction():
-            families = await conn.execute(
-                "DELETE FROM registry.session_families WHERE revoked_at < $1", before
-            )
-            tokens = await conn.execute("DELETE FROM registry.refresh_tokens WHERE expires_at < $1", before)
-            # A family whose last token expired is over too.
-            empty = await conn.execute(
-                "DELETE FROM registry.session_families f WHERE NOT EXISTS"
-                " (SELECT 1 FROM registry.refresh_tokens t WHERE t.family_id = f.family_id)"
-            )
-        return sum(int(s.rsplit(" ", 1)[-1]) for s in (families, tokens, empty))
+        """Delete families revoked and tokens expired before ``before``, then families left
+        without a token; rows deleted (a family's tokens go with it, uncounted)."""
+        families = await self._db.execute(
+            "DELETE FROM registry.session_families WHERE revoked_at < $1", before
+        )
+        tokens = await self._db.execute("DELETE FROM registry.refresh_tokens WHERE expires_at < $1", before)
+        empty = await self._db.execute(
+            "DELETE FROM registry.session_families f WHERE NOT EXISTS"
+            " (SELECT 1 FROM registry.refresh_tokens t WHERE t.family_id = f.family_id)"
+        )
+        return _count(families) + _count(tokens) + _count(empty)

@@ -287,7 +287,7 @@ async def test_ended_sign_ins_are_pruned_after_a_day(infra, serve):
                 " expires_at = now() - interval '25 hours' WHERE token_digest = $1",
                 digest(expired["refresh_token"]),
             )
-            deleted = await app.state.sessions.forget_ended()
+            deleted = await app.state.services.sessions.forget_ended()
             left = await conn.fetch("SELECT token_digest FROM registry.refresh_tokens")
         finally:
             await conn.close()

@@ -27,11 +27,15 @@ class Family:
 
 
 class FakeStore:
-    """The store's methods over dicts; a unit's writes land at once (one task, no interleaving)."""
+    """``store.sessions`` over dicts; a unit's writes land at once (one task, no interleaving)."""
 
     def __init__(self) -> None:
         self.families: dict[UUID, Family] = {}
         self.tokens: dict[bytes, RefreshTokenRow] = {}
+
+    @property
+    def sessions(self) -> FakeStore:
+        return self
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[FakeStore]:
@@ -60,11 +64,9 @@ class FakeStore:
         if family.revoked_at is None:
             family.revoked_at, family.reason = at, reason
 
-    async def start_family(
-        self, family_id: UUID, person_id: UUID, token_digest: bytes, issued_at: datetime, expires_at: datetime
-    ) -> None:
+    async def add_family(self, family_id: UUID, person_id: UUID, created_at: datetime) -> None:
+        assert family_id not in self.families
         self.families[family_id] = Family(person_id)
-        await self.add_token(family_id, token_digest, issued_at, expires_at)
 
     async def revoke_person(self, person_id: UUID, at: datetime, reason: RevokeReason) -> int:
         live = [f for f in self.families.values() if f.person_id == person_id and f.revoked_at is None]
