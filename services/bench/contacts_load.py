@@ -25,8 +25,8 @@ from typing import Literal
 import asyncpg
 
 from services.bench.env import TRACING_MIGRATIONS, Infra
-from services.tracing import store
 from services.tracing.models import QueryParameters
+from services.tracing.store import Store
 from shared.db import migrate, with_database
 from shared.progress import progress
 
@@ -86,12 +86,12 @@ async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
     try:
         await migrate(pool, "tracing", TRACING_MIGRATIONS)
         now = datetime.now(UTC)
-        # A connection of its own (not the pool's proxy): the tracing store's functions take one.
+        await Store(pool).checkins.ensure_partitions(
+            [now.date() - timedelta(days=n) for n in range(args.days + 1)]
+        )
+        # A connection of its own for the load's long statements.
         conn = await asyncpg.connect(url, command_timeout=None)
         try:
-            await store.ensure_partitions(
-                conn, [now.date() - timedelta(days=n) for n in range(args.days + 1)]
-            )
             started = time.perf_counter()
             await conn.execute(INSERT_VENUES, args.venues)
             per_day = args.rows // args.days

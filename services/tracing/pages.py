@@ -9,11 +9,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.tracing.service import TracingService
-from shared.auth import authenticate
-from shared.errors import Unauthorized
+from services.tracing.services import ServicesDep
 from shared.i18n import REASON_CODES, Language, reason_text
-from shared.pages import Pages
+from shared.pages import Pages, signed_in
 from shared.returnto import with_next
 
 router = APIRouter(include_in_schema=False)
@@ -197,16 +195,12 @@ async def outbreak(request: Request) -> HTMLResponse:
 
 
 @router.get("/tracing/visits", response_class=HTMLResponse)
-async def visits(request: Request) -> HTMLResponse:
+async def visits(request: Request, services: ServicesDep) -> HTMLResponse:
     """The citizen's own check-ins of the retention window, newest first (API: GET /me/visits)."""
-    try:
-        caller = authenticate(request)
-    except Unauthorized:  # an expired cookie: the page opens signed out and renews it
-        caller = None
+    caller = signed_in(request)  # an expired cookie: the page opens signed out and renews it
     found = []
     if caller is not None:
-        service: TracingService = request.app.state.tracing
-        found = list(reversed(await service.own_visits(caller.person_id, None, None)))
+        found = list(reversed(await services.tracing.own_visits(caller.person_id, None, None)))
     return _pages.render(
         request,
         "visits.html",
