@@ -26,6 +26,12 @@ from shared.keys import SigningKeys, key_id
 
 SESSION_COOKIE = "vc_session"
 CSRF_COOKIE = "vc_csrf"
+# The refresh token (issue 16): HttpOnly, SameSite=Strict, sent only to the registry's session
+# routes. Beside it a readable marker without any secret tells page scripts that a refresh is
+# worth trying when the access cookie has expired.
+REFRESH_COOKIE = "vc_refresh"
+REFRESH_COOKIE_PATH = "/api/registry/v1/sessions"
+STAY_COOKIE = "vc_stay"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -138,7 +144,10 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 __all__ = [
     "CSRF_COOKIE",
+    "REFRESH_COOKIE",
+    "REFRESH_COOKIE_PATH",
     "SESSION_COOKIE",
+    "STAY_COOKIE",
     "AccessTokens",
     "CurrentPrincipal",
     "OptionalPrincipal",

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from shared.auth import Principal, authenticate
+from shared.auth import SESSION_COOKIE, Principal, authenticate
 from shared.errors import Unauthorized
 from shared.i18n import LANGUAGES, Language, language_of
 
@@ -37,6 +37,8 @@ def text(hant: str, hans: str, en: str) -> Text:
 
 def signed_in(request: Request) -> Principal | None:
     """Who opened the page, or None: an expired cookie still opens it, with an offer to sign in."""
+    if not request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
+        return None  # nothing to verify (and pages rendered without an app's keys still open)
     try:
         return authenticate(request)
     except Unauthorized:
@@ -80,6 +82,9 @@ class Pages:
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         language = language_of(request)
+        # base.html marks a page rendered without a live access cookie (data-session="out"), so
+        # that venuecode.js can renew it with the refresh token and show the page signed in.
+        context.setdefault("signed_in", signed_in(request) is not None)
         html = self._env.get_template(template).render(
             request=request,
             lang=language,

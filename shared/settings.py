@@ -137,7 +137,9 @@ class InfraSettings(BaseSettings):
     # no earlier than every paper code of the old key has been reprinted.
     jwt_previous_keys_until: AwareDatetime | None = None
     token_previous_keys_until: AwareDatetime | None = None
-    access_token_ttl_s: int = 8 * 3600
+    # Short (issue 16): a page renews it with the 30-day refresh token, and a sign-out everywhere
+    # leaves a stolen access token at most this long.
+    access_token_ttl_s: int = 15 * 60
     jwt_audience: str = "venuecode"
 
     @property

@@ -17,7 +17,7 @@ from services.checkin.services import ServicesDep
 from shared.auth import Principal, authenticate
 from shared.door import DOOR_TEXTS
 from shared.errors import NotFound, Problem, Unauthorized
-from shared.i18n import Language
+from shared.i18n import Language, language_of
 from shared.pages import Pages
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +75,11 @@ TEXTS: dict[str, Text] = {
         "此浏览器无法用相机扫码：请用扫码枪或粘贴健康码。",
         "This browser cannot scan with the camera: use a scanner or paste the health code.",
     ),
+    "relation_child": _t("子女", "子女", "child"),
+    "relation_parent": _t("父母", "父母", "parent"),
+    "relation_grandparent": _t("祖父母／外祖父母", "祖父母／外祖父母", "grandparent"),
+    "relation_spouse": _t("配偶", "配偶", "spouse"),
+    "relation_other": _t("家人", "家人", "family"),
 }
 
 _TITLES = {404: "unknown_venue", 410: "old_poster", 422: "bad_code"}
@@ -113,6 +118,15 @@ async def scan_page(venue_token: str, request: Request, services: ServicesDep) -
             status_code=problem.status_code,
             message=_TITLES[problem.status_code],
         )
+    language = language_of(request)
+
+    def relation(value: str | None) -> str:
+        """The relation a guardian chose, in the page's language; free text as written."""
+        if not value:
+            return ""
+        key = f"relation_{value}"
+        return _pages().text(key, language) if key in TEXTS else value
+
     return _pages().render(
         request,
         "checkin_scan.html",
@@ -120,6 +134,7 @@ async def scan_page(venue_token: str, request: Request, services: ServicesDep) -
         venue_token=venue_token,
         people=context.people,
         caller=caller.person_id,
+        relation=relation,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,7 +13,6 @@ from services.registry.models import (
     BindingOut,
     BoundVenueOut,
     BoundVenuesOut,
-    Credentials,
     DeclarationCode,
     DeclarationCodeOut,
     Dependent,
@@ -31,13 +29,12 @@ from services.registry.models import (
     PersonOut,
     PosterOut,
     RoleGrantOut,
-    SessionOut,
     VenueName,
     VenueOut,
 )
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.services import ServicesDep
-from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
+from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import problems
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
@@ -76,38 +73,6 @@ async def register_assisted(
     """No phone and no password: claimable later by the person's own registration or a guardian."""
     done = await services.assisted.register(caller.person_id, body.name, body.id_number, body.birth_date)
     return AssistedRegistrationOut(**PersonOut.of(done.person).model_dump(), registered_at=done.registered_at)
-
-
-def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: bool) -> None:
-    """The page session: the token HttpOnly, and a readable CSRF token for the double submit."""
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl_s, path="/", httponly=True, samesite="lax", secure=secure
-    )
-    # Page scripts read this cookie and echo it in X-CSRF-Token.
-    response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(32), max_age=ttl_s, path="/", samesite="lax", secure=secure
-    )
-
-
-@router.post("/sessions", response_model=SessionOut, responses=problems(*BODY, 401, 429))
-async def sign_in(body: Credentials, response: Response, services: ServicesDep) -> SessionOut:
-    signed = await services.people.sign_in(body.id_number, body.password)
-    set_session_cookies(response, signed.access_token, signed.expires_in, secure=services.secure_cookies)
-    return SessionOut(
-        access_token=signed.access_token,
-        expires_in=signed.expires_in,
-        person_id=signed.person_id,
-        roles=signed.roles,
-    )
-
-
-@router.post("/sessions/logout", status_code=204)
-async def sign_out(services: ServicesDep) -> Response:
-    response = Response(status_code=204)
-    secure = services.secure_cookies
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
-    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=secure)
-    return response
 
 
 @router.post("/venues", status_code=201, response_model=VenueOut, responses=problems(*BODY, 401, 404, 409))

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.registry import api, pages
+from services.registry import api, api_sessions, pages
 from services.registry.config import Settings
 from services.registry.services import build_services, periodic_jobs
 from shared import jobs
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = service_app(NAME, lifespan)
     contract(app, router, settings.infra.kafka, NAME, publishes=[REGISTRY_TOPIC])
     app.include_router(router)
+    app.include_router(api_sessions.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/registry/static", StaticFiles(directory=STATIC), name="registry-static")

@@ -19,3 +19,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # How often the outbox relay looks for events a failed publish left unsent.
     outbox_relay_interval_s: float = 2.0
+    # Issue 16: a signed-in phone stays signed in this long after its last use (refresh tokens).
+    session_days: int = Field(default=30, ge=1, le=365)
+    # How often refresh tokens that expired and sign-ins that ended over a day ago are deleted.
+    session_prune_interval_s: float = 3600.0

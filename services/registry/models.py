@@ -142,6 +142,23 @@ ID_KIND_DOC = (
 )
 
 
+# 256 random bits are 43 characters; anything much longer is refused unread (issue 16).
+REFRESH_TOKEN_MAX_CHARS = 128
+
+
+@dataclass(frozen=True)
+class RefreshTokenRow:
+    """A refresh token's digest with its family's person and state (``store_sessions.py``)."""
+
+    token_digest: bytes
+    family_id: UUID
+    person_id: UUID
+    issued_at: datetime
+    expires_at: datetime
+    rotated_at: datetime | None
+    family_revoked_at: datetime | None
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -209,12 +226,30 @@ class AssistedRegistrationOut(PersonOut):
     registered_at: datetime
 
 
+class RefreshIn(_Body):
+    refresh_token: str | None = Field(
+        default=None,
+        max_length=REFRESH_TOKEN_MAX_CHARS,
+        description="The refresh token; a browser leaves it out and sends the vc_refresh cookie",
+    )
+
+
 class SessionOut(BaseModel):
+    """A sign-in or a refresh: API.md's access token, plus the refresh token (issue 16)."""
+
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name, no secret
-    expires_in: int
+    expires_in: int = Field(description="seconds the access token is valid")
     person_id: UUID
     roles: list[str]
+    refresh_token: str = Field(
+        description="opaque; trade it at POST /sessions/refresh for the next one (single use)"
+    )
+    refresh_expires_in: int = Field(description="seconds the refresh token is valid if unused")
+
+
+class SignedOutEverywhere(BaseModel):
+    revoked_sessions: int = Field(description="sign-ins (devices) that were still live")
 
 
 class VenueOut(BaseModel):

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from services.registry.models import RELATIONS, Category
-from shared.auth import authenticate
-from shared.errors import Unauthorized
+from services.registry.service import STAFF_ROLES
+from services.registry.services import ServicesDep
 from shared.events import IdKind
 from shared.i18n import Language
-from shared.pages import Pages
+from shared.pages import Pages, signed_in
+from shared.returnto import safe_next, with_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -143,6 +144,53 @@ TEXTS: dict[str, Text] = {
     "download_png": _t("下載場所碼（PNG）", "下载场所码（PNG）", "Download the code (PNG)"),
     "leave": _t("解除綁定", "解除绑定", "Leave"),
     "confirm": _t("確定嗎？", "确定吗？", "Are you sure?"),
+    "logout_everywhere": _t("在所有設備上登出", "在所有设备上退出", "Sign out on every device"),
+    "logout_everywhere_note": _t(
+        "手機遺失或借給他人時使用：所有設備都要重新登入。",
+        "手机遗失或借给他人时使用：所有设备都要重新登录。",
+        "For a lost or lent phone: every device must sign in again.",
+    ),
+    "scan_first": _t(
+        "登入或註冊後，會回到剛才掃碼的場所，按一下即完成打卡。",
+        "登录或注册后，会回到刚才扫码的场所，按一下即完成打卡。",
+        "After you sign in or register you come back to the venue you scanned: one tap checks you in.",
+    ),
+    "section_mine": _t("我的", "我的", "Mine"),
+    "section_venues": _t("場所與檢測", "场所与检测", "Venues and inspection"),
+    "section_staff": _t("工作人員", "工作人员", "Staff"),
+    "health_code": _t("我的健康碼", "我的健康码", "My health code"),
+    "visits": _t("打卡記錄", "打卡记录", "My check-ins"),
+    "reverse_scan": _t("反向掃碼", "反向扫码", "Reverse scan"),
+    "assisted_lookup": _t("老幼助查", "老幼助查", "Assisted lookup"),
+    "console": _t("流調控制台", "流调控制台", "Contact tracing console"),
+    "outbreak": _t("疫情群組分析", "疫情聚集分析", "Outbreak picture"),
+    "authority": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
+    "operator": _t("運維管理", "运维管理", "Operations"),
+    "operator_title": _t("運維管理", "运维管理", "Operations"),
+    "not_operator": _t(
+        "此頁只供平台運維人員（operator）使用。",
+        "此页只供平台运维人员（operator）使用。",
+        "This page is for platform operators only.",
+    ),
+    "operator_intro": _t(
+        "運維人員目前可以：授予工作人員角色、暫停或恢復流調通知、查看審計記錄。",
+        "运维人员目前可以：授予工作人员角色、暂停或恢复流调通知、查看审计记录。",
+        "Operators can today: grant staff roles, pause or resume tracing notifications, read the audit log.",
+    ),
+    "grant_role": _t("授予角色", "授予角色", "Grant a role"),
+    "person_id": _t("人員編號（person_id）", "人员编号（person_id）", "Person id"),
+    "role": _t("角色", "角色", "Role"),
+    "role_epidemiologist": _t("流調人員", "流调人员", "Epidemiologist"),
+    "role_health_authority": _t("衛生健康部門", "卫生健康部门", "Health authority"),
+    "role_operator": _t("運維人員", "运维人员", "Operator"),
+    "granted": _t("已授予", "已授予", "Granted"),
+    "notifications": _t("流調通知", "流调通知", "Tracing notifications"),
+    "notifications_on": _t("通知正常發送", "通知正常发送", "Notifications are sent"),
+    "notifications_paused": _t("通知已暫停", "通知已暂停", "Notifications are paused"),
+    "pause": _t("暫停通知", "暂停通知", "Pause notifications"),
+    "resume": _t("恢復通知", "恢复通知", "Resume notifications"),
+    "audit": _t("審計記錄（JSON）", "审计记录（JSON）", "Audit log (JSON)"),
+    "compliance": _t("場所合規情況", "场所合规情况", "Venue compliance"),
 }
 
 
@@ -155,34 +203,53 @@ ID_KINDS: tuple[str, ...] = get_args(IdKind)
 CATEGORIES = tuple(c.value for c in Category)
 
 
-def _render(request: Request, template: str) -> HTMLResponse:
-    try:
-        signed_in = authenticate(request) is not None
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
-        signed_in = False
+def _render(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    caller = signed_in(request)
     return _pages().render(
         request,
         template,
-        signed_in=signed_in,
+        status_code,
+        signed_in=caller is not None,
+        roles=caller.roles if caller else frozenset(),
         id_kinds=ID_KINDS,
         relations=RELATIONS,
         categories=CATEGORIES,
+        **context,
+    )
+
+
+def _with_next(request: Request, template: str) -> HTMLResponse:
+    """Sign-in and registration keep the return address (a path here, else the home page)."""
+    target = safe_next(request.query_params.get("next"))
+    return _render(
+        request,
+        template,
+        next_path=target,
+        resume=target,
+        scanning=target.startswith("/c/"),
+        login_link=with_next("/registry/login", target),
+        register_link=with_next("/registry/register", target),
     )
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
-    return _render(request, "registry_home.html")
+async def home(request: Request, found: ServicesDep) -> HTMLResponse:
+    """Every page a person may use, by what they are: citizen, inspector, staff roles."""
+    caller = signed_in(request)
+    inspector = False
+    if caller is not None:
+        inspector = bool(await found.venues.bindings(caller.person_id))
+    return _render(request, "registry_home.html", inspector=inspector)
 
 
 @router.get("/registry/register", response_class=HTMLResponse)
 async def register(request: Request) -> HTMLResponse:
-    return _render(request, "registry_register.html")
+    return _with_next(request, "registry_register.html")
 
 
 @router.get("/registry/login", response_class=HTMLResponse)
 async def login(request: Request) -> HTMLResponse:
-    return _render(request, "registry_login.html")
+    return _with_next(request, "registry_login.html")
 
 
 @router.get("/registry/family", response_class=HTMLResponse)
@@ -198,3 +265,17 @@ async def venue(request: Request) -> HTMLResponse:
 @router.get("/registry/inspector", response_class=HTMLResponse)
 async def inspector(request: Request) -> HTMLResponse:
     return _render(request, "registry_inspector.html")
+
+
+@router.get("/registry/operator", response_class=HTMLResponse)
+async def operator(request: Request) -> HTMLResponse:
+    """What an operator can do today: grant roles, pause notifications, read the audit log."""
+    caller = signed_in(request)
+    allowed = caller is not None and caller.has("operator")
+    return _render(
+        request,
+        "registry_operator.html",
+        status_code=200 if allowed or caller is None else 403,
+        allowed=allowed,
+        staff_roles=STAFF_ROLES,
+    )

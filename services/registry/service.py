@@ -223,9 +223,13 @@ class PeopleService:
         if found is None:
             raise WrongCredentials("The identity number or the password is wrong.")
         await self._count_failures(subject, hit=False, now=attempted_at)
-        roles = await self._store.people.roles_of(found.person_id)
-        token = self._tokens.issue(found.person_id, roles)
-        return SignedIn(token, self._tokens.ttl_s, found.person_id, roles)
+        return await self.access_for(found.person_id)
+
+    async def access_for(self, person_id: UUID) -> SignedIn:
+        """A fresh access token with the roles held now (a refresh picks up a new grant)."""
+        roles = await self._store.people.roles_of(person_id)
+        token = self._tokens.issue(person_id, roles)
+        return SignedIn(token, self._tokens.ttl_s, person_id, roles)
 
     async def _count_failures(self, subject: str, *, hit: bool, now: float) -> None:
         """``hit`` reserves an attempt (429 when the window is full); otherwise give it back."""

@@ -7,6 +7,7 @@ objects; ``services`` is the one FastAPI dependency that hands it to a route.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,7 @@ from services.registry.family import FamilyService
 from services.registry.identity import FormatOnlyVerifier
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
+from services.registry.sessions import Sessions
 from services.registry.store import Store
 from services.registry.venues import VenueService
 from shared.auth import AccessTokens
@@ -40,6 +42,8 @@ class Services:
     venues: VenueService
     # Inspectors registering elders and children on the spot (issue 16).
     assisted: AssistedRegistrations
+    # Refresh tokens: 30-day sign-ins, rotated on every use (issue 16).
+    sessions: Sessions
     # Sets the session cookies Secure (HTTPS only) in production.
     secure_cookies: bool
 
@@ -72,14 +76,25 @@ def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -
     assisted = AssistedRegistrations(
         store=store, vault=runtime.vault, verifier=verifier, outbox=outbox, timezone=settings.timezone
     )
+    sessions = Sessions(store, timedelta(days=settings.session_days))
     return Services(
-        store, registry_events, outbox, people, family, venues, assisted, bool(settings.infra.is_production)
+        store,
+        registry_events,
+        outbox,
+        people,
+        family,
+        venues,
+        assisted,
+        sessions,
+        bool(settings.infra.is_production),
     )
 
 
 def periodic_jobs(services: Services, settings: Settings) -> list[Job]:
-    """The registry's rounds, each once per platform (``shared.jobs``): the outbox's relay and prune."""
-    return services.outbox.jobs(settings.outbox_relay_interval_s)
+    """The registry's rounds, each once per platform (``shared.jobs``): the outbox's relay and
+    prune, and the prune of ended sign-ins (refresh tokens)."""
+    prune = Job("registry.sessions", settings.session_prune_interval_s, services.sessions.forget_ended)
+    return [*services.outbox.jobs(settings.outbox_relay_interval_s), prune]
 
 
 async def services(request: Request) -> Services:  # async: no thread hop (shared/auth.py)

@@ -3,7 +3,8 @@
 The statements are split by topic into classes of one shape, each built on the pool (each
 statement alone) or on the connection of a unit of work: ``store.people`` (store_people.py),
 ``store.venues`` (store_venues.py), ``store.family`` (store_family.py), ``store.rekey`` (store_rekey.py),
-``store.assisted`` (store_assisted.py), and ``store.outbox``, the ``registry.outbox`` table of
+``store.assisted`` (store_assisted.py), ``store.sessions`` (store_sessions.py), and
+``store.outbox``, the ``registry.outbox`` table of
 ``shared.outbox``. A write that spans statements runs in
 ``async with store.unit() as unit:``, whose ``unit.people``, ``unit.venues``, ... share one
 transaction. Unique-constraint violations never leave a store module: they become a typed outcome
@@ -23,6 +24,7 @@ from services.registry.store_db import Db
 from services.registry.store_family import FamilyStore
 from services.registry.store_people import PeopleStore
 from services.registry.store_rekey import RekeyStore
+from services.registry.store_sessions import SessionStore
 from services.registry.store_venues import VenueStore
 from shared import outbox
 from shared.db import Conn
@@ -40,6 +42,7 @@ class Topics:
         self.family = FamilyStore(db)
         self.rekey = RekeyStore(db)
         self.assisted = AssistedStore(db)
+        self.sessions = SessionStore(db)
 
 
 class Unit(Topics):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from services.tracing.services import ServicesDep
 from shared.i18n import REASON_CODES, Language, reason_text
-from shared.pages import Pages
+from shared.pages import Pages, signed_in
+from shared.returnto import with_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,7 +145,43 @@ OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
     },
 }
 
-_pages = Pages(Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS})
+
+def _v(hant: str, hans: str, en: str) -> dict[Language, str]:
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+VISIT_TEXTS: dict[str, dict[Language, str]] = {
+    "visits_title": _v("打卡記錄", "打卡记录", "My check-ins"),
+    "visits_note": _v(
+        "最近 21 天你本人的場所打卡，時間為北京時間。更早的記錄已按規定刪除。",
+        "最近 21 天你本人的场所打卡，时间为北京时间。更早的记录已按规定删除。",
+        "Your own venue check-ins of the last 21 days, in China Standard Time. Older ones are deleted.",
+    ),
+    "visits_none": _v(
+        "最近 21 天沒有打卡記錄。", "最近 21 天没有打卡记录。", "No check-ins in the last 21 days."
+    ),
+    "visits_signed_out": _v("請先登入。", "请先登录。", "Please sign in first."),
+    "unknown_venue": _v("（場所資料尚未同步）", "（场所资料尚未同步）", "(venue not known yet)"),
+    "entered": _v("進入", "进入", "In"),
+    "left": _v("離開", "离开", "Out"),
+    "method_self_scan": _v("本人掃碼", "本人扫码", "Scanned myself"),
+    "method_proxy_scan": _v("家人代掃", "家人代扫", "Scanned by family"),
+    "method_inspector_scan": _v("檢測員掃碼", "检测员扫码", "Scanned by an inspector"),
+    "method_paper_code": _v("紙質碼", "纸质码", "Paper code"),
+    "colour_green": _v("綠碼", "绿码", "Green code"),
+    "colour_yellow": _v("黃碼", "黄码", "Yellow code"),
+    "colour_red": _v("紅碼", "红码", "Red code"),
+    "colour_unknown": _v("狀態未知", "状态未知", "Status unknown"),
+}
+# Pages show times as people in Guangdong read them, whatever the server's zone.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+_pages = Pages(Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS, **VISIT_TEXTS})
+
+
+def local_time(at: datetime | None) -> str:
+    """``2026-12-06 21:05`` in Asia/Shanghai; empty for no time."""
+    return "" if at is None else at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 @router.get("/tracing/console", response_class=HTMLResponse)
@@ -152,3 +192,20 @@ async def console(request: Request) -> HTMLResponse:
 @router.get("/tracing/outbreak", response_class=HTMLResponse)
 async def outbreak(request: Request) -> HTMLResponse:
     return _pages.render(request, "outbreak.html")
+
+
+@router.get("/tracing/visits", response_class=HTMLResponse)
+async def visits(request: Request, services: ServicesDep) -> HTMLResponse:
+    """The citizen's own check-ins of the retention window, newest first (API: GET /me/visits)."""
+    caller = signed_in(request)  # an expired cookie: the page opens signed out and renews it
+    found = []
+    if caller is not None:
+        found = list(reversed(await services.tracing.own_visits(caller.person_id, None, None)))
+    return _pages.render(
+        request,
+        "visits.html",
+        signed_in=caller is not None,
+        visits=found,
+        local_time=local_time,
+        login=with_next("/registry/login", "/tracing/visits"),
+    )

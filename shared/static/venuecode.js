@@ -8,22 +8,50 @@
   function setCookie(name, value) {
     document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=31536000; samesite=lax";
   }
-  // JSON over fetch with the session cookie and the double-submit CSRF header.
+  // A signed-in phone stays signed in for 30 days (issue 16): when the short access cookie has
+  // expired, the refresh cookie (HttpOnly, sent only to the session routes) buys a new one. The
+  // readable vc_stay marker says one is worth trying. A refresh token is single use, so tabs
+  // take turns (Web Locks): each then sends the cookie the previous one left.
+  var SESSIONS = "/api/registry/v1/sessions";
+  var refreshing = null;
+  function refreshSession() {
+    if (!cookie("vc_stay")) { return Promise.resolve(false); }
+    if (!refreshing) {
+      var run = function () {
+        return fetch(SESSIONS + "/refresh", {
+          method: "POST", body: "{}", credentials: "same-origin",
+          headers: { "Accept": "application/json", "Content-Type": "application/json" }
+        }).then(function (response) { return response.ok; }, function () { return false; });
+      };
+      var turn = window.navigator.locks ? window.navigator.locks.request("vc-refresh", run) : run();
+      refreshing = turn.then(function (ok) { refreshing = null; return ok; });
+    }
+    return refreshing;
+  }
+  window.vcRefreshSession = refreshSession;
+
+  // JSON over fetch with the session cookie and the double-submit CSRF header; a 401 of an
+  // expired access cookie is answered by one refresh and the request sent again.
   window.vcFetch = function (url, options) {
     options = options || {};
-    var headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
-    if (options.body !== undefined && typeof options.body !== "string") {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(options.body);
+    var body = options.body;
+    if (body !== undefined && typeof body !== "string") { body = JSON.stringify(body); }
+    function send() {
+      var headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+      if (body !== undefined && !headers["Content-Type"]) { headers["Content-Type"] = "application/json"; }
+      var csrf = cookie("vc_csrf");
+      if (csrf) { headers["X-CSRF-Token"] = csrf; }
+      return fetch(url, Object.assign({}, options, { body: body, headers: headers, credentials: "same-origin" }))
+        .then(function (response) {
+          var type = response.headers.get("content-type") || "";
+          var parse = type.indexOf("json") >= 0 ? response.json() : Promise.resolve(null);
+          return parse.then(function (parsed) { return { status: response.status, ok: response.ok, body: parsed, response: response }; });
+        });
     }
-    var csrf = cookie("vc_csrf");
-    if (csrf) { headers["X-CSRF-Token"] = csrf; }
-    return fetch(url, Object.assign({}, options, { headers: headers, credentials: "same-origin" }))
-      .then(function (response) {
-        var type = response.headers.get("content-type") || "";
-        var parse = type.indexOf("json") >= 0 ? response.json() : Promise.resolve(null);
-        return parse.then(function (body) { return { status: response.status, ok: response.ok, body: body, response: response }; });
-      });
+    return send().then(function (result) {
+      if (result.status !== 401 || String(url).indexOf(SESSIONS) === 0) { return result; }
+      return refreshSession().then(function (renewed) { return renewed ? send() : result; });
+    });
   };
   window.vcCookie = cookie;
 
@@ -74,7 +102,24 @@
     window.vcAnnounce(text);
     if (first) { first.focus(); }
   };
+  // A page rendered without a live access cookie (base.html: data-session="out") while the
+  // phone holds a refresh token: renew the session and show the page again, signed in, or go
+  // where the sign-in page was asked to return. At most once in 10 s, so nothing loops.
+  function resumeSession() {
+    if (document.body.dataset.session !== "out" || !cookie("vc_stay")) { return; }
+    var last = 0;
+    try { last = Number(window.sessionStorage.getItem("vc_resumed") || 0); } catch (e) { return; }
+    if (Date.now() - last < 10000) { return; }
+    try { window.sessionStorage.setItem("vc_resumed", String(Date.now())); } catch (e) { return; }
+    refreshSession().then(function (renewed) {
+      if (!renewed) { return; }
+      var target = document.body.dataset.resume;
+      if (target) { location.replace(target); } else { location.reload(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    resumeSession();
     document.querySelectorAll("[data-lang]").forEach(function (button) {
       button.addEventListener("click", function () { setCookie("vc_lang", button.dataset.lang); location.reload(); });
     });

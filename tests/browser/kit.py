@@ -6,9 +6,11 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
+from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import BrowserContext, Page
 
 from tests.people import born_years_ago, mainland_id
@@ -31,6 +33,7 @@ class Account:
         self.id_number = mainland_id(born_years_ago(years))
         self.person_id = ""
         self.token = ""
+        self.refresh_token = ""
         self.cookies: dict[str, str] = {}
 
     @classmethod
@@ -60,21 +63,54 @@ class Account:
             )
         assert answer.status_code == 200, answer.text
         self.token = answer.json()["access_token"]
+        self.refresh_token = answer.json()["refresh_token"]
         self.cookies = dict(answer.cookies)
-        assert {"vc_session", "vc_csrf"} <= set(self.cookies), self.cookies
+        assert {"vc_session", "vc_csrf", "vc_refresh", "vc_stay"} <= set(self.cookies), self.cookies
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The API as this person; an access token that expired (15 min) is renewed once."""
         headers = dict(kwargs.pop("headers", {}))
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         async with httpx.AsyncClient(base_url=self.origin, timeout=30) as client:
-            return await client.request(method, path, headers=headers, **kwargs)
+            for attempt in range(2):
+                if self.token:
+                    headers["Authorization"] = f"Bearer {self.token}"
+                answer = await client.request(method, path, headers=headers, **kwargs)
+                if answer.status_code != 401 or not self.refresh_token or attempt:
+                    return answer
+                renewed = await client.post(
+                    "/api/registry/v1/sessions/refresh", json={"refresh_token": self.refresh_token}
+                )
+                if renewed.status_code != 200:
+                    return answer
+                self.token = renewed.json()["access_token"]
+                self.refresh_token = renewed.json()["refresh_token"]
+        return answer
 
     async def into(self, context: BrowserContext) -> None:
-        """Sign the browser in as this person with the cookies of an API sign-in."""
-        await context.add_cookies(
-            [{"name": name, "value": value, "url": self.origin} for name, value in self.cookies.items()]
+        """Sign the browser in as this person with the cookies of a sign-in of its own: a refresh
+        token is single use, so the browser and this helper must not share one."""
+        async with httpx.AsyncClient(base_url=self.origin, timeout=30) as client:
+            answer = await client.post(
+                "/api/registry/v1/sessions", json={"id_number": self.id_number, "password": PASSWORD}
+            )
+        assert answer.status_code == 200, answer.text
+        cookies: list[SetCookieParam] = [
+            {"name": name, "value": value, "url": self.origin}
+            for name, value in answer.cookies.items()
+            if name != "vc_refresh"
+        ]
+        # The refresh cookie keeps its path: only the session routes receive it, as in production.
+        cookies.append(
+            {
+                "name": "vc_refresh",
+                "value": answer.cookies["vc_refresh"],
+                "domain": urlsplit(self.origin).hostname or "",
+                "path": "/api/registry/v1/sessions",
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
         )
+        await context.add_cookies(cookies)
 
     async def health_code(self) -> dict[str, Any]:
         """This person's health code once status knows them (person.registered arrives by Kafka)."""

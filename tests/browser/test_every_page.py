@@ -21,12 +21,14 @@ PAGES = (
     "/registry/family",
     "/registry/venue",
     "/registry/inspector",
+    "/registry/operator",
     "/checkin/inspect",
     "/status/health-code",
     "/status/assisted-lookup",
     "/status/authority",
     "/tracing/console",
     "/tracing/outbreak",
+    "/tracing/visits",
 )
 
 
@@ -66,8 +68,8 @@ async def test_every_page_opens_cleanly(
     for path in (*PAGES, urlsplit(venue.url).path):
         opened = await page.goto(f"{platform.origin}{path}", wait_until="networkidle")
         assert opened is not None
-        # /status/authority is 403 for anyone but the health authority, and says so.
-        expected = 403 if path == "/status/authority" else 200
+        # /status/authority and /registry/operator are 403 for anyone but their role, and say so.
+        expected = 403 if path in {"/status/authority", "/registry/operator"} else 200
         assert opened.status == expected, (path, opened.status)
         name = "checkin-poster" if path.startswith("/c/") else path.strip("/").replace("/", "-") or "home"
         await page.screenshot(path=screenshots / f"page-{name}.png", animations="disabled")

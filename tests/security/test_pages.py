@@ -32,12 +32,14 @@ PAGES = (
     "/registry/family",
     "/registry/venue",
     "/registry/inspector",
+    "/registry/operator",
     "/checkin/inspect",
     "/status/health-code",
     "/status/assisted-lookup",
     "/status/authority",
     "/tracing/console",
     "/tracing/outbreak",
+    "/tracing/visits",
 )
 PASSWORD = "correct horse battery"
 

@@ -137,10 +137,14 @@ def test_no_server_error_and_every_answer_matches_the_schema(
     calls = statuses.total()
     print(f"schemathesis {service}: {operations} operations, {calls} calls, {sorted(statuses.items())}")
     # The token got the calls past authorisation: some succeeded, and only a sign-in with a
-    # generated password was refused as unauthenticated.
+    # generated password was refused as unauthenticated,
     assert statuses.total() >= 100
     assert any(code < 300 for _, code in seen)
-    assert {op for op, code in seen if code == 401} <= {"POST /api/registry/v1/sessions"}
+    # and a refresh with a generated refresh token.
+    assert {op for op, code in seen if code == 401} <= {
+        "POST /api/registry/v1/sessions",
+        "POST /api/registry/v1/sessions/refresh",
+    }
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")

@@ -71,5 +71,12 @@
         window.vcFetch(api + "/sessions/logout", { method: "POST" }).then(function () { location.assign("/"); });
       });
     });
+    // Every device's refresh tokens are revoked, this one's too (a lost or lent phone).
+    document.querySelectorAll("[data-logout-everywhere]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) { return; }
+        window.vcFetch(api + "/sessions/logout-everywhere", { method: "POST" }).then(function () { location.assign("/"); });
+      });
+    });
   });
 })();

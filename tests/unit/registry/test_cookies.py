@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from services.registry.api import set_session_cookies
+from services.registry.api_sessions import set_session_cookies
 
 
 def cookies(secure: bool) -> dict[str, str]:
