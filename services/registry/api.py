@@ -10,14 +10,27 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from services.registry.errors import RegionNotFound
 from services.registry.family import POWERS, FamilyService
-from services.registry.models import Dependent, Guardian, Person, Venue
+from services.registry.handovers import HandoverService
+from services.registry.models import (
+    Dependent,
+    Guardian,
+    HandoverOut,
+    HandoversOut,
+    Person,
+    RegionNamesOut,
+    RegionOut,
+    RegionsOut,
+    Venue,
+)
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.service import PeopleService
 from services.registry.venues import VenueService
 from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
 from shared.errors import problems
 from shared.events import IdKind, StaffRole
+from shared.regions import regions
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/registry/v1", tags=["registry"], responses=problems(422, 503))
@@ -49,6 +62,14 @@ async def venues(request: Request) -> VenueService:
 People = Annotated[PeopleService, Depends(people)]
 Family = Annotated[FamilyService, Depends(family)]
 Venues = Annotated[VenueService, Depends(venues)]
+
+
+async def handovers(request: Request) -> HandoverService:
+    service: HandoverService = request.app.state.handovers
+    return service
+
+
+Handovers = Annotated[HandoverService, Depends(handovers)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 
 
@@ -98,6 +119,13 @@ class NewDependent(_Body):
     relation: str = Field(max_length=80)
 
 
+class NewHandover(_Body):
+    """The account the venue goes to: by its phone number or by its person id (one of them)."""
+
+    to_phone: str | None = Field(default=None, max_length=32)
+    to_person_id: UUID | None = None
+
+
 class NewRoleGrant(_Body):
     person_id: UUID
     role: StaffRole
@@ -132,9 +160,11 @@ def guardian_body(found: Guardian) -> dict[str, object]:
 
 
 def venue_body(venue: Venue) -> dict[str, object]:
+    names = regions().names(venue.region_code)
     return {
         "venue_id": venue.venue_id,
         "region_code": venue.region_code,
+        "region_names": None if names is None else RegionNamesOut.of(names),
         "name": venue.name,
         "address": venue.address,
         "category": venue.category.value,
@@ -195,6 +225,26 @@ async def sign_out(request: Request) -> Response:
 async def create_venue(body: NewVenue, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
     venue = await service.create(caller.person_id, body.region_code, body.name, body.address, body.category)
     return venue_body(venue)
+
+
+@router.get("/regions", response_model=RegionsOut, responses=problems(404))
+async def list_regions(
+    parent: Annotated[str | None, Query(pattern="^[0-9]{6}$", description="a GB/T 2260 code")] = None,
+) -> RegionsOut:
+    """The GB/T 2260 divisions under ``parent`` (provinces without it), for the venue picker.
+
+    ``selectable`` marks the county-level units a venue's ``region_code`` may be.
+    """
+    table = regions()
+    if parent is not None and table.get(parent) is None:
+        raise RegionNotFound("No GB/T 2260 division has this code.")
+    return RegionsOut(
+        parent=parent,
+        source=table.source,
+        regions=[
+            RegionOut(code=r.code, name=r.name, selectable=r.selectable) for r in table.children(parent)
+        ],
+    )
 
 
 @router.get("/venues/mine", responses=problems(401, 404))
@@ -279,13 +329,13 @@ async def venue_code(
     service: Venues,
     format: Annotated[Literal["png", "svg", "pdf"], Query()] = "png",
 ) -> Response:
-    code = await service.venue_code(caller.person_id, venue_id)
+    code = await service.venue_code(caller.person_id, venue_id, format)
     headers = {"Cache-Control": "no-store"}
     if format == "png":
         return Response(qr_png(code.url), media_type="image/png", headers=headers)
     if format == "svg":
         return Response(qr_svg(code.url), media_type="image/svg+xml", headers=headers)
-    pdf = poster_pdf(code.venue, code.url, datetime.now(UTC).date())
+    pdf = poster_pdf(code.venue, code.url, datetime.now(UTC))
     headers["Content-Disposition"] = (
         f'attachment; filename="venue-{venue_id}-v{code.venue.poster_version}.pdf"'
     )
@@ -340,3 +390,67 @@ async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Fam
 async def grant_role(body: NewRoleGrant, caller: Operator, service: People) -> dict[str, object]:
     await service.grant_role(body.person_id, body.role, caller.person_id)
     return {"person_id": body.person_id, "role": body.role, "granted_by": caller.person_id}
+
+
+@router.post(
+    "/venues/{venue_id}/handovers",
+    status_code=201,
+    response_model=HandoverOut,
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
+async def offer_handover(
+    venue_id: UUID, body: NewHandover, caller: CurrentPrincipal, service: Handovers
+) -> HandoverOut:
+    """The administrator offers the venue to another account, which must accept it (7 days)."""
+    found = await service.offer(caller.person_id, venue_id, body.to_phone, body.to_person_id)
+    return HandoverOut.of(found)
+
+
+@router.get("/venues/{venue_id}/handovers", response_model=HandoversOut, responses=problems(401, 403, 404))
+async def venue_handovers(venue_id: UUID, caller: CurrentPrincipal, service: Handovers) -> HandoversOut:
+    """Every handover and reassignment of the venue, newest first (its administrator or an operator)."""
+    found = await service.history(caller.person_id, venue_id, operator="operator" in caller.roles)
+    return HandoversOut(handovers=[HandoverOut.of(h) for h in found])
+
+
+@router.get("/handovers/incoming", response_model=HandoversOut, responses=problems(401))
+async def incoming_handovers(caller: CurrentPrincipal, service: Handovers) -> HandoversOut:
+    """Offers waiting for the caller's answer."""
+    return HandoversOut(handovers=[HandoverOut.of(h) for h in await service.incoming(caller.person_id)])
+
+
+@router.post(
+    "/handovers/{handover_id}/accept", response_model=HandoverOut, responses=problems(401, 403, 404, 409, 410)
+)
+async def accept_handover(handover_id: UUID, caller: CurrentPrincipal, service: Handovers) -> HandoverOut:
+    """The named account becomes the venue's administrator; ``venue.handed_over`` follows."""
+    return HandoverOut.of(await service.accept(caller.person_id, handover_id))
+
+
+@router.post(
+    "/handovers/{handover_id}/decline", response_model=HandoverOut, responses=problems(401, 403, 404, 409)
+)
+async def decline_handover(handover_id: UUID, caller: CurrentPrincipal, service: Handovers) -> HandoverOut:
+    return HandoverOut.of(await service.decline(caller.person_id, handover_id))
+
+
+@router.post(
+    "/handovers/{handover_id}/cancel", response_model=HandoverOut, responses=problems(401, 403, 404, 409)
+)
+async def cancel_handover(handover_id: UUID, caller: CurrentPrincipal, service: Handovers) -> HandoverOut:
+    """The administrator who offered withdraws a pending offer."""
+    return HandoverOut.of(await service.cancel(caller.person_id, handover_id))
+
+
+@router.post(
+    "/venues/{venue_id}/administrator",
+    response_model=HandoverOut,
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
+async def reassign_venue(
+    venue_id: UUID, body: NewHandover, caller: Operator, service: Handovers
+) -> HandoverOut:
+    """An operator gives the venue to another account at once (e.g. its administrator left)."""
+    return HandoverOut.of(
+        await service.reassign(caller.person_id, venue_id, body.to_phone, body.to_person_id)
+    )

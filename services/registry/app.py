@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from services.registry import api, handlers, pages
 from services.registry.config import Settings
 from services.registry.family import FamilyService
+from services.registry.handovers import HandoverService
 from services.registry.identity import FormatOnlyVerifier
 from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.venues = VenueService(
                 runtime.pool, outbox, runtime.signer, settings.infra.public_base_url
             )
+            app.state.handovers = HandoverService(runtime.pool, outbox)
             relay = Job("registry.outbox", settings.outbox_relay_interval_s, outbox.relay_round)
             async with jobs.running(runtime.pool, [relay]):
                 yield
