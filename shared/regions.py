@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shared.i18n import Language
+
 DATA = Path(__file__).parent / "data" / "gb2260.json"
 # Placeholders GB/T 2260 uses for a level that has no name of its own; a poster skips them.
 PLACEHOLDER_NAMES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
@@ -89,6 +91,57 @@ class Regions:
             return None
         named = [r.name for r in chain] + [None, None]
         return RegionNames(province=chain[0].name, city=named[1], district=named[2])
+
+
+@dataclass(frozen=True)
+class Picker:
+    """What the province -> city -> district selects show, rendered by the server (works
+    without JavaScript: the page's GET form sends ``province`` and ``city`` back)."""
+
+    provinces: list[Region]
+    cities: list[Region]
+    districts: list[Region]
+    province: str
+    city: str | None
+    district: str | None
+
+    @property
+    def chosen(self) -> str:
+        """The finest level picked: the district, else the city, else the province."""
+        return self.district or self.city or self.province
+
+
+# Guangdong's platform opens the picker on Guangdong.
+DEFAULT_PROVINCE = "440000"
+PICKER_TEXTS: dict[str, dict[Language, str]] = {
+    "region": {"zh-Hant": "所在地區", "zh-Hans": "所在地区", "en": "Region"},
+    "province": {"zh-Hant": "省份", "zh-Hans": "省份", "en": "Province"},
+    "city": {"zh-Hant": "城市", "zh-Hans": "城市", "en": "City"},
+    "district": {"zh-Hant": "區縣", "zh-Hans": "区县", "en": "District or county"},
+    "choose": {"zh-Hant": "請選擇", "zh-Hans": "请选择", "en": "Choose"},
+    "update_regions": {"zh-Hant": "更新選項", "zh-Hans": "更新选项", "en": "Update the lists"},
+}
+
+
+def picker(province: str | None, city: str | None, district: str | None) -> Picker:
+    """The three lists for the codes picked so far; a code that does not fit its level is dropped."""
+    table = regions()
+    found = table.get(province or "")
+    province_code = found.code if found is not None and found.level == 1 else DEFAULT_PROVINCE
+    cities = table.children(province_code)
+    picked_city = next((c for c in cities if c.code == city), None)
+    districts: list[Region] = []
+    if picked_city is not None:
+        districts = [picked_city] if picked_city.selectable else table.children(picked_city.code)
+    picked_district = next((d.code for d in districts if d.code == district), None)
+    return Picker(
+        provinces=table.children(None),
+        cities=cities,
+        districts=districts,
+        province=province_code,
+        city=None if picked_city is None else picked_city.code,
+        district=picked_district,
+    )
 
 
 @cache

@@ -12,8 +12,9 @@ import asyncpg
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, api_alerts, api_outbreaks, handlers, pages, store
+from services.tracing import api, api_alerts, api_compliance, api_outbreaks, handlers, pages, store
 from services.tracing.alerts import AlertService
+from services.tracing.compliance import ComplianceService
 from services.tracing.config import Settings
 from services.tracing.outbreaks import OutbreakService, Retention
 from services.tracing.service import TracingService
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retention = Retention(settings.retention_days)
             app.state.outbreaks = OutbreakService(runtime.pool, retention)
             app.state.alerts = AlertService(runtime.pool, retention, publish_status)
+            app.state.compliance = ComplianceService(runtime.pool)
             # What startup built lives as long as the worker. Frozen, it is no longer walked by
             # the collections that ingestion triggers (each batch makes ~10 objects an event):
             # decoding went from ~7.5 to ~5 µs an event in a profile of the consumer path.
@@ -150,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_outbreaks.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_compliance.router)
     app.include_router(pages.router)
     app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
     return app

@@ -22,6 +22,8 @@ from shared.events import (
     REGISTRY_TOPIC,
     Event,
     PersonRegistered,
+    VenuePosterPrinted,
+    VenuePosterReissued,
     VenueRegistered,
     VenueRenamed,
     topic,
@@ -96,7 +98,10 @@ def register(router: KafkaRouter, settings: Settings, service: Callable[[], Trac
 
     async def registry_event(event: Event) -> None:
         # A failure (Postgres away) is redelivered by settle_one, never acknowledged past.
-        if isinstance(event, VenueRegistered | VenueRenamed | PersonRegistered):
+        if isinstance(
+            event,
+            VenueRegistered | VenueRenamed | VenuePosterReissued | VenuePosterPrinted | PersonRegistered,
+        ):
             await service().registry_event(event)
 
 

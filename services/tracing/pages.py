@@ -7,8 +7,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from services.tracing.api_compliance import compliance_body, follow_up_role
+from services.tracing.compliance import ComplianceService
+from shared.auth import authenticate
+from shared.errors import Problem, Unauthorized
 from shared.i18n import REASON_CODES, Language, reason_text
+from shared.localtime import shanghai_minute
 from shared.pages import Pages
+from shared.regions import PICKER_TEXTS, picker
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,7 +147,49 @@ OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
     },
 }
 
-_pages = Pages(Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS})
+# The compliance view (issue 16): rendered by the server, so it needs no script at all.
+COMPLIANCE_TEXTS: dict[str, dict[Language, str]] = {
+    "compliance_title": {
+        "zh-Hant": "場所碼使用督查",
+        "zh-Hans": "场所码使用督查",
+        "en": "Venue-code compliance",
+    },
+    "compliance_intro": {
+        "zh-Hant": "列出所選地區內近 N 天沒有掃碼、或從未打印現行場所碼的場所，供衛生健康部門跟進。",
+        "zh-Hans": "列出所选地区内近 N 天没有扫码、或从未打印现行场所码的场所，供卫生健康部门跟进。",
+        "en": "Venues in the region with no scan in the last N days, or whose current poster was never"
+        " printed, for the health authority to follow up.",
+    },
+    "days": {"zh-Hant": "天數 N（1 至 90）", "zh-Hans": "天数 N（1 至 90）", "en": "Days N (1 to 90)"},
+    "show": {"zh-Hant": "查看", "zh-Hans": "查看", "en": "Show"},
+    "venue_name": {"zh-Hant": "場所", "zh-Hans": "场所", "en": "Venue"},
+    "address": {"zh-Hant": "地址", "zh-Hans": "地址", "en": "Address"},
+    "last_scan": {
+        "zh-Hant": "最近掃碼（北京時間）",
+        "zh-Hans": "最近扫码（北京时间）",
+        "en": "Last scan (Beijing time)",
+    },
+    "why": {"zh-Hant": "問題", "zh-Hans": "问题", "en": "Why listed"},
+    "never_scanned": {"zh-Hant": "從未有人掃碼", "zh-Hans": "从未有人扫码", "en": "Never scanned"},
+    "no_recent_scan": {"zh-Hant": "近期無人掃碼", "zh-Hans": "近期无人扫码", "en": "No recent scan"},
+    "poster_not_printed": {"zh-Hant": "場所碼未打印", "zh-Hans": "场所码未打印", "en": "Poster not printed"},
+    "never": {"zh-Hant": "從未", "zh-Hans": "从未", "en": "Never"},
+    "next_page": {"zh-Hant": "下一頁", "zh-Hans": "下一页", "en": "Next page"},
+    "nothing_lagging": {
+        "zh-Hant": "沒有需要跟進的場所。",
+        "zh-Hans": "没有需要跟进的场所。",
+        "en": "No venue to follow up.",
+    },
+    "need_role": {
+        "zh-Hant": "此頁只供運營人員及衛生健康部門使用，請以相應帳號登入。",
+        "zh-Hans": "此页只供运营人员及卫生健康部门使用，请以相应账号登录。",
+        "en": "This page is for operators and the health authority: sign in with such an account.",
+    },
+}
+
+_pages = Pages(
+    Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS, **COMPLIANCE_TEXTS, **PICKER_TEXTS}
+)
 
 
 @router.get("/tracing/console", response_class=HTMLResponse)
@@ -152,3 +200,33 @@ async def console(request: Request) -> HTMLResponse:
 @router.get("/tracing/outbreak", response_class=HTMLResponse)
 async def outbreak(request: Request) -> HTMLResponse:
     return _pages.render(request, "outbreak.html")
+
+
+@router.get("/tracing/compliance", response_class=HTMLResponse)
+async def compliance(request: Request) -> HTMLResponse:
+    """Server-rendered from the same service as ``GET /api/tracing/v1/compliance/venues``."""
+    query = request.query_params
+    chosen = picker(query.get("province"), query.get("city"), query.get("region"))
+    try:
+        principal = authenticate(request)
+        if principal is None:
+            raise Unauthorized()
+        follow_up_role(principal)
+        days = int(query.get("days") or 7)
+        service: ComplianceService = request.app.state.compliance
+        page = await service.lagging(chosen.chosen, days, query.get("after"), 50)
+    except (Problem, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, Problem) else 422
+        message = exc.detail if isinstance(exc, Problem) and status == 422 else None
+        return _pages.render(
+            request, "compliance.html", status_code=status, picker=chosen, page=None, error=message, days=7
+        )
+    return _pages.render(
+        request,
+        "compliance.html",
+        picker=chosen,
+        page=compliance_body(page),
+        error=None,
+        days=days,
+        when=shanghai_minute,
+    )

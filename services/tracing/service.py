@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.tracing import store, store_contacts, store_outbreaks
+from services.tracing import store, store_compliance, store_contacts, store_outbreaks
 from services.tracing.models import (
     AuditAction,
     AuditEntry,
@@ -39,6 +39,8 @@ from shared.events import (
     StatusCommand,
     StatusSet,
     StatusSetData,
+    VenuePosterPrinted,
+    VenuePosterReissued,
     VenueRegistered,
     VenueRenamed,
 )
@@ -46,6 +48,8 @@ from shared.i18n import REASON_CODES
 from shared.ids import uuid7
 
 log = logging.getLogger("venuecode.tracing")
+# The registry events that change the venue read model.
+VenueEvent = VenueRegistered | VenueRenamed | VenuePosterReissued | VenuePosterPrinted
 
 Clock = Callable[[], datetime]
 StatusPublisher = Callable[[Sequence[StatusCommand]], Awaitable[None]]
@@ -175,7 +179,7 @@ class TracingService:
             return checkins
         return [r for r in checkins if r.checked_in_at >= cutoff]
 
-    async def registry_event(self, event: VenueRegistered | VenueRenamed | PersonRegistered) -> bool:
+    async def registry_event(self, event: VenueEvent | PersonRegistered) -> bool:
         """Keep the venue and person read models; returns False when the event was handled before."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await claim_event(conn, "tracing", event.event_id):
@@ -189,6 +193,9 @@ class TracingService:
             if isinstance(event, VenueRenamed):
                 await store.rename_venue(conn, event.data.venue_id, event.data.name)
                 return True
+            if isinstance(event, VenuePosterReissued | VenuePosterPrinted):
+                await store_compliance.poster_event(conn, event)
+                return True
             data = event.data
             stay = data.typical_stay_minutes or CATEGORY_STAY_MINUTES.get(data.category.lower())
             venue = Venue(
@@ -197,8 +204,10 @@ class TracingService:
                 name=data.name,
                 category=data.category,
                 typical_stay_minutes=stay,
+                address=data.address,
+                poster_version=data.poster_version,
             )
-            await store.upsert_venue(conn, venue)
+            await store.upsert_venue(conn, venue, event.occurred_at)
         return True
 
     async def maintain(self) -> tuple[list[date], list[str]]:

@@ -55,6 +55,16 @@ _MOVE_STAGED = (
     " SELECT count(*) FROM stored"
 )
 
+# Issue 16's compliance view reads each venue's latest check-in from tracing.venue_activity:
+# one upsert per batch, per venue in it, in venue order (no deadlock between two writers), and
+# only where the batch is newer, so a replay of old events writes nothing.
+_RAISE_ACTIVITY = (
+    "INSERT INTO tracing.venue_activity AS a (venue_id, last_checkin_at)"  # noqa: S608 - constant names
+    f" SELECT venue_id, max(checked_in_at) FROM pg_temp.{_STAGING} GROUP BY venue_id ORDER BY venue_id"
+    " ON CONFLICT (venue_id) DO UPDATE SET last_checkin_at = excluded.last_checkin_at"
+    " WHERE a.last_checkin_at < excluded.last_checkin_at"
+)
+
 
 async def ensure_partitions(conn: asyncpg.Connection, days: Sequence[date]) -> list[date]:
     """Create the day partitions that are missing; returns the days created."""
@@ -110,7 +120,9 @@ async def record_checkins(conn: asyncpg.Connection, rows: Sequence[CheckinRow]) 
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
     await conn.copy_records_to_table(_STAGING, records=batch, columns=CHECKIN_COLUMNS)
-    return int(await conn.fetchval(_MOVE_STAGED))
+    stored = int(await conn.fetchval(_MOVE_STAGED))
+    await conn.execute(_RAISE_ACTIVITY)
+    return stored
 
 
 async def apply_checkouts(conn: asyncpg.Connection, checkouts: Sequence[CheckoutRow]) -> int:
@@ -156,19 +168,26 @@ async def count_checkins(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM tracing.checkins"))
 
 
-async def upsert_venue(conn: asyncpg.Connection, venue: Venue) -> None:
+async def upsert_venue(conn: asyncpg.Connection, venue: Venue, registered_at: datetime | None = None) -> None:
     await conn.execute(
         # updated_at from excluded, not now(): Citus refuses a non-immutable function in the
         # DO UPDATE of a reference table (0005), and VALUES evaluates now() once anyway.
-        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (venue_id) DO UPDATE SET"
+        # A reissue may arrive first: the poster version only grows.
+        "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes,"
+        " address, poster_version, registered_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) ON CONFLICT (venue_id) DO UPDATE SET"
         " region_code = excluded.region_code, name = excluded.name, category = excluded.category,"
-        " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = excluded.updated_at",
+        " typical_stay_minutes = excluded.typical_stay_minutes, address = excluded.address,"
+        " poster_version = GREATEST(tracing.venues.poster_version, excluded.poster_version),"
+        " registered_at = excluded.registered_at, updated_at = excluded.updated_at",
         venue.venue_id,
         venue.region_code,
         venue.name,
         venue.category,
         venue.typical_stay_minutes,
+        venue.address,
+        venue.poster_version,
+        registered_at,
     )
 
 
