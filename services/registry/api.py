@@ -159,12 +159,16 @@ def guardian_body(found: Guardian) -> dict[str, object]:
     }
 
 
+def region_names(region_code: str) -> RegionNamesOut | None:
+    names = regions().names(region_code)
+    return None if names is None else RegionNamesOut.of(names)
+
+
 def venue_body(venue: Venue) -> dict[str, object]:
-    names = regions().names(venue.region_code)
     return {
         "venue_id": venue.venue_id,
         "region_code": venue.region_code,
-        "region_names": None if names is None else RegionNamesOut.of(names),
+        "region_names": region_names(venue.region_code),
         "name": venue.name,
         "address": venue.address,
         "category": venue.category.value,
@@ -295,6 +299,7 @@ async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, ob
                 "venue_id": b.venue_id,
                 "name": b.name,
                 "region_code": b.region_code,
+                "region_names": region_names(b.region_code),
                 "bound_at": b.bound_at,
                 "is_administrator": b.is_administrator,
                 "poster_version": b.poster_version,
