@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.tracing.alerts import AlertService
 from services.tracing.api import Epidemiologist
 from services.tracing.api_outbreaks import stored_id
+from services.tracing.errors import AlertNotFound
 from services.tracing.models import AlertState, VenueAlert
+from services.tracing.services import ServicesDep
 from shared.auth import Principal, current_principal, require_role
 from shared.errors import Forbidden, problems
 
@@ -37,16 +38,8 @@ async def _reviewer(principal: Annotated[Principal, Depends(current_principal)])
 Reviewer = Annotated[Principal, Depends(_reviewer)]
 
 
-async def _alerts(request: Request) -> AlertService:  # async: no thread hop (shared/auth.py)
-    service: AlertService = request.app.state.alerts
-    return service
-
-
-Alerts = Annotated[AlertService, Depends(_alerts)]
-
-
 def _alert_key(raw: str) -> UUID:
-    return stored_id(raw, "venue alert")
+    return stored_id(raw, AlertNotFound)
 
 
 class VenueAlertIn(BaseModel):
@@ -110,8 +103,8 @@ class AlertListOut(BaseModel):
 
 
 @router.get("/venue-alerts", response_model=AlertListOut, response_model_by_alias=True)
-async def list_venue_alerts(who: Reviewer, alerts: Alerts, state: AlertState | None = None) -> AlertListOut:
-    found = await alerts.listed(state)
+async def list_venue_alerts(who: Reviewer, s: ServicesDep, state: AlertState | None = None) -> AlertListOut:
+    found = await s.alerts.listed(state)
     return AlertListOut(
         alerts=[
             AlertSummaryOut(**a.model_dump(exclude={"from_at", "to_at"}), from_=a.from_at, to=a.to_at)
@@ -121,25 +114,25 @@ async def list_venue_alerts(who: Reviewer, alerts: Alerts, state: AlertState | N
 
 
 @router.post("/venue-alerts", status_code=201, response_model=VenueAlertOut, response_model_by_alias=True)
-async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, alerts: Alerts) -> VenueAlertOut:
-    alert = await alerts.create(
+async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, s: ServicesDep) -> VenueAlertOut:
+    alert = await s.alerts.create(
         who.person_id, body.venue_id, body.from_, body.to, dwell_minutes=body.dwell_minutes, note=body.note
     )
     return VenueAlertOut.of(alert)
 
 
 @router.get("/venue-alerts/{alert_id}", response_model=VenueAlertOut, response_model_by_alias=True)
-async def show_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.show(who.person_id, _alert_key(alert_id)))
+async def show_venue_alert(alert_id: str, who: Reviewer, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.show(who.person_id, _alert_key(alert_id)))
 
 
 @router.post("/venue-alerts/{alert_id}/approvals", response_model=VenueAlertOut, response_model_by_alias=True)
-async def approve_venue_alert(alert_id: str, who: HealthAuthority, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.approve(who.person_id, _alert_key(alert_id)))
+async def approve_venue_alert(alert_id: str, who: HealthAuthority, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.approve(who.person_id, _alert_key(alert_id)))
 
 
 @router.post(
     "/venue-alerts/{alert_id}/withdrawal", response_model=VenueAlertOut, response_model_by_alias=True
 )
-async def withdraw_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.withdraw(who.person_id, _alert_key(alert_id)))
+async def withdraw_venue_alert(alert_id: str, who: Reviewer, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.withdraw(who.person_id, _alert_key(alert_id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from services.tracing.compliance import (
     DAYS_MAX,
@@ -12,9 +12,9 @@ from services.tracing.compliance import (
     PAGE_MAX,
     PAGE_MIN,
     CompliancePage,
-    ComplianceService,
 )
 from services.tracing.models import ComplianceOut, LaggingVenueOut, RegionNamesOut
+from services.tracing.services import ServicesDep
 from shared.auth import Principal, current_principal
 from shared.errors import Forbidden, problems
 from shared.regions import regions
@@ -34,13 +34,7 @@ async def _follow_up(principal: Annotated[Principal, Depends(current_principal)]
     return follow_up_role(principal)
 
 
-async def _compliance(request: Request) -> ComplianceService:  # async: no thread hop (shared/auth.py)
-    service: ComplianceService = request.app.state.compliance
-    return service
-
-
 FollowUp = Annotated[Principal, Depends(_follow_up)]
-Compliance = Annotated[ComplianceService, Depends(_compliance)]
 
 
 def compliance_body(page: CompliancePage) -> ComplianceOut:
@@ -72,7 +66,7 @@ def compliance_body(page: CompliancePage) -> ComplianceOut:
 @router.get("/compliance/venues", response_model=ComplianceOut)
 async def lagging_venues(
     _caller: FollowUp,
-    service: Compliance,
+    services: ServicesDep,
     region: Annotated[
         str | None, Query(pattern="^[0-9]{6}$", description="a province, city or district code (GB/T 2260)")
     ] = None,
@@ -82,4 +76,4 @@ async def lagging_venues(
 ) -> ComplianceOut:
     """Venues in the region with no check-in in the last ``days`` days (or never), or whose current
     poster was never printed; ordered by region code, paged by ``after``."""
-    return compliance_body(await service.lagging(region, days, after, limit))
+    return compliance_body(await services.compliance.lagging(region, days, after, limit))

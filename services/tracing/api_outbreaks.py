@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.tracing import outbreak_exports
+from services.tracing import exports
 from services.tracing.api import Epidemiologist
+from services.tracing.errors import AnalysisNotFound
 from services.tracing.models import AuditAction, ExposureAnalysis, OutbreakGraph
-from services.tracing.outbreaks import MAX_CASES, MIN_CASES, OutbreakService
+from services.tracing.outbreaks import MAX_CASES, MIN_CASES
+from services.tracing.services import ServicesDep
 from shared.errors import NotFound, problems
 
 # Every route here may answer these (a body malformed or too large, no or a bad token, the wrong
@@ -25,24 +28,16 @@ router = APIRouter(
 )
 
 
-async def _outbreaks(request: Request) -> OutbreakService:  # async: no thread hop (shared/auth.py)
-    service: OutbreakService = request.app.state.outbreaks
-    return service
-
-
-Outbreaks = Annotated[OutbreakService, Depends(_outbreaks)]
-
-
-def stored_id(raw: str, what: str) -> UUID:
+def stored_id(raw: str, missing: Callable[[], NotFound]) -> UUID:
     """The id in a path; one that is not a UUID names nothing stored (404, not 422)."""
     try:
         return UUID(raw)
     except ValueError as exc:
-        raise NotFound(f"No {what} has this id.") from exc
+        raise missing() from exc
 
 
 def analysis_key(raw: str) -> UUID:
-    return stored_id(raw, "exposure analysis")
+    return stored_id(raw, AnalysisNotFound)
 
 
 class ExposureAnalysisIn(BaseModel):
@@ -123,9 +118,9 @@ class ExposureAnalysisOut(BaseModel):
     response_model_by_alias=True,
 )
 async def analyse_exposures(
-    body: ExposureAnalysisIn, who: Epidemiologist, outbreaks: Outbreaks
+    body: ExposureAnalysisIn, who: Epidemiologist, s: ServicesDep
 ) -> ExposureAnalysisOut:
-    analysis = await outbreaks.analyse(
+    analysis = await s.outbreaks.analyse(
         who.person_id,
         body.person_ids,
         body.from_,
@@ -178,35 +173,35 @@ AS_GRAPHML: dict[int | str, dict[str, Any]] = {200: {"content": {GRAPHML: {}}, "
 
 
 @router.get("/exposure-analyses/{analysis_id}.csv", response_class=Response, responses=AS_CSV)
-async def export_exposures(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_exposures(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    analysis = await outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
-    return _download(outbreak_exports.exposures_csv(analysis), CSV, f"exposures-{key}.csv")
+    analysis = await s.outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
+    return _download(exports.exposures_csv(analysis), CSV, f"exposures-{key}.csv")
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph", response_model=OutbreakGraphOut)
-async def outbreak_graph(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> OutbreakGraphOut:
-    return OutbreakGraphOut.of(await outbreaks.graph(who.person_id, analysis_key(analysis_id)))
+async def outbreak_graph(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> OutbreakGraphOut:
+    return OutbreakGraphOut.of(await s.outbreaks.graph(who.person_id, analysis_key(analysis_id)))
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph.csv", response_class=Response, responses=AS_CSV)
-async def export_graph_csv(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_graph_csv(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    graph = await outbreaks.graph(who.person_id, key)
-    return _download(outbreak_exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
+    graph = await s.outbreaks.graph(who.person_id, key)
+    return _download(exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph.graphml", response_class=Response, responses=AS_GRAPHML)
-async def export_graphml(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_graphml(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    graph = await outbreaks.graph(who.person_id, key)
-    return _download(outbreak_exports.graphml(graph), GRAPHML, f"outbreak-{key}.graphml")
+    graph = await s.outbreaks.graph(who.person_id, key)
+    return _download(exports.graphml(graph), GRAPHML, f"outbreak-{key}.graphml")
 
 
 @router.get(
     "/exposure-analyses/{analysis_id}", response_model=ExposureAnalysisOut, response_model_by_alias=True
 )
 async def show_exposure_analysis(
-    analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks
+    analysis_id: str, who: Epidemiologist, s: ServicesDep
 ) -> ExposureAnalysisOut:
-    return ExposureAnalysisOut.of(await outbreaks.show(who.person_id, analysis_key(analysis_id)))
+    return ExposureAnalysisOut.of(await s.outbreaks.show(who.person_id, analysis_key(analysis_id)))

@@ -14,10 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-import asyncpg
-
-from services.tracing import store_compliance
 from services.tracing.models import ComplianceRow
+from services.tracing.store import Store
 from shared.errors import InvalidValue
 from shared.regions import regions
 
@@ -76,8 +74,8 @@ def reasons_of(row: ComplianceRow, since: datetime) -> tuple[Reason, ...]:
 
 
 class ComplianceService:
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self._pool = pool
+    def __init__(self, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._store = store
         self.clock = clock  # public: tests pin "now"
 
     async def lagging(self, region: str | None, days: int, after: str | None, limit: int) -> CompliancePage:
@@ -88,10 +86,9 @@ class ComplianceService:
         prefix = region_prefix(region)
         cursor = parse_cursor(after)
         since = self.clock() - timedelta(days=days)
-        async with self._pool.acquire() as conn:
-            rows = await store_compliance.lagging_venues(
-                conn, region_prefix=prefix, since=since, after=cursor, limit=limit + 1
-            )
+        rows = await self._store.compliance.lagging_venues(
+            region_prefix=prefix, since=since, after=cursor, limit=limit + 1
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = f"{rows[-1].region_code}.{rows[-1].venue_id}" if more else None

@@ -1,13 +1,18 @@
-"""Internal models of the tracing service: rows in and out of the store, never the wire events."""
+"""Models of the tracing service: the rows a store returns, and the bodies of its JSON answers.
+
+Never the wire events (``shared.events``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from shared.events import Colour
 
 
 class _Model(BaseModel):
@@ -252,6 +257,81 @@ class VenueAlert(_Model):
     withdrawn_by: UUID | None = None
     withdrawn_at: datetime | None = None
     people: list[AlertPerson]
+
+
+# --- answers (the response models of api.py; API.md's bodies) ---------------------
+
+# An instant written as Python writes it (``+00:00``, not pydantic's ``Z``): these fields were
+# answered so before they had a model, and API.md's examples show them so.
+Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class PresenceOut(BaseModel):
+    venue_id: UUID
+    checkins: list[PresenceRow]
+
+
+class OwnVisitsOut(BaseModel):
+    person_id: UUID
+    visits: list[OwnVisit]
+    checkins: list[OwnVisit] = Field(description="the same visits, under the name API.md first gave them")
+
+
+class ContactOut(BaseModel):
+    person_id: UUID
+    venue_id: UUID
+    venue_name: str | None
+    contact_checked_in_at: datetime
+    case_checked_in_at: datetime
+    overlap_minutes: float
+    depth: int
+    via_person_id: UUID
+
+
+class ContactQueryOut(BaseModel):
+    query_id: UUID
+    person_id: UUID
+    from_: Instant = Field(serialization_alias="from")
+    to: Instant
+    dwell_minutes: int | None
+    min_overlap_minutes: int
+    depth: int
+    created_at: Instant
+    requested_by: UUID
+    case_visits: list[CaseVisit]
+    contacts: list[ContactOut] = Field(description="depth 1, then depth 2, each by overlap, largest first")
+
+    @classmethod
+    def of(cls, result: ContactQueryResult) -> ContactQueryOut:
+        p = result.parameters
+        return cls(
+            query_id=result.query_id,
+            person_id=p.person_id,
+            from_=p.from_at,
+            to=p.to_at,
+            dwell_minutes=p.dwell_minutes,
+            min_overlap_minutes=p.min_overlap_minutes,
+            depth=p.depth,
+            created_at=result.created_at,
+            requested_by=result.requested_by,
+            case_visits=result.case_visits,
+            contacts=[ContactOut(**c.model_dump(exclude={"met_at"})) for c in result.contacts],
+        )
+
+
+class NotificationOut(BaseModel):
+    query_id: UUID
+    notified: int = Field(description="how many status.set commands went out")
+    colour: Colour
+    reason: str
+
+
+class PausedOut(BaseModel):
+    paused: bool
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntry]
 
 
 class ComplianceRow(_Model):

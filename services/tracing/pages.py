@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.tracing.api_compliance import compliance_body, follow_up_role
-from services.tracing.compliance import ComplianceService
+from services.tracing.services import Services
 from shared.auth import authenticate
 from shared.errors import Problem, Unauthorized
 from shared.i18n import REASON_CODES, Language, reason_text
@@ -213,8 +213,8 @@ async def compliance(request: Request) -> HTMLResponse:
             raise Unauthorized()
         follow_up_role(principal)
         days = int(query.get("days") or 7)
-        service: ComplianceService = request.app.state.compliance
-        page = await service.lagging(chosen.chosen, days, query.get("after"), 50)
+        services: Services = request.app.state.services
+        page = await services.compliance.lagging(chosen.chosen, days, query.get("after"), 50)
     except (Problem, ValueError) as exc:
         status = exc.status_code if isinstance(exc, Problem) else 422
         message = exc.detail if isinstance(exc, Problem) and status == 422 else None

@@ -1,4 +1,5 @@
-"""The outbreak picture as files: shared venue-windows and contact edges as CSV, the graph as GraphML.
+"""Tracing's answers as files: a query's contacts, shared venue-windows and contact edges as CSV
+(with a BOM), the outbreak graph as GraphML.
 
 GraphML (http://graphml.graphdrawing.org) is what Gephi and Cytoscape import:
 a directed graph, person nodes keyed by person_id with their depth (0 for a
@@ -12,9 +13,21 @@ import csv
 import io
 from xml.etree import ElementTree as ET
 
-from services.tracing.models import ExposureAnalysis, OutbreakGraph
-from services.tracing.service import CSV_BOM, _csv_safe
+from services.tracing.models import ContactQueryResult, ExposureAnalysis, OutbreakGraph
 
+# Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
+# page unless it starts with a byte-order mark; Chinese names would be garbled.
+CSV_BOM = "\ufeff"
+CONTACT_COLUMNS = (
+    "person_id",
+    "depth",
+    "venue_id",
+    "venue_name",
+    "contact_checked_in_at",
+    "case_checked_in_at",
+    "overlap_minutes",
+    "via_person_id",
+)
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 EXPOSURE_COLUMNS = ("rank", "venue_id", "venue_name", "starts_at", "ends_at", "case_count", "person_id")
 EDGE_COLUMNS = ("source", "target", "depth", "venue_id", "venue_name", "checked_in_at", "overlap_minutes")
@@ -39,13 +52,36 @@ def _table(columns: tuple[str, ...], rows: list[list[object]]) -> str:
     return out.getvalue()
 
 
+def csv_safe(text: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheet programs (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def contacts_csv(result: ContactQueryResult) -> str:
+    """A contact query's contacts, one row each, in the answer's order."""
+    rows: list[list[object]] = [
+        [
+            c.person_id,
+            c.depth,
+            c.venue_id,
+            csv_safe(c.venue_name or ""),
+            c.contact_checked_in_at.isoformat(),
+            c.case_checked_in_at.isoformat(),
+            f"{c.overlap_minutes:.2f}",
+            c.via_person_id,
+        ]
+        for c in result.contacts
+    ]
+    return _table(CONTACT_COLUMNS, rows)
+
+
 def exposures_csv(analysis: ExposureAnalysis) -> str:
     """One row per case of each shared venue-window, in rank order."""
     rows: list[list[object]] = [
         [
             rank,
             e.venue_id,
-            _csv_safe(e.venue_name or ""),
+            csv_safe(e.venue_name or ""),
             e.starts_at.isoformat(),
             e.ends_at.isoformat(),
             len(e.case_ids),
@@ -65,7 +101,7 @@ def edges_csv(graph: OutbreakGraph) -> str:
             e.target,
             e.depth,
             e.venue_id,
-            _csv_safe(e.venue_name or ""),
+            csv_safe(e.venue_name or ""),
             e.checked_in_at.isoformat(),
             f"{e.overlap_minutes:.2f}",
         ]
