@@ -19,6 +19,7 @@ from uuid import UUID
 
 import orjson
 
+from services.checkin.lane import Lane
 from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
 from shared.colours import (
     UNKNOWN,
@@ -85,6 +86,9 @@ class CheckinCache:
         self._keys = KeySpace(prefix, "checkin")
         self._caps = RateLimiter(redis, prefix, "checkin", CHECKIN_CAPS)
         self._warm = WarmMarker(prefix)
+        # The scan's two round trips (the claim, the after-answer write) share pipelines with
+        # the other scans of the moment; the rarer commands below go on their own.
+        self._lane = Lane(redis)
 
     def _idem(self, caller: UUID, key: str) -> str:
         # Hash the client's key: it is free text and must not shape our key space. The caller's
@@ -116,14 +120,17 @@ class CheckinCache:
         marker = _PENDING + secrets.token_hex(8).encode()
         moment = time.time() if now is None else now
         subjects = [str(p) for p in person_ids]
+
+        def queue(pipe: Any) -> None:
+            # SET NX GET: None when we set it, else what the key holds (one command).
+            _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+            _ = pipe.get(self._attempt(caller, key))
+            self._caps.pipeline_hits(pipe, subjects, 1, moment)
+            queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                # SET NX GET: None when we set it, else what the key holds (one command).
-                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
-                _ = pipe.get(self._attempt(caller, key))
-                counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
-                queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
-                current, attempted, *rest = await pipe.execute()
+            current, attempted, *rest = _replies(await self._lane.send(queue))
+            counted = len(subjects)
             colours = colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {}
             # Our own marker: the client re-sent the SET NX after losing its first answer (a
             # cluster failover), and the first one had won.
@@ -189,22 +196,23 @@ class CheckinCache:
     ) -> None:
         """Mark people inside a venue (their check-in time, Unix seconds), and with ``answer``
         (caller, key, body) remember a scan's answer in the same round trip."""
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for person_id, at in entries.items():
-                    visits, index = self._visits(person_id), self._entered(venue_id, at)
-                    _ = pipe.hset(visits, str(venue_id), repr(at))
-                    _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
-                    _ = pipe.sadd(index, str(person_id))
-                    _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
-                if answer is not None:
-                    caller, key, body = answer
-                    _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
-                await pipe.execute()
-        except CACHE_ERRORS:
-            # A check-in is never refused for this: check-out will not find it, and a replay
-            # falls back on the deterministic checkin_id.
-            pass
+
+        def queue(pipe: Any) -> None:
+            for person_id, at in entries.items():
+                visits, index = self._visits(person_id), self._entered(venue_id, at)
+                _ = pipe.hset(visits, str(venue_id), repr(at))
+                _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
+                _ = pipe.sadd(index, str(person_id))
+                _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
+            if answer is not None:
+                caller, key, body = answer
+                _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
+
+        # Written with whatever other scans send at the same moment (lane.py). An error reply
+        # is dropped like a down Redis: a check-in is never refused for this, check-out will
+        # not find it, and a replay falls back on the deterministic checkin_id.
+        with contextlib.suppress(*CACHE_ERRORS):
+            await self._lane.send(queue)
 
     async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
         """Who of ``person_ids`` has an open visit at the venue (one HGET each, one round trip)."""
@@ -246,6 +254,14 @@ class CheckinCache:
                 for person_id in person_ids:
                     _ = pipe.hdel(self._visits(person_id), str(venue_id))
                 await pipe.execute()
+
+
+def _replies(results: list[Any]) -> list[Any]:
+    """One scan's results from a shared pipeline; an error reply fails that scan as a down Redis."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def unique_ids(members: Sequence[bytes | str]) -> list[UUID]:

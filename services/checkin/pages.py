@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from services.checkin.service import CheckinService
+from services.checkin.services import ServicesDep
 from shared.auth import Principal, authenticate
 from shared.errors import Problem, Unauthorized
 from shared.i18n import Language
@@ -94,13 +94,12 @@ def _sign_in(request: Request) -> RedirectResponse:
 
 
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
-async def scan_page(venue_token: str, request: Request) -> Response:
+async def scan_page(venue_token: str, request: Request, services: ServicesDep) -> Response:
     caller = _caller(request)
     if caller is None:
         return _sign_in(request)
-    service: CheckinService = request.app.state.service
     try:
-        context = await service.venue_page(caller.person_id, venue_token)
+        context = await services.scans.venue_page(caller.person_id, venue_token)
     except Problem as problem:
         if problem.status_code not in _TITLES:
             raise
@@ -121,10 +120,9 @@ async def scan_page(venue_token: str, request: Request) -> Response:
 
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
-async def inspect_page(request: Request) -> Response:
+async def inspect_page(request: Request, services: ServicesDep) -> Response:
     caller = _caller(request)
     if caller is None:
         return _sign_in(request)
-    service: CheckinService = request.app.state.service
-    venues = await service.inspector_venues(caller.person_id)
+    venues = await services.scans.inspector_venues(caller.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)

@@ -9,20 +9,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.checkin.models import InspectionContext, PersonView, Venue, VenueStaff
-from shared.db import claim_event
+from services.checkin.models import PersonView, Venue, VenueStaff
+from shared.db import Conn, claim_event
 
 SCHEMA = "checkin"
-
-_INSPECTION_CONTEXT = """
-SELECT EXISTS (
-           SELECT 1 FROM checkin.inspector_bindings b WHERE b.venue_id = $1 AND b.person_id = $2
-       ) AS bound,
-       p.person_id, p.masked_name, p.masked_id,
-       (SELECT s.serial FROM checkin.paper_serials s WHERE s.person_id = $3) AS paper_serial
-FROM (SELECT 1) AS one
-LEFT JOIN checkin.persons p ON p.person_id = $3
-"""
 
 _VENUE_STAFF = """
 SELECT v.administrator_id = $2 OR EXISTS (
@@ -58,15 +48,18 @@ class Store:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def inspection_context(
-        self, venue_id: UUID, inspector_id: UUID, person_id: UUID
-    ) -> InspectionContext:
-        row = await self._pool.fetchrow(_INSPECTION_CONTEXT, venue_id, inspector_id, person_id)
-        assert row is not None
-        person = None
-        if row["person_id"] is not None:
-            person = PersonView(row["person_id"], row["masked_name"], row["masked_id"], True, None)
-        return InspectionContext(bool(row["bound"]), person, row["paper_serial"])
+    async def inspectors_of(self, venue_id: UUID) -> frozenset[UUID]:
+        rows = await self._pool.fetch(
+            "SELECT person_id FROM checkin.inspector_bindings WHERE venue_id = $1", venue_id
+        )
+        return frozenset(r["person_id"] for r in rows)
+
+    async def paper_serial(self, person_id: UUID) -> int | None:
+        """The highest paper-code serial status announced for the person; None when none arrived."""
+        serial: int | None = await self._pool.fetchval(
+            "SELECT serial FROM checkin.paper_serials WHERE person_id = $1", person_id
+        )
+        return serial
 
     async def venue_staff(self, venue_id: UUID, caller: UUID) -> VenueStaff:
         row = await self._pool.fetchrow(_VENUE_STAFF, venue_id, caller)
@@ -127,7 +120,7 @@ class ReadModel:
     """Writes of the read models, in the caller's transaction; each is order-tolerant, and notes
     what it changed in checkin.changes for the in-process copies (memory.py)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def _changed_venue(self, venue_id: UUID) -> None:
@@ -213,6 +206,7 @@ class ReadModel:
             person_id,
             bound_at,
         )
+        await self._changed_venue(venue_id)  # the venue's inspectors are kept with it (memory.py)
 
     async def unbind_inspector(self, venue_id: UUID, person_id: UUID) -> None:
         await self._conn.execute(
@@ -220,6 +214,7 @@ class ReadModel:
             venue_id,
             person_id,
         )
+        await self._changed_venue(venue_id)
 
     async def raise_paper_serial(self, person_id: UUID, serial: int) -> None:
         # Only ever raised: an older card's event arriving late (or replayed) must not
@@ -230,3 +225,5 @@ class ReadModel:
             person_id,
             serial,
         )
+        # The serial is kept with the person's family in memory (memory.py).
+        await self._conn.execute("INSERT INTO checkin.changes (kind, id) VALUES ('family', $1)", person_id)

@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from services.checkin.memory import Lru, Memory
 from services.checkin.models import PersonView, Venue
-
-
-class Tables:
-    """The store's reads, over dicts of our own; counts every read."""
-
-    def __init__(self) -> None:
-        self.venues: dict[UUID, Venue] = {}
-        self.families: dict[UUID, list[PersonView]] = {}
-        self.changes: list[tuple[datetime, str, UUID]] = []
-        self.clock = datetime(2026, 12, 6, tzinfo=UTC)
-        self.reads = 0
-
-    async def venue(self, venue_id: UUID) -> Venue | None:
-        self.reads += 1
-        return self.venues.get(venue_id)
-
-    async def people_of(self, caller: UUID) -> list[PersonView]:
-        self.reads += 1
-        return self.families.get(caller, [PersonView(caller, "", "", True, None)])
-
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
-        if since is None:
-            return [], self.clock
-        return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
-
-    def change(self, kind: str, key: UUID) -> None:
-        self.clock += timedelta(seconds=1)
-        self.changes.append((self.clock, kind, key))
+from tests.unit.checkin.fakes import Tables
 
 
 async def test_a_scan_reads_the_store_once_then_memory_until_a_change_is_noted() -> None:
