@@ -13,26 +13,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
-
-from services.registry import store_handovers
 from services.registry.errors import (
     AmbiguousPhone,
     HandoverDecided,
     HandoverExpired,
     HandoverNotFound,
-    HandoverPending,
     NotHandoverRecipient,
+    NotVenueAdministrator,
     RecipientAdministers,
     RecipientNotFound,
+    VenueNotFound,
 )
 from services.registry.models import Handover, HandoverState
 from services.registry.outbox import Outbox, Staged
 from services.registry.service import clean_phone
-from services.registry.store_handovers import Conn
-from services.registry.venues import NotVenueAdministrator, VenueNotFound
+from services.registry.store import Store, Unit
 from shared.errors import InvalidValue
-from shared.events import REGISTRY_TOPIC, VenueHandedOver, VenueHandedOverData
+from shared.events import VenueHandedOver, VenueHandedOverData
 from shared.ids import uuid7
 
 log = logging.getLogger("venuecode.registry")
@@ -48,29 +45,42 @@ def clean_recipient(phone: str | None, person_id: UUID | None) -> tuple[str | No
     return (None if phone is None else clean_phone(phone)), person_id
 
 
+def handed_over(found: Handover) -> VenueHandedOver:
+    return VenueHandedOver(
+        data=VenueHandedOverData(
+            venue_id=found.venue_id,
+            from_administrator_id=found.from_id,
+            to_administrator_id=found.to_id,
+            handover_id=found.handover_id,
+            kind="accepted_offer" if found.kind == "offer" else "operator_reassignment",
+            requested_by=found.requested_by,
+        )
+    )
+
+
 class HandoverService:
     def __init__(
-        self, pool: asyncpg.Pool, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, store: Store, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._pool = pool
+        self._store = store
         self._outbox = outbox
         self.clock = clock  # public: tests move it past an expiry
 
-    async def _recipient(self, conn: Conn, phone: str | None, person_id: UUID | None) -> UUID:
+    async def _recipient(self, unit: Unit, phone: str | None, person_id: UUID | None) -> UUID:
         if person_id is not None:
-            if not await store_handovers.is_account(conn, person_id):
+            if not await unit.handovers.is_account(person_id):
                 raise RecipientNotFound("No account has this person id.")
             return person_id
         assert phone is not None
-        found = await store_handovers.accounts_with_phone(conn, phone)
+        found = await unit.handovers.accounts_with_phone(phone)
         if not found:
             raise RecipientNotFound("No account has this phone number.")
         if len(found) > 1:
             raise AmbiguousPhone("Several accounts have this phone number: name the account by its id.")
         return found[0]
 
-    async def _administrator(self, conn: Conn, venue_id: UUID) -> UUID:
-        administrator = await store_handovers.lock_venue_administrator(conn, venue_id)
+    async def _administrator(self, unit: Unit, venue_id: UUID) -> UUID:
+        administrator = await unit.handovers.administrator_of(venue_id, for_update=True)
         if administrator is None:
             raise VenueNotFound("No venue has this id.")
         return administrator
@@ -80,30 +90,26 @@ class HandoverService:
     ) -> Handover:
         phone, person_id = clean_recipient(to_phone, to_person_id)
         now = self.clock()
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                if await self._administrator(conn, venue_id) != caller:
-                    raise NotVenueAdministrator("Only the venue's administrator may hand it over.")
-                to_id = await self._recipient(conn, phone, person_id)
-                if to_id == caller:
-                    raise InvalidValue("to_phone", "that is your own account")
-                if await store_handovers.administers(conn, to_id):
-                    raise RecipientAdministers("That account already administers a venue; one holds one.")
-                await store_handovers.close_pending(conn, venue_id, now, expired_only=True)
-                offer = await store_handovers.insert_handover(
-                    conn,
-                    handover_id=uuid7(),
-                    venue_id=venue_id,
-                    kind="offer",
-                    from_id=caller,
-                    to_id=to_id,
-                    requested_by=caller,
-                    state="pending",
-                    now=now,
-                    expires_at=now + HANDOVER_TTL,
-                )
-        except asyncpg.UniqueViolationError as exc:  # venue_handovers_one_pending
-            raise HandoverPending("Cancel the pending handover of this venue first.") from exc
+        async with self._store.unit() as unit:
+            if await self._administrator(unit, venue_id) != caller:
+                raise NotVenueAdministrator("Only the venue's administrator may hand it over.")
+            to_id = await self._recipient(unit, phone, person_id)
+            if to_id == caller:
+                raise InvalidValue("to_phone", "that is your own account")
+            if await unit.handovers.administers(to_id):
+                raise RecipientAdministers("That account already administers a venue; one holds one.")
+            await unit.handovers.close_pending(venue_id, now, expired_only=True)
+            offer = await unit.handovers.insert(
+                handover_id=uuid7(),
+                venue_id=venue_id,
+                kind="offer",
+                from_id=caller,
+                to_id=to_id,
+                requested_by=caller,
+                state="pending",
+                now=now,
+                expires_at=now + HANDOVER_TTL,
+            )
         log.info(
             "venue handover offered", extra={"venue_id": str(venue_id), "handover_id": str(offer.handover_id)}
         )
@@ -111,26 +117,20 @@ class HandoverService:
 
     async def accept(self, caller: UUID, handover_id: UUID) -> Handover:
         now = self.clock()
-        expired = False
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                found = await self._answerable(conn, caller, handover_id, recipient=True)
-                if found.expires_at <= now:
-                    await store_handovers.set_state(conn, handover_id, "expired", now)
-                    expired = True
-                else:
-                    administrator = await self._administrator(conn, found.venue_id)
-                    if administrator != found.from_id:  # cannot happen while pending; kept honest
-                        raise HandoverDecided("The venue's administrator changed since the offer.")
-                    await store_handovers.set_administrator(conn, found.venue_id, caller)
-                    await store_handovers.set_state(conn, handover_id, "accepted", now)
-                    staged = await self._stage(conn, found, found.requested_by)
-                    done = await store_handovers.handover_by_id(conn, handover_id)
-        except asyncpg.UniqueViolationError as exc:  # venues_one_per_administrator
-            raise RecipientAdministers(
-                "You already administer a venue; one administrator holds one."
-            ) from exc
-        if expired:
+        async with self._store.unit() as unit:
+            found = await self._answerable(unit, caller, handover_id, recipient=True)
+            if found.expires_at <= now:
+                await unit.handovers.set_state(handover_id, "expired", now)
+                staged: Staged | None = None
+            else:
+                if await self._administrator(unit, found.venue_id) != found.from_id:
+                    # A reassignment cancels pending offers, so this does not happen; kept honest.
+                    raise HandoverDecided("The venue's administrator changed since the offer.")
+                await unit.handovers.set_administrator(found.venue_id, caller)
+                await unit.handovers.set_state(handover_id, "accepted", now)
+                staged = await self._outbox.stage(unit, str(found.venue_id).encode(), [handed_over(found)])
+            done = await unit.handovers.by_id(handover_id)
+        if staged is None:  # the expiry is committed first, then told
             raise HandoverExpired("This handover expired before it was accepted.")
         await self._outbox.send(staged)
         log.info(
@@ -147,18 +147,18 @@ class HandoverService:
 
     async def _end(self, caller: UUID, handover_id: UUID, *, recipient: bool) -> Handover:
         now = self.clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            found = await self._answerable(conn, caller, handover_id, recipient=recipient)
+        async with self._store.unit() as unit:
+            found = await self._answerable(unit, caller, handover_id, recipient=recipient)
             state: HandoverState = (
                 "expired" if found.expires_at <= now else ("declined" if recipient else "cancelled")
             )
-            await store_handovers.set_state(conn, handover_id, state, now)
-            ended = await store_handovers.handover_by_id(conn, handover_id)
+            await unit.handovers.set_state(handover_id, state, now)
+            ended = await unit.handovers.by_id(handover_id)
         assert ended is not None
         return ended
 
-    async def _answerable(self, conn: Conn, caller: UUID, handover_id: UUID, *, recipient: bool) -> Handover:
-        found = await store_handovers.handover_by_id(conn, handover_id, for_update=True)
+    async def _answerable(self, unit: Unit, caller: UUID, handover_id: UUID, *, recipient: bool) -> Handover:
+        found = await unit.handovers.by_id(handover_id, for_update=True)
         if found is None:
             raise HandoverNotFound("No handover has this id.")
         if (found.to_id if recipient else found.from_id) != caller:
@@ -177,56 +177,37 @@ class HandoverService:
         """An operator gives the venue to another account at once; a pending offer is cancelled."""
         phone, person_id = clean_recipient(to_phone, to_person_id)
         now = self.clock()
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                current = await self._administrator(conn, venue_id)
-                to_id = await self._recipient(conn, phone, person_id)
-                if to_id == current:
-                    raise RecipientAdministers("That account is already this venue's administrator.")
-                await store_handovers.close_pending(conn, venue_id, now, expired_only=False)
-                await store_handovers.set_administrator(conn, venue_id, to_id)
-                done = await store_handovers.insert_handover(
-                    conn,
-                    handover_id=uuid7(),
-                    venue_id=venue_id,
-                    kind="reassignment",
-                    from_id=current,
-                    to_id=to_id,
-                    requested_by=operator,
-                    state="done",
-                    now=now,
-                    expires_at=now,
-                )
-                staged = await self._stage(conn, done, operator)
-        except asyncpg.UniqueViolationError as exc:
-            raise RecipientAdministers("That account already administers a venue; one holds one.") from exc
+        async with self._store.unit() as unit:
+            current = await self._administrator(unit, venue_id)
+            to_id = await self._recipient(unit, phone, person_id)
+            if to_id == current:
+                raise RecipientAdministers("That account is already this venue's administrator.")
+            await unit.handovers.close_pending(venue_id, now, expired_only=False)
+            await unit.handovers.set_administrator(venue_id, to_id)
+            done = await unit.handovers.insert(
+                handover_id=uuid7(),
+                venue_id=venue_id,
+                kind="reassignment",
+                from_id=current,
+                to_id=to_id,
+                requested_by=operator,
+                state="done",
+                now=now,
+                expires_at=now,
+            )
+            staged = await self._outbox.stage(unit, str(venue_id).encode(), [handed_over(done)])
         await self._outbox.send(staged)
         log.info("venue reassigned", extra={"venue_id": str(venue_id), "handover_id": str(done.handover_id)})
         return done
 
-    async def _stage(self, conn: Conn, found: Handover, requested_by: UUID) -> Staged:
-        event = VenueHandedOver(
-            data=VenueHandedOverData(
-                venue_id=found.venue_id,
-                from_administrator_id=found.from_id,
-                to_administrator_id=found.to_id,
-                handover_id=found.handover_id,
-                kind="accepted_offer" if found.kind == "offer" else "operator_reassignment",
-                requested_by=requested_by,
-            )
-        )
-        return await self._outbox.stage(conn, REGISTRY_TOPIC, str(found.venue_id).encode(), [event])
-
     async def incoming(self, caller: UUID) -> list[Handover]:
-        async with self._pool.acquire() as conn:
-            return await store_handovers.pending_for(conn, caller, self.clock())
+        return await self._store.handovers.pending_for(caller, self.clock())
 
     async def history(self, caller: UUID, venue_id: UUID, *, operator: bool) -> list[Handover]:
         """A venue's handovers, newest first: for its administrator and for operators."""
-        async with self._pool.acquire() as conn:
-            administrator = await store_handovers.administrator_of(conn, venue_id)
-            if administrator is None:
-                raise VenueNotFound("No venue has this id.")
-            if administrator != caller and not operator:
-                raise NotVenueAdministrator("Only the venue's administrator or an operator may see this.")
-            return await store_handovers.handovers_of_venue(conn, venue_id)
+        administrator = await self._store.handovers.administrator_of(venue_id)
+        if administrator is None:
+            raise VenueNotFound("No venue has this id.")
+        if administrator != caller and not operator:
+            raise NotVenueAdministrator("Only the venue's administrator or an operator may see this.")
+        return await self._store.handovers.of_venue(venue_id)

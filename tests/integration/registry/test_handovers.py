@@ -166,7 +166,7 @@ async def test_an_expired_offer_cannot_be_accepted(settings, serve):
             )
         ).json()
         later = datetime.now(UTC) + HANDOVER_TTL + timedelta(minutes=1)
-        app.state.handovers.clock = lambda: later
+        app.state.services.handovers.clock = lambda: later
         answer = await client.post(f"{API}/handovers/{offer['handover_id']}/accept", headers=target.auth)
         assert answer.status_code == 410
         assert (await client.get(f"{API}/handovers/incoming", headers=target.auth)).json() == {

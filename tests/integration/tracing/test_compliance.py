@@ -7,7 +7,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -15,7 +14,10 @@ from fastapi import FastAPI
 from services.tracing.app import create_app
 from services.tracing.compliance import ComplianceService
 from services.tracing.config import Settings
+from services.tracing.pipeline import Ingest
+from services.tracing.readmodel import RegistryProjection
 from services.tracing.service import TracingService
+from services.tracing.store import Store
 from shared.auth import SESSION_COOKIE, AccessTokens
 from shared.errors import InvalidValue
 from shared.events import (
@@ -29,14 +31,14 @@ from shared.events import (
 from shared.keys import load_keys
 from shared.localtime import shanghai_minute
 from shared.settings import InfraSettings
-from tests.integration.tracing.timeline import checkin
+from tests.integration.tracing.timeline import checkin, write_events
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 async def _venue(
-    tracing: TracingService, region: str, name: str, *, printed: int = 1, poster: int = 1
+    registry: RegistryProjection, region: str, name: str, *, printed: int = 1, poster: int = 1
 ) -> uuid.UUID:
     venue_id = uuid.uuid4()
     data = VenueRegisteredData(
@@ -47,29 +49,32 @@ async def _venue(
         poster_version=1,
         address=f"{name}路1号",
     )
-    await tracing.registry_event(VenueRegistered(data=data))
+    await registry.apply(VenueRegistered(data=data))
     if poster > 1:
-        await tracing.registry_event(
+        await registry.apply(
             VenuePosterReissued(data=VenuePosterReissuedData(venue_id=venue_id, poster_version=poster))
         )
     if printed:
         data_p = VenuePosterPrintedData(venue_id=venue_id, poster_version=printed, format="pdf")
-        await tracing.registry_event(VenuePosterPrinted(data=data_p))
+        await registry.apply(VenuePosterPrinted(data=data_p))
     return venue_id
 
 
 @pytest.fixture
-async def world(tracing: TracingService) -> dict[str, uuid.UUID]:
+async def world(
+    tracing: TracingService, registry: RegistryProjection, ingest: Ingest
+) -> dict[str, uuid.UUID]:
     venues = {
-        "fresh": await _venue(tracing, "440783", "甲新鲜店"),
-        "stale": await _venue(tracing, "440783", "乙久未扫码"),
-        "never": await _venue(tracing, "440781", "丙从未扫码"),
-        "unprinted": await _venue(tracing, "440783", "丁未打印", printed=0),
-        "reissued": await _venue(tracing, "440783", "戊新版未打印", printed=1, poster=2),
-        "shenzhen": await _venue(tracing, "440305", "己深圳店"),
+        "fresh": await _venue(registry, "440783", "甲新鲜店"),
+        "stale": await _venue(registry, "440783", "乙久未扫码"),
+        "never": await _venue(registry, "440781", "丙从未扫码"),
+        "unprinted": await _venue(registry, "440783", "丁未打印", printed=0),
+        "reissued": await _venue(registry, "440783", "戊新版未打印", printed=1, poster=2),
+        "shenzhen": await _venue(registry, "440305", "己深圳店"),
     }
     person = uuid.uuid4()
-    await tracing.ingest(
+    await write_events(
+        ingest,
         [
             checkin(person, venues["fresh"], NOW - timedelta(days=1)),
             checkin(person, venues["stale"], NOW - timedelta(days=12)),
@@ -77,15 +82,15 @@ async def world(tracing: TracingService) -> dict[str, uuid.UUID]:
             checkin(person, venues["unprinted"], NOW - timedelta(hours=2)),
             checkin(person, venues["reissued"], NOW - timedelta(hours=3)),
             checkin(person, venues["shenzhen"], NOW - timedelta(days=30 - 10)),
-        ]
+        ],
     )
     return venues
 
 
 async def test_lagging_venues_of_jiangmen_with_their_reasons(
-    pool: asyncpg.Pool, world: dict[str, uuid.UUID]
+    store: Store, world: dict[str, uuid.UUID]
 ) -> None:
-    service = ComplianceService(pool, clock=lambda: NOW)
+    service = ComplianceService(store, clock=lambda: NOW)
     page = await service.lagging("440700", 7, None, 50)
     found = {item.venue.venue_id: item for item in page.venues}
     names = {v: k for k, v in world.items()}
@@ -106,8 +111,8 @@ async def test_lagging_venues_of_jiangmen_with_their_reasons(
     assert world["stale"] not in {i.venue.venue_id for i in wider.venues}
 
 
-async def test_paging_walks_every_lagging_venue_once(pool: asyncpg.Pool, world: dict[str, uuid.UUID]) -> None:
-    service = ComplianceService(pool, clock=lambda: NOW)
+async def test_paging_walks_every_lagging_venue_once(store: Store, world: dict[str, uuid.UUID]) -> None:
+    service = ComplianceService(store, clock=lambda: NOW)
     seen: list[uuid.UUID] = []
     after = None
     for _ in range(10):
@@ -131,15 +136,15 @@ async def test_paging_walks_every_lagging_venue_once(pool: asyncpg.Pool, world: 
         (None, 7, "nonsense", 50, "after"),
     ],
 )
-async def test_bounds(pool: asyncpg.Pool, region, days, after, limit, field) -> None:
-    service = ComplianceService(pool)
+async def test_bounds(store: Store, region, days, after, limit, field) -> None:
+    service = ComplianceService(store)
     with pytest.raises(InvalidValue) as raised:
         await service.lagging(region, days, after, limit)
     assert raised.value.errors[0]["field"] == field
 
 
-async def test_edges_of_days_are_accepted(pool: asyncpg.Pool, world: dict[str, uuid.UUID]) -> None:
-    service = ComplianceService(pool, clock=lambda: NOW)
+async def test_edges_of_days_are_accepted(store: Store, world: dict[str, uuid.UUID]) -> None:
+    service = ComplianceService(store, clock=lambda: NOW)
     assert (await service.lagging(None, 1, None, 200)).days == 1
     ninety = await service.lagging(None, 90, None, 200)
     listed = {i.venue.venue_id for i in ninety.venues}
