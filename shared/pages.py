@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from shared.auth import Principal, authenticate
+from shared.errors import Unauthorized
 from shared.i18n import LANGUAGES, Language, language_of
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -23,6 +25,23 @@ SHARED_STATIC = Path(__file__).parent / "static"
 LARGE_COOKIE = "vc_large"
 
 Texts = Mapping[str, Mapping[Language, str]]
+Text = dict[Language, str]
+# Where a page sends a visitor who is not signed in (the registry's page, on the one origin).
+SIGN_IN_URL = "/registry/login"
+
+
+def text(hant: str, hans: str, en: str) -> Text:
+    """One text of a page in its three languages: Traditional and Simplified Chinese, English."""
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
+
+def signed_in(request: Request) -> Principal | None:
+    """Who opened the page, or None: an expired cookie still opens it, with an offer to sign in."""
+    try:
+        return authenticate(request)
+    except Unauthorized:
+        return None
+
 
 COMMON_TEXTS: dict[str, dict[Language, str]] = {
     "app_name": {"zh-Hant": "場所碼", "zh-Hans": "场所码", "en": "Venue code"},

@@ -12,20 +12,12 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
-from shared.auth import Principal, authenticate
-from shared.errors import Unauthorized
-from shared.i18n import REASON_CODES, REASONS, Language
-from shared.pages import Pages
+from services.status.services import ServicesDep
+from shared.i18n import REASON_CODES, REASONS
+from shared.pages import SIGN_IN_URL, Pages, Text, signed_in
+from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
-Text = dict[Language, str]
-SIGN_IN_URL = "/registry/login"
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
-
 TEXTS: dict[str, Text] = {
     "health_code": _t("健康碼", "健康码", "Health code"),
     "whose": _t("顯示誰的健康碼", "显示谁的健康码", "Whose code"),
@@ -49,9 +41,9 @@ TEXTS: dict[str, Text] = {
     "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
     "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
     "lookup_note": _t(
-        "只限 60 歲或以上、或未滿 16 歲的居民身份證持有人。結果顯示 10 秒後清除。",
-        "只限 60 岁或以上、或未满 16 岁的居民身份证持有人。结果显示 10 秒后清除。",
-        "Only for mainland resident ID holders aged 60 or over or under 16. "
+        "只限 60 歲或以上、或 16 歲或以下的居民身份證持有人。結果顯示 10 秒後清除。",
+        "只限 60 岁或以上、或 16 岁或以下的居民身份证持有人。结果显示 10 秒后清除。",
+        "Only for mainland resident ID holders aged 60 or over, or 16 or under. "
         "The result is shown for 10 seconds, then cleared.",
     ),
     "name": _t("姓名", "姓名", "Full name"),
@@ -82,37 +74,30 @@ def _pages() -> Pages:
     return Pages(Path(__file__).parent / "templates", TEXTS)
 
 
-def _caller(request: Request) -> Principal | None:
-    try:
-        return authenticate(request)
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
-        return None
-
-
 @router.get("/status/health-code", response_class=HTMLResponse)
-async def health_code_page(request: Request) -> HTMLResponse:
-    caller = _caller(request)
-    dependants: list[tuple[str, str]] = []
+async def health_code_page(request: Request, svc: ServicesDep) -> HTMLResponse:
+    caller = signed_in(request)
+    dependents: list[tuple[str, str]] = []
     if caller is not None:
-        store = request.app.state.services.store
-        dependants = [(str(p), name) for p, name in await store.dependants_of(caller.person_id)]
+        found = await svc.codes.dependents(caller.person_id)
+        dependents = [(str(d.person_id), d.masked_name) for d in found]
     return _pages().render(
         request,
         "status_health_code.html",
         caller=caller,
-        dependants=dependants,
+        dependents=dependents,
         sign_in=SIGN_IN_URL,
     )
 
 
 @router.get("/status/assisted-lookup", response_class=HTMLResponse)
 async def assisted_lookup_page(request: Request) -> HTMLResponse:
-    return _pages().render(request, "status_lookup.html", caller=_caller(request), sign_in=SIGN_IN_URL)
+    return _pages().render(request, "status_lookup.html", caller=signed_in(request), sign_in=SIGN_IN_URL)
 
 
 @router.get("/status/authority", response_class=HTMLResponse)
 async def authority_page(request: Request) -> HTMLResponse:
-    caller = _caller(request)
+    caller = signed_in(request)
     allowed = caller is not None and caller.has("health_authority")
     reasons = [(code, REASONS[code]) for code in sorted(REASON_CODES)]
     return _pages().render(
