@@ -92,3 +92,24 @@ async def test_two_branches_of_one_name_differ_by_address(client):
     clash = await client.post(VENUES, json={**first, "address": " 长沙街道幕沙路1号 "}, headers=three.auth)
     assert clash.status_code == 409
     assert "address" in clash.json()["detail"]
+
+
+async def test_the_picker_works_without_javascript(client):
+    """The lists come from the server: the form's GET (province, city) renders the next level."""
+    first = await client.get("/registry/venue", params={"lang": "zh-Hans"})
+    assert first.status_code == 200
+    assert '<option value="440000" selected>广东省</option>' in first.text  # Guangdong first
+    assert '<option value="440700" data-selectable="false">江门市</option>' in first.text
+    assert "开平市" not in first.text  # no city picked yet: no districts
+    assert "<noscript>" in first.text
+    picked = await client.get(
+        "/registry/venue",
+        params={"lang": "zh-Hans", "province": "440000", "city": "440700", "region_code": "440783"},
+    )
+    assert '<option value="440700" data-selectable="false" selected>江门市</option>' in picked.text
+    assert '<option value="440783" selected>开平市</option>' in picked.text
+    # A city without districts offers itself; a code of the wrong level is dropped.
+    dongguan = await client.get("/registry/venue", params={"province": "440000", "city": "441900"})
+    assert '<option value="441900">东莞市</option>' in dongguan.text
+    wrong = await client.get("/registry/venue", params={"province": "999999", "city": "110100"})
+    assert '<option value="440000" selected>广东省</option>' in wrong.text
