@@ -18,6 +18,7 @@ import orjson
 
 from services.bench.loadgen import Connection, json_post
 from services.tracing.app import SESSION_SETTINGS
+from services.tracing.models_outbreaks import VisitWindow
 from services.tracing.store import Store
 
 if TYPE_CHECKING:
@@ -45,23 +46,15 @@ async def sql_side(url: str, world: World, samples: int) -> tuple[list[float], i
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1, server_settings=SESSION_SETTINGS)
     outbreaks = Store(pool).outbreaks
     q = world.query(0, 1)
+    window = VisitWindow(q.from_at, q.to_at, None, world.cutoff)
     spent: list[float] = []
     found = 0
     try:
         for i in [*range(samples), *range(samples)]:
             group = cases(world, i)
             started = time.perf_counter()
-            shared = await outbreaks.shared_exposures(
-                group,
-                from_at=q.from_at,
-                to_at=q.to_at,
-                dwell=None,
-                cutoff=world.cutoff,
-                gap_minutes=GAP_MINUTES,
-            )
-            await outbreaks.case_timelines(
-                group, from_at=q.from_at, to_at=q.to_at, dwell=None, cutoff=world.cutoff
-            )
+            shared = await outbreaks.shared_exposures(group, window, gap_minutes=GAP_MINUTES)
+            await outbreaks.case_timelines(group, window)
             spent.append(time.perf_counter() - started)
             found += len(shared)
     finally:

@@ -21,7 +21,8 @@ from services.tracing.errors import (
     NotificationsPaused,
     OwnAlert,
 )
-from services.tracing.models import AlertState, AlertSummary, AuditAction, VenueAlert
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import AlertState, AlertSummary, VenueAlert, VisitWindow
 from services.tracing.retention import Retention
 from services.tracing.service import notifications_paused
 from services.tracing.store import Store, Unit
@@ -61,13 +62,8 @@ class AlertService:
         """Find everyone present and keep the list for review; nobody is changed yet."""
         self._retention.check_window(from_at, to_at)
         async with self._store.unit() as unit:
-            people = await unit.alerts.present_at(
-                venue_id,
-                from_at=from_at,
-                to_at=to_at,
-                dwell=dwell_minutes,
-                cutoff=self._retention.cutoff(),
-            )
+            window = VisitWindow(from_at, to_at, dwell_minutes, self._retention.cutoff())
+            people = await unit.alerts.present_at(venue_id, window)
             alert = VenueAlert(
                 alert_id=uuid7(),
                 venue_id=venue_id,

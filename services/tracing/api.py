@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.tracing.errors import QueryNotFound
 from services.tracing.models import (
     AuditOut,
+    ContactQueryIn,
     ContactQueryOut,
+    NotificationIn,
     NotificationOut,
     OwnVisitsOut,
+    PausedIn,
     PausedOut,
     Person,
+    PersonLookupIn,
     PresenceOut,
     QueryParameters,
 )
 from services.tracing.services import ServicesDep
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import InvalidValue, problems
-from shared.events import Colour, IdKind
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/tracing/v1", tags=["tracing"], responses=problems(422, 503))
@@ -51,32 +53,6 @@ def _instant(field: str, raw: str | None) -> datetime | None:
     if value.tzinfo is None:
         raise InvalidValue(field, "needs a UTC offset, e.g. +08:00 or Z")
     return value
-
-
-class ContactQueryIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    person_id: UUID
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
-    # 12 hours at most (API.md); a visit shorter than a minute is not a visit.
-    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
-    min_overlap_minutes: int = Field(default=1, ge=1, le=720)
-    depth: Literal[1, 2] = 1
-
-
-class NotificationIn(BaseModel):
-    colour: Colour
-    reason: str = Field(min_length=1, max_length=64)
-
-
-class PersonLookupIn(BaseModel):
-    id_kind: IdKind
-    id_number: str = Field(min_length=4, max_length=32)
-
-
-class PausedIn(BaseModel):
-    paused: bool
 
 
 def _query_id(raw: str) -> UUID:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.tracing.api import Epidemiologist
 from services.tracing.api_outbreaks import stored_id
 from services.tracing.errors import AlertNotFound
-from services.tracing.models import AlertState, VenueAlert
+from services.tracing.models_outbreaks import (
+    AlertListOut,
+    AlertState,
+    AlertSummaryOut,
+    VenueAlertIn,
+    VenueAlertOut,
+)
 from services.tracing.services import ServicesDep
 from shared.auth import Principal, current_principal, require_role
 from shared.errors import Forbidden, problems
@@ -40,66 +44,6 @@ Reviewer = Annotated[Principal, Depends(_reviewer)]
 
 def _alert_key(raw: str) -> UUID:
     return stored_id(raw, AlertNotFound)
-
-
-class VenueAlertIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    venue_id: UUID
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
-    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
-    note: str | None = Field(default=None, max_length=500)
-
-
-class AlertPersonOut(BaseModel):
-    person_id: UUID
-    masked_name: str | None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class VenueAlertOut(BaseModel):
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    dwell_minutes: int | None
-    note: str | None
-    state: AlertState
-    colour: Literal["yellow"] = "yellow"
-    reason: Literal["risk_area_visit"] = "risk_area_visit"
-    created_by: UUID
-    created_at: datetime
-    approved_by: UUID | None
-    approved_at: datetime | None
-    withdrawn_by: UUID | None
-    withdrawn_at: datetime | None
-    people_count: int
-    people: list[AlertPersonOut] = Field(description="everyone present, as found when the alert was made")
-
-    @classmethod
-    def of(cls, a: VenueAlert) -> VenueAlertOut:
-        fields = a.model_dump(exclude={"from_at", "to_at", "people"})
-        people = [AlertPersonOut(**p.model_dump()) for p in a.people]
-        return cls(**fields, from_=a.from_at, to=a.to_at, people_count=len(people), people=people)
-
-
-class AlertSummaryOut(BaseModel):
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    state: AlertState
-    created_by: UUID
-    created_at: datetime
-    people_count: int
-
-
-class AlertListOut(BaseModel):
-    alerts: list[AlertSummaryOut] = Field(description="the latest 200, newest first")
 
 
 @router.get("/venue-alerts", response_model=AlertListOut, response_model_by_alias=True)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.tracing import exports
 from services.tracing.api import Epidemiologist
 from services.tracing.errors import AnalysisNotFound
-from services.tracing.models import AuditAction, ExposureAnalysis, OutbreakGraph
-from services.tracing.outbreaks import MAX_CASES, MIN_CASES
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import ExposureAnalysisIn, ExposureAnalysisOut, OutbreakGraphOut
 from services.tracing.services import ServicesDep
 from shared.errors import NotFound, problems
 
@@ -40,77 +38,6 @@ def analysis_key(raw: str) -> UUID:
     return stored_id(raw, AnalysisNotFound)
 
 
-class ExposureAnalysisIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    person_ids: list[UUID] = Field(min_length=MIN_CASES, max_length=MAX_CASES)
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
-    # Minutes between one case leaving and another arriving that still count as shared
-    # (surfaces, air); 12 hours at most, like a visit.
-    gap_minutes: int = Field(default=0, ge=0, le=720)
-    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
-
-
-class ExposureOut(BaseModel):
-    venue_id: UUID
-    venue_name: str | None
-    starts_at: datetime
-    ends_at: datetime
-    case_count: int
-    person_ids: list[UUID]
-
-
-class TimelineVisitOut(BaseModel):
-    venue_id: UUID
-    venue_name: str | None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class CaseTimelineOut(BaseModel):
-    person_id: UUID
-    visits: list[TimelineVisitOut]
-
-
-class ExposureAnalysisOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    analysis_id: UUID
-    requested_by: UUID
-    person_ids: list[UUID]
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    gap_minutes: int
-    dwell_minutes: int | None
-    created_at: datetime
-    exposures: list[ExposureOut] = Field(description="ranked: most cases first, then earliest")
-    timelines: list[CaseTimelineOut] = Field(description="every case, with its visits in the window")
-
-    @classmethod
-    def of(cls, a: ExposureAnalysis) -> ExposureAnalysisOut:
-        by_case: dict[UUID, list[TimelineVisitOut]] = {case: [] for case in a.case_ids}
-        for v in a.timelines:
-            by_case[v.person_id].append(TimelineVisitOut(**v.model_dump(exclude={"person_id"})))
-        return cls(
-            analysis_id=a.analysis_id,
-            requested_by=a.requested_by,
-            person_ids=a.case_ids,
-            from_=a.from_at,
-            to=a.to_at,
-            gap_minutes=a.gap_minutes,
-            dwell_minutes=a.dwell_minutes,
-            created_at=a.created_at,
-            exposures=[
-                ExposureOut(
-                    **e.model_dump(exclude={"case_ids"}), case_count=len(e.case_ids), person_ids=e.case_ids
-                )
-                for e in a.exposures
-            ],
-            timelines=[CaseTimelineOut(person_id=case, visits=visits) for case, visits in by_case.items()],
-        )
-
-
 @router.post(
     "/exposure-analyses",
     status_code=201,
@@ -129,31 +56,6 @@ async def analyse_exposures(
         dwell_minutes=body.dwell_minutes,
     )
     return ExposureAnalysisOut.of(analysis)
-
-
-class GraphNodeOut(BaseModel):
-    person_id: UUID
-    depth: int = Field(description="0 for a case, 1 or 2 for a contact")
-
-
-class GraphEdgeOut(BaseModel):
-    source: UUID
-    target: UUID
-    venue_id: UUID
-    venue_name: str | None
-    checked_in_at: datetime
-    overlap_minutes: float
-    depth: int
-
-
-class OutbreakGraphOut(BaseModel):
-    analysis_id: UUID
-    nodes: list[GraphNodeOut]
-    edges: list[GraphEdgeOut]
-
-    @classmethod
-    def of(cls, g: OutbreakGraph) -> OutbreakGraphOut:
-        return cls.model_validate(g.model_dump())
 
 
 def _download(content: str | bytes, media_type: str, name: str) -> Response:

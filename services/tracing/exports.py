@@ -13,7 +13,8 @@ import csv
 import io
 from xml.etree import ElementTree as ET
 
-from services.tracing.models import ContactQueryResult, ExposureAnalysis, OutbreakGraph
+from services.tracing.models import ContactQueryResult
+from services.tracing.models_outbreaks import ExposureAnalysis, OutbreakGraph
 
 # Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
 # page unless it starts with a byte-order mark; Chinese names would be garbled.

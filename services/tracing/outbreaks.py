@@ -7,23 +7,20 @@ from datetime import datetime
 from uuid import UUID
 
 from services.tracing.errors import AnalysisNotFound
-from services.tracing.models import (
-    AuditAction,
-    Contact,
+from services.tracing.models import AuditAction, Contact, QueryParameters
+from services.tracing.models_outbreaks import (
+    MAX_CASES,
+    MIN_CASES,
     ExposureAnalysis,
     GraphEdge,
     GraphNode,
     OutbreakGraph,
-    QueryParameters,
+    VisitWindow,
 )
 from services.tracing.retention import Retention
 from services.tracing.store import Store
 from shared.errors import InvalidValue
 from shared.ids import uuid7
-
-# The bounds: an analysis compares at least two cases, and 500 is the largest
-# cluster an investigation team reviews in one picture.
-MIN_CASES, MAX_CASES = 2, 500
 
 
 class OutbreakService:
@@ -48,18 +45,9 @@ class OutbreakService:
         if not MIN_CASES <= len(cases) <= MAX_CASES:
             raise InvalidValue("person_ids", f"must name {MIN_CASES} to {MAX_CASES} different people")
         self._retention.check_window(from_at, to_at)
-        cutoff = self._retention.cutoff()
-        exposures = await self._store.outbreaks.shared_exposures(
-            cases,
-            from_at=from_at,
-            to_at=to_at,
-            dwell=dwell_minutes,
-            cutoff=cutoff,
-            gap_minutes=gap_minutes,
-        )
-        timelines = await self._store.outbreaks.case_timelines(
-            cases, from_at=from_at, to_at=to_at, dwell=dwell_minutes, cutoff=cutoff
-        )
+        window = VisitWindow(from_at, to_at, dwell_minutes, self._retention.cutoff())
+        exposures = await self._store.outbreaks.shared_exposures(cases, window, gap_minutes=gap_minutes)
+        timelines = await self._store.outbreaks.case_timelines(cases, window)
         analysis = ExposureAnalysis(
             analysis_id=uuid7(),
             requested_by=actor,

@@ -21,7 +21,9 @@ waits for the whole of the one before, so the commits are in order. A failed
 write rewinds every partition of its batch to the batch's first offset (the
 records are fetched again after a pause); the batch after it, decoded
 meanwhile, is dropped unwritten and fetched again too.
-Redelivery is harmless: the key keeps each check-in once.
+Redelivery is harmless: the key keeps each check-in once. A message that can never be
+decoded is parked on the dead-letter topic (``Parking``) and counted; when that topic cannot
+be reached, the whole batch is rewound instead, so nothing is skipped unparked.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class Ingest:
     retention: Retention
     # Days whose partition this replica made sure of, so a batch skips that round trip;
     # forgotten whenever upkeep may have dropped partitions.
-    _partitioned: set[date] = field(default_factory=set)
+    _partitioned: set[date] = field(default_factory=set, init=False, repr=False)
 
     async def write(self, checkins: Sequence[CheckinRow], checkouts: Sequence[CheckoutRow]) -> IngestOutcome:
         """Store a batch of check-ins and apply its check-outs in one transaction.

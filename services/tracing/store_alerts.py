@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from services.tracing.models import AlertPerson, AlertState, AlertSummary, VenueAlert
+from services.tracing.models_outbreaks import AlertPerson, AlertState, AlertSummary, VenueAlert, VisitWindow
 from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, visit_end
 
 # Everyone present at a venue during [from, to]: a visit (the contact rules' visit) that
@@ -38,17 +38,9 @@ class AlertStore:
     def __init__(self, db: Connections) -> None:
         self._db = db
 
-    async def present_at(
-        self,
-        venue_id: UUID,
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-    ) -> list[AlertPerson]:
+    async def present_at(self, venue_id: UUID, w: VisitWindow) -> list[AlertPerson]:
         async with self._db() as conn:
-            rows = await conn.fetch(_PRESENT, venue_id, from_at, to_at, dwell, cutoff)
+            rows = await conn.fetch(_PRESENT, venue_id, w.from_at, w.to_at, w.dwell, w.cutoff)
         return [AlertPerson(**dict(r)) for r in rows]
 
     async def save(self, alert: VenueAlert) -> None:

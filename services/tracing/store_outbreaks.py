@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.tracing.models import CaseTimelineVisit, ExposureAnalysis, SharedExposure
+from services.tracing.models_outbreaks import CaseTimelineVisit, ExposureAnalysis, SharedExposure, VisitWindow
 from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected
 from services.tracing.store_base import visit_end as _end  # the statements' lines stay as they were
 
@@ -76,31 +76,18 @@ class OutbreakStore:
     def __init__(self, db: Connections) -> None:
         self._db = db
 
-    async def case_timelines(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-    ) -> list[CaseTimelineVisit]:
+    async def case_timelines(self, cases: Sequence[UUID], w: VisitWindow) -> list[CaseTimelineVisit]:
         async with self._db() as conn:
-            rows = await conn.fetch(_TIMELINES, list(cases), from_at, to_at, dwell, cutoff)
+            rows = await conn.fetch(_TIMELINES, list(cases), w.from_at, w.to_at, w.dwell, w.cutoff)
         return [CaseTimelineVisit(**dict(r)) for r in rows]
 
     async def shared_exposures(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-        gap_minutes: int,
+        self, cases: Sequence[UUID], w: VisitWindow, *, gap_minutes: int
     ) -> list[SharedExposure]:
         async with self._db() as conn:
-            rows = await conn.fetch(_EXPOSURES, list(cases), from_at, to_at, dwell, cutoff, gap_minutes)
+            rows = await conn.fetch(
+                _EXPOSURES, list(cases), w.from_at, w.to_at, w.dwell, w.cutoff, gap_minutes
+            )
         return [SharedExposure(**dict(r)) for r in rows]
 
     async def save_analysis(self, analysis: ExposureAnalysis) -> None:

@@ -18,18 +18,23 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from services.tracing.models import (
-    AlertPerson,
-    AlertState,
-    AlertSummary,
-    CaseTimelineVisit,
     CheckinRow,
     CheckoutRow,
     Contact,
     ContactQueryResult,
-    ExposureAnalysis,
+    Person,
     QueryParameters,
+    Venue,
+)
+from services.tracing.models_outbreaks import (
+    AlertPerson,
+    AlertState,
+    AlertSummary,
+    CaseTimelineVisit,
+    ExposureAnalysis,
     SharedExposure,
     VenueAlert,
+    VisitWindow,
 )
 from services.tracing.retention import Retention
 from services.tracing.store import Store
@@ -102,6 +107,10 @@ class State:
     # The batch writes: (check-ins, check-outs, partitions asked for).
     writes: list[tuple[list[CheckinRow], list[CheckoutRow], list[date]]] = field(default_factory=list)
     write_error: Exception | None = None
+    # Registry's read models, and the events applied to them.
+    claimed: set[UUID] = field(default_factory=set)
+    venues: dict[UUID, Venue] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
 
 
 class FakeAudit:
@@ -142,9 +151,7 @@ class FakeAlerts:
     def __init__(self, state: State) -> None:
         self._s = state
 
-    async def present_at(
-        self, venue_id: UUID, *, from_at: datetime, to_at: datetime, dwell: int | None, cutoff: datetime
-    ) -> list[AlertPerson]:
+    async def present_at(self, venue_id: UUID, w: VisitWindow) -> list[AlertPerson]:
         return list(self._s.present)
 
     async def save(self, alert: VenueAlert) -> None:
@@ -185,26 +192,11 @@ class FakeOutbreaks:
         self._s = state
 
     async def shared_exposures(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-        gap_minutes: int,
+        self, cases: Sequence[UUID], w: VisitWindow, *, gap_minutes: int
     ) -> list[SharedExposure]:
         return list(self._s.exposures)
 
-    async def case_timelines(
-        self,
-        cases: Sequence[UUID],
-        *,
-        from_at: datetime,
-        to_at: datetime,
-        dwell: int | None,
-        cutoff: datetime,
-    ) -> list[CaseTimelineVisit]:
+    async def case_timelines(self, cases: Sequence[UUID], w: VisitWindow) -> list[CaseTimelineVisit]:
         return list(self._s.timelines)
 
     async def save_analysis(self, analysis: ExposureAnalysis) -> None:
@@ -250,8 +242,30 @@ class FakeCheckins:
         return len({r.checkin_id for r in checkins} - stored), len(checkouts)
 
 
+class FakeRegistry:
+    def __init__(self, state: State) -> None:
+        self._s = state
+
+    async def claim(self, event_id: UUID) -> bool:
+        if event_id in self._s.claimed:
+            return False
+        self._s.claimed.add(event_id)
+        return True
+
+    async def put_venue(self, venue: Venue) -> None:
+        self._s.venues[venue.venue_id] = venue
+
+    async def rename_venue(self, venue_id: UUID, name: str) -> None:
+        if venue_id in self._s.venues:
+            self._s.venues[venue_id] = self._s.venues[venue_id].model_copy(update={"name": name})
+
+    async def put_person(self, person: Person, id_digest: str) -> None:
+        self._s.people[id_digest] = person
+
+
 class FakeTopics:
     def __init__(self, state: State) -> None:
+        self.registry = FakeRegistry(state)
         self.audit = FakeAudit(state)
         self.settings = FakeSettings(state)
         self.alerts = FakeAlerts(state)
@@ -279,6 +293,11 @@ class FakeStore(FakeTopics):
             for name in vars(before):
                 setattr(self.state, name, getattr(before, name))
             raise
+
+    @asynccontextmanager
+    async def event(self, event_id: UUID) -> AsyncIterator[FakeTopics | None]:
+        async with self.unit() as unit:
+            yield unit if await unit.registry.claim(event_id) else None
 
     def as_store(self) -> Store:
         return cast(Store, self)

@@ -15,7 +15,8 @@ from services.tracing.errors import (
     NotificationsPaused,
     OwnAlert,
 )
-from services.tracing.models import AlertPerson, AuditAction
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import AlertPerson
 from services.tracing.service import NOTIFICATIONS_KEY
 from shared.errors import InvalidValue, Unavailable
 from shared.events import StatusRevert, StatusSet

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from services.tracing.errors import AnalysisNotFound, NotificationsPaused, QueryNotFound
-from services.tracing.models import AuditAction, Contact, ContactQueryResult, QueryParameters, SharedExposure
+from services.tracing.models import AuditAction, Contact, ContactQueryResult, QueryParameters
+from services.tracing.models_outbreaks import SharedExposure
 from services.tracing.outbreaks import MAX_CASES, MIN_CASES, OutbreakService
 from services.tracing.service import NOTIFICATIONS_KEY, TracingService
 from shared.errors import InvalidValue
