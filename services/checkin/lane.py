@@ -5,9 +5,11 @@ mark and the stored answer after it. Sent one pipeline per scan, each costs a so
 a read, with their system calls, event-loop wake-ups and redis-py's pipeline setup; under load
 those were a large part of a scan's CPU (py-spy on the worker, README "Performance"). Here
 the commands that scans queue during one turn of the event loop leave together, in one
-pipeline, at the start of the next turn: at low load a batch is one scan (no waiting, one
-loop turn later), under load it is every scan that reached Redis at that moment (requests
-that arrived together, answers that the same Kafka acknowledgement released).
+pipeline, at the start of the next turn, and while one pipeline is out, the next batch
+gathers until it is back (as a Kafka producer batches while a request is in flight): at low
+load a batch is one scan (no waiting, one loop turn later), under load it is every scan that
+reached Redis in the meantime. A scan waits at most for the pipeline already out, a Redis
+round trip, before its own leaves.
 
 Each scan gets back exactly the results of its own commands, in order; an error reply to one
 of them is that scan's (``raise_on_error=False``), and a fault of the connection fails every
@@ -31,23 +33,33 @@ class Lane:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._batch: list[tuple[Queue, asyncio.Future[list[Any]]]] = []
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: asyncio.Task[None] | None = None
 
     def send(self, queue: Queue) -> asyncio.Future[list[Any]]:
         """Queue commands for the next pipeline; the future holds their results (an error reply
         as an exception instance) or the exception that failed the whole pipeline."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
-        if not self._batch:
+        if not self._batch and self._running is None:
             loop.call_soon(self._flush)
         self._batch.append((queue, future))
         return future
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
-        task = asyncio.get_running_loop().create_task(self._execute(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        if batch:
+            self._running = asyncio.get_running_loop().create_task(self._execute(batch))
+            self._running.add_done_callback(self._next)
+
+    def _next(self, task: asyncio.Task[None]) -> None:
+        """The pipeline is back: what gathered meanwhile leaves now (or, at shutdown, never)."""
+        self._running = None
+        if task.cancelled():
+            batch, self._batch = self._batch, []
+            for _, future in batch:
+                future.cancel()
+            return
+        self._flush()
 
     async def _execute(self, batch: list[tuple[Queue, asyncio.Future[list[Any]]]]) -> None:
         sizes: list[int] = []

@@ -5,11 +5,14 @@ dependents, with masked identities); an inspector's reverse scan needs the venue
 and the person's highest paper-code serial. Reading them from Postgres was one of a scan's
 five round trips; here they come from memory, and Postgres is read only on a miss.
 
-Why lazily and bounded, not all at start: a province has millions of venues and 100 M
-people. Every venue at ~300 B of Python objects is ~1 GB per process, every family far more;
-a replica sees only the venues and people that scan at its doors. So each map is an LRU of
-at most ``MAX_VENUES`` / ``MAX_FAMILIES`` entries (~30 MB and ~100 MB at their sizes),
-loaded on a miss with one small query.
+What is loaded at start, and why the rest lazily: at start each process loads venues and
+people up to the bounds below (``load``): in a city-sized deployment that is the whole read
+model, and the first scan of each person does not wait for Postgres. A province has millions
+of venues and 100 M people: every venue at ~300 B of Python objects is ~1 GB per process,
+every family far more, and a replica sees only the venues and people that scan at its doors.
+So each map is an LRU of at most ``MAX_VENUES`` / ``MAX_FAMILIES`` entries (~30 MB and
+~100 MB at their sizes; what start loads there is an arbitrary part, the rest comes on a miss
+with one small query).
 
 Why polling: the registry events reach Postgres through the checkin consumer, which an HTTP
 replica may not run (``VENUECODE_CHECKIN_READMODEL_CONSUMER=false``). Every read-model
@@ -152,6 +155,16 @@ class Memory:
                 self._serials.forget(key)
         return len(changes)
 
+    async def load(self) -> None:
+        """Fill the copies up to their bounds (at start, after the first ``refresh``: a change
+        committed while loading is read by the next poll and forgotten)."""
+        for venue, inspectors in await self._store.venues_to_load(MAX_VENUES):
+            self._venues.put(venue.venue_id, venue)
+            self._inspectors.put(venue.venue_id, inspectors)
+        for family, serial in await self._store.families_to_load(MAX_FAMILIES):
+            self._families.put(family[0].person_id, family)
+            self._serials.put(family[0].person_id, serial)
+
     def _forget_all(self) -> None:
         self._venues = Lru(MAX_VENUES)
         self._families = Lru(MAX_FAMILIES)
@@ -177,8 +190,9 @@ def pruning_job(store: Store) -> Job:
 
 @contextlib.asynccontextmanager
 async def polling(memory: Memory) -> AsyncIterator[Memory]:
-    """Run ``memory``'s poll for the life of the block."""
+    """Load ``memory`` and run its poll for the life of the block."""
     await memory.refresh()
+    await memory.load()
     task = asyncio.get_running_loop().create_task(memory.run())
     try:
         yield memory

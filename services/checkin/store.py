@@ -32,13 +32,14 @@ ORDER BY position, masked_name
 """
 
 
-def _person(row: asyncpg.Record, allowed: bool = True) -> PersonView:
+def _person(row: asyncpg.Record, *, own: bool = False) -> PersonView:
+    """A row as a scan sees the person; ``own``: a persons row (the caller), without a relation."""
     return PersonView(
         person_id=row["person_id"],
         masked_name=row["masked_name"] or "",
         masked_id=row["masked_id"] or "",
-        allowed=allowed,
-        relation=row["relation"],
+        allowed=True,
+        relation=None if own else row["relation"],
     )
 
 
@@ -91,6 +92,47 @@ class Store:
             if row
             else None
         )
+
+    async def venues_to_load(self, limit: int) -> list[tuple[Venue, frozenset[UUID]]]:
+        """Up to ``limit`` venues with their inspectors: what a process loads at start."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT venue_id, name, poster_version, administrator_id FROM checkin.venues LIMIT $1", limit
+            )
+            bound = await conn.fetch(
+                "SELECT venue_id, person_id FROM checkin.inspector_bindings WHERE venue_id = ANY($1::uuid[])",
+                [r["venue_id"] for r in rows],
+            )
+        inspectors: dict[UUID, set[UUID]] = {}
+        for b in bound:
+            inspectors.setdefault(b["venue_id"], set()).add(b["person_id"])
+        return [
+            (
+                Venue(r["venue_id"], r["name"], r["poster_version"], r["administrator_id"]),
+                frozenset(inspectors.get(r["venue_id"], ())),
+            )
+            for r in rows
+        ]
+
+    async def families_to_load(self, limit: int) -> list[tuple[tuple[PersonView, ...], int | None]]:
+        """Up to ``limit`` people, each as ``people_of`` has them (themself, then their dependents
+        by masked name), with their paper-code serial: what a process loads at start."""
+        async with self._pool.acquire() as conn:
+            people = await conn.fetch(
+                "SELECT p.person_id, p.masked_name, p.masked_id, s.serial FROM checkin.persons p"
+                " LEFT JOIN checkin.paper_serials s ON s.person_id = p.person_id LIMIT $1",
+                limit,
+            )
+            links = await conn.fetch(
+                "SELECT g.guardian_id, g.person_id, p.masked_name, p.masked_id, g.relation"
+                " FROM checkin.guardianships g LEFT JOIN checkin.persons p ON p.person_id = g.person_id"
+                " WHERE g.guardian_id = ANY($1::uuid[]) ORDER BY g.guardian_id, p.masked_name",
+                [r["person_id"] for r in people],
+            )
+        dependents: dict[UUID, list[PersonView]] = {}
+        for link in links:
+            dependents.setdefault(link["guardian_id"], []).append(_person(link))
+        return [((_person(p, own=True), *dependents.get(p["person_id"], ())), p["serial"]) for p in people]
 
     async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
         """The venues and families changed at or after ``since`` (None: none yet), and the

@@ -46,6 +46,15 @@ class Tables:
         self.reads += 1
         return self.serials.get(person_id)
 
+    async def venues_to_load(self, limit: int) -> list[tuple[Venue, frozenset[UUID]]]:
+        self.reads += 1
+        venues = list(self.venues.values())[:limit]
+        return [(v, frozenset(self.inspectors.get(v.venue_id, ()))) for v in venues]
+
+    async def families_to_load(self, limit: int) -> list[tuple[tuple[PersonView, ...], int | None]]:
+        self.reads += 1
+        return [(tuple(f), self.serials.get(p)) for p, f in list(self.families.items())[:limit]]
+
     async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
         if since is None:
             return [], self.clock

@@ -76,3 +76,27 @@ def test_the_lru_keeps_the_most_recently_used() -> None:
     assert lru.get(2) == (False, None)
     assert lru.get(1) == (True, "a")
     assert lru.get(3) == (True, "c")
+
+
+async def test_start_loads_venues_families_bindings_and_serials_then_reads_nothing() -> None:
+    tables = Tables()
+    venue, caller, child, inspector = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    tables.venues[venue] = Venue(venue, "Cafe", 1, None)
+    tables.inspectors[venue] = {inspector}
+    tables.families[caller] = [PersonView(caller, "張*", "44**", True, None)]
+    tables.families[child] = [PersonView(child, "李*", "44**", True, None)]
+    tables.serials[child] = 4
+    memory = Memory(tables)  # type: ignore[arg-type]
+    await memory.refresh()
+    await memory.load()
+    reads = tables.reads
+    context = await memory.scan_context(venue, caller, None, 1)
+    assert context is not None
+    assert [p.masked_name for p in context.people] == ["張*"]
+    inspection = await memory.inspection_context(venue, inspector, child)
+    assert (inspection.bound, inspection.person, inspection.paper_serial) == (
+        True,
+        PersonView(child, "李*", "44**", True, None),
+        4,
+    )
+    assert tables.reads == reads  # all from what start loaded
