@@ -25,12 +25,12 @@ from services.registry.errors import (
     VenueNotFound,
 )
 from services.registry.models import Handover, HandoverState
-from services.registry.outbox import Outbox, Staged
 from services.registry.service import clean_phone
 from services.registry.store import Store, Unit
 from shared.errors import InvalidValue
-from shared.events import VenueHandedOver, VenueHandedOverData
+from shared.events import REGISTRY_TOPIC, VenueHandedOver, VenueHandedOverData
 from shared.ids import uuid7
+from shared.outbox import Outbox, Staged
 
 log = logging.getLogger("venuecode.registry")
 # A week: long enough for the new administrator to see the offer after a weekend, short enough
@@ -128,7 +128,7 @@ class HandoverService:
                     raise HandoverDecided("The venue's administrator changed since the offer.")
                 await unit.handovers.set_administrator(found.venue_id, caller)
                 await unit.handovers.set_state(handover_id, "accepted", now)
-                staged = await self._outbox.stage(unit, str(found.venue_id).encode(), [handed_over(found)])
+                staged = await unit.stage(REGISTRY_TOPIC, str(found.venue_id).encode(), [handed_over(found)])
             done = await unit.handovers.by_id(handover_id)
         if staged is None:  # the expiry is committed first, then told
             raise HandoverExpired("This handover expired before it was accepted.")
@@ -195,7 +195,7 @@ class HandoverService:
                 now=now,
                 expires_at=now,
             )
-            staged = await self._outbox.stage(unit, str(venue_id).encode(), [handed_over(done)])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [handed_over(done)])
         await self._outbox.send(staged)
         log.info("venue reassigned", extra={"venue_id": str(venue_id), "handover_id": str(done.handover_id)})
         return done

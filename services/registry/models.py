@@ -147,14 +147,6 @@ class Handover:
     decided_at: datetime | None
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    outbox_id: int
-    topic: str
-    key: bytes
-    payload: str
-
-
 # --- request bodies -------------------------------------------------------------------
 
 ID_KIND_DOC = (

@@ -24,10 +24,10 @@ from services.registry.models import (
     Inspector,
     Venue,
 )
-from services.registry.outbox import Outbox, Staged
 from services.registry.store import Store, Unit
 from shared.errors import InvalidValue
 from shared.events import (
+    REGISTRY_TOPIC,
     InspectorBindingData,
     InspectorBound,
     InspectorUnbound,
@@ -41,6 +41,7 @@ from shared.events import (
     VenueRenamedData,
 )
 from shared.ids import uuid7
+from shared.outbox import Outbox, Staged
 from shared.pii import normalise_name
 from shared.regions import regions
 from shared.tokens import TokenSigner
@@ -144,8 +145,8 @@ class VenueService:
                 typical_stay_minutes=TYPICAL_STAY_MINUTES[venue.category],
                 address=venue.address,
             )
-            staged = await self._outbox.stage(
-                unit, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
+            staged = await unit.stage(
+                REGISTRY_TOPIC, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
             )
         await self._outbox.send(staged)
         log.info(
@@ -185,7 +186,7 @@ class VenueService:
                 return venue
             renamed = await unit.venues.rename(venue_id, name)
             event = VenueRenamed(data=VenueRenamedData(venue_id=venue_id, name=name))
-            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
         return renamed
 
@@ -197,7 +198,7 @@ class VenueService:
             event = VenuePosterReissued(
                 data=VenuePosterReissuedData(venue_id=venue_id, poster_version=version)
             )
-            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
         return version
 
@@ -214,7 +215,7 @@ class VenueService:
             if not await unit.venues.bind_inspector(venue.venue_id, person_id):
                 return venue, False
             event = InspectorBound(data=InspectorBindingData(venue_id=venue.venue_id, person_id=person_id))
-            staged = await self._outbox.stage(unit, str(venue.venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue.venue_id).encode(), [event])
         await self._outbox.send(staged)
         return venue, True
 
@@ -225,7 +226,7 @@ class VenueService:
         if not await unit.venues.unbind_inspector(venue_id, person_id):
             raise NotBound("This person is not bound to this venue as inspector.")
         event = InspectorUnbound(data=InspectorBindingData(venue_id=venue_id, person_id=person_id))
-        return await self._outbox.stage(unit, str(venue_id).encode(), [event])
+        return await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
 
     async def leave(self, person_id: UUID, venue_id: UUID) -> None:
         async with self._store.unit() as unit:
@@ -256,8 +257,8 @@ class VenueService:
                 data = VenuePosterPrintedData(
                     venue_id=venue_id, poster_version=venue.poster_version, format=fmt
                 )
-                staged = await self._outbox.stage(
-                    unit, str(venue_id).encode(), [VenuePosterPrinted(data=data)]
+                staged = await unit.stage(
+                    REGISTRY_TOPIC, str(venue_id).encode(), [VenuePosterPrinted(data=data)]
                 )
         if staged is not None:
             await self._outbox.send(staged)

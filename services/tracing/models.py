@@ -260,7 +260,7 @@ class AuditOut(BaseModel):
     entries: list[AuditEntry]
 
 
-class ComplianceRow(_Model):
+class ComplianceRow(Row):
     """A venue as the compliance view reads it (issue 16)."""
 
     venue_id: UUID

@@ -18,10 +18,10 @@ from services.registry.errors import (
     RecipientNotFound,
 )
 from services.registry.handovers import HANDOVER_TTL, HandoverService
-from services.registry.outbox import Outbox
 from services.registry.venues import VenueService
 from shared.errors import InvalidValue, Unavailable
 from shared.events import REGISTRY_TOPIC, VenueHandedOver
+from shared.outbox import Outbox
 from tests.unit.registry.fakes import NOW, FakeStore, RecordingPublisher
 from tests.unit.registry.test_venue_rules import SIGNER
 
@@ -30,7 +30,7 @@ class World:
     def __init__(self) -> None:
         self.store = FakeStore()
         self.publisher = RecordingPublisher(REGISTRY_TOPIC)
-        self.outbox = Outbox(self.store, self.publisher)  # type: ignore[arg-type]
+        self.outbox = Outbox("registry", self.store.outbox, [self.publisher])  # type: ignore[arg-type]
         self.now = NOW
         self.handovers = HandoverService(self.store, self.outbox, lambda: self.now)  # type: ignore[arg-type]
         self.venues = VenueService(self.store, self.outbox, SIGNER, "https://vc.example/")  # type: ignore[arg-type]
