@@ -116,6 +116,8 @@ class VenueRegisteredData(_Data):
     poster_version: int
     administrator_id: UUID | None = None
     typical_stay_minutes: int | None = None
+    # Added by issue 16: the street address that tells two branches of one name apart.
+    address: str | None = None
 
 
 class VenueRegistered(Envelope):
@@ -150,6 +152,38 @@ class VenuePosterReissued(Envelope):
     type: Literal["venue.poster_reissued"] = "venue.poster_reissued"
     version: Literal[1] = 1
     data: VenuePosterReissuedData
+
+
+class VenueHandedOverData(_Data):
+    venue_id: UUID
+    from_administrator_id: UUID
+    to_administrator_id: UUID
+    handover_id: UUID
+    # An offer the new administrator accepted, or an operator's direct reassignment.
+    kind: Literal["accepted_offer", "operator_reassignment"]
+    requested_by: UUID
+
+
+class VenueHandedOver(Envelope):
+    """Sent when a venue gets a new administrator (an accepted handover or an operator's reassignment)."""
+
+    type: Literal["venue.handed_over"] = "venue.handed_over"
+    version: Literal[1] = 1
+    data: VenueHandedOverData
+
+
+class VenuePosterPrintedData(_Data):
+    venue_id: UUID
+    poster_version: int
+    format: Literal["png", "svg", "pdf"]
+
+
+class VenuePosterPrinted(Envelope):
+    """Sent when a poster version's code is downloaded for the first time (so it can be printed)."""
+
+    type: Literal["venue.poster_printed"] = "venue.poster_printed"
+    version: Literal[1] = 1
+    data: VenuePosterPrintedData
 
 
 class InspectorBindingData(_Data):
@@ -295,6 +329,8 @@ RegistryEvent = Annotated[
     | VenueRegistered
     | VenueRenamed
     | VenuePosterReissued
+    | VenueHandedOver
+    | VenuePosterPrinted
     | InspectorBound
     | InspectorUnbound
     | RoleGranted
@@ -310,6 +346,8 @@ Event = Annotated[
     | VenueRegistered
     | VenueRenamed
     | VenuePosterReissued
+    | VenueHandedOver
+    | VenuePosterPrinted
     | InspectorBound
     | InspectorUnbound
     | RoleGranted

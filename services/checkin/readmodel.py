@@ -12,6 +12,7 @@ from shared.events import (
     PersonRegistered,
     RegistryEvent,
     StatusEvent,
+    VenueHandedOver,
     VenuePosterReissued,
     VenueRegistered,
     VenueRenamed,
@@ -25,6 +26,7 @@ RELEVANT = (
     VenueRegistered,
     VenueRenamed,
     VenuePosterReissued,
+    VenueHandedOver,
     InspectorBound,
     InspectorUnbound,
 )
@@ -54,6 +56,9 @@ class RegistryProjection:
                     await model.rename_venue(d.venue_id, d.name)
                 case VenuePosterReissued(data=d):
                     await model.reissue_poster(d.venue_id, d.poster_version)
+                case VenueHandedOver(data=d):
+                    # Closing a venue is its administrator's right: it moves with the handover.
+                    await model.set_administrator(d.venue_id, d.to_administrator_id)
                 case InspectorBound(data=d):
                     await model.bind_inspector(d.venue_id, d.person_id, event.occurred_at)
                 case InspectorUnbound(data=d):

@@ -226,6 +226,12 @@ class ReadModel:
         await self._conn.execute("UPDATE checkin.venues SET name = $2 WHERE venue_id = $1", venue_id, name)
         await self._changed_venue(venue_id)
 
+    async def set_administrator(self, venue_id: UUID, administrator_id: UUID) -> None:
+        await self._conn.execute(
+            "UPDATE checkin.venues SET administrator_id = $2 WHERE venue_id = $1", venue_id, administrator_id
+        )
+        await self._changed_venue(venue_id)
+
     async def reissue_poster(self, venue_id: UUID, poster_version: int) -> None:
         await self._conn.execute(
             "UPDATE checkin.venues SET poster_version = GREATEST(poster_version, $2) WHERE venue_id = $1",

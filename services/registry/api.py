@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from services.registry.errors import RegionNotFound
 from services.registry.models import (
     AssistedRegistrationOut,
     BindingOut,
@@ -19,15 +20,21 @@ from services.registry.models import (
     DependentsOut,
     GuardianOut,
     GuardiansOut,
+    HandoverOut,
+    HandoversOut,
     InspectorOut,
     MyVenueOut,
     NewAccount,
     NewAssistedRegistration,
     NewDependent,
+    NewHandover,
     NewRoleGrant,
     NewVenue,
     PersonOut,
     PosterOut,
+    RegionNamesOut,
+    RegionOut,
+    RegionsOut,
     RoleGrantOut,
     VenueName,
     VenueOut,
@@ -36,6 +43,7 @@ from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.services import ServicesDep
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import problems
+from shared.regions import regions
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/registry/v1", tags=["registry"], responses=problems(422, 503))
@@ -50,6 +58,26 @@ CODE_FORMATS: dict[int | str, Any] = {
 
 
 Operator = Annotated[Principal, Depends(require_role("operator"))]
+
+
+@router.get("/regions", response_model=RegionsOut, responses=problems(404))
+async def list_regions(
+    parent: Annotated[str | None, Query(pattern="^[0-9]{6}$", description="a GB/T 2260 code")] = None,
+) -> RegionsOut:
+    """The GB/T 2260 divisions under ``parent`` (provinces without it), for the venue picker.
+
+    ``selectable`` marks the county-level units a venue's ``region_code`` may be.
+    """
+    table = regions()
+    if parent is not None and table.get(parent) is None:
+        raise RegionNotFound("No GB/T 2260 division has this code.")
+    return RegionsOut(
+        parent=parent,
+        source=table.source,
+        regions=[
+            RegionOut(code=r.code, name=r.name, selectable=r.selectable) for r in table.children(parent)
+        ],
+    )
 
 
 @router.post("/accounts", status_code=201, response_model=PersonOut, responses=problems(*BODY, 409))
@@ -140,6 +168,7 @@ async def my_bindings(caller: CurrentPrincipal, services: ServicesDep) -> BoundV
                 venue_id=b.venue_id,
                 name=b.name,
                 region_code=b.region_code,
+                region_names=RegionNamesOut.of_code(b.region_code),
                 bound_at=b.bound_at,
                 is_administrator=b.is_administrator,
                 poster_version=b.poster_version,
@@ -173,13 +202,13 @@ async def venue_code(
     services: ServicesDep,
     format: Annotated[Literal["png", "svg", "pdf"], Query()] = "png",
 ) -> Response:
-    code = await services.venues.venue_code(caller.person_id, venue_id)
+    code = await services.venues.venue_code(caller.person_id, venue_id, format)
     headers = {"Cache-Control": "no-store"}
     if format == "png":
         return Response(qr_png(code.url), media_type="image/png", headers=headers)
     if format == "svg":
         return Response(qr_svg(code.url), media_type="image/svg+xml", headers=headers)
-    pdf = poster_pdf(code.venue, code.url, datetime.now(UTC).date())
+    pdf = poster_pdf(code.venue, code.url, datetime.now(UTC))
     headers["Content-Disposition"] = (
         f'attachment; filename="venue-{venue_id}-v{code.venue.poster_version}.pdf"'
     )
@@ -243,3 +272,67 @@ async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, services: Se
 async def grant_role(body: NewRoleGrant, caller: Operator, services: ServicesDep) -> RoleGrantOut:
     await services.people.grant_role(body.person_id, body.role, caller.person_id)
     return RoleGrantOut(person_id=body.person_id, role=body.role, granted_by=caller.person_id)
+
+
+@router.post(
+    "/venues/{venue_id}/handovers",
+    status_code=201,
+    response_model=HandoverOut,
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
+async def offer_handover(
+    venue_id: UUID, body: NewHandover, caller: CurrentPrincipal, services: ServicesDep
+) -> HandoverOut:
+    """The administrator offers the venue to another account, which must accept it (7 days)."""
+    found = await services.handovers.offer(caller.person_id, venue_id, body.to_phone, body.to_person_id)
+    return HandoverOut.of(found)
+
+
+@router.get("/venues/{venue_id}/handovers", response_model=HandoversOut, responses=problems(401, 403, 404))
+async def venue_handovers(venue_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> HandoversOut:
+    """Every handover and reassignment of the venue, newest first (its administrator or an operator)."""
+    found = await services.handovers.history(caller.person_id, venue_id, operator=caller.has("operator"))
+    return HandoversOut(handovers=[HandoverOut.of(h) for h in found])
+
+
+@router.get("/handovers/incoming", response_model=HandoversOut, responses=problems(401))
+async def incoming_handovers(caller: CurrentPrincipal, services: ServicesDep) -> HandoversOut:
+    """Offers waiting for the caller's answer."""
+    found = await services.handovers.incoming(caller.person_id)
+    return HandoversOut(handovers=[HandoverOut.of(h) for h in found])
+
+
+@router.post(
+    "/handovers/{handover_id}/accept", response_model=HandoverOut, responses=problems(401, 403, 404, 409, 410)
+)
+async def accept_handover(handover_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> HandoverOut:
+    """The named account becomes the venue's administrator; ``venue.handed_over`` follows."""
+    return HandoverOut.of(await services.handovers.accept(caller.person_id, handover_id))
+
+
+@router.post(
+    "/handovers/{handover_id}/decline", response_model=HandoverOut, responses=problems(401, 403, 404, 409)
+)
+async def decline_handover(handover_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> HandoverOut:
+    return HandoverOut.of(await services.handovers.decline(caller.person_id, handover_id))
+
+
+@router.post(
+    "/handovers/{handover_id}/cancel", response_model=HandoverOut, responses=problems(401, 403, 404, 409)
+)
+async def cancel_handover(handover_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> HandoverOut:
+    """The administrator who offered withdraws a pending offer."""
+    return HandoverOut.of(await services.handovers.cancel(caller.person_id, handover_id))
+
+
+@router.post(
+    "/venues/{venue_id}/administrator",
+    response_model=HandoverOut,
+    responses=problems(*BODY, 401, 403, 404, 409),
+)
+async def reassign_venue(
+    venue_id: UUID, body: NewHandover, caller: Operator, services: ServicesDep
+) -> HandoverOut:
+    """An operator gives the venue to another account at once (e.g. its administrator left)."""
+    found = await services.handovers.reassign(caller.person_id, venue_id, body.to_phone, body.to_person_id)
+    return HandoverOut.of(found)

@@ -10,7 +10,7 @@ import asyncio
 import csv
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 from uuid import UUID
@@ -89,8 +89,8 @@ async def rotate_pii_key(infra: InfraSettings, batch: int, pause_s: float) -> re
             )
 
 
-def _write_poster(target: Path, venue: Venue, url: str, issued: date) -> None:
-    target.write_bytes(poster_pdf(venue, url, issued))
+def _write_poster(target: Path, venue: Venue, url: str, printed: datetime) -> None:
+    target.write_bytes(poster_pdf(venue, url, printed))
 
 
 async def _venue_of(store: Store, row: dict[str, str]) -> Venue | None:
@@ -116,7 +116,7 @@ async def bulk_posters(infra: InfraSettings, csv_path: Path, out_dir: Path) -> i
     signer = TokenSigner(load_keys(infra).tokens)
     base = infra.public_base_url.rstrip("/")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
-    issued = datetime.now(UTC).date()
+    printed = datetime.now(UTC)
     written = 0
     async with _store(infra) as store:
         with progress("posters", total=len(rows), unit="poster") as bar:
@@ -127,7 +127,7 @@ async def bulk_posters(infra: InfraSettings, csv_path: Path, out_dir: Path) -> i
                 else:
                     url = f"{base}/c/{signer.venue_token(venue.venue_id, venue.poster_version)}"
                     target = out_dir / f"venue-{venue.venue_id}-v{venue.poster_version}.pdf"
-                    await asyncio.to_thread(_write_poster, target, venue, url, issued)
+                    await asyncio.to_thread(_write_poster, target, venue, url, printed)
                     written += 1
                 bar.update()
     return written

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, InvalidValue, NotFound, Unauthorized
+from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Unauthorized
 
 # --- people ---------------------------------------------------------------------------
 
@@ -56,10 +56,10 @@ class VenueAlreadyAdministered(Conflict):
 
 
 class VenueNameTaken(Conflict):
-    title = "A venue with this name exists in this region"
+    title = "A venue with this name and address exists in this region"
 
     def __init__(self) -> None:
-        super().__init__("A venue with this full name is already registered in this region.")
+        super().__init__("A venue with this full name and address is already registered in this region.")
 
 
 class VenueNotFound(NotFound):
@@ -131,3 +131,45 @@ class RefreshTokenReused(Unauthorized):
             "This refresh token was used before, so it may have been copied: this sign-in has been"
             " ended on every device that shared it. Sign in again."
         )
+
+
+# --- regions and handovers (issue 16) ----------------------------------------------------
+
+
+class RegionNotFound(NotFound):
+    title = "Unknown region"
+
+
+class HandoverNotFound(NotFound):
+    title = "No such handover"
+
+
+class RecipientNotFound(NotFound):
+    title = "No account to hand the venue to"
+
+
+class HandoverPending(Conflict):
+    title = "A handover of this venue is already pending"
+
+    def __init__(self) -> None:
+        super().__init__("Cancel the pending handover of this venue first.")
+
+
+class HandoverDecided(Conflict):
+    title = "This handover is no longer pending"
+
+
+class RecipientAdministers(Conflict):
+    title = "The named account already administers a venue"
+
+
+class AmbiguousPhone(Conflict):
+    title = "Several accounts have this phone number"
+
+
+class NotHandoverRecipient(Forbidden):
+    title = "Only the account named in the handover can answer it"
+
+
+class HandoverExpired(Gone):
+    title = "This handover has expired"

@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import IdKind, StaffRole
+from shared.regions import RegionNames, regions
 
 
 class Category(StrEnum):
@@ -44,22 +45,11 @@ DEFAULT_CATEGORY = Category.OTHER
 RELATIONS = ("child", "parent", "grandparent", "spouse", "other")
 RELATION_MAX = 20
 
-# GB/T 2260 province-level names by the first two digits of a region code (for posters).
-PROVINCES: dict[int, str] = {
-    11: "北京市", 12: "天津市", 13: "河北省", 14: "山西省", 15: "内蒙古自治区",
-    21: "辽宁省", 22: "吉林省", 23: "黑龙江省",
-    31: "上海市", 32: "江苏省", 33: "浙江省", 34: "安徽省", 35: "福建省", 36: "江西省", 37: "山东省",
-    41: "河南省", 42: "湖北省", 43: "湖南省", 44: "广东省", 45: "广西壮族自治区", 46: "海南省",
-    50: "重庆市", 51: "四川省", 52: "贵州省", 53: "云南省", 54: "西藏自治区",
-    61: "陕西省", 62: "甘肃省", 63: "青海省", 64: "宁夏回族自治区", 65: "新疆维吾尔自治区",
-    71: "台湾省", 81: "香港特别行政区", 82: "澳门特别行政区",
-}  # fmt: skip
-
 
 def region_label(region_code: str) -> str:
-    """The province name and the full code, e.g. ``广东省 440305``."""
-    province = PROVINCES.get(int(region_code[:2]), "")
-    return f"{province} {region_code}".strip()
+    """The region's names for a poster, e.g. ``广东省 江门市 开平市``; the bare code when unknown."""
+    names = regions().names(region_code)
+    return region_code if names is None else names.printed()
 
 
 @dataclass(frozen=True)
@@ -131,6 +121,30 @@ class BoundVenue:
     poster_version: int
     bound_at: datetime
     is_administrator: bool
+
+
+HandoverKind = Literal["offer", "reassignment"]
+HandoverState = Literal["pending", "accepted", "declined", "cancelled", "expired", "done"]
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A change of a venue's administrator: an offer the named account answers, or an
+    operator's reassignment (``done`` at once). Rows are never deleted: they are the audit."""
+
+    handover_id: UUID
+    venue_id: UUID
+    venue_name: str
+    kind: HandoverKind
+    from_id: UUID
+    from_masked_name: str
+    to_id: UUID
+    to_masked_name: str
+    requested_by: UUID
+    state: HandoverState
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
 
 
 # --- request bodies -------------------------------------------------------------------
@@ -252,9 +266,40 @@ class SignedOutEverywhere(BaseModel):
     revoked_sessions: int = Field(description="sign-ins (devices) that were still live")
 
 
+class RegionNamesOut(BaseModel):
+    """A venue's region by level, as GB/T 2260 names them (``city`` is 市辖区 in Beijing)."""
+
+    province: str
+    city: str | None
+    district: str | None
+
+    @classmethod
+    def of(cls, names: RegionNames) -> RegionNamesOut:
+        return cls(province=names.province, city=names.city, district=names.district)
+
+    @classmethod
+    def of_code(cls, region_code: str) -> RegionNamesOut | None:
+        names = regions().names(region_code)
+        return None if names is None else cls.of(names)
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    selectable: bool
+
+
+class RegionsOut(BaseModel):
+    parent: str | None
+    source: str
+    regions: list[RegionOut]
+
+
 class VenueOut(BaseModel):
     venue_id: UUID
     region_code: str
+    # Added by issue 16: the region's names by level (null for a code not in the table).
+    region_names: RegionNamesOut | None
     name: str
     address: str | None
     category: str
@@ -266,6 +311,7 @@ class VenueOut(BaseModel):
         return cls(
             venue_id=venue.venue_id,
             region_code=venue.region_code,
+            region_names=RegionNamesOut.of_code(venue.region_code),
             name=venue.name,
             address=venue.address,
             category=venue.category.value,
@@ -300,6 +346,7 @@ class BindingOut(BaseModel):
 
 
 class BoundVenueOut(BindingOut):
+    region_names: RegionNamesOut | None
     bound_at: datetime
     is_administrator: bool
     poster_version: int
@@ -338,3 +385,48 @@ class RoleGrantOut(BaseModel):
     person_id: UUID
     role: StaffRole
     granted_by: UUID
+
+
+class NewHandover(_Body):
+    """The account the venue goes to: by its phone number or by its person id (one of them)."""
+
+    to_phone: str | None = Field(default=None, max_length=32)
+    to_person_id: UUID | None = None
+
+
+class HandoverOut(BaseModel):
+    handover_id: UUID
+    venue_id: UUID
+    venue_name: str
+    kind: HandoverKind
+    from_person_id: UUID
+    from_masked_name: str
+    to_person_id: UUID
+    to_masked_name: str
+    requested_by: UUID
+    state: HandoverState
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, found: Handover) -> HandoverOut:
+        return cls(
+            handover_id=found.handover_id,
+            venue_id=found.venue_id,
+            venue_name=found.venue_name,
+            kind=found.kind,
+            from_person_id=found.from_id,
+            from_masked_name=found.from_masked_name,
+            to_person_id=found.to_id,
+            to_masked_name=found.to_masked_name,
+            requested_by=found.requested_by,
+            state=found.state,
+            created_at=found.created_at,
+            expires_at=found.expires_at,
+            decided_at=found.decided_at,
+        )
+
+
+class HandoversOut(BaseModel):
+    handovers: list[HandoverOut]

@@ -19,6 +19,7 @@ from services.registry.services import ServicesDep
 from shared.events import IdKind
 from shared.i18n import Language
 from shared.pages import Pages, signed_in
+from shared.regions import PICKER_TEXTS, picker
 from shared.returnto import safe_next, with_next
 
 router = APIRouter(include_in_schema=False)
@@ -102,8 +103,20 @@ TEXTS: dict[str, Text] = {
     ),
     "create_venue": _t("登記場所", "登记场所", "Register a venue"),
     "region_code": _t("行政區劃代碼（6 位）", "行政区划代码（6 位）", "Region code (6 digits)"),
+    "handover": _t("移交場所", "移交场所", "Hand the venue over"),
+    "handover_note": _t(
+        "輸入接手人的手機號碼（須已實名註冊）。對方同意後，對方成為管理員；7 天內未同意則失效。",
+        "输入接手人的手机号码（须已实名注册）。对方同意后，对方成为管理员；7 天内未同意则失效。",
+        "Enter the new administrator's mobile number (a registered account). They become the"
+        " administrator when they accept; the offer lapses after 7 days.",
+    ),
+    "handover_phone": _t("接手人手機號碼", "接手人手机号码", "New administrator's mobile number"),
+    "handover_send": _t("發出移交", "发出移交", "Offer the venue"),
+    "handover_cancel": _t("撤回移交", "撤回移交", "Withdraw the offer"),
+    "handover_pending": _t("等待對方同意：", "等待对方同意：", "Waiting for the answer of "),
+    "handover_offered": _t("請你接手場所：", "请你接手场所：", "You are offered the venue: "),
     "venue_name": _t("場所全稱", "场所全称", "Full name of the venue"),
-    "address": _t("地址（選填）", "地址（选填）", "Address (optional)"),
+    "address": _t("詳細地址", "详细地址", "Street address"),
     "category": _t("場所類別", "场所类别", "Category"),
     "cat_hospital": _t("醫院", "医院", "Hospital"),
     "cat_restaurant": _t("餐廳", "餐厅", "Restaurant"),
@@ -196,7 +209,7 @@ TEXTS: dict[str, Text] = {
 
 @cache
 def _pages() -> Pages:
-    return Pages(Path(__file__).parent / "templates", TEXTS)
+    return Pages(Path(__file__).parent / "templates", {**TEXTS, **PICKER_TEXTS})
 
 
 ID_KINDS: tuple[str, ...] = get_args(IdKind)
@@ -259,7 +272,9 @@ async def family(request: Request) -> HTMLResponse:
 
 @router.get("/registry/venue", response_class=HTMLResponse)
 async def venue(request: Request) -> HTMLResponse:
-    return _render(request, "registry_venue.html")
+    query = request.query_params
+    chosen = picker(query.get("province"), query.get("city"), query.get("region_code"))
+    return _render(request, "registry_venue.html", picker=chosen)
 
 
 @router.get("/registry/inspector", response_class=HTMLResponse)

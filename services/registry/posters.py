@@ -7,7 +7,7 @@ posters hang at entrances where they get scratched, taped over and photographed 
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import datetime
 
 import segno
 from reportlab.lib.pagesizes import A4
@@ -17,6 +17,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from services.registry.models import Venue, region_label
+from shared.localtime import shanghai_minute
 
 ERROR_LEVEL = "q"
 QUIET_ZONE = 4  # ISO/IEC 18004 asks for four modules of white around the symbol
@@ -65,21 +66,28 @@ def _fit(text: str, size: float, font: str, width: float) -> float:
     return size if needed <= width else max(10.0, size * width / needed)
 
 
-def draw_poster(canvas: Canvas, venue: Venue, url: str, issued: date) -> None:
-    """One A4 page: name, region, a 14 cm QR, instructions in Chinese and English, version, date."""
+def draw_poster(canvas: Canvas, venue: Venue, url: str, printed: datetime) -> None:
+    """One A4 page: name, region names and address, a 14 cm QR, instructions, version, print time.
+
+    The print time is on the Shanghai clock (北京时间), whatever the server's zone.
+    """
     font = _font()
     page_w, page_h = A4
     margin = 1.5 * cm
     canvas.setTitle(f"{venue.name} 场所码")
     _centred(canvas, page_h - 2.5 * cm, "场所码  Venue code", 20, font)
     _centred(canvas, page_h - 4.2 * cm, venue.name, _fit(venue.name, 30, font, page_w - 2 * margin), font)
-    _centred(canvas, page_h - 5.4 * cm, region_label(venue.region_code), 16, font)
+    _centred(canvas, page_h - 5.3 * cm, region_label(venue.region_code), 16, font)
+    if venue.address:
+        _centred(
+            canvas, page_h - 6.1 * cm, venue.address, _fit(venue.address, 13, font, page_w - 2 * margin), font
+        )
 
     qr = make_qr(url)
     modules = list(qr.matrix_iter(scale=1, border=QUIET_ZONE))
     side = POSTER_QR_CM * cm
     module = side / len(modules)
-    left, top = (page_w - side) / 2, page_h - 6.2 * cm
+    left, top = (page_w - side) / 2, page_h - 6.7 * cm
     canvas.setFillColorRGB(0, 0, 0)
     for row_index, row in enumerate(modules):
         for col_index, dark in enumerate(row):
@@ -97,14 +105,17 @@ def draw_poster(canvas: Canvas, venue: Venue, url: str, issued: date) -> None:
     ):
         _centred(canvas, y, line, _fit(line, size, font, page_w - 2 * margin), font)
         y -= size * 1.6
-    footer = f"海报版本 Poster version {venue.poster_version}    签发日期 Issued {issued.isoformat()}"
+    footer = (
+        f"海报版本 Poster version {venue.poster_version}    区划代码 {venue.region_code}"
+        f"    打印时间 Printed {shanghai_minute(printed)} 北京时间"
+    )
     _centred(canvas, 1.5 * cm, footer, 10, font)
 
 
-def poster_pdf(venue: Venue, url: str, issued: date) -> bytes:
+def poster_pdf(venue: Venue, url: str, printed: datetime) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
-    draw_poster(canvas, venue, url, issued)
+    draw_poster(canvas, venue, url, printed)
     canvas.showPage()
     canvas.save()
     return out.getvalue()

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from services.registry.assisted import AssistedRegistrations
 from services.registry.config import Settings
 from services.registry.family import FamilyService
+from services.registry.handovers import HandoverService
 from services.registry.identity import FormatOnlyVerifier
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
@@ -44,6 +45,8 @@ class Services:
     assisted: AssistedRegistrations
     # Refresh tokens: 30-day sign-ins, rotated on every use (issue 16).
     sessions: Sessions
+    # Venues handed to another administrator, or reassigned by an operator (issue 16).
+    handovers: HandoverService
     # Sets the session cookies Secure (HTTPS only) in production.
     secure_cookies: bool
 
@@ -77,6 +80,7 @@ def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -
         store=store, vault=runtime.vault, verifier=verifier, outbox=outbox, timezone=settings.timezone
     )
     sessions = Sessions(store, timedelta(days=settings.session_days))
+    handovers = HandoverService(store, outbox)
     return Services(
         store,
         registry_events,
@@ -86,6 +90,7 @@ def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -
         venues,
         assisted,
         sessions,
+        handovers,
         bool(settings.infra.is_production),
     )
 

@@ -5,6 +5,8 @@ statement alone) or on the connection of a unit of work: ``store.people`` (store
 ``store.venues`` (store_venues.py), ``store.family`` (store_family.py), ``store.rekey`` (store_rekey.py),
 ``store.assisted`` (store_assisted.py), ``store.sessions`` (store_sessions.py), and
 ``store.outbox``, the ``registry.outbox`` table of
+
+``store.handovers`` (store_handovers.py), and ``store.outbox``, the ``registry.outbox`` table of
 ``shared.outbox``. A write that spans statements runs in
 ``async with store.unit() as unit:``, whose ``unit.people``, ``unit.venues``, ... share one
 transaction. Unique-constraint violations never leave a store module: they become a typed outcome
@@ -22,6 +24,7 @@ from pydantic import BaseModel
 from services.registry.store_assisted import AssistedStore
 from services.registry.store_db import Db
 from services.registry.store_family import FamilyStore
+from services.registry.store_handovers import HandoverStore
 from services.registry.store_people import PeopleStore
 from services.registry.store_rekey import RekeyStore
 from services.registry.store_sessions import SessionStore
@@ -43,6 +46,8 @@ class Topics:
         self.rekey = RekeyStore(db)
         self.assisted = AssistedStore(db)
         self.sessions = SessionStore(db)
+
+        self.handovers = HandoverStore(db)
 
 
 class Unit(Topics):

@@ -196,3 +196,13 @@ class VenueStore:
             )
             for r in rows
         ]
+
+    async def mark_printed(self, venue_id: UUID, poster_version: int) -> bool:
+        """True the first time this poster version is printed (downloaded): issue 16."""
+        done = await self._db.fetchval(
+            "UPDATE registry.venues SET printed_version = $2"
+            " WHERE venue_id = $1 AND printed_version < $2 RETURNING true",
+            venue_id,
+            poster_version,
+        )
+        return bool(done)

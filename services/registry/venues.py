@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from services.registry import declaration
@@ -30,6 +31,8 @@ from shared.events import (
     InspectorBindingData,
     InspectorBound,
     InspectorUnbound,
+    VenuePosterPrinted,
+    VenuePosterPrintedData,
     VenuePosterReissued,
     VenuePosterReissuedData,
     VenueRegistered,
@@ -39,12 +42,16 @@ from shared.events import (
 )
 from shared.ids import uuid7
 from shared.outbox import Outbox, Staged
-from shared.pii import PROVINCE_PREFIXES, normalise_name
+from shared.pii import normalise_name
+from shared.regions import regions
 from shared.tokens import TokenSigner
 
 log = logging.getLogger("venuecode.registry")
+CodeFormat = Literal["png", "svg", "pdf"]
 NAME_MIN, NAME_MAX = 2, 100  # issue 3: the full name, 2-100 characters after normalising
-ADDRESS_MAX = 200
+# The street address tells two branches of one name apart; 4 characters is the shortest real one
+# (e.g. 人民路1号), 200 is what a poster line and the column allow.
+ADDRESS_MIN, ADDRESS_MAX = 4, 200
 # A fresh declaration code collides with probability ~n/2^45; a few tries are plenty.
 CODE_ATTEMPTS = 5
 
@@ -57,11 +64,15 @@ class VenueCode:
 
 
 def clean_region_code(region_code: str) -> str:
+    """A county-level GB/T 2260 code (a district, or a city without districts) that exists."""
     value = region_code.strip()
     if not re.fullmatch(r"[0-9]{6}", value):
         raise InvalidValue("region_code", "a region code is 6 digits (GB/T 2260)")
-    if int(value[:2]) not in PROVINCE_PREFIXES:
-        raise InvalidValue("region_code", "the first two digits are not a province code")
+    found = regions().get(value)
+    if found is None:
+        raise InvalidValue("region_code", "no GB/T 2260 division has this code")
+    if not found.selectable:
+        raise InvalidValue("region_code", "pick a district (county level), not a province or city")
     return value
 
 
@@ -82,10 +93,13 @@ def clean_category(category: str | None) -> Category:
 
 
 def clean_address(address: str | None) -> str | None:
+    """Trimmed, inner whitespace collapsed; absent or blank is no address (API.md: optional)."""
     value = normalise_name(address or "")
-    if len(value) > ADDRESS_MAX:
-        raise InvalidValue("address", f"an address has at most {ADDRESS_MAX} characters")
-    return value or None
+    if not value:
+        return None
+    if not ADDRESS_MIN <= len(value) <= ADDRESS_MAX or not value.isprintable():
+        raise InvalidValue("address", f"an address has {ADDRESS_MIN} to {ADDRESS_MAX} printable characters")
+    return value
 
 
 class CodesExhausted(RuntimeError):
@@ -129,6 +143,7 @@ class VenueService:
                 poster_version=venue.poster_version,
                 administrator_id=administrator_id,
                 typical_stay_minutes=TYPICAL_STAY_MINUTES[venue.category],
+                address=venue.address,
             )
             staged = await unit.stage(
                 REGISTRY_TOPIC, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
@@ -224,14 +239,29 @@ class VenueService:
             staged = await self._unbind(unit, venue_id, person_id)
         await self._outbox.send(staged)
 
-    async def venue_code(self, caller: UUID, venue_id: UUID) -> VenueCode:
-        """The signed token and check-in URL of the current poster, for bound inspectors only."""
-        # Binding first: whether a venue exists is not told to strangers.
-        if not await self._store.venues.is_inspector(venue_id, caller):
-            raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
-        venue = await self._store.venues.by_id(venue_id)
-        if venue is None:  # the binding went with its venue in between
-            raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
+    async def venue_code(self, caller: UUID, venue_id: UUID, fmt: CodeFormat = "png") -> VenueCode:
+        """The signed token and check-in URL of the current poster, for bound inspectors only.
+
+        The first download of a poster version is recorded and announced
+        (``venue.poster_printed``): the compliance view lists venues whose poster never was.
+        """
+        async with self._store.unit() as unit:
+            # Binding first: whether a venue exists is not told to strangers.
+            if not await unit.venues.is_inspector(venue_id, caller):
+                raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
+            venue = await unit.venues.by_id(venue_id)
+            if venue is None:  # the binding went with its venue in between
+                raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
+            staged = None
+            if await unit.venues.mark_printed(venue_id, venue.poster_version):
+                data = VenuePosterPrintedData(
+                    venue_id=venue_id, poster_version=venue.poster_version, format=fmt
+                )
+                staged = await unit.stage(
+                    REGISTRY_TOPIC, str(venue_id).encode(), [VenuePosterPrinted(data=data)]
+                )
+        if staged is not None:
+            await self._outbox.send(staged)
         return self.code_of(venue)
 
     def token_of(self, bound: BoundVenue) -> str:

@@ -13,6 +13,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from shared.i18n import Language
+from shared.localtime import CLOCK_LABEL, shanghai_minute
 
 # A reportlab built-in CID font: renders Chinese without shipping a font file.
 CJK_FONT = "STSong-Light"
@@ -35,6 +36,12 @@ def _font() -> str:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     return CJK_FONT
+
+
+def stamp_text(issued: datetime, serial: int, language: Language) -> str:
+    """The print time on the Shanghai clock, named, and the card's serial (issue 16)."""
+    when = f"{shanghai_minute(issued)} {CLOCK_LABEL[language]}"
+    return f"{TEXTS['issued'][language]} {when} · {TEXTS['card'][language]} {serial}"
 
 
 def paper_card_pdf(token: str, masked_name: str, serial: int, issued: datetime, language: Language) -> bytes:
@@ -70,8 +77,7 @@ def paper_card_pdf(token: str, masked_name: str, serial: int, issued: datetime, 
                 )
     pdf.setFont(font, 8)
     pdf.drawCentredString(width / 2, 16 * mm, TEXTS["note"][language])
-    stamp = f"{TEXTS['issued'][language]} {issued:%Y-%m-%d %H:%M} UTC · {TEXTS['card'][language]} {serial}"
-    pdf.drawCentredString(width / 2, 10 * mm, stamp)
+    pdf.drawCentredString(width / 2, 10 * mm, stamp_text(issued, serial, language))
     pdf.showPage()
     pdf.save()
     return out.getvalue()

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.tracing import api, api_alerts, api_outbreaks, handlers, pages
+from services.tracing import api, api_alerts, api_compliance, api_outbreaks, handlers, pages
 from services.tracing.config import Settings
 from services.tracing.services import build_services
 from services.tracing.store import SCHEMA, SESSION_SETTINGS
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_outbreaks.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_compliance.router)
     app.include_router(pages.router)
     app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
     return app

@@ -70,6 +70,8 @@ class Venue(Row):
     name: str
     category: str
     typical_stay_minutes: int | None
+    address: str | None = None
+    poster_version: int = 1
 
 
 class Person(Row):
@@ -256,3 +258,44 @@ class PausedOut(BaseModel):
 
 class AuditOut(BaseModel):
     entries: list[AuditEntry]
+
+
+class ComplianceRow(Row):
+    """A venue as the compliance view reads it (issue 16)."""
+
+    venue_id: UUID
+    region_code: str
+    name: str
+    address: str | None
+    category: str
+    poster_version: int
+    printed_version: int
+    registered_at: datetime | None
+    last_checkin_at: datetime | None
+
+
+class RegionNamesOut(BaseModel):
+    province: str
+    city: str | None
+    district: str | None
+
+
+class LaggingVenueOut(BaseModel):
+    venue_id: UUID
+    region_code: str
+    region_names: RegionNamesOut | None
+    name: str
+    address: str | None
+    category: str
+    last_checkin_at: datetime | None
+    poster_version: int
+    printed_version: int
+    reasons: list[Literal["never_scanned", "no_recent_scan", "poster_not_printed"]]
+
+
+class ComplianceOut(BaseModel):
+    region: str | None
+    days: int
+    since: datetime
+    venues: list[LaggingVenueOut]
+    next_after: str | None

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.tracing.services import ServicesDep
+from services.tracing.api_compliance import compliance_body, follow_up_role
+from services.tracing.services import Services, ServicesDep
+from shared.auth import authenticate
+from shared.errors import Problem, Unauthorized
 from shared.i18n import REASON_CODES, Language, reason_text
+from shared.localtime import shanghai_minute
 from shared.pages import Pages, signed_in
+from shared.regions import PICKER_TEXTS, picker
 from shared.returnto import with_next
 
 router = APIRouter(include_in_schema=False)
@@ -173,15 +176,50 @@ VISIT_TEXTS: dict[str, dict[Language, str]] = {
     "colour_red": _v("紅碼", "红码", "Red code"),
     "colour_unknown": _v("狀態未知", "状态未知", "Status unknown"),
 }
-# Pages show times as people in Guangdong read them, whatever the server's zone.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The compliance view (issue 16): rendered by the server, so it needs no script at all.
+COMPLIANCE_TEXTS: dict[str, dict[Language, str]] = {
+    "compliance_title": {
+        "zh-Hant": "場所碼使用督查",
+        "zh-Hans": "场所码使用督查",
+        "en": "Venue-code compliance",
+    },
+    "compliance_intro": {
+        "zh-Hant": "列出所選地區內近 N 天沒有掃碼、或從未打印現行場所碼的場所，供衛生健康部門跟進。",
+        "zh-Hans": "列出所选地区内近 N 天没有扫码、或从未打印现行场所码的场所，供卫生健康部门跟进。",
+        "en": "Venues in the region with no scan in the last N days, or whose current poster was never"
+        " printed, for the health authority to follow up.",
+    },
+    "days": {"zh-Hant": "天數 N（1 至 90）", "zh-Hans": "天数 N（1 至 90）", "en": "Days N (1 to 90)"},
+    "show": {"zh-Hant": "查看", "zh-Hans": "查看", "en": "Show"},
+    "venue_name": {"zh-Hant": "場所", "zh-Hans": "场所", "en": "Venue"},
+    "address": {"zh-Hant": "地址", "zh-Hans": "地址", "en": "Address"},
+    "last_scan": {
+        "zh-Hant": "最近掃碼（北京時間）",
+        "zh-Hans": "最近扫码（北京时间）",
+        "en": "Last scan (Beijing time)",
+    },
+    "why": {"zh-Hant": "問題", "zh-Hans": "问题", "en": "Why listed"},
+    "never_scanned": {"zh-Hant": "從未有人掃碼", "zh-Hans": "从未有人扫码", "en": "Never scanned"},
+    "no_recent_scan": {"zh-Hant": "近期無人掃碼", "zh-Hans": "近期无人扫码", "en": "No recent scan"},
+    "poster_not_printed": {"zh-Hant": "場所碼未打印", "zh-Hans": "场所码未打印", "en": "Poster not printed"},
+    "never": {"zh-Hant": "從未", "zh-Hans": "从未", "en": "Never"},
+    "next_page": {"zh-Hant": "下一頁", "zh-Hans": "下一页", "en": "Next page"},
+    "nothing_lagging": {
+        "zh-Hant": "沒有需要跟進的場所。",
+        "zh-Hans": "没有需要跟进的场所。",
+        "en": "No venue to follow up.",
+    },
+    "need_role": {
+        "zh-Hant": "此頁只供運營人員及衛生健康部門使用，請以相應帳號登入。",
+        "zh-Hans": "此页只供运营人员及卫生健康部门使用，请以相应账号登录。",
+        "en": "This page is for operators and the health authority: sign in with such an account.",
+    },
+}
 
-_pages = Pages(Path(__file__).parent / "templates", {**TEXTS, **OUTBREAK_TEXTS, **VISIT_TEXTS})
-
-
-def local_time(at: datetime | None) -> str:
-    """``2026-12-06 21:05`` in Asia/Shanghai; empty for no time."""
-    return "" if at is None else at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+_pages = Pages(
+    Path(__file__).parent / "templates",
+    {**TEXTS, **OUTBREAK_TEXTS, **VISIT_TEXTS, **COMPLIANCE_TEXTS, **PICKER_TEXTS},
+)
 
 
 @router.get("/tracing/console", response_class=HTMLResponse)
@@ -206,6 +244,36 @@ async def visits(request: Request, services: ServicesDep) -> HTMLResponse:
         "visits.html",
         signed_in=caller is not None,
         visits=found,
-        local_time=local_time,
+        local_time=shanghai_minute,
         login=with_next("/registry/login", "/tracing/visits"),
+    )
+
+
+@router.get("/tracing/compliance", response_class=HTMLResponse)
+async def compliance(request: Request) -> HTMLResponse:
+    """Server-rendered from the same service as ``GET /api/tracing/v1/compliance/venues``."""
+    query = request.query_params
+    chosen = picker(query.get("province"), query.get("city"), query.get("region"))
+    try:
+        principal = authenticate(request)
+        if principal is None:
+            raise Unauthorized()
+        follow_up_role(principal)
+        days = int(query.get("days") or 7)
+        services: Services = request.app.state.services
+        page = await services.compliance.lagging(chosen.chosen, days, query.get("after"), 50)
+    except (Problem, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, Problem) else 422
+        message = exc.detail if isinstance(exc, Problem) and status == 422 else None
+        return _pages.render(
+            request, "compliance.html", status_code=status, picker=chosen, page=None, error=message, days=7
+        )
+    return _pages.render(
+        request,
+        "compliance.html",
+        picker=chosen,
+        page=compliance_body(page),
+        error=None,
+        days=days,
+        when=shanghai_minute,
     )

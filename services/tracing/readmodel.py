@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from services.tracing.models import Person, Venue
 from services.tracing.store import Store
-from shared.events import Event, PersonRegistered, VenueRegistered, VenueRenamed
+from shared.events import (
+    Event,
+    PersonRegistered,
+    VenuePosterPrinted,
+    VenuePosterReissued,
+    VenueRegistered,
+    VenueRenamed,
+)
 
 # When registry sends no typical stay, a category's usual visit length (minutes),
 # from the reference system's guidance on dwell times; anything else gets 60.
@@ -35,7 +42,10 @@ class RegistryProjection:
     async def apply(self, event: Event) -> bool:
         """Keep the venue and person read models; False when the event was handled before or
         is not one tracing reads."""
-        if not isinstance(event, VenueRegistered | VenueRenamed | PersonRegistered):
+        if not isinstance(
+            event,
+            VenueRegistered | VenueRenamed | VenuePosterReissued | VenuePosterPrinted | PersonRegistered,
+        ):
             return False
         async with self._store.event(event.event_id) as unit:
             if unit is None:
@@ -47,6 +57,10 @@ class RegistryProjection:
                 await unit.registry.put_person(person, event.data.id_digest)
             elif isinstance(event, VenueRenamed):
                 await unit.registry.rename_venue(event.data.venue_id, event.data.name)
+            elif isinstance(event, VenuePosterReissued):  # the compliance view's poster columns
+                await unit.compliance.raise_poster_version(event.data.venue_id, event.data.poster_version)
+            elif isinstance(event, VenuePosterPrinted):
+                await unit.compliance.raise_printed_version(event.data.venue_id, event.data.poster_version)
             else:
                 data = event.data
                 stay = data.typical_stay_minutes or CATEGORY_STAY_MINUTES.get(data.category.lower())
@@ -56,6 +70,8 @@ class RegistryProjection:
                     name=data.name,
                     category=data.category,
                     typical_stay_minutes=stay,
+                    address=data.address,
+                    poster_version=data.poster_version,
                 )
-                await unit.registry.put_venue(venue)
+                await unit.registry.put_venue(venue, event.occurred_at)
         return True

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.tracing.alerts import AlertService
+from services.tracing.compliance import ComplianceService
 from services.tracing.config import Settings
 from services.tracing.outbreaks import OutbreakService
 from services.tracing.pipeline import CheckinPipeline, DeadLetters, Ingest
@@ -29,6 +30,7 @@ class Services:
     tracing: TracingService
     outbreaks: OutbreakService
     alerts: AlertService
+    compliance: ComplianceService
     registry: RegistryProjection
     ingest: Ingest
     pipeline: CheckinPipeline
@@ -72,6 +74,7 @@ async def build_services(runtime: Runtime, settings: Settings) -> Services:
         tracing=tracing,
         outbreaks=OutbreakService(store, retention),
         alerts=AlertService(store, retention, status_commands),
+        compliance=ComplianceService(store),
         registry=RegistryProjection(store),
         ingest=ingest,
         pipeline=CheckinPipeline(ingest, DeadLetters(runtime.router, settings.infra.kafka)),

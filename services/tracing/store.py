@@ -2,7 +2,7 @@
 
 ``Store`` composes one class per topic (``store.checkins``, ``store.contacts``,
 ``store.outbreaks``, ``store.alerts``, ``store.audit``, ``store.settings``,
-``store.registry``), each in its own module when it is long. From the store, a method
+``store.registry``, ``store.compliance``), each in its own module when it is long. From the store, a method
 takes a connection of its own; writes that span statements go through a unit of work,
 ``async with store.unit() as unit:``, whose topics run on one connection in one
 transaction. Only store modules import asyncpg, and every method returns typed rows.
@@ -23,6 +23,7 @@ from services.tracing.models import AuditEntry, Person, Venue
 from services.tracing.store_alerts import AlertStore
 from services.tracing.store_base import Connections, affected
 from services.tracing.store_checkins import CheckinStore
+from services.tracing.store_compliance import ComplianceStore
 from services.tracing.store_contacts import ContactStore
 from services.tracing.store_outbreaks import OutbreakStore
 from shared.db import claim_event
@@ -144,20 +145,27 @@ class RegistryStore:
             # which behaves the same (asyncpg-stubs keep the two apart).
             return await claim_event(cast(asyncpg.Connection, conn), SCHEMA, event_id)
 
-    async def put_venue(self, venue: Venue) -> None:
+    async def put_venue(self, venue: Venue, registered_at: datetime | None = None) -> None:
         async with self._db() as conn:
             await conn.execute(
                 # updated_at from excluded, not now(): Citus refuses a non-immutable function in the
                 # DO UPDATE of a reference table (0005), and VALUES evaluates now() once anyway.
+                # A reissue may be applied first: the poster version only grows.
                 "INSERT INTO tracing.venues (venue_id, region_code, name, category, typical_stay_minutes,"
-                " updated_at) VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (venue_id) DO UPDATE SET"
+                " address, poster_version, registered_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) ON CONFLICT (venue_id) DO UPDATE SET"
                 " region_code = excluded.region_code, name = excluded.name, category = excluded.category,"
-                " typical_stay_minutes = excluded.typical_stay_minutes, updated_at = excluded.updated_at",
+                " typical_stay_minutes = excluded.typical_stay_minutes, address = excluded.address,"
+                " poster_version = GREATEST(tracing.venues.poster_version, excluded.poster_version),"
+                " registered_at = excluded.registered_at, updated_at = excluded.updated_at",
                 venue.venue_id,
                 venue.region_code,
                 venue.name,
                 venue.category,
                 venue.typical_stay_minutes,
+                venue.address,
+                venue.poster_version,
+                registered_at,
             )
 
     async def rename_venue(self, venue_id: UUID, name: str) -> None:
@@ -201,6 +209,7 @@ class Topics:
         self.audit = AuditStore(db)
         self.settings = SettingStore(db)
         self.registry = RegistryStore(db)
+        self.compliance = ComplianceStore(db)
 
 
 class Unit(Topics):

@@ -31,6 +31,15 @@ _MOVE_STAGED = (
     " ORDER BY venue_id, checked_in_at, checkin_id ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT count(*) FROM stored"
 )
+# Issue 16's compliance view reads each venue's latest check-in from tracing.venue_activity:
+# one upsert per batch, per venue in it, in venue order (no deadlock between two writers), and
+# only where the batch is newer, so a replay of old events writes nothing.
+_RAISE_ACTIVITY = (
+    "INSERT INTO tracing.venue_activity AS a (venue_id, last_checkin_at)"  # noqa: S608 - constant names
+    f" SELECT venue_id, max(checked_in_at) FROM pg_temp.{_STAGING} GROUP BY venue_id ORDER BY venue_id"
+    " ON CONFLICT (venue_id) DO UPDATE SET last_checkin_at = excluded.last_checkin_at"
+    " WHERE a.last_checkin_at < excluded.last_checkin_at"
+)
 _APPLY_CHECKOUTS = """
         UPDATE tracing.checkins AS c SET checked_out_at = x.out_at
         FROM (
@@ -155,7 +164,9 @@ async def _record_checkins(conn: Conn, rows: Sequence[CheckinRow]) -> int:
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
     await conn.copy_records_to_table(_STAGING, records=batch, columns=CHECKIN_COLUMNS)
-    return int(await conn.fetchval(_MOVE_STAGED))
+    stored = int(await conn.fetchval(_MOVE_STAGED))
+    await conn.execute(_RAISE_ACTIVITY)
+    return stored
 
 
 async def _apply_checkouts(conn: Conn, checkouts: Sequence[CheckoutRow]) -> int:

@@ -55,6 +55,36 @@
   };
   window.vcCookie = cookie;
 
+  // Times as people read them: the Shanghai clock (UTC+8, no daylight saving), whatever the
+  // phone's or desk's own zone (issue 16). Instants travel as RFC 3339; only display converts.
+  var ZONE = "Asia/Shanghai";
+  var SHANGHAI_MS = 8 * 3600 * 1000;
+  function parts(date) {
+    var out = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: ZONE, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    }).formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    return out;
+  }
+  // "2026-12-07 00:30" for 2026-12-06T16:30Z (the same text as shared/localtime.py prints).
+  window.vcTime = function (value) {
+    if (!value) { return ""; }
+    var p = parts(value instanceof Date ? value : new Date(value));
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  };
+  window.vcClock = function (date) {
+    var p = parts(date);
+    return p.hour + ":" + p.minute + ":" + p.second;
+  };
+  // A datetime-local field holds Shanghai wall time: to an instant and back.
+  window.vcFromLocalInput = function (value) {
+    return value ? new Date(value + (value.length === 16 ? ":00" : "") + "+08:00").toISOString() : "";
+  };
+  window.vcLocalInput = function (date) {
+    return new Date(date.getTime() + SHANGHAI_MS).toISOString().slice(0, 16);
+  };
+
   // Say `text` through the page's live region (base.html): colour results and errors reach a
   // screen reader even when they appear somewhere the reader is not.
   window.vcAnnounce = function (text) {

@@ -26,8 +26,7 @@
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
     return Date.now().toString(16) + "-" + Math.random().toString(16).slice(2);
   }
-  function two(n) { return (n < 10 ? "0" : "") + n; }
-  function clockText(date) { return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds()); }
+  function clockText(date) { return window.vcClock(date); }  // the Shanghai clock, as staff read it
 
   document.addEventListener("DOMContentLoaded", function () {
     var section = document.querySelector("[data-scan]");
@@ -65,7 +64,7 @@
       var name = section.dataset["name" + worst.charAt(0).toUpperCase() + worst.slice(1)];
       result.querySelector("[data-code-type]").textContent = name;
       var at = new Date(body.checkins[0].checked_in_at);
-      result.querySelector("[data-checked-in-at]").textContent = at.toLocaleString(document.documentElement.lang);
+      result.querySelector("[data-checked-in-at]").textContent = window.vcTime(at);  // Shanghai clock
       var clock = result.querySelector("[data-clock]");
       clock.textContent = clockText(new Date());
       window.setInterval(function () { clock.textContent = clockText(new Date()); }, 1000);

@@ -21,7 +21,9 @@
       var item = document.createElement("li");
       item.className = "card";
       var title = document.createElement("strong");
-      title.textContent = venue.name + " · " + venue.region_code;
+      var names = venue.region_names || {};
+      var region = [names.city, names.district].filter(function (n) { return n && n !== "市辖区"; }).join(" ");
+      title.textContent = venue.name + " · " + (region || venue.region_code);
       item.appendChild(title);
       // The quick check-in opens the poster's own check-in page, as a citizen's scan would.
       item.appendChild(link(list.dataset.quick, "/c/" + encodeURIComponent(venue.venue_token) + "?temperature_band=normal"));

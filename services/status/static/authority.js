@@ -13,7 +13,8 @@
       window.vcFieldErrors(form, []);
       var f = form.elements;
       var body = { colour: f.colour.value, reason: f.reason.value };
-      if (f.valid_until.value) { body.valid_until = new Date(f.valid_until.value).toISOString(); }
+      // valid_until is typed on the Shanghai clock.
+      if (f.valid_until.value) { body.valid_until = window.vcFromLocalInput(f.valid_until.value); }
       if (f.note.value) { body.note = f.note.value; }
       var url = form.dataset.api + encodeURIComponent(f.person_id.value.trim()) + "/status";
       window.vcFetch(url, { method: "PUT", body: body }).then(function (answer) {

@@ -31,7 +31,7 @@
     root.querySelector("[data-reason-text]").textContent = body.reason_text;
     var updated = root.querySelector("[data-updated]");
     updated.dateTime = body.updated_at;
-    updated.textContent = new Date(body.updated_at).toLocaleString(document.documentElement.lang);  // in the page's language
+    updated.textContent = window.vcTime(body.updated_at);  // the Shanghai clock
   }
 
   function load() {

@@ -12,7 +12,7 @@
     return node;
   }
   function short(id) { return String(id).slice(0, 8); }
-  function when(iso) { return new Date(iso).toLocaleString(); }
+  function when(iso) { return window.vcTime(iso); }  // the Shanghai clock
   function say(text) {
     var box = document.getElementById("message");
     box.textContent = text; box.hidden = !text;
@@ -75,11 +75,11 @@
       var w = Math.max(2, (b.end - b.start) / span * width);
       var offset = b.kind === "bar-case" ? 0 : 8 + ((stack[b.lane] = (stack[b.lane] || 0) + 1) % 3) * 5;
       var rect = el("rect", { x: x, y: 20 + b.lane * laneHeight + offset, width: w, height: b.kind === "bar-case" ? 8 : 4, "class": b.kind });
-      rect.appendChild(el("title", {}, (b.label ? b.label + " " : "") + new Date(b.start).toLocaleString()));
+      rect.appendChild(el("title", {}, (b.label ? b.label + " " : "") + window.vcTime(b.start)));
       svg.appendChild(rect);
     });
-    svg.appendChild(el("text", { x: left, y: venues.length * laneHeight + 35 }, new Date(lo).toLocaleString()));
-    svg.appendChild(el("text", { x: left + width - 150, y: venues.length * laneHeight + 35 }, new Date(hi).toLocaleString()));
+    svg.appendChild(el("text", { x: left, y: venues.length * laneHeight + 35 }, window.vcTime(lo)));
+    svg.appendChild(el("text", { x: left + width - 150, y: venues.length * laneHeight + 35 }, window.vcTime(hi)));
     box.appendChild(svg);
   }
 
@@ -145,15 +145,15 @@
         lookup.elements.id_number.value = "";
       });
     });
-    var now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
-    form.elements.to.value = now.toISOString().slice(0, 16);
-    form.elements.from.value = new Date(now.getTime() - 3 * 86400000).toISOString().slice(0, 16);
+    var now = new Date();
+    form.elements.to.value = window.vcLocalInput(now);
+    form.elements.from.value = window.vcLocalInput(new Date(now.getTime() - 3 * 86400000));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = {
         person_id: form.elements.person_id.value.trim(),
-        from: new Date(form.elements.from.value).toISOString(),
-        to: new Date(form.elements.to.value).toISOString(),
+        from: window.vcFromLocalInput(form.elements.from.value),
+        to: window.vcFromLocalInput(form.elements.to.value),
         min_overlap_minutes: Number(form.elements.min_overlap_minutes.value || 1),
         depth: Number(form.elements.depth.value)
       };

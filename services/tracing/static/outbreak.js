@@ -13,7 +13,7 @@
     return node;
   }
   function idShort(id) { return String(id).slice(0, 8); }
-  function local(iso) { return new Date(iso).toLocaleString(); }
+  function local(iso) { return window.vcTime(iso); }  // the Shanghai clock
   function tell(text, where) {
     var box = document.getElementById(where || "message");
     box.hidden = !text; box.textContent = text;
@@ -37,8 +37,8 @@
     var height = rows * ROW + 40;
     var svg = svgNode("svg", { width: LEFT + WIDTH + 20, height: height, role: "img" });
     svg.appendChild(svgNode("line", { x1: LEFT, y1: height - 22, x2: LEFT + WIDTH, y2: height - 22, "class": "axis" }));
-    svg.appendChild(svgNode("text", { x: LEFT, y: height - 6 }, new Date(s.lo).toLocaleString()));
-    svg.appendChild(svgNode("text", { x: LEFT + WIDTH - 150, y: height - 6 }, new Date(s.hi).toLocaleString()));
+    svg.appendChild(svgNode("text", { x: LEFT, y: height - 6 }, window.vcTime(s.lo)));
+    svg.appendChild(svgNode("text", { x: LEFT + WIDTH - 150, y: height - 6 }, window.vcTime(s.hi)));
     return svg;
   }
   function bar(svg, s, row, start, end, cls, offset, height, title) {
@@ -176,9 +176,9 @@
     document.getElementById("alert-confirm").hidden = false;
   }
   function localInputs(form, daysBack) {
-    var now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
-    form.elements.to.value = now.toISOString().slice(0, 16);
-    form.elements.from.value = new Date(now.getTime() - daysBack * 86400000).toISOString().slice(0, 16);
+    var now = new Date();
+    form.elements.to.value = window.vcLocalInput(now);
+    form.elements.from.value = window.vcLocalInput(new Date(now.getTime() - daysBack * 86400000));
   }
   function wireAlerts() {
     var create = document.getElementById("alert-form");
@@ -186,7 +186,7 @@
     create.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = { venue_id: create.elements.venue_id.value.trim(),
-        from: new Date(create.elements.from.value).toISOString(), to: new Date(create.elements.to.value).toISOString() };
+        from: window.vcFromLocalInput(create.elements.from.value), to: window.vcFromLocalInput(create.elements.to.value) };
       if (create.elements.dwell_minutes.value) { body.dwell_minutes = Number(create.elements.dwell_minutes.value); }
       if (create.elements.note.value) { body.note = create.elements.note.value; }
       window.vcFetch(ALERTS, { method: "POST", body: body }).then(showAlert);
@@ -230,8 +230,8 @@
       event.preventDefault();
       var body = {
         person_ids: form.elements.person_ids.value.split(/[\s,]+/).filter(Boolean),
-        from: new Date(form.elements.from.value).toISOString(),
-        to: new Date(form.elements.to.value).toISOString(),
+        from: window.vcFromLocalInput(form.elements.from.value),
+        to: window.vcFromLocalInput(form.elements.to.value),
         gap_minutes: Number(form.elements.gap_minutes.value || 0)
       };
       if (form.elements.dwell_minutes.value) { body.dwell_minutes = Number(form.elements.dwell_minutes.value); }

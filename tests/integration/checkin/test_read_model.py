@@ -16,6 +16,8 @@ from shared.events import (
     RoleGrantedData,
     StatusChanged,
     StatusChangedData,
+    VenueHandedOver,
+    VenueHandedOverData,
     VenueRenamed,
     VenueRenamedData,
     dlq,
@@ -127,3 +129,24 @@ async def test_poison_on_the_status_topic_goes_to_its_dlq(
 
     [(_, value)] = await eventually(parked)
     assert value == poison
+
+
+async def test_a_handed_over_venue_is_closed_by_its_new_administrator(
+    app: FastAPI, client: httpx.AsyncClient, world: World, infra: InfraSettings
+) -> None:
+    """Issue 16: venue.handed_over moves the administrator's right to close the venue."""
+    handed = VenueHandedOver(
+        data=VenueHandedOverData(
+            venue_id=world.venue_id,
+            from_administrator_id=world.admin,
+            to_administrator_id=world.stranger,
+            handover_id=uuid.uuid4(),
+            kind="operator_reassignment",
+            requested_by=uuid.uuid4(),
+        )
+    )
+    await send_registry(app, [handed], key=str(world.venue_id).encode())
+    await applied(app, [handed])
+    close = f"/api/checkin/v1/venues/{world.venue_id}/close"
+    assert (await client.post(close, headers=bearer(infra, world.stranger))).status_code == 202
+    assert (await client.post(close, headers=bearer(infra, world.admin))).status_code == 403

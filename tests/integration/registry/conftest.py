@@ -46,13 +46,15 @@ async def client(settings: Settings, serve: Serve) -> AsyncIterator[httpx.AsyncC
         yield http
 
 
-async def sign_up(http: httpx.AsyncClient, name: str = "張三明", number: str | None = None) -> Account:
+async def sign_up(
+    http: httpx.AsyncClient, name: str = "張三明", number: str | None = None, phone: str = "13800138000"
+) -> Account:
     number = number or mainland_id()
     body = {
         "name": name,
         "id_kind": "mainland_id",
         "id_number": number,
-        "phone": "13800138000",
+        "phone": phone,
         "password": "correct horse",
     }
     created = await http.post("/api/registry/v1/accounts", json=body)

@@ -17,12 +17,21 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from services.registry.errors import AccountGone, VenueAlreadyAdministered, VenueNameTaken
+from services.registry.errors import (
+    AccountGone,
+    HandoverPending,
+    RecipientAdministers,
+    VenueAlreadyAdministered,
+    VenueNameTaken,
+)
 from services.registry.models import (
     BoundVenue,
     Category,
     Dependent,
     Guardian,
+    Handover,
+    HandoverKind,
+    HandoverState,
     Inspector,
     Person,
     Venue,
@@ -44,6 +53,10 @@ class Tables:
     # (guardian, person) -> (relation, state, linked_at)
     links: dict[tuple[UUID, UUID], tuple[str, str, datetime]] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
+    # venue -> the highest poster version downloaded (issue 16's "never printed")
+    printed: dict[UUID, int] = field(default_factory=dict)
+    phones: dict[UUID, str] = field(default_factory=dict)
+    handovers: dict[UUID, Handover] = field(default_factory=dict)
     sent: set[int] = field(default_factory=set)
     last_id: int = 0
     # person -> (registered_by, registered_at): the audit of assisted registrations
@@ -79,6 +92,8 @@ class FakePeople(_Topic):
             return None
         person = Person(person_id, id_kind, masked_id, masked_name, name_digest, birth_date, password_hash)
         self.t.people[person_id] = person
+        if phone is not None:
+            self.t.phones[person_id] = phone
         self.t.digests[id_digest] = person_id
         return person
 
@@ -128,7 +143,9 @@ class FakeVenues(_Topic):
             return None
         if any(v.administrator_id == administrator_id for v in others):
             raise VenueAlreadyAdministered
-        if any((v.region_code, v.name) == (region_code, name) for v in others):
+        if any(
+            (v.region_code, v.name, v.address or "") == (region_code, name, address or "") for v in others
+        ):
             raise VenueNameTaken
         venue = Venue(
             venue_id, region_code, name, address, category, administrator_id, declaration_code, 1, NOW
@@ -138,6 +155,12 @@ class FakeVenues(_Topic):
 
     async def by_id(self, venue_id: UUID) -> Venue | None:
         return self.t.venues.get(venue_id)
+
+    async def mark_printed(self, venue_id: UUID, poster_version: int) -> bool:
+        if self.t.printed.get(venue_id, 0) >= poster_version:
+            return False
+        self.t.printed[venue_id] = poster_version
+        return True
 
     async def of_administrator(self, person_id: UUID) -> Venue | None:
         return next((v for v in self.t.venues.values() if v.administrator_id == person_id), None)
@@ -272,6 +295,92 @@ class FakeAssisted(_Topic):
         return NOW
 
 
+class FakeHandovers(_Topic):
+    """``store_handovers.HandoverStore``: one pending offer a venue, one venue an administrator."""
+
+    async def insert(
+        self,
+        *,
+        handover_id: UUID,
+        venue_id: UUID,
+        kind: HandoverKind,
+        from_id: UUID,
+        to_id: UUID,
+        requested_by: UUID,
+        state: HandoverState,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Handover:
+        if state == "pending" and any(
+            h.venue_id == venue_id and h.state == "pending" for h in self.t.handovers.values()
+        ):
+            raise HandoverPending
+        people = self.t.people
+        found = Handover(
+            handover_id,
+            venue_id,
+            self.t.venues[venue_id].name,
+            kind,
+            from_id,
+            people[from_id].masked_name,
+            to_id,
+            people[to_id].masked_name,
+            requested_by,
+            state,
+            now,
+            expires_at,
+            None if state == "pending" else now,
+        )
+        self.t.handovers[handover_id] = found
+        return found
+
+    async def by_id(self, handover_id: UUID, *, for_update: bool = False) -> Handover | None:
+        return self.t.handovers.get(handover_id)
+
+    async def set_state(self, handover_id: UUID, state: HandoverState, now: datetime) -> None:
+        self.t.handovers[handover_id] = replace(self.t.handovers[handover_id], state=state, decided_at=now)
+
+    async def close_pending(self, venue_id: UUID, now: datetime, *, expired_only: bool) -> None:
+        for h in list(self.t.handovers.values()):
+            if h.venue_id == venue_id and h.state == "pending" and (not expired_only or h.expires_at <= now):
+                await self.set_state(h.handover_id, "expired" if h.expires_at <= now else "cancelled", now)
+
+    async def pending_for(self, person_id: UUID, now: datetime) -> list[Handover]:
+        return [
+            h
+            for h in self.t.handovers.values()
+            if h.to_id == person_id and h.state == "pending" and h.expires_at > now
+        ]
+
+    async def of_venue(self, venue_id: UUID) -> list[Handover]:
+        return sorted(
+            (h for h in self.t.handovers.values() if h.venue_id == venue_id),
+            key=lambda h: h.created_at,
+            reverse=True,
+        )
+
+    async def administrator_of(self, venue_id: UUID, *, for_update: bool = False) -> UUID | None:
+        venue = self.t.venues.get(venue_id)
+        return None if venue is None else venue.administrator_id
+
+    async def set_administrator(self, venue_id: UUID, person_id: UUID) -> None:
+        if any(v.administrator_id == person_id for v in self.t.venues.values()):
+            raise RecipientAdministers("That account already administers a venue; one holds one.")
+        self.t.venues[venue_id] = replace(self.t.venues[venue_id], administrator_id=person_id)
+
+    async def accounts_with_phone(self, phone: str) -> list[UUID]:
+        return [
+            p for p, number in self.t.phones.items() if number == phone and self.t.people[p].password_hash
+        ][:2]
+
+    async def is_account(self, person_id: UUID) -> bool:
+        person = self.t.people.get(person_id)
+        return person is not None and person.password_hash is not None
+
+    async def administers(self, person_id: UUID) -> bool:
+        return any(v.administrator_id == person_id for v in self.t.venues.values())
+
+
 class FakeStore:
     """``Store`` and its ``Unit`` in one: the same topics; a unit rolls back when it raises."""
 
@@ -282,6 +391,8 @@ class FakeStore:
         self.family = FakeFamily(self)
         self.outbox = FakeOutboxRows(self)
         self.assisted = FakeAssisted(self)
+
+        self.handovers = FakeHandovers(self)
 
     async def stage(self, topic: str, key: bytes, events: Sequence[BaseModel]) -> Staged:
         ids = list(range(self.tables.last_id + 1, self.tables.last_id + 1 + len(events)))

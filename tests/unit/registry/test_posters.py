@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import zxingcpp
 from PIL import Image, ImageDraw
@@ -16,6 +16,8 @@ from reportlab.pdfgen.canvas import Canvas
 from services.registry.models import Category, Venue
 from services.registry.posters import draw_poster, poster_pdf, qr_png, qr_svg
 
+# 16:30 UTC is half past midnight of the next day in Shanghai: the poster prints the latter.
+PRINTED = datetime(2026, 11, 25, 16, 30, tzinfo=UTC)
 URL = (
     "http://testserver/c/AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHHIIIIJJJJKKKKLLLLMMMMNNNNOOOOPPPPQQQQRRRRSSSSTTTTUUUU"
 )
@@ -23,7 +25,7 @@ VENUE = Venue(
     uuid.uuid4(),
     "440305",
     "深圳市南山區某某大型綜合超級市場",
-    None,
+    "南山大道1001号",
     Category.SUPERMARKET,
     uuid.uuid4(),
     "ABCDE12345",
@@ -61,22 +63,23 @@ def test_svg_is_an_svg():
     assert b"<svg" in qr_svg(URL)
 
 
-def test_poster_draws_name_region_instructions_version_and_date():
+def test_poster_draws_name_region_names_address_instructions_version_and_time():
     canvas = RecordingCanvas()
-    draw_poster(canvas, VENUE, URL, date(2026, 11, 25))
+    draw_poster(canvas, VENUE, URL, PRINTED)
     text = "\n".join(canvas.texts)
     assert VENUE.name in text
-    assert "广东省" in text
+    assert "广东省 深圳市 南山区" in canvas.texts
+    assert "南山大道1001号" in canvas.texts
     assert "440305" in text
     assert re.search(r"[\u4e00-\u9fff]+.*掃碼", text)  # Chinese instructions
     assert "scan this code" in text  # English instructions
     assert "3" in text.split("Poster version")[1]
-    assert "2026-11-25" in text
+    assert "打印时间 Printed 2026-11-26 00:30 北京时间" in text
 
 
 def test_poster_qr_is_at_least_12_cm_and_scans():
     canvas = RecordingCanvas()
-    draw_poster(canvas, VENUE, URL, date(2026, 11, 25))
+    draw_poster(canvas, VENUE, URL, PRINTED)
     left = min(x for x, _, _, _ in canvas.rects)
     right = max(x + w for x, _, w, _ in canvas.rects)
     bottom = min(y for _, y, _, _ in canvas.rects)
@@ -98,7 +101,7 @@ def test_poster_qr_is_at_least_12_cm_and_scans():
 
 
 def test_pdf_is_one_a4_page_with_the_cjk_font():
-    pdf = poster_pdf(VENUE, URL, date(2026, 11, 25))
+    pdf = poster_pdf(VENUE, URL, PRINTED)
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
     assert b"STSong-Light" in pdf

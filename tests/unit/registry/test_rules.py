@@ -128,8 +128,9 @@ def test_typical_stays_are_the_lead_s_list():
     }
 
 
-def test_region_label_names_the_province():
-    assert region_label("440305") == "广东省 440305"
+def test_region_label_names_province_city_and_district():
+    assert region_label("440305") == "广东省 深圳市 南山区"
+    assert region_label("440783") == "广东省 江门市 开平市"
 
 
 def test_person_registered_carries_no_name_or_number():

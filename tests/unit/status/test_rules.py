@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.status.cache import cached
 from services.status.models import Shown, StatusRecord
-from services.status.paper import paper_card_pdf
+from services.status.paper import paper_card_pdf, stamp_text
 from services.status.service import check_colour
 from shared.errors import InvalidValue
 from shared.i18n import LANGUAGES, REASON_CODES
@@ -82,3 +82,11 @@ def test_paper_card_is_a_pdf_in_every_language(language: str) -> None:
     pdf = paper_card_pdf(SIGNER.paper_code(uuid4(), 1), "張*明", 1, NOW, language)  # type: ignore[arg-type]
     assert pdf.startswith(b"%PDF")
     assert b"STSong-Light" in pdf
+
+
+def test_paper_card_prints_the_shanghai_clock() -> None:
+    """Issue 16: 16:30 UTC is 00:30 the next day in Shanghai, and the card says which clock."""
+    late = datetime(2026, 12, 6, 16, 30, tzinfo=UTC)
+    assert stamp_text(late, 3, "zh-Hans") == "打印时间 2026-12-07 00:30 北京时间 · 卡号 3"
+    assert "2026-12-07 00:30 Beijing time" in stamp_text(late, 3, "en")
+    assert "UTC" not in stamp_text(late, 3, "zh-Hant")

@@ -107,6 +107,8 @@ class State:
     # The batch writes: (check-ins, check-outs, partitions asked for).
     writes: list[tuple[list[CheckinRow], list[CheckoutRow], list[date]]] = field(default_factory=list)
     write_error: Exception | None = None
+    # The compliance view's poster columns: venue -> (poster version, printed version).
+    posters: dict[UUID, tuple[int, int]] = field(default_factory=dict)
     # Registry's read models, and the events applied to them.
     claimed: set[UUID] = field(default_factory=set)
     venues: dict[UUID, Venue] = field(default_factory=dict)
@@ -252,8 +254,10 @@ class FakeRegistry:
         self._s.claimed.add(event_id)
         return True
 
-    async def put_venue(self, venue: Venue) -> None:
+    async def put_venue(self, venue: Venue, registered_at: datetime | None = None) -> None:
         self._s.venues[venue.venue_id] = venue
+        poster, printed = self._s.posters.get(venue.venue_id, (1, 0))
+        self._s.posters[venue.venue_id] = (max(poster, venue.poster_version), printed)
 
     async def rename_venue(self, venue_id: UUID, name: str) -> None:
         if venue_id in self._s.venues:
@@ -263,9 +267,25 @@ class FakeRegistry:
         self._s.people[id_digest] = person
 
 
+class FakeCompliance:
+    """``store_compliance.ComplianceStore``'s writes: versions only ever grow."""
+
+    def __init__(self, state: State) -> None:
+        self._s = state
+
+    async def raise_poster_version(self, venue_id: UUID, version: int) -> None:
+        poster, printed = self._s.posters.get(venue_id, (1, 0))
+        self._s.posters[venue_id] = (max(poster, version), printed)
+
+    async def raise_printed_version(self, venue_id: UUID, version: int) -> None:
+        poster, printed = self._s.posters.get(venue_id, (1, 0))
+        self._s.posters[venue_id] = (poster, max(printed, version))
+
+
 class FakeTopics:
     def __init__(self, state: State) -> None:
         self.registry = FakeRegistry(state)
+        self.compliance = FakeCompliance(state)
         self.audit = FakeAudit(state)
         self.settings = FakeSettings(state)
         self.alerts = FakeAlerts(state)

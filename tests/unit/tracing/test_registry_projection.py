@@ -10,6 +10,10 @@ from shared.events import (
     CheckinRecorded,
     PersonRegistered,
     PersonRegisteredData,
+    VenuePosterPrinted,
+    VenuePosterPrintedData,
+    VenuePosterReissued,
+    VenuePosterReissuedData,
     VenueRegistered,
     VenueRegisteredData,
     VenueRenamed,
@@ -73,3 +77,21 @@ async def test_each_event_applies_once_and_others_are_ignored() -> None:
     assert store.state.venues[market.data.venue_id].name == "East market"
     assert store.state.people["d1"].masked_id == "E1****89"
     assert len(store.state.claimed) == 3
+
+
+async def test_poster_events_raise_the_compliance_columns_once() -> None:
+    """Issue 16: venue.poster_reissued and venue.poster_printed keep what the compliance view reads."""
+    store = FakeStore()
+    registry = RegistryProjection(store.as_store())
+    market = venue("market")
+    venue_id = market.data.venue_id
+    printed = VenuePosterPrinted(
+        data=VenuePosterPrintedData(venue_id=venue_id, poster_version=1, format="pdf")
+    )
+    reissued = VenuePosterReissued(data=VenuePosterReissuedData(venue_id=venue_id, poster_version=2))
+    assert [await registry.apply(e) for e in (market, printed, reissued)] == [True, True, True]
+    assert store.state.posters[venue_id] == (2, 1)  # the current poster (2) was never printed
+    assert await registry.apply(printed) is False  # once, by event id
+    late = VenuePosterPrinted(data=VenuePosterPrintedData(venue_id=venue_id, poster_version=2, format="png"))
+    assert await registry.apply(late) is True
+    assert store.state.posters[venue_id] == (2, 2)
