@@ -7,6 +7,8 @@ CHROMIUM := /usr/bin/chromium
 PROMTOOL := /usr/bin/promtool
 # Debian's fonts-noto-cjk: without it Chinese text is empty boxes in screenshots.
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# Debian's poppler-utils: the administrator's journey renders the printed poster to PNG.
+PDFTOPPM := /usr/bin/pdftoppm
 # From the npm registry, as package-lock.json pins them: axe-core (tests/browser/test_accessibility.py)
 # and @zxing/browser, the reverse scan's QR decoder where BarcodeDetector is missing (served by
 # checkin from node_modules: services/checkin/config.py).
@@ -54,7 +56,7 @@ $(AXE) $(QR_DECODER) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(AXE) $(QR_DECODER)
 
-test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(CJK_FONT) $(AXE) $(QR_DECODER) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(CJK_FONT) $(PDFTOPPM) $(AXE) $(QR_DECODER) ## run every test against real Postgres, Redis and Kafka (PYTEST_ARGS=...)
 	$(PY) -m tests.infra -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy (strict)

@@ -179,6 +179,7 @@ TEXTS: dict[str, Text] = {
     "outbreak": _t("疫情群組分析", "疫情聚集分析", "Outbreak picture"),
     "authority": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
     "operator": _t("運維管理", "运维管理", "Operations"),
+    "compliance": _t("場所碼使用督查", "场所码使用督查", "Venue-code compliance"),
     "operator_title": _t("運維管理", "运维管理", "Operations"),
     "not_operator": _t(
         "此頁只供平台運維人員（operator）使用。",

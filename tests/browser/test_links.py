@@ -39,8 +39,9 @@ EPIDEMIOLOGIST = {
 AUTHORITY = {
     "/tracing/outbreak": "Outbreak picture",
     "/status/authority": "Set a health-code status",
+    "/tracing/compliance": "Venue-code compliance",
 }
-OPERATOR = {"/registry/operator": "Operations"}
+OPERATOR = {"/registry/operator": "Operations", "/tracing/compliance": "Venue-code compliance"}
 EVERY = {**CITIZEN, **INSPECTOR, **EPIDEMIOLOGIST, **AUTHORITY, **OPERATOR}
 
 
