@@ -3,26 +3,54 @@ shared base layout, in three languages, with a large-type mode for elderly users
 
 Pages are phone-first, carry no inline script or style (the Content-Security-Policy
 forbids both) and get the shared ``/static/venuecode.css`` and ``/static/venuecode.js``.
+
+What a service's ``pages.py`` needs, once for all four:
+
+- ``Text`` and ``tr(hant, hans, en)``: one text in the three languages
+  (``TEXTS = {"title": tr("健康碼", "健康码", "Health code")}``);
+- ``Pages(templates_dir, TEXTS).render(request, "x.html", **context)``: the page in the
+  request's language; every template gets ``t(key)``, ``lang``, ``large`` and ``sign_in``;
+- ``caller(request)``: the signed-in person, or None (an expired cookie is no error on a page);
+- ``sign_in_redirect(request)``: to the sign-in page, coming back here afterwards (``next``);
+- ``csv_text(columns, rows)``: a download spreadsheet programs open in Chinese, safe from
+  formula injection (``csv_safe``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
+from shared.auth import Principal, authenticate
+from shared.errors import Unauthorized
 from shared.i18n import LANGUAGES, Language, language_of
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 SHARED_STATIC = Path(__file__).parent / "static"
 LARGE_COOKIE = "vc_large"
+# The registry's sign-in page; it sends the person back to ``?next=`` afterwards.
+SIGN_IN_URL = "/registry/login"
+# Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
+# page unless it starts with a byte-order mark; Chinese names would be garbled.
+CSV_BOM = "\ufeff"
 
+Text = dict[Language, str]
 Texts = Mapping[str, Mapping[Language, str]]
+
+
+def tr(hant: str, hans: str, en: str) -> Text:
+    """One text in Traditional Chinese, Simplified Chinese and English."""
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
+
 
 COMMON_TEXTS: dict[str, dict[Language, str]] = {
     "app_name": {"zh-Hant": "場所碼", "zh-Hans": "场所码", "en": "Venue code"},
@@ -67,9 +95,40 @@ class Pages:
             languages=LANGUAGES,
             large=request.cookies.get(LARGE_COOKIE) == "1",
             t=lambda key: self.text(key, language),
+            sign_in=SIGN_IN_URL,
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
         # Pages show personal data and live colours: never from a shared cache.
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def caller(request: Request) -> Principal | None:
+    """The signed-in person, or None: a page opens without a session and offers to sign in."""
+    try:
+        return authenticate(request)
+    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
+        return None
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, which sends the person back to this page (path and query) after."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{SIGN_IN_URL}?next={quote(target, safe='')}", status_code=303)
+
+
+def csv_safe(text: str) -> str:
+    """A cell that spreadsheet programs show as text: one starting with = + - @ would run as a
+    formula (CSV injection), so it gets a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV download: BOM, header row, CRLF lines. Callers pass free text through ``csv_safe``."""
+    out = io.StringIO()
+    out.write(CSV_BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()

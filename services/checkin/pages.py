@@ -8,25 +8,16 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from services.checkin.service import CheckinService
-from shared.auth import Principal, authenticate
-from shared.errors import Problem, Unauthorized
-from shared.i18n import Language
-from shared.pages import Pages
+from shared.errors import Problem
+from shared.pages import Pages, Text, caller, sign_in_redirect
+from shared.pages import tr as _t
 
 router = APIRouter(include_in_schema=False)
-Text = dict[Language, str]
-SIGN_IN_URL = "/registry/login"
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
 
 TEXTS: dict[str, Text] = {
     "check_in": _t("場所碼登記", "场所码登记", "Venue check-in"),
@@ -81,26 +72,14 @@ def _pages() -> Pages:
     return Pages(Path(__file__).parent / "templates", TEXTS)
 
 
-def _caller(request: Request) -> Principal | None:
-    try:
-        return authenticate(request)
-    except Unauthorized:  # an expired cookie: send the visitor to sign in again
-        return None
-
-
-def _sign_in(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{SIGN_IN_URL}?next={quote(target, safe='')}", status_code=303)
-
-
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
 async def scan_page(venue_token: str, request: Request) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _sign_in(request)
+    person = caller(request)
+    if person is None:  # no session, or an expired one: sign in, then back here
+        return sign_in_redirect(request)
     service: CheckinService = request.app.state.service
     try:
-        context = await service.venue_page(caller.person_id, venue_token)
+        context = await service.venue_page(person.person_id, venue_token)
     except Problem as problem:
         if problem.status_code not in _TITLES:
             raise
@@ -116,15 +95,15 @@ async def scan_page(venue_token: str, request: Request) -> Response:
         venue=context.venue,
         venue_token=venue_token,
         people=context.people,
-        caller=caller.person_id,
+        caller=person.person_id,
     )
 
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
 async def inspect_page(request: Request) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _sign_in(request)
+    person = caller(request)
+    if person is None:  # no session, or an expired one: sign in, then back here
+        return sign_in_redirect(request)
     service: CheckinService = request.app.state.service
-    venues = await service.inspector_venues(caller.person_id)
+    venues = await service.inspector_venues(person.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)

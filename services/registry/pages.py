@@ -14,20 +14,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from services.registry.models import RELATIONS, Category
-from shared.auth import authenticate
-from shared.errors import Unauthorized
 from shared.events import IdKind
-from shared.i18n import Language
-from shared.pages import Pages
+from shared.pages import Pages, Text, caller
+from shared.pages import tr as _t
 
 router = APIRouter(include_in_schema=False)
-
-Text = dict[Language, str]
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
 
 TEXTS: dict[str, Text] = {
     "home_title": _t("場所碼登記", "场所码登记", "Venue code registry"),
@@ -156,14 +147,10 @@ CATEGORIES = tuple(c.value for c in Category)
 
 
 def _render(request: Request, template: str) -> HTMLResponse:
-    try:
-        signed_in = authenticate(request) is not None
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
-        signed_in = False
     return _pages().render(
         request,
         template,
-        signed_in=signed_in,
+        signed_in=caller(request) is not None,
         id_kinds=ID_KINDS,
         relations=RELATIONS,
         categories=CATEGORIES,

@@ -12,19 +12,11 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
-from shared.auth import Principal, authenticate
-from shared.errors import Unauthorized
-from shared.i18n import REASON_CODES, REASONS, Language
-from shared.pages import Pages
+from shared.i18n import REASON_CODES, REASONS
+from shared.pages import Pages, Text, caller
+from shared.pages import tr as _t
 
 router = APIRouter(include_in_schema=False)
-Text = dict[Language, str]
-SIGN_IN_URL = "/registry/login"
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
 
 TEXTS: dict[str, Text] = {
     "health_code": _t("健康碼", "健康码", "Health code"),
@@ -82,45 +74,31 @@ def _pages() -> Pages:
     return Pages(Path(__file__).parent / "templates", TEXTS)
 
 
-def _caller(request: Request) -> Principal | None:
-    try:
-        return authenticate(request)
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
-        return None
-
-
 @router.get("/status/health-code", response_class=HTMLResponse)
 async def health_code_page(request: Request) -> HTMLResponse:
-    caller = _caller(request)
+    person = caller(request)
     dependants: list[tuple[str, str]] = []
-    if caller is not None:
+    if person is not None:
         store = request.app.state.services.store
-        dependants = [(str(p), name) for p, name in await store.dependants_of(caller.person_id)]
-    return _pages().render(
-        request,
-        "status_health_code.html",
-        caller=caller,
-        dependants=dependants,
-        sign_in=SIGN_IN_URL,
-    )
+        dependants = [(str(p), name) for p, name in await store.dependants_of(person.person_id)]
+    return _pages().render(request, "status_health_code.html", caller=person, dependants=dependants)
 
 
 @router.get("/status/assisted-lookup", response_class=HTMLResponse)
 async def assisted_lookup_page(request: Request) -> HTMLResponse:
-    return _pages().render(request, "status_lookup.html", caller=_caller(request), sign_in=SIGN_IN_URL)
+    return _pages().render(request, "status_lookup.html", caller=caller(request))
 
 
 @router.get("/status/authority", response_class=HTMLResponse)
 async def authority_page(request: Request) -> HTMLResponse:
-    caller = _caller(request)
-    allowed = caller is not None and caller.has("health_authority")
+    person = caller(request)
+    allowed = person is not None and person.has("health_authority")
     reasons = [(code, REASONS[code]) for code in sorted(REASON_CODES)]
     return _pages().render(
         request,
         "status_authority.html",
-        status_code=200 if allowed or caller is None else 403,
-        caller=caller,
+        status_code=200 if allowed or person is None else 403,
+        caller=person,
         allowed=allowed,
         reasons=reasons,
-        sign_in=SIGN_IN_URL,
     )

@@ -8,12 +8,10 @@ Built with ElementTree, so every value is escaped by the serializer.
 
 from __future__ import annotations
 
-import csv
-import io
 from xml.etree import ElementTree as ET
 
 from services.tracing.models import ExposureAnalysis, OutbreakGraph
-from services.tracing.service import CSV_BOM, _csv_safe
+from shared.pages import csv_safe, csv_text
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 EXPOSURE_COLUMNS = ("rank", "venue_id", "venue_name", "starts_at", "ends_at", "case_count", "person_id")
@@ -30,22 +28,13 @@ _KEYS = (
 )
 
 
-def _table(columns: tuple[str, ...], rows: list[list[object]]) -> str:
-    out = io.StringIO()
-    out.write(CSV_BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 def exposures_csv(analysis: ExposureAnalysis) -> str:
     """One row per case of each shared venue-window, in rank order."""
     rows: list[list[object]] = [
         [
             rank,
             e.venue_id,
-            _csv_safe(e.venue_name or ""),
+            csv_safe(e.venue_name or ""),
             e.starts_at.isoformat(),
             e.ends_at.isoformat(),
             len(e.case_ids),
@@ -54,7 +43,7 @@ def exposures_csv(analysis: ExposureAnalysis) -> str:
         for rank, e in enumerate(analysis.exposures, start=1)
         for case in e.case_ids
     ]
-    return _table(EXPOSURE_COLUMNS, rows)
+    return csv_text(EXPOSURE_COLUMNS, rows)
 
 
 def edges_csv(graph: OutbreakGraph) -> str:
@@ -65,13 +54,13 @@ def edges_csv(graph: OutbreakGraph) -> str:
             e.target,
             e.depth,
             e.venue_id,
-            _csv_safe(e.venue_name or ""),
+            csv_safe(e.venue_name or ""),
             e.checked_in_at.isoformat(),
             f"{e.overlap_minutes:.2f}",
         ]
         for e in graph.edges
     ]
-    return _table(EDGE_COLUMNS, rows)
+    return csv_text(EDGE_COLUMNS, rows)
 
 
 def graphml(graph: OutbreakGraph) -> bytes:

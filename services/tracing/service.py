@@ -4,8 +4,6 @@ export and notify behind the human gate, keep the audit log and the retention pe
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -44,15 +42,13 @@ from shared.events import (
 )
 from shared.i18n import REASON_CODES
 from shared.ids import uuid7
+from shared.pages import csv_safe, csv_text
 
 log = logging.getLogger("venuecode.tracing")
 
 Clock = Callable[[], datetime]
 StatusPublisher = Callable[[Sequence[StatusCommand]], Awaitable[None]]
 NOTIFICATIONS_KEY = "notifications"
-# Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
-# page unless it starts with a byte-order mark; Chinese names would be garbled.
-CSV_BOM = "\ufeff"
 CSV_COLUMNS = (
     "person_id",
     "depth",
@@ -318,26 +314,25 @@ class TracingService:
     async def export_csv(self, actor: UUID, query_id: UUID) -> str:
         """The query's contacts as CSV text (with a BOM), audited as an export."""
         result = await self.stored_query(query_id)
-        out = io.StringIO()
-        out.write(CSV_BOM)
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for c in result.contacts:
-            writer.writerow(
+        text = csv_text(
+            CSV_COLUMNS,
+            (
                 [
                     c.person_id,
                     c.depth,
                     c.venue_id,
-                    _csv_safe(c.venue_name or ""),
+                    csv_safe(c.venue_name or ""),
                     c.contact_checked_in_at.isoformat(),
                     c.case_checked_in_at.isoformat(),
                     f"{c.overlap_minutes:.2f}",
                     c.via_person_id,
                 ]
-            )
+                for c in result.contacts
+            ),
+        )
         async with self._pool.acquire() as conn:
             await store.write_audit(conn, actor, AuditAction.EXPORT, len(result.contacts), query_id=query_id)
-        return out.getvalue()
+        return text
 
     # --- notifications (the human gate) ------------------------------------------
 
@@ -394,8 +389,3 @@ class TracingService:
 
 def _rank(contact: Contact) -> tuple[float, str]:
     return (-contact.overlap_minutes, str(contact.person_id))
-
-
-def _csv_safe(text: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheet programs (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

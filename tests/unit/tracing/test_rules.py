@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.tracing.api import ContactQueryIn, _instant
-from services.tracing.service import TracingService, _csv_safe
+from services.tracing.service import TracingService
 from shared.errors import InvalidValue
+from shared.pages import csv_safe as _csv_safe
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
 
