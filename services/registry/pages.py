@@ -71,8 +71,8 @@ TEXTS: dict[str, Text] = {
     "state_active": _t("已生效", "已生效", "Active"),
     "guardian_asks": _t("請求成為你的監護人", "请求成为你的监护人", "asks to act for you"),
     "notice": _t(
-        "同意後，對方可以：查看你的健康碼、為你打印紙質健康碼（你原有的紙質碼隨即失效）、為你掃碼登記。你隨時可以撤銷。",
-        "同意后，对方可以：查看你的健康码、为你打印纸质健康码（你原有的纸质码随即失效）、为你扫码登记。你随时可以撤销。",
+        "同意後，對方可以：查看你的健康碼、為你打印紙質碼（你原有的紙質碼隨即失效）、為你掃碼打卡。你隨時可以撤銷。",
+        "同意后，对方可以：查看你的健康码、为你打印纸质码（你原有的纸质码随即失效）、为你扫码打卡。你随时可以撤销。",
         "If you accept, they can read your health code, print a paper code for you (your own paper"
         " card then stops working) and check you in. You can revoke this at any time.",
     ),
@@ -129,7 +129,7 @@ TEXTS: dict[str, Text] = {
         "Enter the declaration code from the venue's administrator (any case).",
     ),
     "my_venues": _t("我綁定的場所", "我绑定的场所", "My venues"),
-    "quick_checkin": _t("體溫正常，快速登記", "体温正常，快速登记", "Temperature normal: quick check-in"),
+    "quick_checkin": _t("體溫正常，快速打卡", "体温正常，快速打卡", "Temperature normal: quick check-in"),
     "download_poster": _t("下載海報（PDF）", "下载海报（PDF）", "Download the poster (PDF)"),
     "download_png": _t("下載場所碼（PNG）", "下载场所码（PNG）", "Download the code (PNG)"),
     "leave": _t("解除綁定", "解除绑定", "Leave"),

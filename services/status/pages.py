@@ -32,9 +32,9 @@ TEXTS: dict[str, Text] = {
         "The QR code renews itself every minute; screenshots stop working.",
     ),
     "updated": _t("狀態更新於", "状态更新于", "Status since"),
-    "paper_code": _t("列印紙本健康碼（PDF）", "打印纸质健康码（PDF）", "Print a paper code (PDF)"),
+    "paper_code": _t("打印紙質碼（PDF）", "打印纸质码（PDF）", "Print a paper code (PDF)"),
     "paper_note": _t(
-        "列印新卡後，舊卡立即作廢。",
+        "打印新卡後，舊卡立即作廢。",
         "打印新卡后，旧卡立即作废。",
         "Printing a new card voids the previous one at once.",
     ),
