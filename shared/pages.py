@@ -32,13 +32,11 @@ from starlette.staticfiles import StaticFiles
 
 from shared.auth import Principal, authenticate
 from shared.errors import Unauthorized
-from shared.i18n import LANG_COOKIE, LANGUAGES, Language, Text, language_of, tr
+from shared.i18n import LANGUAGES, Language, Text, language_of, tr
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 SHARED_STATIC = Path(__file__).parent / "static"
 LARGE_COOKIE = "vc_large"
-# The language and large-type choices last a year, as venuecode.js sets them.
-LANG_COOKIE_AGE_S = 365 * 24 * 3600
 # The registry's sign-in page; it sends the person back to ``?next=`` afterwards.
 SIGN_IN_URL = "/registry/login"
 # Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
@@ -98,9 +96,6 @@ class Pages:
         response = HTMLResponse(html, status_code=status_code)
         # Pages show personal data and live colours: never from a shared cache.
         response.headers["Cache-Control"] = "no-store"
-        if request.query_params.get("lang") == language:
-            # A link that names a language (?lang=) is a choice, kept like the switcher's.
-            response.set_cookie(LANG_COOKIE, language, max_age=LANG_COOKIE_AGE_S, path="/", samesite="lax")
         return response
 
 

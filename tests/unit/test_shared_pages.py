@@ -51,15 +51,14 @@ def test_a_browser_speaking_none_of_the_three_gets_simplified_chinese(tmp_path: 
     assert "set-cookie" not in page.headers  # nothing was chosen
 
 
-def test_a_language_named_in_the_link_is_kept(tmp_path: Path) -> None:
-    page = _pages(tmp_path).render(_request(b"lang=zh-Hant"), "page.html")
-    assert "<h1>健康碼</h1>" in bytes(page.body).decode()
-    cookie = page.headers["set-cookie"]
-    assert cookie.startswith("vc_lang=zh-Hant;")
-    assert "Max-Age=31536000" in cookie
-    assert "Path=/" in cookie
-    chosen = _pages(tmp_path).render(_request(headers=[(b"cookie", b"vc_lang=en")]), "page.html")
+def test_the_chosen_language_wins_over_the_browser(tmp_path: Path) -> None:
+    # The switcher stores the choice in vc_lang (venuecode.js); ?lang= asks for one page only.
+    french = (b"accept-language", b"fr")
+    chosen = _pages(tmp_path).render(_request(headers=[(b"cookie", b"vc_lang=en"), french]), "page.html")
     assert "<h1>Health code</h1>" in bytes(chosen.body).decode()
+    once = _pages(tmp_path).render(_request(b"lang=zh-Hant", [french]), "page.html")
+    assert "<h1>健康碼</h1>" in bytes(once.body).decode()
+    assert "set-cookie" not in once.headers
 
 
 def test_large_type_is_one_class_on_the_root(tmp_path: Path) -> None:
