@@ -10,8 +10,8 @@ days later asks the same questions of the same rows.
 
 Each run times, for the same venues and cases:
 
-* **SQL**: the tracing store's own functions (``services.tracing.store`` and
-  ``store_contacts``) on one asyncpg connection, one query at a time: the physical limit.
+* **SQL**: the tracing store's own methods (``services.tracing.store.Store``: ``checkins`` and
+  ``contacts``) on one pooled asyncpg connection, one query at a time: the physical limit.
 * **HTTP**: ``GET /venues/{id}/presence`` and ``POST /contact-queries`` on
   ``venuecode serve tracing``, ``--concurrency`` keep-alive connections at once (default
   16, as epidemiologists of a province would): the same SQL plus authentication,
@@ -39,9 +39,9 @@ from services.bench.contacts_load import DATASETS, Dataset, person_id, prepare, 
 from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
-from services.tracing import store, store_contacts
 from services.tracing.app import SESSION_SETTINGS
 from services.tracing.models import QueryParameters
+from services.tracing.store import Store
 from shared.auth import AccessTokens
 from shared.keys import load_keys
 from shared.settings import InfraSettings
@@ -123,17 +123,19 @@ async def timed(
 
 
 async def sql_side(url: str, world: World, samples: int) -> tuple[Timings, dict[str, int]]:
-    """The store's functions, exactly as the service calls them, on one connection."""
+    """The store's methods, exactly as the service calls them, on one pooled connection."""
     timings: Timings = {}
     found: dict[str, int] = {}
-    conn = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)  # as the service's pool
+    # One connection with the service pool's session settings.
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1, server_settings=SESSION_SETTINGS)
+    store = Store(pool)
     start, end = world.presence_window()
     try:
         for i in range(samples):
             venue = world.venue_sample(i)
 
             async def presence(venue: uuid.UUID = venue) -> int:
-                return len(await store.venue_presence(conn, venue, start, end, world.cutoff))
+                return len(await store.checkins.presence(venue, start, end, world.cutoff))
 
             await timed(timings, QUERIES[0], presence, found)
         for c in range(samples):
@@ -141,17 +143,15 @@ async def sql_side(url: str, world: World, samples: int) -> tuple[Timings, dict[
                 q = world.query(c, depth)
 
                 async def contacts(q: QueryParameters = q) -> int:
-                    await store_contacts.case_visits(conn, q, world.cutoff)
-                    first = await store_contacts.contacts_depth_1(conn, q, world.cutoff)
+                    await store.contacts.case_visits(q, world.cutoff)
+                    first = await store.contacts.contacts_depth_1(q, world.cutoff)
                     if q.depth == 1:
                         return len(first)
-                    return len(first) + len(
-                        await store_contacts.contacts_depth_2(conn, q, first, world.cutoff)
-                    )
+                    return len(first) + len(await store.contacts.contacts_depth_2(q, first, world.cutoff))
 
                 await timed(timings, QUERIES[depth], contacts, found)
     finally:
-        await conn.close()
+        await pool.close()
     return timings, found
 
 
@@ -218,15 +218,16 @@ async def http_side(port: int, token: str, world: World, samples: int, concurren
 
 async def agree(base_url: str, token: str, url: str, world: World) -> None:
     """The API finds what the SQL finds (a few cases, untimed): the two sides answer one question."""
-    conn = await asyncpg.connect(url)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    contacts = Store(pool).contacts
     try:
         async with httpx.AsyncClient(
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}
         ) as client:
             for c in range(3):
                 q = world.query(c, 2)
-                first = await store_contacts.contacts_depth_1(conn, q, world.cutoff)
-                second = await store_contacts.contacts_depth_2(conn, q, first, world.cutoff)
+                first = await contacts.contacts_depth_1(q, world.cutoff)
+                second = await contacts.contacts_depth_2(q, first, world.cutoff)
                 body = {
                     "person_id": str(q.person_id),
                     "from": q.from_at.isoformat(),
@@ -240,7 +241,7 @@ async def agree(base_url: str, token: str, url: str, world: World) -> None:
                         f" the SQL {len(first) + len(second)}"
                     )
     finally:
-        await conn.close()
+        await pool.close()
 
 
 async def one_run(

@@ -24,8 +24,8 @@ from typing import Literal
 import asyncpg
 
 from services.bench.env import Infra
-from services.tracing import store
 from services.tracing.app import MIGRATIONS
+from services.tracing.store import Store
 from shared.db import migrate, with_database
 from shared.progress import progress
 
@@ -85,10 +85,10 @@ async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
     try:
         await migrate(pool, "tracing", MIGRATIONS)
         now = datetime.now(UTC)
+        await Store(pool).checkins.ensure_partitions(
+            [now.date() - timedelta(days=n) for n in range(args.days + 1)]
+        )
         async with pool.acquire() as conn:
-            await store.ensure_partitions(
-                conn, [now.date() - timedelta(days=n) for n in range(args.days + 1)]
-            )
             started = time.perf_counter()
             await conn.execute(INSERT_VENUES, args.venues)
             per_day = args.rows // args.days

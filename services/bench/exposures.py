@@ -17,8 +17,9 @@ import asyncpg
 import orjson
 
 from services.bench.loadgen import Connection, json_post
-from services.tracing import store_outbreaks
 from services.tracing.app import SESSION_SETTINGS
+from services.tracing.models_outbreaks import VisitWindow
+from services.tracing.store import Store
 
 if TYPE_CHECKING:
     from services.bench.contacts import World
@@ -41,30 +42,23 @@ async def sql_side(url: str, world: World, samples: int) -> tuple[list[float], i
     The samples run twice and the second pass is kept: as for the contact queries, the
     pages read are in memory then, so neither side is timed on a cold cache.
     """
-    conn = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)  # as the service's pool
+    # One connection with the service pool's session settings.
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1, server_settings=SESSION_SETTINGS)
+    outbreaks = Store(pool).outbreaks
     q = world.query(0, 1)
+    window = VisitWindow(q.from_at, q.to_at, None, world.cutoff)
     spent: list[float] = []
     found = 0
     try:
         for i in [*range(samples), *range(samples)]:
             group = cases(world, i)
             started = time.perf_counter()
-            shared = await store_outbreaks.shared_exposures(
-                conn,
-                group,
-                from_at=q.from_at,
-                to_at=q.to_at,
-                dwell=None,
-                cutoff=world.cutoff,
-                gap_minutes=GAP_MINUTES,
-            )
-            await store_outbreaks.case_timelines(
-                conn, group, from_at=q.from_at, to_at=q.to_at, dwell=None, cutoff=world.cutoff
-            )
+            shared = await outbreaks.shared_exposures(group, window, gap_minutes=GAP_MINUTES)
+            await outbreaks.case_timelines(group, window)
             spent.append(time.perf_counter() - started)
             found += len(shared)
     finally:
-        await conn.close()
+        await pool.close()
     return spent[samples:], found // 2
 
 

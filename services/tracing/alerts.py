@@ -10,23 +10,27 @@ attributable to the alert. Every step, and every person changed, is audited.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
-from services.tracing import store, store_outbreaks
-from services.tracing.models import AlertState, AlertSummary, AuditAction, VenueAlert
-from services.tracing.outbreaks import Retention
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import StatusCommand, StatusRevert, StatusRevertData, StatusSet, StatusSetData
+from services.tracing.commands import Sender, send_commands
+from services.tracing.errors import (
+    AlertAlreadyWithdrawn,
+    AlertNotFound,
+    AlertNotPending,
+    NotificationsPaused,
+    OwnAlert,
+)
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import AlertState, AlertSummary, VenueAlert, VisitWindow
+from services.tracing.retention import Retention
+from services.tracing.service import notifications_paused
+from services.tracing.store import Store, Unit
+from shared.events import StatusRevert, StatusRevertData, StatusSet, StatusSetData
 from shared.ids import uuid7
 
-CommandPublisher = Callable[[Sequence[StatusCommand]], Awaitable[None]]
 # What an approved alert turns everyone it found into (API.md reason codes).
 ALERT_COLOUR, ALERT_REASON = "yellow", "risk_area_visit"
-NOTIFICATIONS_KEY = "notifications"  # the operator's pause switch, as service.py reads it
 # A reviewer's list: the latest alerts; older ones are opened by id.
 LIST_LIMIT = 200
 
@@ -38,12 +42,12 @@ def command_id(alert_id: UUID, name: str) -> UUID:
 
 
 class AlertService:
-    """Venue alerts; the pool, the retention (with its clock) and the command publisher are injected."""
+    """Venue alerts; the store, the retention (with its clock) and the status commands' sender are given."""
 
-    def __init__(self, pool: asyncpg.Pool, retention: Retention, publish_status: CommandPublisher) -> None:
-        self._pool = pool
+    def __init__(self, store: Store, retention: Retention, status_commands: Sender) -> None:
+        self._store = store
         self._retention = retention
-        self._publish = publish_status
+        self._status_commands = status_commands
 
     async def create(
         self,
@@ -57,15 +61,9 @@ class AlertService:
     ) -> VenueAlert:
         """Find everyone present and keep the list for review; nobody is changed yet."""
         self._retention.check_window(from_at, to_at)
-        async with self._pool.acquire() as conn, conn.transaction():
-            people = await store_outbreaks.present_at(
-                conn,
-                venue_id,
-                from_at=from_at,
-                to_at=to_at,
-                dwell=dwell_minutes,
-                cutoff=self._retention.cutoff(),
-            )
+        async with self._store.unit() as unit:
+            window = VisitWindow(from_at, to_at, dwell_minutes, self._retention.cutoff())
+            people = await unit.alerts.present_at(venue_id, window)
             alert = VenueAlert(
                 alert_id=uuid7(),
                 venue_id=venue_id,
@@ -78,29 +76,25 @@ class AlertService:
                 created_at=self._retention.now(),
                 people=people,
             )
-            await store_outbreaks.save_alert(conn, alert)
-            await store.write_audit(
-                conn,
+            await unit.alerts.save(alert)
+            await unit.audit.write(
                 actor,
                 AuditAction.ALERT_CREATED,
                 len(people),
                 query_id=alert.alert_id,
                 detail={"venue_id": str(venue_id), "from": from_at.isoformat(), "to": to_at.isoformat()},
             )
-            created = await store_outbreaks.load_alert(conn, alert.alert_id)
-        assert created is not None  # written in this transaction
-        return created
+            return await _load(unit, alert.alert_id, lock=False)
 
     async def listed(self, state: AlertState | None) -> list[AlertSummary]:
         """The latest alerts for review, without their people (so not an audited read)."""
-        async with self._pool.acquire() as conn:
-            return await store_outbreaks.alerts(conn, state, LIST_LIMIT)
+        return await self._store.alerts.latest(state, LIST_LIMIT)
 
     async def show(self, actor: UUID, alert_id: UUID) -> VenueAlert:
         """An alert with the people it found: a staff read of movements, so it is audited."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            alert = await self._load(conn, alert_id, lock=False)
-            await store.write_audit(conn, actor, AuditAction.ALERT_VIEW, len(alert.people), query_id=alert_id)
+        async with self._store.unit() as unit:
+            alert = await _load(unit, alert_id, lock=False)
+            await unit.audit.write(actor, AuditAction.ALERT_VIEW, len(alert.people), query_id=alert_id)
         return alert
 
     async def approve(self, actor: UUID, alert_id: UUID) -> VenueAlert:
@@ -110,63 +104,61 @@ class AlertService:
         both send; a failed publish leaves it pending, and sending again repeats the same
         command ids.
         """
-        async with self._pool.acquire() as conn, conn.transaction():
-            alert = await self._load(conn, alert_id, lock=True)
+        async with self._store.unit() as unit:
+            alert = await _load(unit, alert_id, lock=True)
             if alert.created_by == actor:
-                raise Forbidden("Two-person rule: the alert's creator cannot approve it.")
+                raise OwnAlert()
             if alert.state != "pending":
-                raise Conflict(f"The alert is {alert.state}; only a pending alert can be approved.")
-            if await _paused(conn):
-                raise Conflict("Notifications are paused by an operator; nothing was sent.")
-            await self._publish([_set_command(alert, p, actor) for p in (x.person_id for x in alert.people)])
-            now = self._retention.now()
-            await store_outbreaks.approve_alert(conn, alert_id, actor, now)
-            await store.write_audit(
-                conn,
+                raise AlertNotPending(alert.state)
+            if await notifications_paused(unit.settings):
+                raise NotificationsPaused()
+            commands = [_set_command(alert, p.person_id, actor) for p in alert.people]
+            await send_commands(self._status_commands, commands)
+            await unit.alerts.approve(alert_id, actor, self._retention.now())
+            await unit.audit.write(
                 actor,
                 AuditAction.ALERT_APPROVED,
                 len(alert.people),
                 query_id=alert_id,
                 detail={"created_by": str(alert.created_by)},
             )
-            await store_outbreaks.write_audits(
-                conn,
+            await unit.audit.write_each(
                 actor,
                 AuditAction.ALERT_PERSON_CHANGED,
                 [p.person_id for p in alert.people],
                 query_id=alert_id,
                 detail={"colour": ALERT_COLOUR, "reason": ALERT_REASON},
             )
-            return await self._load(conn, alert_id, lock=False)
+            return await _load(unit, alert_id, lock=False)
 
     async def withdraw(self, actor: UUID, alert_id: UUID) -> VenueAlert:
         """Withdraw an alert; when it was approved, status.revert takes back what it changed."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            alert = await self._load(conn, alert_id, lock=True)
+        async with self._store.unit() as unit:
+            alert = await _load(unit, alert_id, lock=True)
             if alert.state == "withdrawn":
-                raise Conflict("The alert is already withdrawn.")
+                raise AlertAlreadyWithdrawn()
             if alert.state == "approved":
                 revert = StatusRevert(
                     event_id=command_id(alert_id, "revert"),
                     data=StatusRevertData(alert_id=alert_id, requested_by=actor),
                 )
-                await self._publish([revert])
-            await store_outbreaks.withdraw_alert(conn, alert_id, actor, self._retention.now())
-            await store.write_audit(
-                conn,
+                await send_commands(self._status_commands, [revert])
+            await unit.alerts.withdraw(alert_id, actor, self._retention.now())
+            await unit.audit.write(
                 actor,
                 AuditAction.ALERT_WITHDRAWN,
                 len(alert.people) if alert.state == "approved" else 0,
                 query_id=alert_id,
                 detail={"was": alert.state},
             )
-            return await self._load(conn, alert_id, lock=False)
+            return await _load(unit, alert_id, lock=False)
 
-    async def _load(self, conn: asyncpg.Connection, alert_id: UUID, *, lock: bool) -> VenueAlert:
-        alert = await store_outbreaks.load_alert(conn, alert_id, lock=lock)
-        if alert is None:
-            raise NotFound("No venue alert has this id.")
-        return alert
+
+async def _load(unit: Unit, alert_id: UUID, *, lock: bool) -> VenueAlert:
+    alert = await unit.alerts.load(alert_id, lock=lock)
+    if alert is None:
+        raise AlertNotFound()
+    return alert
 
 
 def _set_command(alert: VenueAlert, person_id: UUID, approver: UUID) -> StatusSet:
@@ -180,8 +172,3 @@ def _set_command(alert: VenueAlert, person_id: UUID, approver: UUID) -> StatusSe
             alert_id=alert.alert_id,
         ),
     )
-
-
-async def _paused(conn: asyncpg.Connection) -> bool:
-    value = await store.read_setting(conn, NOTIFICATIONS_KEY)
-    return bool(value and value.get("paused"))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends
 
-from services.tracing.alerts import AlertService
 from services.tracing.api import Epidemiologist
 from services.tracing.api_outbreaks import stored_id
-from services.tracing.models import AlertState, VenueAlert
+from services.tracing.errors import AlertNotFound
+from services.tracing.models_outbreaks import (
+    AlertListOut,
+    AlertState,
+    AlertSummaryOut,
+    VenueAlertIn,
+    VenueAlertOut,
+)
+from services.tracing.services import ServicesDep
 from shared.auth import Principal, current_principal, require_role
 from shared.errors import Forbidden, problems
 
@@ -37,81 +42,13 @@ async def _reviewer(principal: Annotated[Principal, Depends(current_principal)])
 Reviewer = Annotated[Principal, Depends(_reviewer)]
 
 
-async def _alerts(request: Request) -> AlertService:  # async: no thread hop (shared/auth.py)
-    service: AlertService = request.app.state.alerts
-    return service
-
-
-Alerts = Annotated[AlertService, Depends(_alerts)]
-
-
 def _alert_key(raw: str) -> UUID:
-    return stored_id(raw, "venue alert")
-
-
-class VenueAlertIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    venue_id: UUID
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
-    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
-    note: str | None = Field(default=None, max_length=500)
-
-
-class AlertPersonOut(BaseModel):
-    person_id: UUID
-    masked_name: str | None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class VenueAlertOut(BaseModel):
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    dwell_minutes: int | None
-    note: str | None
-    state: AlertState
-    colour: Literal["yellow"] = "yellow"
-    reason: Literal["risk_area_visit"] = "risk_area_visit"
-    created_by: UUID
-    created_at: datetime
-    approved_by: UUID | None
-    approved_at: datetime | None
-    withdrawn_by: UUID | None
-    withdrawn_at: datetime | None
-    people_count: int
-    people: list[AlertPersonOut] = Field(description="everyone present, as found when the alert was made")
-
-    @classmethod
-    def of(cls, a: VenueAlert) -> VenueAlertOut:
-        fields = a.model_dump(exclude={"from_at", "to_at", "people"})
-        people = [AlertPersonOut(**p.model_dump()) for p in a.people]
-        return cls(**fields, from_=a.from_at, to=a.to_at, people_count=len(people), people=people)
-
-
-class AlertSummaryOut(BaseModel):
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    state: AlertState
-    created_by: UUID
-    created_at: datetime
-    people_count: int
-
-
-class AlertListOut(BaseModel):
-    alerts: list[AlertSummaryOut] = Field(description="the latest 200, newest first")
+    return stored_id(raw, AlertNotFound)
 
 
 @router.get("/venue-alerts", response_model=AlertListOut, response_model_by_alias=True)
-async def list_venue_alerts(who: Reviewer, alerts: Alerts, state: AlertState | None = None) -> AlertListOut:
-    found = await alerts.listed(state)
+async def list_venue_alerts(who: Reviewer, s: ServicesDep, state: AlertState | None = None) -> AlertListOut:
+    found = await s.alerts.listed(state)
     return AlertListOut(
         alerts=[
             AlertSummaryOut(**a.model_dump(exclude={"from_at", "to_at"}), from_=a.from_at, to=a.to_at)
@@ -121,25 +58,25 @@ async def list_venue_alerts(who: Reviewer, alerts: Alerts, state: AlertState | N
 
 
 @router.post("/venue-alerts", status_code=201, response_model=VenueAlertOut, response_model_by_alias=True)
-async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, alerts: Alerts) -> VenueAlertOut:
-    alert = await alerts.create(
+async def create_venue_alert(body: VenueAlertIn, who: Epidemiologist, s: ServicesDep) -> VenueAlertOut:
+    alert = await s.alerts.create(
         who.person_id, body.venue_id, body.from_, body.to, dwell_minutes=body.dwell_minutes, note=body.note
     )
     return VenueAlertOut.of(alert)
 
 
 @router.get("/venue-alerts/{alert_id}", response_model=VenueAlertOut, response_model_by_alias=True)
-async def show_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.show(who.person_id, _alert_key(alert_id)))
+async def show_venue_alert(alert_id: str, who: Reviewer, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.show(who.person_id, _alert_key(alert_id)))
 
 
 @router.post("/venue-alerts/{alert_id}/approvals", response_model=VenueAlertOut, response_model_by_alias=True)
-async def approve_venue_alert(alert_id: str, who: HealthAuthority, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.approve(who.person_id, _alert_key(alert_id)))
+async def approve_venue_alert(alert_id: str, who: HealthAuthority, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.approve(who.person_id, _alert_key(alert_id)))
 
 
 @router.post(
     "/venue-alerts/{alert_id}/withdrawal", response_model=VenueAlertOut, response_model_by_alias=True
 )
-async def withdraw_venue_alert(alert_id: str, who: Reviewer, alerts: Alerts) -> VenueAlertOut:
-    return VenueAlertOut.of(await alerts.withdraw(who.person_id, _alert_key(alert_id)))
+async def withdraw_venue_alert(alert_id: str, who: Reviewer, s: ServicesDep) -> VenueAlertOut:
+    return VenueAlertOut.of(await s.alerts.withdraw(who.person_id, _alert_key(alert_id)))

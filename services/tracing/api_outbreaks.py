@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.tracing import outbreak_exports
+from services.tracing import exports
 from services.tracing.api import Epidemiologist
-from services.tracing.models import AuditAction, ExposureAnalysis, OutbreakGraph
-from services.tracing.outbreaks import MAX_CASES, MIN_CASES, OutbreakService
+from services.tracing.errors import AnalysisNotFound
+from services.tracing.models import AuditAction
+from services.tracing.models_outbreaks import ExposureAnalysisIn, ExposureAnalysisOut, OutbreakGraphOut
+from services.tracing.services import ServicesDep
 from shared.errors import NotFound, problems
 
 # Every route here may answer these (a body malformed or too large, no or a bad token, the wrong
@@ -25,95 +26,16 @@ router = APIRouter(
 )
 
 
-async def _outbreaks(request: Request) -> OutbreakService:  # async: no thread hop (shared/auth.py)
-    service: OutbreakService = request.app.state.outbreaks
-    return service
-
-
-Outbreaks = Annotated[OutbreakService, Depends(_outbreaks)]
-
-
-def stored_id(raw: str, what: str) -> UUID:
+def stored_id(raw: str, missing: Callable[[], NotFound]) -> UUID:
     """The id in a path; one that is not a UUID names nothing stored (404, not 422)."""
     try:
         return UUID(raw)
     except ValueError as exc:
-        raise NotFound(f"No {what} has this id.") from exc
+        raise missing() from exc
 
 
 def analysis_key(raw: str) -> UUID:
-    return stored_id(raw, "exposure analysis")
-
-
-class ExposureAnalysisIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    person_ids: list[UUID] = Field(min_length=MIN_CASES, max_length=MAX_CASES)
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
-    # Minutes between one case leaving and another arriving that still count as shared
-    # (surfaces, air); 12 hours at most, like a visit.
-    gap_minutes: int = Field(default=0, ge=0, le=720)
-    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
-
-
-class ExposureOut(BaseModel):
-    venue_id: UUID
-    venue_name: str | None
-    starts_at: datetime
-    ends_at: datetime
-    case_count: int
-    person_ids: list[UUID]
-
-
-class TimelineVisitOut(BaseModel):
-    venue_id: UUID
-    venue_name: str | None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class CaseTimelineOut(BaseModel):
-    person_id: UUID
-    visits: list[TimelineVisitOut]
-
-
-class ExposureAnalysisOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    analysis_id: UUID
-    requested_by: UUID
-    person_ids: list[UUID]
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    gap_minutes: int
-    dwell_minutes: int | None
-    created_at: datetime
-    exposures: list[ExposureOut] = Field(description="ranked: most cases first, then earliest")
-    timelines: list[CaseTimelineOut] = Field(description="every case, with its visits in the window")
-
-    @classmethod
-    def of(cls, a: ExposureAnalysis) -> ExposureAnalysisOut:
-        by_case: dict[UUID, list[TimelineVisitOut]] = {case: [] for case in a.case_ids}
-        for v in a.timelines:
-            by_case[v.person_id].append(TimelineVisitOut(**v.model_dump(exclude={"person_id"})))
-        return cls(
-            analysis_id=a.analysis_id,
-            requested_by=a.requested_by,
-            person_ids=a.case_ids,
-            from_=a.from_at,
-            to=a.to_at,
-            gap_minutes=a.gap_minutes,
-            dwell_minutes=a.dwell_minutes,
-            created_at=a.created_at,
-            exposures=[
-                ExposureOut(
-                    **e.model_dump(exclude={"case_ids"}), case_count=len(e.case_ids), person_ids=e.case_ids
-                )
-                for e in a.exposures
-            ],
-            timelines=[CaseTimelineOut(person_id=case, visits=visits) for case, visits in by_case.items()],
-        )
+    return stored_id(raw, AnalysisNotFound)
 
 
 @router.post(
@@ -123,9 +45,9 @@ class ExposureAnalysisOut(BaseModel):
     response_model_by_alias=True,
 )
 async def analyse_exposures(
-    body: ExposureAnalysisIn, who: Epidemiologist, outbreaks: Outbreaks
+    body: ExposureAnalysisIn, who: Epidemiologist, s: ServicesDep
 ) -> ExposureAnalysisOut:
-    analysis = await outbreaks.analyse(
+    analysis = await s.outbreaks.analyse(
         who.person_id,
         body.person_ids,
         body.from_,
@@ -134,31 +56,6 @@ async def analyse_exposures(
         dwell_minutes=body.dwell_minutes,
     )
     return ExposureAnalysisOut.of(analysis)
-
-
-class GraphNodeOut(BaseModel):
-    person_id: UUID
-    depth: int = Field(description="0 for a case, 1 or 2 for a contact")
-
-
-class GraphEdgeOut(BaseModel):
-    source: UUID
-    target: UUID
-    venue_id: UUID
-    venue_name: str | None
-    checked_in_at: datetime
-    overlap_minutes: float
-    depth: int
-
-
-class OutbreakGraphOut(BaseModel):
-    analysis_id: UUID
-    nodes: list[GraphNodeOut]
-    edges: list[GraphEdgeOut]
-
-    @classmethod
-    def of(cls, g: OutbreakGraph) -> OutbreakGraphOut:
-        return cls.model_validate(g.model_dump())
 
 
 def _download(content: str | bytes, media_type: str, name: str) -> Response:
@@ -178,35 +75,35 @@ AS_GRAPHML: dict[int | str, dict[str, Any]] = {200: {"content": {GRAPHML: {}}, "
 
 
 @router.get("/exposure-analyses/{analysis_id}.csv", response_class=Response, responses=AS_CSV)
-async def export_exposures(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_exposures(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    analysis = await outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
-    return _download(outbreak_exports.exposures_csv(analysis), CSV, f"exposures-{key}.csv")
+    analysis = await s.outbreaks.show(who.person_id, key, action=AuditAction.OUTBREAK_EXPORT)
+    return _download(exports.exposures_csv(analysis), CSV, f"exposures-{key}.csv")
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph", response_model=OutbreakGraphOut)
-async def outbreak_graph(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> OutbreakGraphOut:
-    return OutbreakGraphOut.of(await outbreaks.graph(who.person_id, analysis_key(analysis_id)))
+async def outbreak_graph(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> OutbreakGraphOut:
+    return OutbreakGraphOut.of(await s.outbreaks.graph(who.person_id, analysis_key(analysis_id)))
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph.csv", response_class=Response, responses=AS_CSV)
-async def export_graph_csv(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_graph_csv(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    graph = await outbreaks.graph(who.person_id, key)
-    return _download(outbreak_exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
+    graph = await s.outbreaks.graph(who.person_id, key)
+    return _download(exports.edges_csv(graph), CSV, f"contacts-{key}.csv")
 
 
 @router.get("/exposure-analyses/{analysis_id}/graph.graphml", response_class=Response, responses=AS_GRAPHML)
-async def export_graphml(analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks) -> Response:
+async def export_graphml(analysis_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
     key = analysis_key(analysis_id)
-    graph = await outbreaks.graph(who.person_id, key)
-    return _download(outbreak_exports.graphml(graph), GRAPHML, f"outbreak-{key}.graphml")
+    graph = await s.outbreaks.graph(who.person_id, key)
+    return _download(exports.graphml(graph), GRAPHML, f"outbreak-{key}.graphml")
 
 
 @router.get(
     "/exposure-analyses/{analysis_id}", response_model=ExposureAnalysisOut, response_model_by_alias=True
 )
 async def show_exposure_analysis(
-    analysis_id: str, who: Epidemiologist, outbreaks: Outbreaks
+    analysis_id: str, who: Epidemiologist, s: ServicesDep
 ) -> ExposureAnalysisOut:
-    return ExposureAnalysisOut.of(await outbreaks.show(who.person_id, analysis_key(analysis_id)))
+    return ExposureAnalysisOut.of(await s.outbreaks.show(who.person_id, analysis_key(analysis_id)))

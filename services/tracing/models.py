@@ -1,16 +1,23 @@
-"""Internal models of the tracing service: rows in and out of the store, never the wire events."""
+"""Models of the tracing service: the rows a store returns, the bodies its routes take, and the
+bodies of its JSON answers; outbreak work's are in ``models_outbreaks.py``. Never the wire events
+(``shared.events``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from shared.events import Colour, IdKind
 
 
-class _Model(BaseModel):
+class Row(BaseModel):
+    """A row as the store returns it: frozen."""
+
     model_config = ConfigDict(frozen=True)
 
 
@@ -57,7 +64,7 @@ class CheckoutRow(NamedTuple):
     checked_out_at: datetime
 
 
-class Venue(_Model):
+class Venue(Row):
     venue_id: UUID
     region_code: str
     name: str
@@ -65,21 +72,21 @@ class Venue(_Model):
     typical_stay_minutes: int | None
 
 
-class Person(_Model):
+class Person(Row):
     person_id: UUID
     id_kind: str
     masked_name: str
     masked_id: str
 
 
-class PresenceRow(_Model):
+class PresenceRow(Row):
     person_id: UUID
     checked_in_at: datetime
     method: str
     colour_at_checkin: str
 
 
-class OwnVisit(_Model):
+class OwnVisit(Row):
     checkin_id: UUID
     venue_id: UUID
     venue_name: str | None
@@ -89,7 +96,7 @@ class OwnVisit(_Model):
     colour_at_checkin: str
 
 
-class CaseVisit(_Model):
+class CaseVisit(Row):
     """One visit of the case inside the query window, with the end the query computed."""
 
     checkin_id: UUID
@@ -100,7 +107,7 @@ class CaseVisit(_Model):
     checked_out_at: datetime | None
 
 
-class Contact(_Model):
+class Contact(Row):
     """One person found by a contact query, at the visit of their largest overlap.
 
     ``via_person_id`` is whom they met there (the case at depth 1, a depth-1
@@ -119,7 +126,7 @@ class Contact(_Model):
     met_at: datetime | None = None
 
 
-class QueryParameters(_Model):
+class QueryParameters(Row):
     person_id: UUID
     from_at: datetime
     to_at: datetime
@@ -128,7 +135,7 @@ class QueryParameters(_Model):
     depth: int
 
 
-class ContactQueryResult(_Model):
+class ContactQueryResult(Row):
     query_id: UUID
     requested_by: UUID
     parameters: QueryParameters
@@ -137,7 +144,7 @@ class ContactQueryResult(_Model):
     created_at: datetime
 
 
-class AuditEntry(_Model):
+class AuditEntry(Row):
     actor_id: UUID
     action: str
     query_id: UUID | None
@@ -147,106 +154,105 @@ class AuditEntry(_Model):
     detail: dict[str, Any]
 
 
-# --- outbreak work (store_outbreaks.py) ------------------------------------------
+# --- requests (the bodies api.py parses) ----------------------------------------
 
 
-class CaseTimelineVisit(_Model):
-    """One visit of one case of an exposure analysis, alive inside its window."""
+class ContactQueryIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
+    person_id: UUID
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    # 12 hours at most (API.md); a visit shorter than a minute is not a visit.
+    dwell_minutes: int | None = Field(default=None, ge=1, le=720)
+    min_overlap_minutes: int = Field(default=1, ge=1, le=720)
+    depth: Literal[1, 2] = 1
+
+
+class NotificationIn(BaseModel):
+    colour: Colour
+    reason: str = Field(min_length=1, max_length=64)
+
+
+class PersonLookupIn(BaseModel):
+    id_kind: IdKind
+    id_number: str = Field(min_length=4, max_length=32)
+
+
+class PausedIn(BaseModel):
+    paused: bool
+
+
+# --- answers (the response models of api.py; API.md's bodies) ---------------------
+
+# An instant written as Python writes it (``+00:00``, not pydantic's ``Z``): these fields were
+# answered so before they had a model, and API.md's examples show them so.
+Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class PresenceOut(BaseModel):
+    venue_id: UUID
+    checkins: list[PresenceRow]
+
+
+class OwnVisitsOut(BaseModel):
+    person_id: UUID
+    visits: list[OwnVisit]
+    checkins: list[OwnVisit] = Field(description="the same visits, under the name API.md first gave them")
+
+
+class ContactOut(BaseModel):
     person_id: UUID
     venue_id: UUID
     venue_name: str | None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class SharedExposure(_Model):
-    """A venue-window that two or more cases shared: their visits overlap or lie within the gap."""
-
-    venue_id: UUID
-    venue_name: str | None
-    starts_at: datetime
-    ends_at: datetime
-    case_ids: list[UUID]
-
-
-class ExposureAnalysis(_Model):
-    analysis_id: UUID
-    requested_by: UUID
-    case_ids: list[UUID]
-    from_at: datetime
-    to_at: datetime
-    gap_minutes: int
-    dwell_minutes: int | None
-    exposures: list[SharedExposure]
-    timelines: list[CaseTimelineVisit]
-    created_at: datetime
-
-
-class GraphNode(_Model):
-    """A person of an outbreak's contact graph: a case (depth 0) or a contact of depth 1 or 2."""
-
-    person_id: UUID
-    depth: int
-
-
-class GraphEdge(_Model):
-    """Who met whom: ``source`` (a case, or a depth-1 contact) met ``target`` at a venue."""
-
-    source: UUID
-    target: UUID
-    venue_id: UUID
-    venue_name: str | None
-    checked_in_at: datetime  # the target's check-in at the venue where they met
+    contact_checked_in_at: datetime
+    case_checked_in_at: datetime
     overlap_minutes: float
     depth: int
+    via_person_id: UUID
 
 
-class OutbreakGraph(_Model):
-    analysis_id: UUID
-    nodes: list[GraphNode]
-    edges: list[GraphEdge]
-
-
-AlertState = Literal["pending", "approved", "withdrawn"]
-
-
-class AlertPerson(_Model):
-    """Someone a venue alert found present, at their earliest visit overlapping its window."""
-
+class ContactQueryOut(BaseModel):
+    query_id: UUID
     person_id: UUID
-    masked_name: str | None = None
-    checked_in_at: datetime
-    ends_at: datetime
-
-
-class AlertSummary(_Model):
-    """A venue alert without its people: what a reviewer's list shows."""
-
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None = None
-    from_at: datetime
-    to_at: datetime
-    state: AlertState
-    created_by: UUID
-    created_at: datetime
-    people_count: int
-
-
-class VenueAlert(_Model):
-    alert_id: UUID
-    venue_id: UUID
-    venue_name: str | None = None
-    from_at: datetime
-    to_at: datetime
+    from_: Instant = Field(serialization_alias="from")
+    to: Instant
     dwell_minutes: int | None
-    note: str | None
-    state: AlertState
-    created_by: UUID
-    created_at: datetime
-    approved_by: UUID | None = None
-    approved_at: datetime | None = None
-    withdrawn_by: UUID | None = None
-    withdrawn_at: datetime | None = None
-    people: list[AlertPerson]
+    min_overlap_minutes: int
+    depth: int
+    created_at: Instant
+    requested_by: UUID
+    case_visits: list[CaseVisit]
+    contacts: list[ContactOut] = Field(description="depth 1, then depth 2, each by overlap, largest first")
+
+    @classmethod
+    def of(cls, result: ContactQueryResult) -> ContactQueryOut:
+        p = result.parameters
+        return cls(
+            query_id=result.query_id,
+            person_id=p.person_id,
+            from_=p.from_at,
+            to=p.to_at,
+            dwell_minutes=p.dwell_minutes,
+            min_overlap_minutes=p.min_overlap_minutes,
+            depth=p.depth,
+            created_at=result.created_at,
+            requested_by=result.requested_by,
+            case_visits=result.case_visits,
+            contacts=[ContactOut(**c.model_dump(exclude={"met_at"})) for c in result.contacts],
+        )
+
+
+class NotificationOut(BaseModel):
+    query_id: UUID
+    notified: int = Field(description="how many status.set commands went out")
+    colour: Colour
+    reason: str
+
+
+class PausedOut(BaseModel):
+    paused: bool
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntry]

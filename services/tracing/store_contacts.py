@@ -15,33 +15,20 @@ checked_in_at) indexes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from uuid import UUID
 
-import asyncpg
-
-from services.tracing.models import CaseVisit, Contact, QueryParameters
-from services.tracing.store import MAX_DWELL_MINUTES
-
-# Minutes a visit lasts when neither the query nor the venue says (API.md).
-DEFAULT_DWELL_MINUTES = 60
-
-
-def _end(alias: str, dwell: str) -> str:
-    """The SQL expression of a visit's end for the check-in row ``alias`` joined to venue ``v<alias>``."""
-    return (
-        f"LEAST({alias}.checked_in_at + make_interval(mins => LEAST(COALESCE({dwell}::int,"
-        f" v{alias}.typical_stay_minutes, {DEFAULT_DWELL_MINUTES}), {MAX_DWELL_MINUTES})),"
-        f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
-    )
-
+from services.tracing.models import CaseVisit, Contact, ContactQueryResult, QueryParameters
+from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, visit_end
 
 # $1 case, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff.
 # Generous on purpose: a case visit that began up to 12 h before ``from`` and is
 # still going at ``from`` counts, because the case was there inside the window.
 _CASE_VISITS = f"""
     SELECT c.checkin_id, c.venue_id, vc.name AS venue_name, c.checked_in_at, c.checked_out_at,
-           {_end("c", "$4")} AS ends_at
+           {visit_end("c", "$4")} AS ends_at
     FROM tracing.checkins AS c
     LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
     WHERE c.person_id = $1
@@ -64,7 +51,7 @@ WITH case_visits AS ({_SELECT_CASE_VISITS}),
 pairs AS (
     SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
-           LEAST(cv.ends_at, {_end("o", "$4")}) - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
+           LEAST(cv.ends_at, {visit_end("o", "$4")}) - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
            GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
     FROM case_visits AS cv
     JOIN tracing.checkins AS o
@@ -100,7 +87,7 @@ WITH seeds AS (
 ),
 seed_visits AS (
     SELECT s.person_id AS seed_id, c.venue_id, c.checked_in_at AS seed_checked_in_at,
-           GREATEST(c.checked_in_at, s.met_at) AS starts_at, {_end("c", "$5")} AS ends_at
+           GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$5")} AS ends_at
     FROM seeds AS s
     JOIN tracing.checkins AS c
       ON c.person_id = s.person_id
@@ -116,7 +103,7 @@ live AS (
 pairs AS (
     SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
            l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {_end("o", "$5")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
+           LEAST(l.ends_at, {visit_end("o", "$5")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
     FROM live AS l
     JOIN tracing.checkins AS o
       ON o.venue_id = l.venue_id
@@ -138,35 +125,130 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
 
 
-async def case_visits(conn: asyncpg.Connection, q: QueryParameters, cutoff: datetime) -> list[CaseVisit]:
-    """The case's visits that are alive inside [from, to] (see the note on generosity above)."""
-    rows = await conn.fetch(_SELECT_CASE_VISITS, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff)
-    return [CaseVisit(**dict(row)) for row in rows]
+_QUERY_CONTACT_COLUMNS = (
+    "query_id",
+    "person_id",
+    "venue_id",
+    "contact_checked_in_at",
+    "case_checked_in_at",
+    "overlap_minutes",
+    "depth",
+    "via_person_id",
+)
 
 
-async def contacts_depth_1(conn: asyncpg.Connection, q: QueryParameters, cutoff: datetime) -> list[Contact]:
-    rows = await conn.fetch(
-        _DEPTH_1, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff, q.min_overlap_minutes
-    )
-    return [Contact(**dict(row), depth=1, via_person_id=q.person_id) for row in rows]
+class ContactStore:
+    """Contact queries: the statements that find contacts, and the queries kept with their answers."""
 
+    def __init__(self, db: Connections) -> None:
+        self._db = db
 
-async def contacts_depth_2(
-    conn: asyncpg.Connection, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
-) -> list[Contact]:
-    """Contacts of the depth-1 contacts, from the moment each met the case; excludes depth 0 and 1."""
-    seeds = [c for c in first if c.met_at is not None]
-    if not seeds:
-        return []
-    rows = await conn.fetch(
-        _DEPTH_2,
-        [c.person_id for c in seeds],
-        [c.met_at for c in seeds],
-        q.from_at,
-        q.to_at,
-        q.dwell_minutes,
-        cutoff,
-        q.min_overlap_minutes,
-        [q.person_id, *(c.person_id for c in first)],
-    )
-    return [Contact(**dict(row), depth=2) for row in rows]
+    async def case_visits(self, q: QueryParameters, cutoff: datetime) -> list[CaseVisit]:
+        """The case's visits that are alive inside [from, to] (see the note on generosity above)."""
+        async with self._db() as conn:
+            rows = await conn.fetch(
+                _SELECT_CASE_VISITS, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff
+            )
+        return [CaseVisit(**dict(row)) for row in rows]
+
+    async def contacts_depth_1(self, q: QueryParameters, cutoff: datetime) -> list[Contact]:
+        async with self._db() as conn:
+            rows = await conn.fetch(
+                _DEPTH_1, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff, q.min_overlap_minutes
+            )
+        return [Contact(**dict(row), depth=1, via_person_id=q.person_id) for row in rows]
+
+    async def contacts_depth_2(
+        self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
+    ) -> list[Contact]:
+        """Contacts of the depth-1 contacts, from the moment each met the case; excludes depth 0 and 1."""
+        seeds = [c for c in first if c.met_at is not None]
+        if not seeds:
+            return []
+        async with self._db() as conn:
+            rows = await conn.fetch(
+                _DEPTH_2,
+                [c.person_id for c in seeds],
+                [c.met_at for c in seeds],
+                q.from_at,
+                q.to_at,
+                q.dwell_minutes,
+                cutoff,
+                q.min_overlap_minutes,
+                [q.person_id, *(c.person_id for c in first)],
+            )
+        return [Contact(**dict(row), depth=2) for row in rows]
+
+    async def save_query(self, result: ContactQueryResult) -> None:
+        """Store a query and its contacts (two statements: in a unit of work)."""
+        p = result.parameters
+        visits = [v.model_dump(mode="json") for v in result.case_visits]
+        async with self._db() as conn:
+            await conn.execute(
+                "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at,"
+                " dwell_minutes, min_overlap_minutes, depth, case_visits, contact_count, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)",
+                result.query_id,
+                result.requested_by,
+                p.person_id,
+                p.from_at,
+                p.to_at,
+                p.dwell_minutes,
+                p.min_overlap_minutes,
+                p.depth,
+                json.dumps(visits),
+                len(result.contacts),
+                result.created_at,
+            )
+            await conn.copy_records_to_table(
+                "query_contacts",
+                schema_name="tracing",
+                columns=_QUERY_CONTACT_COLUMNS,
+                records=[
+                    (
+                        result.query_id,
+                        c.person_id,
+                        c.venue_id,
+                        c.contact_checked_in_at,
+                        c.case_checked_in_at,
+                        c.overlap_minutes,
+                        c.depth,
+                        c.via_person_id,
+                    )
+                    for c in result.contacts
+                ],
+            )
+
+    async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
+        async with self._db() as conn:
+            head = await conn.fetchrow("SELECT * FROM tracing.contact_queries WHERE query_id = $1", query_id)
+            if head is None:
+                return None
+            rows = await conn.fetch(
+                "SELECT q.person_id, q.venue_id, v.name AS venue_name, q.contact_checked_in_at,"
+                " q.case_checked_in_at, q.overlap_minutes, q.depth, q.via_person_id"
+                " FROM tracing.query_contacts q LEFT JOIN tracing.venues v ON v.venue_id = q.venue_id"
+                " WHERE q.query_id = $1 ORDER BY q.depth, q.overlap_minutes DESC, q.person_id",
+                query_id,
+            )
+        return ContactQueryResult(
+            query_id=head["query_id"],
+            requested_by=head["requested_by"],
+            parameters=QueryParameters(
+                person_id=head["person_id"],
+                from_at=head["from_at"],
+                to_at=head["to_at"],
+                dwell_minutes=head["dwell_minutes"],
+                min_overlap_minutes=head["min_overlap_minutes"],
+                depth=head["depth"],
+            ),
+            case_visits=[CaseVisit(**v) for v in json.loads(head["case_visits"])],
+            contacts=[Contact(**dict(row)) for row in rows],
+            created_at=head["created_at"],
+        )
+
+    async def delete_queries_before(self, cutoff: datetime) -> int:
+        async with self._db() as conn:
+            return affected(
+                await conn.execute("DELETE FROM tracing.contact_queries WHERE created_at < $1", cutoff)
+            )

@@ -82,21 +82,3 @@ def decode_row(raw: bytes) -> CheckinRow | CheckoutRow:
             data["checked_in_at"],
         ),
     )
-
-
-def row_of(event: CheckinRecorded | CheckoutRecorded) -> CheckinRow | CheckoutRow:
-    """The store row of an already validated event, read field by field (no dump, no revalidation)."""
-    if isinstance(event, CheckoutRecorded):
-        return CheckoutRow(event.data.person_id, event.data.venue_id, event.data.checked_out_at)
-    data = event.data
-    return CheckinRow(
-        data.checkin_id,
-        data.person_id,
-        data.venue_id,
-        data.method,
-        data.temperature_band,
-        data.colour_at_checkin,
-        data.inspector_id,
-        data.guardian_id,
-        data.checked_in_at,
-    )

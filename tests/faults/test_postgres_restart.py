@@ -46,7 +46,7 @@ async def test_postgres_restart_loses_and_doubles_nothing(
     postgres_server: PrivatePostgres,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="venuecode.tracing.handlers")
+    caplog.set_level(logging.WARNING, logger="venuecode.tracing.pipeline")
     private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
     on_private_pg = private.model_copy(update={"postgres_url": postgres_server.url})
     world = make_world(private, people=40, venues=6)

@@ -12,17 +12,19 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 
-from services.tracing import store
 from services.tracing.app import MIGRATIONS
 from services.tracing.config import Settings
 from services.tracing.models import CheckinRow, QueryParameters
+from services.tracing.retention import Retention
 from services.tracing.service import TracingService
+from services.tracing.store import Store
 from shared.auth import AccessTokens
 from shared.db import create_pool, migrate
-from shared.events import StatusSet
 from shared.keys import load_keys
 from shared.settings import InfraSettings
+from tests.integration.tracing.timeline import partition_names
 
 RETENTION_DAYS = 21
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -38,8 +40,11 @@ async def pool(infra: InfraSettings) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-async def _nothing(commands: Sequence[StatusSet]) -> None:
-    return None
+class _Nowhere:
+    """A status-command sender that sends nothing (no command is asked for here)."""
+
+    async def send(self, events: Sequence[BaseModel], key: bytes) -> None:
+        return None
 
 
 def visit(person: uuid.UUID, venue: uuid.UUID, at: datetime) -> CheckinRow:
@@ -58,23 +63,18 @@ def visit(person: uuid.UUID, venue: uuid.UUID, at: datetime) -> CheckinRow:
 
 async def test_old_checkins_are_unreadable_and_dropped_while_the_audit_log_stays(pool: asyncpg.Pool) -> None:
     now = datetime.now(UTC)
-    tracing = TracingService(
-        pool,
-        retention_days=RETENTION_DAYS,
-        partitions_ahead_days=2,
-        publish_status=_nothing,
-        clock=lambda: now,
-    )
-    cutoff = tracing.cutoff()
+    retention = Retention(RETENTION_DAYS, clock=lambda: now)
+    tracing = TracingService(Store(pool), retention, _Nowhere(), partitions_ahead_days=2)
+    cutoff = retention.cutoff()
     case, contact, venue, actor = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     old = [visit(case, venue, cutoff - timedelta(days=3)), visit(contact, venue, cutoff - timedelta(days=3))]
     fresh = [visit(case, venue, now - timedelta(hours=2)), visit(contact, venue, now - timedelta(hours=2))]
     old_day = old[0].checked_in_at.date()
+    # Stored behind ingestion's back (it refuses stale rows), as if upkeep had not run yet.
+    await Store(pool).checkins.write(
+        old + fresh, [], partitions=sorted({r.checked_in_at.date() for r in old + fresh})
+    )
     async with pool.acquire() as conn:
-        # Stored behind ingestion's back (it refuses stale rows), as if upkeep had not run yet.
-        await store.ensure_partitions(conn, sorted({r.checked_in_at.date() for r in old + fresh}))
-        async with conn.transaction():
-            await store.record_checkins(conn, old + fresh)
         # An audit record as old as the dropped check-ins, and one older than any retention.
         for age in (timedelta(days=RETENTION_DAYS + 3), timedelta(days=400), timedelta(days=800)):
             await conn.execute(
@@ -102,7 +102,7 @@ async def test_old_checkins_are_unreadable_and_dropped_while_the_audit_log_stays
 
     _, dropped = await tracing.maintain()
     async with pool.acquire() as conn:
-        partitions = await store.partition_names(conn)
+        partitions = await partition_names(pool)
         oldest = await conn.fetchval("SELECT min(checked_in_at) FROM tracing.checkins")
         audit_ages = await conn.fetch(
             "SELECT at FROM tracing.audit_log WHERE actor_id = $1 AND action = 'export'", actor

@@ -6,12 +6,27 @@ from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 
 from services.tracing.app import MIGRATIONS, SESSION_SETTINGS
+from services.tracing.pipeline import Ingest
+from services.tracing.readmodel import RegistryProjection
+from services.tracing.retention import Retention
 from services.tracing.service import TracingService
+from services.tracing.store import Store
 from shared.db import create_pool, migrate
 from shared.events import StatusSet
 from shared.settings import InfraSettings
+
+
+class Recorder:
+    """A status-command sender that keeps what it was given (the sets; reverts are left out)."""
+
+    def __init__(self, sent: list[StatusSet]) -> None:
+        self.sent = sent
+
+    async def send(self, events: Sequence[BaseModel], key: bytes) -> None:
+        self.sent.extend(e for e in events if isinstance(e, StatusSet))
 
 
 @pytest.fixture
@@ -30,10 +45,22 @@ def sent() -> list[StatusSet]:
 
 
 @pytest.fixture
-async def tracing(pool: asyncpg.Pool, sent: list[StatusSet]) -> TracingService:
-    async def collect(commands: Sequence[StatusSet]) -> None:
-        sent.extend(commands)
+def store(pool: asyncpg.Pool) -> Store:
+    return Store(pool)
 
-    service = TracingService(pool, retention_days=21, partitions_ahead_days=2, publish_status=collect)
+
+@pytest.fixture
+def ingest(store: Store) -> Ingest:
+    return Ingest(store, Retention(21))
+
+
+@pytest.fixture
+def registry(store: Store) -> RegistryProjection:
+    return RegistryProjection(store)
+
+
+@pytest.fixture
+async def tracing(store: Store, sent: list[StatusSet]) -> TracingService:
+    service = TracingService(store, Retention(21), Recorder(sent), partitions_ahead_days=2)
     await service.maintain()
     return service

@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from services.tracing.app import create_app
 from services.tracing.config import Settings
 from services.tracing.models import Contact
-from services.tracing.service import TracingService
+from services.tracing.services import Services
 from shared.events import CHECKINS_TOPIC
 from shared.settings import InfraSettings
 from tests.integration.tracing import reference
@@ -72,16 +72,16 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
     t0 = base_time() - timedelta(hours=24)
     lines: list[Timeline] = []
     async with serve(plain_app), serve(citus_app):
-        plain: TracingService = plain_app.state.tracing
-        citus: TracingService = citus_app.state.tracing
+        plain: Services = plain_app.state.services
+        citus: Services = citus_app.state.services
         async with producer(infra) as client:
             for seed in range(TIMELINES):
                 rng = random.Random(seed)
                 line = timeline(rng, t0)
                 lines.append(line)
                 for event in line.venues:
-                    assert await plain.registry_event(event)
-                    assert await citus.registry_event(event)
+                    assert await plain.registry.apply(event)
+                    assert await citus.registry.apply(event)
                 # One venue's events on one partition, in time order, as checkin sends them.
                 for batch in batches(rng, line):
                     for event in batch:
@@ -103,8 +103,8 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
                 start = rng.choice([at for p, _, at in line.ins if p == case]) - minutes(30)
                 end = start + minutes(rng.randint(60, 12 * 60))
                 asked = query(case, start, end, depth=depth, dwell=rng.choice([None, 30, 720]))
-                mine = await plain.contact_query(case, asked)
-                theirs = await citus.contact_query(case, asked)
+                mine = await plain.tracing.contact_query(case, asked)
+                theirs = await citus.tracing.contact_query(case, asked)
                 dwell = asked.dwell_minutes
 
                 def dwell_of(where: uuid.UUID, dwell: int | None = dwell, line: Timeline = line) -> timedelta:
@@ -121,15 +121,19 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
                     assert agrees(c, want[c.person_id]), f"seed {seed} depth {depth}: {c}"
                 assert [v.checkin_id for v in theirs.case_visits] == [v.checkin_id for v in mine.case_visits]
                 compared += len(mine.contacts)
-                csv_mine = await plain.export_csv(case, mine.query_id)
-                csv_theirs = await citus.export_csv(case, theirs.query_id)
+                csv_mine = await plain.tracing.export_csv(case, mine.query_id)
+                csv_theirs = await citus.tracing.export_csv(case, theirs.query_id)
                 # The export reads the stored query back (a reference table join on Citus).
                 assert csv_theirs.splitlines()[0] == csv_mine.splitlines()[0]
                 assert len(csv_theirs.splitlines()) == len(csv_mine.splitlines()) == len(mine.contacts) + 1
             venue = line.venues[0].data.venue_id
             window = (t0, t0 + timedelta(hours=36))
-            assert await citus.presence(case, venue, *window) == await plain.presence(case, venue, *window)
-            assert await citus.own_visits(case, *window) == await plain.own_visits(case, *window)
+            assert await citus.tracing.presence(case, venue, *window) == await plain.tracing.presence(
+                case, venue, *window
+            )
+            assert await citus.tracing.own_visits(case, *window) == await plain.tracing.own_visits(
+                case, *window
+            )
         assert compared > 0
-        await citus.maintain()  # retention and partitions on the cluster
+        await citus.tracing.maintain()  # retention and partitions on the cluster
         print(f"\n[citus] {TIMELINES} timelines, {total[0]} check-ins, {compared} contacts compared")

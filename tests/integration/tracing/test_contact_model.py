@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from services.tracing.models import Contact
+from services.tracing.pipeline import Ingest
+from services.tracing.readmodel import RegistryProjection
 from services.tracing.service import TracingService
 from shared.events import CheckinRecorded, CheckoutRecorded, VenueRegistered, VenueRegisteredData
 from tests.integration.tracing import reference
-from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, query
+from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, query, write_events
 
 TIMELINES = 60  # seeded, so a failure names a reproducible timeline
 # The typical stays API.md and the tracing rules promise for these categories (an unknown
@@ -96,16 +98,18 @@ def agrees(got: Contact, want: reference.Found) -> bool:
     )
 
 
-async def test_sql_matches_the_reference_rules_on_random_busy_timelines(tracing: TracingService) -> None:
+async def test_sql_matches_the_reference_rules_on_random_busy_timelines(
+    ingest: Ingest, registry: RegistryProjection, tracing: TracingService
+) -> None:
     t0 = base_time() - timedelta(hours=24)
     asked = {"with_contacts": 0, "depth_2_found": 0, "long_overlaps": 0, "case_began_12h_edge": 0}
     for seed in range(TIMELINES):
         rng = random.Random(seed)
         line = timeline(rng, t0)
         for event in line.venues:
-            assert await tracing.registry_event(event)
+            assert await registry.apply(event)
         for batch in batches(rng, line):
-            await tracing.ingest(batch)
+            await write_events(ingest, batch)
         case = line.people[0]
         case_visit = rng.choice([at for p, _, at in line.ins if p == case])
         # Most windows open near a case visit; a quarter open 8 to 12 hours after it began,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -12,22 +11,25 @@ import pytest
 
 from services.tracing.alerts import AlertService
 from services.tracing.outbreaks import OutbreakService, Retention
+from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
+from services.tracing.store import Store
 from shared.errors import InvalidValue, NotFound
-from shared.events import StatusCommand, StatusSet
+from shared.events import StatusSet
 from tests.integration.tracing import reference, reference_outbreaks
-from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.integration.tracing.conftest import Recorder
+from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes, write_events
 
 TIMELINES = 40  # seeded, so a failure names a reproducible timeline
 
 
 @pytest.fixture
 def outbreaks(pool: asyncpg.Pool) -> OutbreakService:
-    return OutbreakService(pool, Retention(21))
+    return OutbreakService(Store(pool), Retention(21))
 
 
 async def test_exposures_match_the_reference_on_random_multi_case_timelines(
-    tracing: TracingService, outbreaks: OutbreakService
+    ingest: Ingest, tracing: TracingService, outbreaks: OutbreakService
 ) -> None:
     t0 = base_time() - timedelta(hours=12)
     with_answer = 0
@@ -51,8 +53,8 @@ async def test_exposures_match_the_reference_on_random_multi_case_timelines(
         end = start + minutes(rng.randrange(60, 480, 10))
         dwell = rng.choice([None, 10, 30, 45, 120])
         gap = rng.choice([0, 0, 5, 15, 60])
-        await tracing.ingest(
-            [checkin(p, v, at) for p, v, at in ins] + [checkout(p, v, at) for p, v, at in outs]
+        await write_events(
+            ingest, [checkin(p, v, at) for p, v, at in ins] + [checkout(p, v, at) for p, v, at in outs]
         )
 
         got = await outbreaks.analyse(cases[0], cases, start, end, gap_minutes=gap, dwell_minutes=dwell)
@@ -102,7 +104,7 @@ async def test_analyses_and_alerts_go_with_the_retention_period(
 
     def made(days_ago: int) -> tuple[OutbreakService, AlertService]:
         retention = Retention(21, clock=lambda: now - timedelta(days=days_ago))
-        return OutbreakService(pool, retention), AlertService(pool, retention, tracing_publisher(sent))
+        return OutbreakService(Store(pool), retention), AlertService(Store(pool), retention, Recorder(sent))
 
     kept, gone = [], []
     for days_ago, into in ((20, kept), (22, gone)):
@@ -129,10 +131,3 @@ async def test_analyses_and_alerts_go_with_the_retention_period(
             " UNION ALL SELECT alert_id FROM tracing.venue_alerts"
         )
     assert sorted(r["id"] for r in left) == sorted(kept)
-
-
-def tracing_publisher(sent: list[StatusSet]) -> Callable[[Sequence[StatusCommand]], Awaitable[None]]:
-    async def collect(commands: Sequence[StatusCommand]) -> None:
-        sent.extend(c for c in commands if isinstance(c, StatusSet))
-
-    return collect

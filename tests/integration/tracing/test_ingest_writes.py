@@ -9,15 +9,16 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.tracing import wire
 from services.tracing.models import CheckinRow
+from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
-from shared.events import CheckinRecorded
-from tests.integration.tracing.timeline import checkin, minutes
+from services.tracing.wire import decode_row
+from shared.events import CheckinRecorded, encode
+from tests.integration.tracing.timeline import checkin, minutes, write_events
 
 
 def rows(events: list[CheckinRecorded]) -> list[CheckinRow]:
-    found = [wire.row_of(e) for e in events]
+    found = [decode_row(encode(e)) for e in events]
     return [r for r in found if isinstance(r, CheckinRow)]
 
 
@@ -29,29 +30,31 @@ async def stored(pool: asyncpg.Pool) -> tuple[int, int]:
 
 
 async def test_rows_another_consumer_committed_before_are_refused_by_the_key(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     venue = uuid.uuid4()
     events = [checkin(uuid.uuid4(), venue, now - minutes(n)) for n in range(20)]
     # The partition's previous owner stored five of them before this consumer got the batch.
-    await tracing.ingest(events[:5])
+    await write_events(ingest, events[:5])
 
-    outcome = await tracing.ingest(events)
+    outcome = await write_events(ingest, events)
 
     assert (outcome.stored, outcome.duplicates) == (15, 5)
     assert await stored(pool) == (20, 20)
 
 
 async def test_two_consumers_writing_one_batch_at_once_store_each_row_once(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     venues = [uuid.uuid4() for _ in range(3)]
     events = [checkin(uuid.uuid4(), venues[n % 3], now - minutes(n)) for n in range(300)]
     # A rebalance hands a partition over while its old owner still writes: both write
     # overlapping batches concurrently, each on its own connection.
-    first, second = await asyncio.gather(tracing.ingest(events[:200]), tracing.ingest(events[100:]))
+    first, second = await asyncio.gather(
+        write_events(ingest, events[:200]), write_events(ingest, events[100:])
+    )
 
     assert first.stored + second.stored == 300
     assert first.duplicates + second.duplicates == 100
@@ -59,22 +62,22 @@ async def test_two_consumers_writing_one_batch_at_once_store_each_row_once(
 
 
 async def test_a_retried_scan_carrying_the_first_time_is_refused_in_a_later_batch(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     person, venue = uuid.uuid4(), uuid.uuid4()
     first = checkin(person, venue, now - minutes(30))
     retried = checkin(person, venue, now - minutes(30), checkin_id=first.data.checkin_id)
-    await tracing.ingest([first])
+    await write_events(ingest, [first])
 
-    outcome = await tracing.ingest([retried, checkin(uuid.uuid4(), venue, now - minutes(29))])
+    outcome = await write_events(ingest, [retried, checkin(uuid.uuid4(), venue, now - minutes(29))])
 
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     assert await stored(pool) == (2, 2)
 
 
 async def test_a_batch_holding_a_check_in_twice_keeps_the_earliest(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     person, venue = uuid.uuid4(), uuid.uuid4()
@@ -82,7 +85,7 @@ async def test_a_batch_holding_a_check_in_twice_keeps_the_earliest(
     # Retried without a client scan time while checkin's Redis was down: a later time.
     retried = checkin(person, venue, now - minutes(28), checkin_id=first.data.checkin_id)
 
-    outcome = await tracing.ingest([retried, first])
+    outcome = await write_events(ingest, [retried, first])
 
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     kept = await pool.fetchval(

@@ -7,31 +7,32 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.tracing import store, store_outbreaks
+from services.tracing import store_alerts, store_outbreaks
+from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
 from tests.integration.tracing.test_query_plans import executed
-from tests.integration.tracing.timeline import checkin, minutes
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, write_events
 
 EXPLAIN = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
 
 
 async def test_exposures_and_alert_presence_read_only_the_days_of_the_window(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     cases, venue = [uuid.uuid4() for _ in range(3)], uuid.uuid4()
     # Two weeks of days, the cases on each, so every day has its partition and rows to skip.
-    await tracing.ingest([checkin(c, venue, now - timedelta(days=d)) for d in range(14) for c in cases])
+    await write_events(ingest, [checkin(c, venue, now - timedelta(days=d)) for d in range(14) for c in cases])
     start = now - timedelta(days=7)
     cutoff = now - timedelta(days=21)
 
     async with pool.acquire() as conn:
-        days = [n for n in await store.partition_names(conn) if n.startswith("checkins_p")]
+        days = [n for n in await partition_names(pool) if n.startswith("checkins_p")]
         exposures = await conn.fetch(
             EXPLAIN + store_outbreaks._EXPOSURES, cases, start, start + minutes(60), None, cutoff, 30
         )
         present = await conn.fetch(
-            EXPLAIN + store_outbreaks._PRESENT, venue, start, start + minutes(60), None, cutoff
+            EXPLAIN + store_alerts._PRESENT, venue, start, start + minutes(60), None, cutoff
         )
 
     assert len(days) >= 14

@@ -11,12 +11,13 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from services.tracing import store, store_contacts
+from services.tracing import store_contacts
 from services.tracing.app import create_app
 from services.tracing.config import Settings
+from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
 from shared.settings import InfraSettings
-from tests.integration.tracing.timeline import checkin, minutes
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, write_events
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -33,26 +34,26 @@ async def test_the_service_plans_once_per_connection_and_still_prunes(
     """Generic plans (SESSION_SETTINGS): the pool's sessions have them, and they prune at run time."""
     app = create_app(Settings(infra=infra))
     async with serve(app):
-        pool: asyncpg.Pool = app.state.runtime.pool
+        pool: asyncpg.Pool = app.state.services.store._pool  # the service's own sessions
         assert await pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
 
 
 async def test_depth_one_and_two_read_only_the_days_of_the_window(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     now = datetime.now(UTC)
     case, other, venue = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     # Two weeks of days, a check-in on each, so every day has its partition.
-    await tracing.ingest([checkin(other, venue, now - timedelta(days=d)) for d in range(14)])
+    await write_events(ingest, [checkin(other, venue, now - timedelta(days=d)) for d in range(14)])
     start = now - timedelta(days=7)
-    await tracing.ingest(
-        [checkin(case, venue, start + minutes(10)), checkin(other, venue, start + minutes(20))]
+    await write_events(
+        ingest, [checkin(case, venue, start + minutes(10)), checkin(other, venue, start + minutes(20))]
     )
     cutoff = now - timedelta(days=21)
     explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
 
     async with pool.acquire() as conn:
-        days = [n for n in await store.partition_names(conn) if n.startswith("checkins_p")]
+        days = [n for n in await partition_names(pool) if n.startswith("checkins_p")]
         one = await conn.fetch(
             explain + store_contacts._DEPTH_1, case, start, start + minutes(60), None, cutoff, 1
         )

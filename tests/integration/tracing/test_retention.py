@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.tracing import store
 from services.tracing.models import CheckinRow
+from services.tracing.pipeline import Ingest
 from services.tracing.service import TracingService
-from tests.integration.tracing.timeline import checkin, minutes, query
+from services.tracing.store import Store
+from tests.integration.tracing.timeline import checkin, minutes, partition_names, query, write_events
 
 
 def row(person: uuid.UUID, venue: uuid.UUID, at: datetime) -> CheckinRow:
@@ -43,11 +44,9 @@ async def test_rows_older_than_the_period_are_never_read_and_their_days_are_drop
         row(other, venue, cutoff - minutes(15)),
     ]
     fresh = [row(case, venue, cutoff + timedelta(hours=3)), row(other, venue, cutoff + timedelta(hours=3))]
-    async with pool.acquire() as conn:
-        # Written behind ingestion's back (it refuses stale rows), as if the job had not run yet.
-        await store.ensure_partitions(conn, sorted({r.checked_in_at.date() for r in stale + fresh}))
-        async with conn.transaction():
-            await store.record_checkins(conn, stale + fresh)
+    # Written behind ingestion's back (it refuses stale rows), as if the job had not run yet.
+    days = sorted({r.checked_in_at.date() for r in stale + fresh})
+    await Store(pool).checkins.write(stale + fresh, [], partitions=days)
 
     # Windows that reach back past the cutoff (within the allowed span).
     window = (cutoff - timedelta(hours=1), cutoff + timedelta(days=20))
@@ -63,7 +62,7 @@ async def test_rows_older_than_the_period_are_never_read_and_their_days_are_drop
 
     created, dropped = await tracing.maintain()
     async with pool.acquire() as conn:
-        names = await store.partition_names(conn)
+        names = await partition_names(pool)
         left = await conn.fetchval("SELECT min(checked_in_at) FROM tracing.checkins")
 
     assert f"checkins_p{old_day:%Y%m%d}" in dropped
@@ -72,25 +71,28 @@ async def test_rows_older_than_the_period_are_never_read_and_their_days_are_drop
     assert created == []  # made at start already
 
 
-async def test_ingestion_refuses_checkins_older_than_the_period(tracing: TracingService) -> None:
+async def test_ingestion_refuses_checkins_older_than_the_period(
+    ingest: Ingest, tracing: TracingService
+) -> None:
     now = datetime.now(UTC)
     person, venue = uuid.uuid4(), uuid.uuid4()
 
-    outcome = await tracing.ingest(
-        [checkin(person, venue, now - timedelta(days=22)), checkin(person, venue, now - timedelta(hours=1))]
+    outcome = await write_events(
+        ingest,
+        [checkin(person, venue, now - timedelta(days=22)), checkin(person, venue, now - timedelta(hours=1))],
     )
 
     assert (outcome.stored, outcome.too_old) == (1, 1)
 
 
 async def test_partitions_are_made_ahead_and_the_default_stays_empty(
-    pool: asyncpg.Pool, tracing: TracingService
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
 ) -> None:
     today = datetime.now(UTC).date()
-    await tracing.ingest([checkin(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC) + timedelta(days=9))])
+    await write_events(ingest, [checkin(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC) + timedelta(days=9))])
 
     async with pool.acquire() as conn:
-        names = set(await store.partition_names(conn))
+        names = set(await partition_names(pool))
         in_default = await conn.fetchval("SELECT count(*) FROM tracing.checkins_default")
 
     for offset in (-1, 0, 1, 2):

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from services.tracing.models import QueryParameters
-from shared.events import CheckinRecorded, CheckinRecordedData, CheckoutRecorded, CheckoutRecordedData
+import asyncpg
+
+from services.tracing.models import CheckinRow, CheckoutRow, QueryParameters
+from services.tracing.pipeline import Ingest, IngestOutcome
+from services.tracing.wire import decode_row
+from shared.events import (
+    CheckinRecorded,
+    CheckinRecordedData,
+    CheckoutRecorded,
+    CheckoutRecordedData,
+    encode,
+)
 
 
 def base_time() -> datetime:
@@ -55,3 +66,19 @@ def query(
         min_overlap_minutes=min_overlap,
         depth=depth,
     )
+
+
+async def write_events(ingest: Ingest, events: Sequence[CheckinRecorded | CheckoutRecorded]) -> IngestOutcome:
+    """Write events as the consumer does: their bytes decoded into rows, one batch."""
+    rows = [decode_row(encode(e)) for e in events]
+    checkins = [r for r in rows if isinstance(r, CheckinRow)]
+    return await ingest.write(checkins, [r for r in rows if isinstance(r, CheckoutRow)])
+
+
+async def partition_names(pool: asyncpg.Pool) -> list[str]:
+    """The partitions of ``tracing.checkins``, by name."""
+    rows = await pool.fetch(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'tracing.checkins'::regclass ORDER BY c.relname"
+    )
+    return [row["relname"] for row in rows]

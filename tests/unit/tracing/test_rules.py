@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.tracing.api import ContactQueryIn, _instant
-from services.tracing.service import TracingService
+from services.tracing.exports import csv_safe
+from services.tracing.retention import Retention
 from shared.errors import InvalidValue
-from shared.pages import csv_safe as _csv_safe
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
 
@@ -27,18 +27,8 @@ def body(**changes: Any) -> dict[str, Any]:
     }
 
 
-def service() -> TracingService:
-    async def publish(_: object) -> None:
-        return None
-
-    # The window rules use the clock only, never the pool.
-    return TracingService(
-        None,  # type: ignore[arg-type]
-        retention_days=21,
-        partitions_ahead_days=7,
-        publish_status=publish,
-        clock=lambda: T0 + timedelta(days=1),
-    )
+def retention() -> Retention:
+    return Retention(21, clock=lambda: T0 + timedelta(days=1))
 
 
 def test_defaults_of_a_contact_query() -> None:
@@ -73,20 +63,20 @@ def test_naive_times_are_refused() -> None:
 
 @given(st.text(max_size=20))
 def test_csv_cells_never_start_a_formula(text: str) -> None:
-    assert _csv_safe(text)[:1] not in ("=", "+", "-", "@", "\t", "\r")
-    assert _csv_safe(text).endswith(text)
+    assert csv_safe(text)[:1] not in ("=", "+", "-", "@", "\t", "\r")
+    assert csv_safe(text).endswith(text)
 
 
 def test_windows_must_run_forward_and_stay_inside_retention() -> None:
-    rules = service()
+    rules = retention()
     with pytest.raises(InvalidValue) as backwards:
-        rules._window(T0, T0)
+        rules.window(T0, T0)
     assert backwards.value.errors[0]["field"] == "to"
     with pytest.raises(InvalidValue) as too_long:
-        rules._window(T0 - timedelta(days=21, minutes=1), T0)
+        rules.window(T0 - timedelta(days=21, minutes=1), T0)
     assert too_long.value.errors[0]["field"] == "from"
-    assert rules._window(T0 - timedelta(days=21), T0) == (T0 - timedelta(days=21), T0)
-    assert rules._window(None, None) == (T0 - timedelta(days=20), T0 + timedelta(days=1))
+    assert rules.window(T0 - timedelta(days=21), T0) == (T0 - timedelta(days=21), T0)
+    assert rules.window(None, None) == (T0 - timedelta(days=20), T0 + timedelta(days=1))
 
 
 @given(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from services.tracing.models import CHECKIN_COLUMNS, CheckinRow, CheckoutRow
-from services.tracing.wire import decode_row, mirror, row_of
+from services.tracing.wire import decode_row, mirror
 from shared.events import (
     CHECKIN_EVENT_ADAPTER,
     CheckinRecorded,
@@ -39,6 +39,24 @@ checkins = st.builds(
     guardian_id=st.none() | st.uuids(),
     checked_in_at=instants,
 )
+
+
+def row_of(event: CheckinRecorded | CheckoutRecorded) -> CheckinRow | CheckoutRow:
+    """The oracle: the store row of an event validated by the classes, read field by field."""
+    if isinstance(event, CheckoutRecorded):
+        return CheckoutRow(event.data.person_id, event.data.venue_id, event.data.checked_out_at)
+    data = event.data
+    return CheckinRow(
+        data.checkin_id,
+        data.person_id,
+        data.venue_id,
+        data.method,
+        data.temperature_band,
+        data.colour_at_checkin,
+        data.inspector_id,
+        data.guardian_id,
+        data.checked_in_at,
+    )
 
 
 @given(checkins)

@@ -1,4 +1,5 @@
-"""The outbreak picture as files: shared venue-windows and contact edges as CSV, the graph as GraphML.
+"""Tracing's answers as files: a query's contacts, shared venue-windows and contact edges as CSV
+(with a BOM), the outbreak graph as GraphML.
 
 GraphML (http://graphml.graphdrawing.org) is what Gephi and Cytoscape import:
 a directed graph, person nodes keyed by person_id with their depth (0 for a
@@ -10,9 +11,22 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from services.tracing.models import ExposureAnalysis, OutbreakGraph
+from services.tracing.models import ContactQueryResult
+from services.tracing.models_outbreaks import ExposureAnalysis, OutbreakGraph
 from shared.pages import csv_safe, csv_text
 
+# The CSV itself (BOM, CRLF, formula-safe cells) is shared/pages.py's, as every download's.
+__all__ = ["contacts_csv", "csv_safe", "edges_csv", "exposures_csv", "graphml"]
+CONTACT_COLUMNS = (
+    "person_id",
+    "depth",
+    "venue_id",
+    "venue_name",
+    "contact_checked_in_at",
+    "case_checked_in_at",
+    "overlap_minutes",
+    "via_person_id",
+)
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 EXPOSURE_COLUMNS = ("rank", "venue_id", "venue_name", "starts_at", "ends_at", "case_count", "person_id")
 EDGE_COLUMNS = ("source", "target", "depth", "venue_id", "venue_name", "checked_in_at", "overlap_minutes")
@@ -26,6 +40,24 @@ _KEYS = (
     ("d_overlap", "edge", "overlap_minutes", "double"),
     ("d_edge_depth", "edge", "depth", "int"),
 )
+
+
+def contacts_csv(result: ContactQueryResult) -> str:
+    """A contact query's contacts, one row each, in the answer's order."""
+    rows: list[list[object]] = [
+        [
+            c.person_id,
+            c.depth,
+            c.venue_id,
+            csv_safe(c.venue_name or ""),
+            c.contact_checked_in_at.isoformat(),
+            c.case_checked_in_at.isoformat(),
+            f"{c.overlap_minutes:.2f}",
+            c.via_person_id,
+        ]
+        for c in result.contacts
+    ]
+    return csv_text(CONTACT_COLUMNS, rows)
 
 
 def exposures_csv(analysis: ExposureAnalysis) -> str:

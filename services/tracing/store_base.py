@@ -1,0 +1,58 @@
+"""What every tracing store class shares: where its statements run, and the shape of a visit.
+
+A store class is built over ``Connections``: from the pool, each method takes a connection of
+its own; in a unit of work (``Store.unit``), every method runs on the unit's one connection,
+inside its transaction. So one class serves both, and no rule ever holds a connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A pool's connection (asyncpg-stubs make the proxy generic; at run time it is not).
+Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+# A visit never lasts longer than this (API.md: "12 hours at most"), so a scan
+# for visits alive at time t starts at t - 12 h; it bounds every partition scan.
+MAX_DWELL_MINUTES = 720
+# Minutes a visit lasts when neither the query nor the venue says (API.md).
+DEFAULT_DWELL_MINUTES = 60
+
+
+class Connections:
+    """The pool (a connection per method), or one held connection (a unit of work's)."""
+
+    def __init__(self, pool: asyncpg.Pool | None = None, held: Conn | None = None) -> None:
+        assert (pool is None) != (held is None)
+        self._pool = pool
+        self._held = held
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Conn]:
+        if self._held is not None:
+            yield self._held
+            return
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            yield conn
+
+
+def visit_end(alias: str, dwell: str) -> str:
+    """The SQL expression of a visit's end for the check-in row ``alias`` joined to venue ``v<alias>``:
+    the check-in plus the dwell (``dwell``, else the venue's typical stay, else 60 minutes; 720 at
+    most), or the check-out when that comes sooner."""
+    return (
+        f"LEAST({alias}.checked_in_at + make_interval(mins => LEAST(COALESCE({dwell}::int,"
+        f" v{alias}.typical_stay_minutes, {DEFAULT_DWELL_MINUTES}), {MAX_DWELL_MINUTES})),"
+        f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
+    )
+
+
+def affected(status: str) -> int:
+    """The rows a statement touched, from its command tag (``DELETE 3``, ``UPDATE 0``)."""
+    return int(status.rsplit(" ", 1)[-1])
