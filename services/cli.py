@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 from services.dev import SERVICES
-from services.embedded import EmbeddedError, export, infrastructure
+from services.devstack import export, infrastructure
+from services.embedded import EmbeddedError
 from shared.events import DLQ_SUFFIX, StaffRole
 from shared.progress import progress
 from shared.settings import InfraSettings, KafkaSettings

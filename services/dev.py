@@ -21,7 +21,8 @@ from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.embedded import EmbeddedError, export, infrastructure
+from services.devstack import export, infrastructure
+from services.embedded import EmbeddedError
 from shared import topics
 from shared.logging import configure_logging
 from shared.settings import InfraSettings

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -21,7 +20,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -66,6 +64,17 @@ def _wait(what: str, ready: Any, process: subprocess.Popen[bytes] | None, log_pa
             return
         time.sleep(0.1)
     raise EmbeddedError(f"{what} did not answer within {START_TIMEOUT_S:.0f} s")
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this id exists (ours or not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def redis_answers(port: int, host: str = "127.0.0.1") -> bool:
@@ -297,9 +306,9 @@ class EmbeddedStack:
             pid = int(pid_file.read_text().splitlines()[0])
             os.kill(pid, signal.SIGQUIT)  # immediate shutdown: the postmaster takes its children along
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
     # --- Redis and Kafka --------------------------------------------------------------
@@ -357,121 +366,6 @@ class EmbeddedStack:
             with contextlib.suppress(ValueError, OSError, IndexError):
                 found.append(int((self._pgdata / "postmaster.pid").read_text().splitlines()[0]))
         return found
-
-
-# --- shared by the dev runner and the CLI ---------------------------------------------
-
-ENV_URLS = {
-    "postgres": "VENUECODE_POSTGRES_URL",
-    "redis": "VENUECODE_REDIS_URL",
-    "kafka": "VENUECODE_KAFKA_BOOTSTRAP",
-}
-STACK_FILE = "stack.json"
-# The Kafka port a developer expects; another free one is taken when it is busy.
-PREFERRED_KAFKA_PORT = 9092
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def running_stack(state_dir: Path) -> dict[str, Any] | None:
-    """What a running ``venuecode dev`` wrote to ``state_dir/stack.json``, or None when none runs."""
-    path = Path(state_dir) / STACK_FILE
-    try:
-        record: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record.get("pid"), int) or not _alive(record["pid"]):
-        return None
-    return record
-
-
-def reap_orphans(state_dir: Path) -> None:
-    """Stop the servers of a runner that was killed without cleaning up (kill -9)."""
-    path = Path(state_dir) / STACK_FILE
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    if isinstance(record.get("pid"), int) and _alive(record["pid"]):
-        return
-    for pid in record.get("server_pids", []):
-        # Only a process that still is our server: pids are reused.
-        if isinstance(pid, int) and _alive(pid) and any(n in _cmdline(pid) for n in ("redis", "tansu")):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-    path.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def infrastructure(state_dir: Path, *, owner: bool) -> Iterator[dict[str, str]]:
-    """The three URLs, as ``venuecode dev`` and the CLI resolve them.
-
-    A URL from the environment wins. Otherwise the CLI (``owner=False``) reuses
-    the servers of a running ``venuecode dev``; failing that, embedded servers
-    are started under ``state_dir`` for as long as the block runs. The dev runner
-    (``owner=True``) records its servers in ``stack.json`` for the CLI to find.
-    """
-    state_dir = Path(state_dir)
-    given = {name: os.environ.get(var) for name, var in ENV_URLS.items()}
-    urls = {name: value for name, value in given.items() if value}
-    missing = [name for name in ENV_URLS if name not in urls]
-    if not missing:
-        yield urls
-        return
-    running = running_stack(state_dir)
-    if running is not None:
-        if owner:
-            raise EmbeddedError(
-                f"venuecode dev already runs (pid {running['pid']}) with the data in {state_dir}"
-            )
-        yield {name: urls.get(name) or str(running[name]) for name in ENV_URLS}
-        return
-    reap_orphans(state_dir)
-    kafka_port = PREFERRED_KAFKA_PORT if owner and port_is_free(PREFERRED_KAFKA_PORT) else None
-    stack = EmbeddedStack(
-        state_dir,
-        postgres="postgres" in missing,
-        redis="redis" in missing,
-        kafka="kafka" in missing,
-        kafka_port=kafka_port,
-    )
-    record_path = state_dir / STACK_FILE
-    with stack:
-        found = {
-            "postgres": stack.postgres_url,
-            "redis": stack.redis_url,
-            "kafka": stack.kafka_bootstrap,
-        }
-        resolved = {name: urls.get(name) or found[name] for name in ENV_URLS}
-        if owner:
-            record = {"pid": os.getpid(), "server_pids": stack.pids(), **resolved}
-            record_path.write_text(json.dumps(record, indent=2))
-        try:
-            yield resolved
-        finally:
-            if owner:
-                record_path.unlink(missing_ok=True)
-
-
-def export(urls: dict[str, str]) -> None:
-    """Put the URLs where every service's settings read them."""
-    for name, var in ENV_URLS.items():
-        os.environ[var] = urls[name]
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual check: start, print, stop

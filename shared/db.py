@@ -10,11 +10,14 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.settings import PostgresSettings
 
 log = logging.getLogger("venuecode.db")
 _MIGRATION = re.compile(r"(\d{4})_[\w-]+\.sql")
+# A connection as stores hold it: their own, or one borrowed from the pool (``pool.acquire()``).
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 def with_database(url: str, database: str) -> str:
@@ -111,7 +114,7 @@ async def migrate(pool: asyncpg.Pool, schema: str, directory: Path) -> list[int]
     return applied
 
 
-async def claim_event(conn: asyncpg.Connection, schema: str, event_id: UUID) -> bool:
+async def claim_event(conn: Conn, schema: str, event_id: UUID) -> bool:
     """Record that this event was handled, inside the caller's transaction.
 
     False means it was handled before: the handler skips it. Each schema has

@@ -16,12 +16,8 @@ LANGUAGES: tuple[Language, ...] = ("zh-Hant", "zh-Hans", "en")
 LANG_COOKIE = "vc_lang"
 FALLBACK: Language = "zh-Hans"
 
+# One text in the three languages (shared/pages.py's ``text`` makes one).
 Text = dict[Language, str]
-
-
-def tr(hant: str, hans: str, en: str) -> Text:
-    """One text in Traditional Chinese, Simplified Chinese and English."""
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
 
 
 _TRADITIONAL = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")

@@ -114,12 +114,6 @@ def private_to_pem(key: Ed25519PrivateKey) -> str:
     ).decode()
 
 
-def public_to_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
 def _dev_file(directory: Path, name: str, make: str) -> str:
     path = directory / name
     if not path.exists():

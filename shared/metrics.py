@@ -34,9 +34,6 @@ EVENTS_CONSUMED = Counter(
     "Events handled by subscribers",
     ["service", "topic", "outcome"],
 )
-EVENTS_PUBLISHED = Counter(
-    "venuecode_events_published_total", "Events acknowledged by the broker", ["service", "topic"]
-)
 CONSUMER_LAG = Gauge(
     "venuecode_consumer_lag_messages",
     "Messages not yet consumed",

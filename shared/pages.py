@@ -6,11 +6,11 @@ forbids both) and get the shared ``/static/venuecode.css`` and ``/static/venueco
 
 What a service's ``pages.py`` needs, once for all four:
 
-- ``Text`` and ``tr(hant, hans, en)``: one text in the three languages
-  (``TEXTS = {"title": tr("健康碼", "健康码", "Health code")}``);
+- ``Text`` and ``text(hant, hans, en)``: one text in the three languages
+  (``TEXTS = {"title": text("健康碼", "健康码", "Health code")}``);
 - ``Pages(templates_dir, TEXTS).render(request, "x.html", **context)``: the page in the
   request's language; every template gets ``t(key)``, ``lang``, ``large`` and ``sign_in``;
-- ``caller(request)``: the signed-in person, or None (an expired cookie is no error on a page);
+- ``signed_in(request)``: the signed-in person, or None (an expired cookie is no error on a page);
 - ``sign_in_redirect(request)``: to the sign-in page, coming back here afterwards (``next``);
 - ``csv_text(columns, rows)``: a download spreadsheet programs open in Chinese, safe from
   formula injection (``csv_safe``).
@@ -32,19 +32,25 @@ from starlette.staticfiles import StaticFiles
 
 from shared.auth import Principal, authenticate
 from shared.errors import Unauthorized
-from shared.i18n import LANGUAGES, Language, Text, language_of, tr
+from shared.i18n import LANGUAGES, Language, Text, language_of
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 SHARED_STATIC = Path(__file__).parent / "static"
 LARGE_COOKIE = "vc_large"
-# The registry's sign-in page; it sends the person back to ``?next=`` afterwards.
+# Where a page sends a visitor who is not signed in (the registry's page, on the one origin);
+# it sends the person back to ``?next=`` afterwards.
 SIGN_IN_URL = "/registry/login"
 # Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
 # page unless it starts with a byte-order mark; Chinese names would be garbled.
 CSV_BOM = "\ufeff"
 
 Texts = Mapping[str, Mapping[Language, str]]
-__all__ = ["SIGN_IN_URL", "Pages", "Text", "caller", "csv_safe", "csv_text", "sign_in_redirect", "tr"]
+__all__ = ["SIGN_IN_URL", "Pages", "Text", "csv_safe", "csv_text", "sign_in_redirect", "signed_in", "text"]
+
+
+def text(hant: str, hans: str, en: str) -> Text:
+    """One text of a page in its three languages: Traditional and Simplified Chinese, English."""
+    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
 
 
 COMMON_TEXTS: dict[str, dict[Language, str]] = {
@@ -84,26 +90,26 @@ class Pages:
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         language = language_of(request)
-        html = self._env.get_template(template).render(
-            request=request,
-            lang=language,
-            languages=LANGUAGES,
-            large=request.cookies.get(LARGE_COOKIE) == "1",
-            t=lambda key: self.text(key, language),
-            sign_in=SIGN_IN_URL,
-            **context,
-        )
+        shared = {
+            "request": request,
+            "lang": language,
+            "languages": LANGUAGES,
+            "large": request.cookies.get(LARGE_COOKIE) == "1",
+            "t": lambda key: self.text(key, language),
+            "sign_in": SIGN_IN_URL,
+        }
+        html = self._env.get_template(template).render({**shared, **context})
         response = HTMLResponse(html, status_code=status_code)
         # Pages show personal data and live colours: never from a shared cache.
         response.headers["Cache-Control"] = "no-store"
         return response
 
 
-def caller(request: Request) -> Principal | None:
-    """The signed-in person, or None: a page opens without a session and offers to sign in."""
+def signed_in(request: Request) -> Principal | None:
+    """Who opened the page, or None: an expired cookie still opens it, with an offer to sign in."""
     try:
         return authenticate(request)
-    except Unauthorized:  # an expired cookie: the page still opens and offers to sign in
+    except Unauthorized:
         return None
 
 

@@ -12,13 +12,11 @@ otherwise, so logs and CI output stay clean.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # (no stubs; used through Bar only)
-
-T = TypeVar("T")
 
 
 class Bar:
@@ -29,10 +27,6 @@ class Bar:
 
     def update(self, done: int = 1) -> None:
         self._bar.update(done)
-
-    def set_total(self, total: int) -> None:
-        self._bar.total = total
-        self._bar.refresh()
 
     def note(self, text: str) -> None:
         """A line for the reader, shown on a terminal and off it (it is not progress)."""
@@ -67,13 +61,3 @@ def progress(what: str, *, total: int | None = None, unit: str = "it") -> Iterat
         yield Bar(bar)
     finally:
         bar.close()
-
-
-def tracked(items: Iterable[T], what: str, *, total: int | None = None, unit: str = "it") -> Iterator[T]:
-    """``items``, counted on a bar as they are taken."""
-    if total is None and isinstance(items, Sized):
-        total = len(items)
-    with progress(what, total=total, unit=unit) as bar:
-        for item in items:
-            yield item
-            bar.update()

@@ -25,7 +25,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +35,7 @@ import httpx
 import orjson
 
 from services.bench import exposures
-from services.bench.contacts_load import DATASETS, Dataset, person_id, prepare, venue_id
+from services.bench.contacts_load import DATASETS, Dataset, World, prepare, world_of
 from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
@@ -72,42 +72,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="query the database loaded before, do not reload"
     )
-
-
-class World:
-    """What the loaded store is: its load time (the queries' "now") and its sizes."""
-
-    def __init__(self, row: asyncpg.Record, rows: int) -> None:
-        self.loaded_at: datetime = row["loaded_at"]
-        self.people: int = row["people"]
-        self.venues: int = row["venues"]
-        self.days: int = row["days"]
-        self.cases: int = row["cases"]
-        self.rows = rows
-        # The server keeps rows for its retention period from the real clock: long enough that
-        # nothing of this store is cut off however long after the load it is queried.
-        age_days = (datetime.now(UTC) - self.loaded_at).days
-        self.retention_days = self.days + age_days + 2
-        self.cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
-
-    def venue_sample(self, i: int) -> uuid.UUID:
-        return venue_id(1 + (i * 7919) % self.venues)
-
-    def case(self, c: int) -> uuid.UUID:
-        return person_id(self.people + 1 + c % self.cases)
-
-    def presence_window(self) -> tuple[datetime, datetime]:
-        return self.loaded_at - timedelta(days=2), self.loaded_at - timedelta(days=1)
-
-    def query(self, c: int, depth: int) -> QueryParameters:
-        return QueryParameters(
-            person_id=self.case(c),
-            from_at=self.loaded_at - timedelta(days=self.days - 1),
-            to_at=self.loaded_at,
-            dwell_minutes=None,
-            min_overlap_minutes=1,
-            depth=depth,
-        )
 
 
 Timings = dict[str, list[float]]
@@ -159,6 +123,17 @@ def _stamp(at: datetime) -> str:
     return quote(at.isoformat())
 
 
+def contact_query(q: QueryParameters) -> dict[str, Any]:
+    """The body of ``POST /contact-queries`` asking what ``q`` asks of the store."""
+    return {
+        "person_id": str(q.person_id),
+        "from": q.from_at.isoformat(),
+        "to": q.to_at.isoformat(),
+        "min_overlap_minutes": q.min_overlap_minutes,
+        "depth": q.depth,
+    }
+
+
 def requests_of(token: str, world: World, samples: int) -> list[tuple[str, bytes]]:
     """The HTTP side's requests: presence of sampled venues, then each case at depth 1 and 2."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -176,16 +151,7 @@ def requests_of(token: str, world: World, samples: int) -> list[tuple[str, bytes
         )
     for c in range(samples):
         for depth in (1, 2):
-            q = world.query(c, depth)
-            body = orjson.dumps(
-                {
-                    "person_id": str(q.person_id),
-                    "from": q.from_at.isoformat(),
-                    "to": q.to_at.isoformat(),
-                    "min_overlap_minutes": q.min_overlap_minutes,
-                    "depth": depth,
-                }
-            )
+            body = orjson.dumps(contact_query(world.query(c, depth)))
             out.append(
                 (QUERIES[depth], json_post("127.0.0.1", "/api/tracing/v1/contact-queries", body, headers))
             )
@@ -228,13 +194,7 @@ async def agree(base_url: str, token: str, url: str, world: World) -> None:
                 q = world.query(c, 2)
                 first = await contacts.contacts_depth_1(q, world.cutoff)
                 second = await contacts.contacts_depth_2(q, first, world.cutoff)
-                body = {
-                    "person_id": str(q.person_id),
-                    "from": q.from_at.isoformat(),
-                    "to": q.to_at.isoformat(),
-                    "depth": 2,
-                }
-                answer = (await client.post("/api/tracing/v1/contact-queries", json=body)).json()
+                answer = (await client.post("/api/tracing/v1/contact-queries", json=contact_query(q))).json()
                 if len(answer["contacts"]) != len(first) + len(second):
                     raise RuntimeError(
                         f"case {q.person_id}: the API found {len(answer['contacts'])} contacts,"
@@ -395,15 +355,3 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     path = write_results(Path(args.out), "contacts", payload, lambda png: plot(summary, title, png))
     print(f"results: {path} (and .png)")
     return payload
-
-
-async def world_of(url: str, args: argparse.Namespace) -> World:
-    conn = await asyncpg.connect(url)
-    try:
-        meta = await conn.fetchrow("SELECT * FROM public.bench_meta")
-        if meta is None:
-            raise SystemExit(f"{url.rsplit('/', 1)[-1]} has no bench_meta: load it first (without --reuse)")
-        count = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
-    finally:
-        await conn.close()
-    return World(meta, count)

@@ -1,4 +1,5 @@
-"""The stores of ``venuecode bench contacts``: generated inside Postgres, uniform or skewed.
+"""The stores of ``venuecode bench contacts``, generated inside Postgres (uniform or skewed), and
+``World``: what a loaded store is, as the queries read it.
 
 Ids are made from integers so that the data is reproducible and the queries need no lookup:
 person n is lpad(to_hex(n), 32, '0'), venue n the same under a leading word of 00000001
@@ -23,8 +24,8 @@ from typing import Literal
 
 import asyncpg
 
-from services.bench.env import Infra
-from services.tracing.app import MIGRATIONS
+from services.bench.env import TRACING_MIGRATIONS, Infra
+from services.tracing.models import QueryParameters
 from services.tracing.store import Store
 from shared.db import migrate, with_database
 from shared.progress import progress
@@ -83,12 +84,14 @@ async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
     assert pool is not None
     pick = VENUE_PICK[dataset]
     try:
-        await migrate(pool, "tracing", MIGRATIONS)
+        await migrate(pool, "tracing", TRACING_MIGRATIONS)
         now = datetime.now(UTC)
         await Store(pool).checkins.ensure_partitions(
             [now.date() - timedelta(days=n) for n in range(args.days + 1)]
         )
-        async with pool.acquire() as conn:
+        # A connection of its own for the load's long statements.
+        conn = await asyncpg.connect(url, command_timeout=None)
+        try:
             started = time.perf_counter()
             await conn.execute(INSERT_VENUES, args.venues)
             per_day = args.rows // args.days
@@ -124,6 +127,8 @@ async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
             print(
                 f"loaded {total:,} {dataset} check-ins in {time.perf_counter() - started:.0f} s", flush=True
             )
+        finally:
+            await conn.close()
     finally:
         await pool.close()
 
@@ -147,3 +152,51 @@ async def prepare(env_infra: Infra, args: argparse.Namespace, dataset: Dataset) 
     )
     await load(url, args, dataset)
     return url
+
+
+class World:
+    """What the loaded store is: its load time (the queries' "now") and its sizes."""
+
+    def __init__(self, row: asyncpg.Record, rows: int) -> None:
+        self.loaded_at: datetime = row["loaded_at"]
+        self.people: int = row["people"]
+        self.venues: int = row["venues"]
+        self.days: int = row["days"]
+        self.cases: int = row["cases"]
+        self.rows = rows
+        # The server keeps rows for its retention period from the real clock: long enough that
+        # nothing of this store is cut off however long after the load it is queried.
+        age_days = (datetime.now(UTC) - self.loaded_at).days
+        self.retention_days = self.days + age_days + 2
+        self.cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+
+    def venue_sample(self, i: int) -> uuid.UUID:
+        return venue_id(1 + (i * 7919) % self.venues)
+
+    def case(self, c: int) -> uuid.UUID:
+        return person_id(self.people + 1 + c % self.cases)
+
+    def presence_window(self) -> tuple[datetime, datetime]:
+        return self.loaded_at - timedelta(days=2), self.loaded_at - timedelta(days=1)
+
+    def query(self, c: int, depth: int) -> QueryParameters:
+        return QueryParameters(
+            person_id=self.case(c),
+            from_at=self.loaded_at - timedelta(days=self.days - 1),
+            to_at=self.loaded_at,
+            dwell_minutes=None,
+            min_overlap_minutes=1,
+            depth=depth,
+        )
+
+
+async def world_of(url: str, args: argparse.Namespace) -> World:
+    conn = await asyncpg.connect(url)
+    try:
+        meta = await conn.fetchrow("SELECT * FROM public.bench_meta")
+        if meta is None:
+            raise SystemExit(f"{url.rsplit('/', 1)[-1]} has no bench_meta: load it first (without --reuse)")
+        count = await conn.fetchval("SELECT count(*) FROM tracing.checkins")
+    finally:
+        await conn.close()
+    return World(meta, count)

@@ -28,6 +28,10 @@ from redis.asyncio import Redis
 from services.embedded import EmbeddedStack, free_port
 from shared.db import with_database
 
+# The tracing schema's migrations, which the benchmarks apply to their own databases (named by
+# path: a benchmark never imports a service's app module).
+TRACING_MIGRATIONS = Path(__file__).parents[1] / "tracing" / "migrations"
+
 # A server gets this long to answer its readiness check: migrations, topic creation and
 # the tansu JoinGroup (~5 s here, shared/settings.py) fit with room for a busy machine.
 READY_TIMEOUT_S = 90.0

@@ -22,7 +22,7 @@ from services.tracing.models_outbreaks import VisitWindow
 from services.tracing.store import Store
 
 if TYPE_CHECKING:
-    from services.bench.contacts import World
+    from services.bench.contacts_load import World
 
 CASES_PER_ANALYSIS = 50  # the question: "p99 for 50 cases"
 GAP_MINUTES = 30

@@ -30,10 +30,19 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
+from services.bench.env import (
+    TRACING_MIGRATIONS,
+    Infra,
+    Machine,
+    Server,
+    Tansu,
+    cli_command,
+    infra,
+    service_env,
+    write_results,
+)
 from services.bench.seed import send
 from services.bench.stats import median, ratio, table
-from services.tracing.app import MIGRATIONS
 from services.tracing.models import CHECKIN_COLUMNS
 from shared import db
 from shared.events import (
@@ -153,7 +162,7 @@ async def raw_copy(env_infra: Infra, source: Iterator[Row]) -> dict[str, Any]:
     async with env_infra.database() as url:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
         try:
-            await db.migrate(pool, "tracing", MIGRATIONS)
+            await db.migrate(pool, "tracing", TRACING_MIGRATIONS)
             today = datetime.now(UTC).date()
             async with pool.acquire() as conn:
                 await conn.fetch(

@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse, Response
 
 from services.checkin.service import CheckinService
 from shared.errors import Problem
-from shared.pages import Pages, Text, caller, sign_in_redirect
-from shared.pages import tr as _t
+from shared.pages import Pages, Text, sign_in_redirect, signed_in
+from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +76,7 @@ def _pages() -> Pages:
 
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
 async def scan_page(venue_token: str, request: Request) -> Response:
-    person = caller(request)
+    person = signed_in(request)
     if person is None:  # no session, or an expired one: sign in, then back here
         return sign_in_redirect(request)
     service: CheckinService = request.app.state.service
@@ -103,7 +103,7 @@ async def scan_page(venue_token: str, request: Request) -> Response:
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
 async def inspect_page(request: Request) -> Response:
-    person = caller(request)
+    person = signed_in(request)
     if person is None:  # no session, or an expired one: sign in, then back here
         return sign_in_redirect(request)
     service: CheckinService = request.app.state.service

@@ -15,8 +15,8 @@ from starlette.responses import HTMLResponse
 
 from services.registry.models import RELATIONS, Category
 from shared.events import IdKind
-from shared.pages import Pages, Text, caller
-from shared.pages import tr as _t
+from shared.pages import Pages, Text, signed_in
+from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
 
@@ -150,7 +150,7 @@ def _render(request: Request, template: str) -> HTMLResponse:
     return _pages().render(
         request,
         template,
-        signed_in=caller(request) is not None,
+        signed_in=signed_in(request) is not None,
         id_kinds=ID_KINDS,
         relations=RELATIONS,
         categories=CATEGORIES,

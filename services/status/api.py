@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from uuid import UUID
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.status.lookup import DISPLAY_SECONDS
-from services.status.models import Shown, StatusRecord, TokenKind
+from services.status.models import (
+    HealthCodeOut,
+    HistoryEntry,
+    HistoryOut,
+    LookupIn,
+    LookupOut,
+    Shown,
+    StatusIn,
+    StatusOut,
+    StatusRecord,
+    VerifyIn,
+    VerifyOut,
+)
 from services.status.paper import paper_card_pdf
+from services.status.services import ServicesDep
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import problems
-from shared.events import Colour
 from shared.i18n import language_of, reason_text
-
-if TYPE_CHECKING:
-    from services.status.app import Services
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/status/v1", tags=["status"], responses=problems(422, 503))
@@ -30,97 +36,17 @@ Authority = Annotated[Principal, Depends(require_role("health_authority"))]
 PersonQuery = Annotated[UUID | None, Query(description="Whose code; default: the caller")]
 
 
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class HealthCodeOut(_Out):
-    person_id: UUID
-    masked_name: str
-    colour: Colour
-    reason: str
-    reason_text: str
-    updated_at: datetime
-    token: str
-    token_expires_at: datetime
-
-
-class VerifyIn(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
-
-
-class VerifyOut(_Out):
-    person_id: UUID
-    masked_name: str
-    masked_id: str
-    colour: Colour
-    reason: str
-    reason_text: str
-    token_kind: TokenKind
-
-
-class StatusIn(BaseModel):
-    colour: Colour
-    reason: str = Field(max_length=64)
-    valid_until: AwareDatetime | None = None
-    note: str | None = Field(default=None, max_length=1000)
-
-
-class StatusOut(_Out):
-    person_id: UUID
-    colour: Colour
-    reason: str
-    reason_text: str
-    version: int
-    valid_until: datetime | None
-    updated_at: datetime
-
-
-class LookupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str = Field(min_length=1, max_length=40)
-
-
-class LookupOut(_Out):
-    masked_name: str
-    colour: Colour
-    reason: str
-    reason_text: str
-    display_seconds: int = DISPLAY_SECONDS
-
-
-class HistoryEntry(_Out):
-    colour: Colour
-    reason: str
-    reason_text: str
-    version: int
-    valid_until: datetime | None
-    effective_at: datetime
-    recorded_at: datetime
-    source: str
-
-
-class HistoryOut(_Out):
-    person_id: UUID
-    history: list[HistoryEntry]
-
-
 def _reason(request: Request, shown: Shown | StatusRecord) -> str:
     return reason_text(shown.reason, language_of(request))
 
 
 @router.get(
-    "/health-code", summary="The health code of the caller or a dependant", responses=problems(401, 403, 404)
+    "/health-code", summary="The health code of the caller or a dependent", responses=problems(401, 403, 404)
 )
 async def health_code(
-    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+    request: Request, svc: ServicesDep, principal: CurrentPrincipal, person_id: PersonQuery = None
 ) -> HealthCodeOut:
-    code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
+    code = await svc.codes.health_code(principal.person_id, person_id or principal.person_id)
     s = code.shown
     return HealthCodeOut(
         person_id=code.person_id,
@@ -141,9 +67,9 @@ async def health_code(
     responses=problems(401, 403, 404) | {200: {"content": {"image/svg+xml": {}}}},
 )
 async def health_code_svg(
-    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+    request: Request, svc: ServicesDep, principal: CurrentPrincipal, person_id: PersonQuery = None
 ) -> Response:
-    code = await services(request).codes.health_code(principal.person_id, person_id or principal.person_id)
+    code = await svc.codes.health_code(principal.person_id, person_id or principal.person_id)
     # A standalone document (with xmlns): browsers show only such an SVG as an <img>.
     buffer = io.BytesIO()
     segno.make(code.token, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False)
@@ -157,9 +83,8 @@ async def health_code_svg(
     responses=problems(401, 403, 404) | {200: {"content": {"application/pdf": {}}}},
 )
 async def paper_code(
-    request: Request, principal: CurrentPrincipal, person_id: PersonQuery = None
+    request: Request, svc: ServicesDep, principal: CurrentPrincipal, person_id: PersonQuery = None
 ) -> Response:
-    svc = services(request)
     card = await svc.codes.paper_code(principal.person_id, person_id or principal.person_id)
     pdf = paper_card_pdf(
         card.token, card.masked_name, card.serial, svc.status.clock.now(), language_of(request)
@@ -179,8 +104,10 @@ async def paper_code(
     summary="An inspector resolves a shown health code",
     responses=problems(*BODY, 401, 403, 404, 410),
 )
-async def verify(request: Request, principal: CurrentPrincipal, body: VerifyIn) -> VerifyOut:
-    found = await services(request).codes.verify(principal.person_id, body.token)
+async def verify(
+    request: Request, svc: ServicesDep, principal: CurrentPrincipal, body: VerifyIn
+) -> VerifyOut:
+    found = await svc.codes.verify(principal.person_id, body.token)
     s = found.shown
     return VerifyOut(
         person_id=found.person_id,
@@ -198,8 +125,10 @@ async def verify(request: Request, principal: CurrentPrincipal, body: VerifyIn) 
     summary="The health authority sets a person's colour",
     responses=problems(*BODY, 401, 403, 404, 409),
 )
-async def set_status(request: Request, principal: Authority, person_id: UUID, body: StatusIn) -> StatusOut:
-    record = await services(request).status.set_by_authority(
+async def set_status(
+    request: Request, svc: ServicesDep, principal: Authority, person_id: UUID, body: StatusIn
+) -> StatusOut:
+    record = await svc.status.set_by_authority(
         principal.person_id,
         person_id,
         colour=body.colour,
@@ -223,20 +152,34 @@ async def set_status(request: Request, principal: Authority, person_id: UUID, bo
     summary="A person's colour history (health authority)",
     responses=problems(401, 403, 404),
 )
-async def history(request: Request, authority: Authority, person_id: UUID) -> HistoryOut:
-    rows = await services(request).status.history(authority.person_id, person_id)
+async def history(request: Request, svc: ServicesDep, authority: Authority, person_id: UUID) -> HistoryOut:
+    rows = await svc.status.history(authority.person_id, person_id)
     language = language_of(request)
-    entries = [HistoryEntry(reason_text=reason_text(str(r["reason"]), language), **r) for r in rows]
+    entries = [
+        HistoryEntry(
+            colour=r.colour,
+            reason=r.reason,
+            reason_text=reason_text(r.reason, language),
+            version=r.version,
+            valid_until=r.valid_until,
+            effective_at=r.effective_at,
+            recorded_at=r.recorded_at,
+            source=r.source.value,
+        )
+        for r in rows
+    ]
     return HistoryOut(person_id=person_id, history=entries)
 
 
 @router.post(
     "/assisted-lookups",
-    summary="Assisted lookup for people aged 60+ or under 16",
+    summary="Assisted lookup for people aged 60 or over, or 16 or under",
     responses=problems(*BODY, 401, 403, 404, 429),
 )
-async def assisted_lookup(request: Request, principal: CurrentPrincipal, body: LookupIn) -> LookupOut:
-    answer = await services(request).lookup.lookup(principal.person_id, body.name, body.id_number)
+async def assisted_lookup(
+    request: Request, svc: ServicesDep, principal: CurrentPrincipal, body: LookupIn
+) -> LookupOut:
+    answer = await svc.lookup.lookup(principal.person_id, body.name, body.id_number)
     s = answer.shown
     return LookupOut(
         masked_name=answer.masked_name, colour=s.colour, reason=s.reason, reason_text=_reason(request, s)

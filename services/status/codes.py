@@ -1,4 +1,4 @@
-"""Health codes: dynamic and paper tokens for a person or their dependant, and inspector verification."""
+"""Health codes: dynamic and paper tokens for a person or their dependent, and inspector verification."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from services.status.errors import (
     TokenRevoked,
     UnknownPerson,
 )
-from services.status.models import Shown, TokenKind, VerifyResult
+from services.status.models import Dependent, Shown, TokenKind, VerifyResult
 from services.status.service import StatusService
 from services.status.store import Store
 from shared.tokens import InvalidToken, TokenSigner
@@ -57,6 +57,10 @@ class HealthCodes:
         self._status = status
         self._signer = signer
         self._ttl_s = ttl_s
+
+    async def dependents(self, guardian: UUID) -> list[Dependent]:
+        """Whose codes a guardian may show besides their own."""
+        return await self._store.dependents_of(guardian)
 
     async def _authorise(self, caller: UUID, person_id: UUID) -> None:
         if person_id != caller and not await self._store.guards(caller, person_id):

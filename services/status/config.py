@@ -26,8 +26,12 @@ class Settings(BaseSettings):
     sweep_batch: int = 500
     # How often the relay resends status events (status.changed, paper_code.issued) a failed publish left.
     outbox_relay_interval_s: float = 5.0
+    # Sent outbox rows are kept this long (to answer "was this event ever sent?" when debugging
+    # a consumer), then pruned by a job that runs this often.
+    outbox_retention_s: float = 7 * 24 * 3600.0
+    outbox_prune_interval_s: float = 3600.0
     # Assisted lookup caps per caller: the example numbers (10 a minute, 100 a day).
     lookup_per_minute: int = 10
     lookup_per_day: int = 100
-    # "The day asked" for the 60+ / under-16 rule is a calendar day in the province.
+    # "The day asked" for the 60-or-over / 16-or-under rule is a calendar day in the province.
     timezone: str = "Asia/Shanghai"

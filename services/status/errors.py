@@ -1,8 +1,9 @@
-"""The named errors of the status service's rules; each maps to one problem+json answer."""
+"""Every problem the status service answers with (each one problem+json answer), and the one
+error that parks a command on the dead-letter topic. No rule module defines its own."""
 
 from __future__ import annotations
 
-from shared.errors import Forbidden, Gone, InvalidValue, NotFound
+from shared.errors import Forbidden, Gone, InvalidValue, NotFound, Unavailable
 
 
 class UnknownPerson(NotFound):
@@ -38,7 +39,7 @@ class TokenRevoked(Gone):
 class LookupAgeRefused(Forbidden):
     def __init__(self) -> None:
         super().__init__(
-            "Assisted lookup is only for people aged 60 or over or under 16; "
+            "Assisted lookup is only for people aged 60 or over, or 16 or under; "
             "others can show their own health code."
         )
 
@@ -46,6 +47,14 @@ class LookupAgeRefused(Forbidden):
 class LookupNoMatch(NotFound):
     def __init__(self) -> None:
         super().__init__("No registered person has this name and identity number.")
+
+
+class ColourCacheDown(Unavailable):
+    """A change committed but could not reach the colour cache: the caller retries (503), and
+    the next cache check refills it."""
+
+    def __init__(self) -> None:
+        super().__init__("The colour cache is unavailable; retry shortly.")
 
 
 class BadStatusCommand(ValueError):

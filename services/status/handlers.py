@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import asyncpg
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 
 from services.status.config import Settings
 from services.status.errors import BadStatusCommand
-from services.status.service import StatusService
+from services.status.services import Services
+from services.status.store import DATA_ERRORS
 from shared.events import (
     EVENT_ADAPTER,
     REGISTRY_EVENT_ADAPTER,
@@ -25,15 +25,15 @@ from shared.kafka import consumer_options, group_id, settle_one
 # Errors that will fail the same way on every retry: the message is parked. Every other
 # failure is retried, Redis and unexpected ones included: a colour change is never parked
 # because the cache it must reach was away.
-POISON = (BadStatusCommand, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+POISON = (BadStatusCommand, *DATA_ERRORS)
 
 
 def poison(error: Exception) -> bool:
     return isinstance(error, POISON)
 
 
-def register(router: KafkaRouter, settings: Settings, status: Callable[[], StatusService]) -> None:
-    """Attach this service's subscribers; ``status`` gives the service once the lifespan built it."""
+def register(router: KafkaRouter, settings: Settings, services: Callable[[], Services]) -> None:
+    """Attach this service's subscribers; ``services`` gives them once the lifespan built them."""
     kafka = settings.infra.kafka
 
     @router.subscriber(
@@ -48,7 +48,7 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
             msg,
             REGISTRY_TOPIC,
             adapter=REGISTRY_EVENT_ADAPTER,
-            apply=lambda e: status().apply_registry_event(e),
+            apply=services().status.apply_registry_event,
             parks=poison,
         )
 
@@ -65,6 +65,6 @@ def register(router: KafkaRouter, settings: Settings, status: Callable[[], Statu
     async def command(event: Event) -> None:
         # Other events on the topic are not ours to act on.
         if isinstance(event, StatusSet):
-            await status().apply_command(event)
+            await services().status.apply_command(event)
         elif isinstance(event, StatusRevert):
-            await status().apply_revert(event)
+            await services().status.apply_revert(event)

@@ -15,11 +15,9 @@ from shared.errors import InvalidValue, RateLimited
 from shared.pii import InvalidIdentity, Vault, age_on, birth_date_of, validate_identity
 from shared.ratelimit import RateLimiter
 
-# The policy's age bands: 60 and over, or under 16, on the day asked.
+# The policy's age bands (API.md): 60 or over, or 16 or under, on the day asked.
 ELDERLY_FROM = 60
-CHILD_UNDER = 16
-# How long the page shows the answer before clearing it (the policy's 10 s).
-DISPLAY_SECONDS = 10
+CHILD_UP_TO = 16
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class LookupAnswer:
 
 
 def may_be_looked_up(age: int) -> bool:
-    return age >= ELDERLY_FROM or age < CHILD_UNDER
+    return age >= ELDERLY_FROM or age <= CHILD_UP_TO
 
 
 class AssistedLookup:

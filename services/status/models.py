@@ -8,9 +8,13 @@ from enum import StrEnum
 from typing import Literal, Protocol
 from uuid import UUID
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
 from shared.events import Colour, IdKind
 
 TokenKind = Literal["dynamic", "paper"]
+# How long the assisted-lookup page shows the answer before clearing it (the policy's 10 s).
+DISPLAY_SECONDS = 10
 
 
 class Clock(Protocol):
@@ -106,6 +110,27 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class HistoryRow:
+    """One recorded change of a person's colour, as the health authority reads it."""
+
+    colour: Colour
+    reason: str
+    version: int
+    valid_until: datetime | None
+    effective_at: datetime
+    recorded_at: datetime
+    source: Source
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A person in a guardian's care, as the health-code page lists them."""
+
+    person_id: UUID
+    masked_name: str
+
+
+@dataclass(frozen=True)
 class Change:
     """A requested status change, before the version check."""
 
@@ -119,3 +144,81 @@ class Change:
     source_query_id: UUID | None = None
     note: str | None = None
     alert_id: UUID | None = None
+
+
+# --- the API's request and response bodies (API.md) ----------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HealthCodeOut(_Out):
+    person_id: UUID
+    masked_name: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    updated_at: datetime
+    token: str
+    token_expires_at: datetime
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class VerifyOut(_Out):
+    person_id: UUID
+    masked_name: str
+    masked_id: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    token_kind: TokenKind
+
+
+class StatusIn(BaseModel):
+    colour: Colour
+    reason: str = Field(max_length=64)
+    valid_until: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class StatusOut(_Out):
+    person_id: UUID
+    colour: Colour
+    reason: str
+    reason_text: str
+    version: int
+    valid_until: datetime | None
+    updated_at: datetime
+
+
+class LookupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=40)
+
+
+class LookupOut(_Out):
+    masked_name: str
+    colour: Colour
+    reason: str
+    reason_text: str
+    display_seconds: int = DISPLAY_SECONDS
+
+
+class HistoryEntry(_Out):
+    colour: Colour
+    reason: str
+    reason_text: str
+    version: int
+    valid_until: datetime | None
+    effective_at: datetime
+    recorded_at: datetime
+    source: str
+
+
+class HistoryOut(_Out):
+    person_id: UUID
+    history: list[HistoryEntry]

@@ -12,12 +12,12 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
+from services.status.services import ServicesDep
 from shared.i18n import REASON_CODES, REASONS
-from shared.pages import Pages, Text, caller
-from shared.pages import tr as _t
+from shared.pages import Pages, Text, signed_in
+from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
-
 TEXTS: dict[str, Text] = {
     "health_code": _t("健康碼", "健康码", "Health code"),
     "whose": _t("顯示誰的健康碼", "显示谁的健康码", "Whose code"),
@@ -41,9 +41,9 @@ TEXTS: dict[str, Text] = {
     "signed_out": _t("請先登入。", "请先登录。", "Please sign in first."),
     "lookup_title": _t("老幼助查", "老幼助查", "Assisted lookup for elders and children"),
     "lookup_note": _t(
-        "只限 60 歲或以上、或未滿 16 歲的居民身份證持有人。結果顯示 10 秒後清除。",
-        "只限 60 岁或以上、或未满 16 岁的居民身份证持有人。结果显示 10 秒后清除。",
-        "Only for mainland resident ID holders aged 60 or over or under 16. "
+        "只限 60 歲或以上、或 16 歲或以下的居民身份證持有人。結果顯示 10 秒後清除。",
+        "只限 60 岁或以上、或 16 岁或以下的居民身份证持有人。结果显示 10 秒后清除。",
+        "Only for mainland resident ID holders aged 60 or over, or 16 or under. "
         "The result is shown for 10 seconds, then cleared.",
     ),
     "name": _t("姓名", "姓名", "Full name"),
@@ -75,30 +75,35 @@ def _pages() -> Pages:
 
 
 @router.get("/status/health-code", response_class=HTMLResponse)
-async def health_code_page(request: Request) -> HTMLResponse:
-    person = caller(request)
-    dependants: list[tuple[str, str]] = []
-    if person is not None:
-        store = request.app.state.services.store
-        dependants = [(str(p), name) for p, name in await store.dependants_of(person.person_id)]
-    return _pages().render(request, "status_health_code.html", caller=person, dependants=dependants)
+async def health_code_page(request: Request, svc: ServicesDep) -> HTMLResponse:
+    caller = signed_in(request)
+    dependents: list[tuple[str, str]] = []
+    if caller is not None:
+        found = await svc.codes.dependents(caller.person_id)
+        dependents = [(str(d.person_id), d.masked_name) for d in found]
+    return _pages().render(
+        request,
+        "status_health_code.html",
+        caller=caller,
+        dependents=dependents,
+    )
 
 
 @router.get("/status/assisted-lookup", response_class=HTMLResponse)
 async def assisted_lookup_page(request: Request) -> HTMLResponse:
-    return _pages().render(request, "status_lookup.html", caller=caller(request))
+    return _pages().render(request, "status_lookup.html", caller=signed_in(request))
 
 
 @router.get("/status/authority", response_class=HTMLResponse)
 async def authority_page(request: Request) -> HTMLResponse:
-    person = caller(request)
-    allowed = person is not None and person.has("health_authority")
+    caller = signed_in(request)
+    allowed = caller is not None and caller.has("health_authority")
     reasons = [(code, REASONS[code]) for code in sorted(REASON_CODES)]
     return _pages().render(
         request,
         "status_authority.html",
-        status_code=200 if allowed or person is None else 403,
-        caller=person,
+        status_code=200 if allowed or caller is None else 403,
+        caller=caller,
         allowed=allowed,
         reasons=reasons,
     )

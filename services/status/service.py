@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from services.status.cache import ColourCache
-from services.status.errors import BadStatusCommand, UnknownPerson
-from services.status.models import Change, Clock, Shown, Source, StatusRecord
+from services.status.errors import BadStatusCommand, ColourCacheDown, UnknownPerson
+from services.status.models import Change, Clock, HistoryRow, Shown, Source, StatusRecord
 from services.status.store import Store
+from services.status.store_unit import Unit
 from shared.cache import CACHE_ERRORS
-from shared.errors import InvalidValue, Unavailable
+from shared.errors import InvalidValue
 from shared.events import (
-    STATUS_EVENT_ADAPTER,
+    STATUS_TOPIC,
     Colour,
     GuardianLinked,
     GuardianUnlinked,
@@ -29,30 +27,14 @@ from shared.events import (
     RegistryEvent,
     StatusChanged,
     StatusChangedData,
-    StatusEvent,
     StatusRevert,
     StatusSet,
-    decode,
-    encode,
 )
 from shared.i18n import REASON_CODES
-from shared.metrics import CACHE_REFILL_RUNNING, CACHE_REFILLS, OUTBOX_BACKLOG
+from shared.metrics import CACHE_REFILL_RUNNING, CACHE_REFILLS
+from shared.outbox import Outbox, Staged
 
 log = logging.getLogger("venuecode.status")
-# An outbox row younger than this may still be in its request's own publish: the relay leaves it.
-OUTBOX_GRACE_S = 5.0
-
-
-@dataclass(frozen=True)
-class Queued:
-    """A committed change with its status.changed event and outbox row."""
-
-    outbox_id: int
-    record: StatusRecord
-    event: StatusChanged
-
-
-Publish = Callable[[Sequence[StatusEvent]], Awaitable[None]]
 
 
 def check_colour(colour: Colour, reason: str) -> None:
@@ -78,14 +60,16 @@ def changed_event(record: StatusRecord) -> StatusChanged:
 class StatusService:
     """Owns every status change: Postgres first, then the Redis cache, then status.changed.
 
-    It also numbers paper codes, whose paper_code.issued leaves through the same outbox.
+    It also numbers paper codes, whose paper_code.issued leaves through the same outbox. Events
+    go to ``venuecode.status.v1`` keyed by person, so one person's changes and paper cards stay
+    in order on one partition.
     """
 
     def __init__(
         self,
         store: Store,
         cache: ColourCache,
-        publish: Publish,
+        outbox: Outbox,
         clock: Clock,
         *,
         refill_chunk: int = 1000,
@@ -93,7 +77,7 @@ class StatusService:
     ) -> None:
         self._store = store
         self._cache = cache
-        self._publish = publish
+        self._outbox = outbox
         self.clock = clock
         self._refill_chunk = refill_chunk
         self._sweep_batch = sweep_batch
@@ -110,7 +94,7 @@ class StatusService:
             return Shown(person_id, "green", "none", 0, None, registered_at or now)
         return Shown.of(record, now)
 
-    async def history(self, reader: UUID, person_id: UUID) -> list[dict[str, object]]:
+    async def history(self, reader: UUID, person_id: UUID) -> list[HistoryRow]:
         """A person's colour history: a staff read of health data, so it is audited."""
         if await self._store.person(person_id) is None and await self._store.current(person_id) is None:
             raise UnknownPerson()
@@ -138,11 +122,11 @@ class StatusService:
         if await self._store.person(person_id) is None:
             raise UnknownPerson()
         change = Change(person_id, colour, reason, valid_until, now, Source.AUTHORITY, by, note=note)
-        async with self._store.transaction() as conn:
-            record = await self._store.apply_change(conn, change, now, force=True)
+        async with self._store.unit() as unit:
+            record = await unit.apply_change(change, now, force=True)
             assert record is not None  # forced changes always apply
-            queued = await self._queue(conn, record)
-        await self._after_commit([queued])
+            staged = await _announce(unit, record)
+        await self._after_commit([record], [staged])
         return record
 
     async def apply_command(self, command: StatusSet) -> StatusRecord | None:
@@ -165,16 +149,16 @@ class StatusService:
             data.source_query_id,
             alert_id=data.alert_id,
         )
-        async with self._store.transaction() as conn:
-            if not await self._store.claim_event(conn, command.event_id):
+        async with self._store.event(command.event_id) as unit:
+            if unit is None:
                 return None
-            if data.alert_id is not None and await self._store.alert_withdrawn(conn, data.alert_id):
+            if data.alert_id is not None and await unit.alert_withdrawn(data.alert_id):
                 return None  # the alert was withdrawn before this command arrived
-            record = await self._store.apply_change(conn, change, self.clock.now(), force=False)
+            record = await unit.apply_change(change, self.clock.now(), force=False)
             if record is None:
                 return None
-            queued = await self._queue(conn, record)
-        await self._after_commit([queued])
+            staged = await _announce(unit, record)
+        await self._after_commit([record], [staged])
         return record
 
     async def apply_revert(self, command: StatusRevert) -> list[StatusRecord]:
@@ -184,14 +168,14 @@ class StatusService:
         takes back the alert's own change, and someone changed since is left alone.
         """
         data = command.data
-        async with self._store.transaction() as conn:
-            if not await self._store.claim_event(conn, command.event_id):
+        async with self._store.event(command.event_id) as unit:
+            if unit is None:
                 return []
-            records = await self._store.revert_alert(
-                conn, data.alert_id, data.requested_by, command.occurred_at, self.clock.now()
+            records = await unit.revert_alert(
+                data.alert_id, data.requested_by, command.occurred_at, self.clock.now()
             )
-            queued = [await self._queue(conn, r) for r in records]
-        await self._after_commit(queued)
+            staged = [await _announce(unit, r) for r in records]
+        await self._after_commit(records, staged)
         return records
 
     async def sweep_expired(self) -> int:
@@ -200,48 +184,29 @@ class StatusService:
         total = 0
         while True:
             due = await self._store.expiring(now, self._sweep_batch)
-            changed: list[Queued] = []
+            changed: list[StatusRecord] = []
+            staged: list[Staged] = []
             for person_id, version in due:
-                async with self._store.transaction() as conn:
-                    record = await self._store.expire(conn, person_id, version, now)
+                async with self._store.unit() as unit:
+                    record = await unit.expire(person_id, version, now)
                     if record is not None:
-                        changed.append(await self._queue(conn, record))
-            await self._after_commit(changed)
+                        changed.append(record)
+                        staged.append(await _announce(unit, record))
+            await self._after_commit(changed, staged)
             total += len(changed)
             if len(due) < self._sweep_batch or not changed:
                 return total
 
-    async def _queue(self, conn: asyncpg.Connection, record: StatusRecord) -> Queued:
-        """Put the change's status.changed into the outbox, inside the change's transaction."""
-        event = changed_event(record)
-        outbox_id = await self._store.queue_event(conn, record.person_id, encode(event))
-        return Queued(outbox_id, record, event)
-
-    async def _after_commit(self, queued: Sequence[Queued]) -> None:
+    async def _after_commit(self, records: Sequence[StatusRecord], staged: Sequence[Staged]) -> None:
         """Cache first (no reader may see the old colour after the answer), then announce."""
-        if not queued:
+        if not records:
             return
         try:
-            await self._cache.write([q.record for q in queued])
+            await self._cache.write(records)
         except CACHE_ERRORS as exc:
             self._cache_behind = True
-            raise Unavailable("The colour cache is unavailable; retry shortly.") from exc
-        await self._announce([q.outbox_id for q in queued], [q.event for q in queued])
-
-    async def _announce(self, outbox_ids: list[int], events: Sequence[StatusEvent]) -> None:
-        """Publish committed outbox rows; a row stays for the relay until the broker acknowledged it."""
-        await self._publish(events)
-        await self._store.mark_sent(outbox_ids)
-
-    async def relay_outbox(self, older_than_s: float = OUTBOX_GRACE_S, limit: int = 500) -> int:
-        """Send what a failed publish left in the outbox; the event ids let consumers drop repeats."""
-        rows = await self._store.unsent(older_than_s, limit)
-        OUTBOX_BACKLOG.labels("status").set(len(rows))
-        if not rows:
-            return 0
-        events = [decode(payload, STATUS_EVENT_ADAPTER) for _, payload in rows]
-        await self._announce([outbox_id for outbox_id, _ in rows], events)
-        return len(rows)
+            raise ColourCacheDown() from exc
+        await self._outbox.send(*staged)
 
     # --- paper codes -------------------------------------------------------------------
 
@@ -252,11 +217,11 @@ class StatusService:
         refuses cards below the highest serial it heard of) learns of every card,
         if need be from the relay after a failed publish.
         """
-        async with self._store.transaction() as conn:
-            serial = await self._store.next_paper_serial(conn, person_id, issued_by, self.clock.now())
+        async with self._store.unit() as unit:
+            serial = await unit.next_paper_serial(person_id, issued_by, self.clock.now())
             event = PaperCodeIssued(data=PaperCodeIssuedData(person_id=person_id, serial=serial))
-            outbox_id = await self._store.queue_event(conn, person_id, encode(event))
-        await self._announce([outbox_id], [event])
+            staged = await unit.stage(STATUS_TOPIC, _key(person_id), [event])
+        await self._outbox.send(staged)
         return serial
 
     # --- the colour cache ------------------------------------------------------------
@@ -296,17 +261,26 @@ class StatusService:
     # --- read models from registry events ----------------------------------------------
 
     async def apply_registry_event(self, event: RegistryEvent) -> None:
-        async with self._store.transaction() as conn:
-            if not await self._store.claim_event(conn, event.event_id):
+        async with self._store.event(event.event_id) as unit:
+            if unit is None:
                 return
             at = event.occurred_at
             if isinstance(event, PersonRegistered):
-                await self._store.record_person(conn, event.data, at)
+                await unit.record_person(event.data, at)
             elif isinstance(event, GuardianLinked):
                 data = event.data
-                await self._store.link_guardian(conn, data.guardian_id, data.person_id, data.relation, at)
+                await unit.link_guardian(data.guardian_id, data.person_id, data.relation, at)
             elif isinstance(event, GuardianUnlinked):
-                await self._store.unlink_guardian(conn, event.data.guardian_id, event.data.person_id)
+                await unit.unlink_guardian(event.data.guardian_id, event.data.person_id)
             elif isinstance(event, InspectorBound | InspectorUnbound):
                 bound = isinstance(event, InspectorBound)
-                await self._store.set_binding(conn, event.data.person_id, event.data.venue_id, bound, at)
+                await unit.set_binding(event.data.person_id, event.data.venue_id, bound, at)
+
+
+def _key(person_id: UUID) -> bytes:
+    return str(person_id).encode()
+
+
+async def _announce(unit: Unit, record: StatusRecord) -> Staged:
+    """Put the change's status.changed in the outbox, inside the change's transaction."""
+    return await unit.stage(STATUS_TOPIC, _key(record.person_id), [changed_event(record)])

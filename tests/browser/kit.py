@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from PIL import Image
 from playwright.async_api import BrowserContext, Page
 
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 PASSWORD = "correct horse battery"
 # shared/static/venuecode.css: --green and --red, the backgrounds of body.colour-green and -red.
@@ -23,18 +21,6 @@ RED = (0xD4, 0x19, 0x1F)
 # Anti-aliased text edges and the header's border blend into the background; a few
 # units per channel still tell the code colours apart.
 TOLERANCE = 12
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 60.0) -> Any:
-    """Poll until ``check`` returns a truthy value: registry events reach the others through Kafka."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds} s: {check.__qualname__}")
-        await asyncio.sleep(0.2)
 
 
 class Account:
@@ -97,7 +83,7 @@ class Account:
             answer = await self.call("GET", "/api/status/v1/health-code")
             return answer.json() if answer.status_code == 200 else None
 
-        found: dict[str, Any] = await eventually(known)
+        found: dict[str, Any] = await eventually(known, timeout_s=60)
         return found
 
 

@@ -11,8 +11,9 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from services.registry.commands import grant_role
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, PASSWORD, RED, Account, eventually, shoot
+from tests.browser.kit import GREEN, PASSWORD, RED, Account, shoot
 from tests.browser.venue import Venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 # Text, the header and the "check out" button cover the rest; a colour that "fills
@@ -27,7 +28,7 @@ async def open_checkin_page(page: Page, venue: Venue) -> None:
         await page.goto(venue.url)
         return await page.locator("[data-scan]").count() == 1
 
-    await eventually(shown)
+    await eventually(shown, timeout_s=60)
 
 
 async def green(account: Account) -> dict[str, Any]:
@@ -35,7 +36,7 @@ async def green(account: Account) -> dict[str, Any]:
         code = await account.health_code()
         return code if code["colour"] == "green" else None
 
-    found: dict[str, Any] = await eventually(is_green)
+    found: dict[str, Any] = await eventually(is_green, timeout_s=60)
     return found
 
 

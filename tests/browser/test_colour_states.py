@@ -21,8 +21,9 @@ from services.status.pages import TEXTS
 from shared.i18n import LANGUAGES, Language, reason_text
 from tests.browser.axe import SIZES, Findings, large_type, tab
 from tests.browser.conftest import Platform
-from tests.browser.kit import Account, eventually, shoot
+from tests.browser.kit import Account, shoot
 from tests.browser.venue import Venue, check_in_on
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -113,7 +114,7 @@ async def inspector_can_verify(inspector: Account, person: Account) -> None:
         answer = await inspector.call("POST", "/api/status/v1/health-codes/verify", json={"token": token})
         return answer.status_code == 200
 
-    await eventually(verified)
+    await eventually(verified, timeout_s=60)
 
 
 async def test_every_colour_state_has_no_wcag_violation_and_readable_text(

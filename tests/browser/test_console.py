@@ -12,8 +12,9 @@ import pytest
 from playwright.async_api import BrowserContext, ViewportSize, expect
 
 from tests.browser.conftest import Platform
-from tests.browser.kit import Account, eventually, shoot
+from tests.browser.kit import Account, shoot
 from tests.browser.venue import Venue, open_venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 # services/tracing/static/console.css: the case's bars and node, depth-1 and depth-2 contacts.
@@ -36,7 +37,7 @@ async def scan(person: Account, venue: Venue) -> None:
         )
         return answer if answer.status_code in {200, 201} else None
 
-    await eventually(recorded)
+    await eventually(recorded, timeout_s=60)
 
 
 async def test_the_console_draws_the_timeline_and_the_contact_graph(
@@ -67,7 +68,7 @@ async def test_the_console_draws_the_timeline_and_the_contact_graph(
         depths = {c["person_id"]: c["depth"] for c in answer.json()["contacts"]}
         return answer.json() if depths == {contact.person_id: 1, second.person_id: 2} else None
 
-    await eventually(ingested)
+    await eventually(ingested, timeout_s=60)
 
     await epidemiologist.into(context)
     page = await context.new_page()

@@ -9,8 +9,8 @@ import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Error, Response
 
 from tests.browser.conftest import Platform
-from tests.browser.kit import eventually
 from tests.browser.venue import Venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ async def test_every_page_opens_cleanly(
         answer = await venue.inspector.call("GET", urlsplit(venue.url).path)
         return answer.status_code == 200
 
-    await eventually(venue_known)
+    await eventually(venue_known, timeout_s=60)
     page = await context.new_page()
     page.on("console", on_console)
     page.on("pageerror", on_page_error)

@@ -13,8 +13,9 @@ from playwright.async_api import BrowserContext, expect
 
 from shared.pii import mask_name
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, Account, eventually, shoot
+from tests.browser.kit import GREEN, Account, shoot
 from tests.browser.venue import Venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +36,7 @@ async def test_the_health_code_qr_on_screen_scans_as_the_person(
     # Locator waits, not wait_for_function: a string predicate is eval'd, which the page's CSP
     # (script-src 'self') rightly refuses once the first check is not already true.
     await expect(page.locator("img[data-qr][src*='health-code.svg']")).to_be_visible()
-    await eventually(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 0"), seconds=10)
+    await eventually(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 0"), timeout_s=10)
     shot = await shoot(page, screenshots, "health-code-1-green")
     assert shot.share(GREEN) > 0.3, shot
     width = await qr.evaluate("img => img.naturalWidth")
@@ -53,4 +54,4 @@ async def test_the_health_code_qr_on_screen_scans_as_the_person(
         assert answer.status_code in {200, 403}, answer.text
         return answer.json() if answer.status_code == 200 else None
 
-    assert (await eventually(verified))["person_id"] == person.person_id
+    assert (await eventually(verified, timeout_s=60))["person_id"] == person.person_id

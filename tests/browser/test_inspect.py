@@ -11,8 +11,9 @@ from playwright.async_api import BrowserContext, expect
 
 from shared.pii import mask_id, mask_name
 from tests.browser.conftest import Platform
-from tests.browser.kit import GREEN, Account, eventually, shoot
+from tests.browser.kit import GREEN, Account, shoot
 from tests.browser.venue import Venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
         )
         return answer.status_code == 200
 
-    await eventually(verifiable)
+    await eventually(verifiable, timeout_s=60)
 
     await venue.inspector.into(context)
     page = await context.new_page()
@@ -43,7 +44,7 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
         await page.goto(f"{platform.origin}/checkin/inspect")
         return await page.locator(f"[data-venue] option[value='{venue.venue_id}']").count() == 1
 
-    await eventually(venue_offered)
+    await eventually(venue_offered, timeout_s=60)
     # A dynamic code lives 60 s (shared.tokens): show a fresh one, as the elder's phone would.
     token = (await elder.health_code())["token"]
     code = page.locator("[data-code]")
@@ -90,5 +91,5 @@ async def test_a_scanned_health_code_shows_the_person_and_fever_is_recorded(
         assert answer.status_code == 200, answer.text
         return [c for c in answer.json()["checkins"] if c["person_id"] == elder.person_id]
 
-    rows = await eventually(recorded)
+    rows = await eventually(recorded, timeout_s=60)
     assert [row["method"] for row in rows] == ["inspector_scan"]

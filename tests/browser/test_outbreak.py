@@ -11,9 +11,10 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
 from tests.browser.conftest import Platform
-from tests.browser.kit import Account, eventually, shoot
+from tests.browser.kit import Account, shoot
 from tests.browser.test_console import DESK, scan
 from tests.browser.venue import open_venue
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ async def test_the_outbreak_page_draws_shared_exposures_and_exports_graphml(
         visits = sum(len(t["visits"]) for t in body["timelines"])
         return body if visits == 4 and body["exposures"] else None
 
-    await eventually(ingested)
+    await eventually(ingested, timeout_s=60)
 
     await epidemiologist.into(context)
     page = await context.new_page()
@@ -108,7 +109,7 @@ async def test_a_venue_alert_is_made_approved_by_a_second_person_and_withdrawn_o
         )
         return len(answer.json()["checkins"]) == 2
 
-    await eventually(ingested)
+    await eventually(ingested, timeout_s=60)
     local = "new Date(Date.now() - new Date().getTimezoneOffset() * 60000 + {}).toISOString().slice(0, 16)"
 
     # The epidemiologist makes the alert and cannot approve it.
@@ -151,10 +152,10 @@ async def test_a_venue_alert_is_made_approved_by_a_second_person_and_withdrawn_o
         codes = [await v.health_code() for v in visitors]
         return all((c["colour"], c["reason"]) == (colour, reason) for c in codes)
 
-    await eventually(lambda: coloured("yellow", "risk_area_visit"))
+    await eventually(lambda: coloured("yellow", "risk_area_visit"), timeout_s=60)
     await shoot(page, screenshots, "outbreak-2-alert-approved", full_page=True)
     await page.locator("#alert-withdraw").click()
     await page.locator("#alert-confirm-yes").click()
     await expect(page.locator("#alert-state")).to_have_text("withdrawn")
-    await eventually(lambda: coloured("green", "none"))
+    await eventually(lambda: coloured("green", "none"), timeout_s=60)
     await context.close()

@@ -9,7 +9,8 @@ import zxingcpp
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.browser.kit import Account, eventually
+from tests.browser.kit import Account
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,6 @@ async def check_in_on(page: Page, venue: Venue) -> None:
         await page.goto(venue.url)
         return await page.locator("input[name=person_id]").count() > 0
 
-    await eventually(form_shown)
+    await eventually(form_shown, timeout_s=60)
     await page.click("[data-confirm]")
     await expect(page.locator("[data-result]")).to_be_visible()

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from shared.settings import InfraSettings
-from tests.e2e.test_story import Person, eventually, platform
+from tests.e2e.test_story import Person, platform
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 # "Within seconds": the unlink must reach both read models well inside this.
 HONOURED_WITHIN_S = 10.0
@@ -97,7 +98,7 @@ async def test_unlinks_are_honoured_by_checkin_and_status_within_seconds(infra: 
             ]
             return set(people.values()) <= ticked and all(c.status_code == 200 for c in codes)
 
-        await eventually(both_read_models_know, 30)
+        await eventually(both_read_models_know, timeout_s=30)
         for who, person_id in people.items():
             assert await _powers(guardian, person_id, venue_token, f"{who}-on") == (200, 200, 201)
 
@@ -113,7 +114,7 @@ async def test_unlinks_are_honoured_by_checkin_and_status_within_seconds(infra: 
                 key = f"{who}-off-{next(attempt)}"
                 return await _powers(guardian, person_id, venue_token, key) == (403, 403, 403)
 
-            await eventually(ended, HONOURED_WITHIN_S)
+            await eventually(ended, timeout_s=HONOURED_WITHIN_S)
         # The grandmother herself is untouched by the end of the link.
         own = await grandma.call("GET", "/api/status/v1/health-code")
         assert own.status_code == 200

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from PIL import Image
 
 from shared.settings import InfraSettings
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 ORIGIN = "http://testserver"
 
@@ -64,18 +64,6 @@ async def platform(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
             await stack.enter_async_context(app.router.lifespan_context(app))
         async with httpx.AsyncClient(transport=OneOrigin(apps), base_url=ORIGIN, timeout=30) as client:
             yield client
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 30.0) -> Any:
-    """Poll until ``check`` returns a truthy value (events flow through Kafka asynchronously)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds} s: {check.__name__}")
-        await asyncio.sleep(0.1)
 
 
 class Person:
@@ -188,7 +176,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         # Registry events reach checkin asynchronously: venue and guardianship first.
         return answer if answer.status_code == 201 else None
 
-    family = await eventually(family_scan)
+    family = await eventually(family_scan, timeout_s=30)
     rows = family.json()["checkins"]
     assert {r["person_id"] for r in rows} == {citizen.person_id, child_id}
     assert family.json()["venue"] == {"venue_id": venue_id, "name": "天河城購物中心"}
@@ -204,7 +192,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         answer = await elder.call("GET", "/api/status/v1/health-code")
         return answer if answer.status_code == 200 else None
 
-    code = (await eventually(elder_code)).json()
+    code = (await eventually(elder_code, timeout_s=30)).json()
 
     async def inspect() -> httpx.Response | None:
         answer = await inspector.call(
@@ -214,7 +202,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         )
         return answer if answer.status_code == 201 else None
 
-    inspected = (await eventually(inspect)).json()
+    inspected = (await eventually(inspect, timeout_s=30)).json()
     assert inspected["person_id"] == elder.person_id
     assert "*" in inspected["masked_id"]
 
@@ -244,7 +232,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         )
         return answer if answer.status_code == 200 else None
 
-    marked = (await eventually(mark_red)).json()
+    marked = (await eventually(mark_red, timeout_s=30)).json()
     assert marked["colour"] == "red"
     case_scan = await scan(case, "case-1")
     assert case_scan.status_code == 201, case_scan.text
@@ -266,7 +254,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         found = {c["person_id"] for c in answer.json()["contacts"]}
         return answer.json() if expected <= found else None
 
-    query = await eventually(contacts)
+    query = await eventually(contacts, timeout_s=30)
     found = {c["person_id"] for c in query["contacts"]}
     assert case.person_id not in found
     assert all(c["depth"] == 1 and c["venue_id"] == venue_id for c in query["contacts"])
@@ -284,7 +272,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
         answer = await citizen.call("GET", "/api/status/v1/health-code")
         return answer.status_code == 200 and answer.json()["colour"] == "yellow"
 
-    await eventually(citizen_yellow)
+    await eventually(citizen_yellow, timeout_s=30)
 
     async def child_yellow() -> bool:
         answer = await citizen.call("GET", "/api/status/v1/health-code", params={"person_id": child_id})
@@ -294,7 +282,7 @@ async def whole_story(client: httpx.AsyncClient, infra: InfraSettings) -> None:
             "close_contact",
         )
 
-    await eventually(child_yellow)
+    await eventually(child_yellow, timeout_s=30)
 
     # The CSV holds them.
     exported = await epidemiologist.call("GET", f"/api/tracing/v1/contact-queries/{query_id}.csv")

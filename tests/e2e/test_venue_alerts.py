@@ -20,8 +20,9 @@ from shared.auth import AccessTokens
 from shared.events import CHECKINS_TOPIC, STATUS_COMMANDS_TOPIC, StatusSet, StatusSetData
 from shared.keys import load_keys
 from shared.settings import InfraSettings
-from tests.integration.tracing.kafka_tools import send, until
+from tests.integration.tracing.kafka_tools import send
 from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.waiting import eventually
 
 ALERTS = "/api/tracing/v1/venue-alerts"
 
@@ -62,7 +63,7 @@ async def test_two_people_approve_and_a_withdrawal_restores_only_the_alerts_chan
             answer = await tracing.get(f"/api/tracing/v1/venues/{venue}/presence", params=span, headers=epi)
             return len(answer.json()["checkins"]) == 4
 
-        await until(all_in, "the four check-ins stored")
+        await eventually(all_in, timeout_s=30, what="the four check-ins stored")
         created = await tracing.post(ALERTS, json=body, headers=epi)
         assert created.status_code == 201, created.text
         alert = created.json()
@@ -93,7 +94,7 @@ async def test_two_people_approve_and_a_withdrawal_restores_only_the_alerts_chan
                 found[:] = [record] if record is not None and record.version >= version else []
                 return bool(found)
 
-            await until(reached, f"{person} at version {version}")
+            await eventually(reached, timeout_s=30, what=f"{person} at version {version}")
             return found[0]
 
         for person in (early, late, overtaken):

@@ -8,10 +8,9 @@ API exactly as phones send them; what tracing stored is read from its table.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -38,6 +37,7 @@ from shared.events import (
 from shared.keys import load_keys
 from shared.settings import InfraSettings
 from shared.tokens import TokenSigner
+from tests.waiting import eventually
 
 T = TypeVar("T")
 ORIGIN = "http://testserver"
@@ -48,20 +48,6 @@ DEADLINE_S = 60.0
 CONCURRENCY = 16
 # checkin caps a person at 30 check-ins in 10 minutes (issue 5): stay well below.
 SCANS_PER_PERSON = 20
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], what: str, deadline_s: float = DEADLINE_S
-) -> T:
-    """Poll ``probe`` until it returns something truthy, or fail naming ``what`` at the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {deadline_s:.0f} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 def private_infra(
@@ -210,7 +196,7 @@ async def seed(world: World, client: httpx.AsyncClient) -> None:
                 return False
         return True
 
-    await eventually(every_venue_known, "checkin knows every venue")
+    await eventually(every_venue_known, timeout_s=60, what="checkin knows every venue")
     conn = await asyncpg.connect(infra.postgres_url)
     try:
 
@@ -218,7 +204,7 @@ async def seed(world: World, client: httpx.AsyncClient) -> None:
             count = await conn.fetchval("SELECT count(*) FROM checkin.persons")
             return bool(count >= len(world.people))
 
-        await eventually(everyone_known, "checkin knows every person")
+        await eventually(everyone_known, timeout_s=60, what="checkin knows every person")
     finally:
         await conn.close()
 
@@ -313,7 +299,9 @@ async def drained(
         return rows if acknowledged <= rows.keys() else None
 
     try:
-        found = await eventually(all_there, "tracing stored every acknowledged check-in", deadline_s)
+        found = await eventually(
+            all_there, timeout_s=deadline_s, what="tracing stored every acknowledged check-in"
+        )
     except AssertionError:
         found = await stored(postgres_url)
         report("(timed out)", acknowledged, found)

@@ -25,7 +25,6 @@ from tests.faults.kit import (
     checkin_app,
     drained,
     duplicates_seen,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -38,6 +37,7 @@ from tests.faults.kit import (
 )
 from tests.faults.servers import PrivateBroker, PrivateRedis
 from tests.faults.topics import read_all
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -111,7 +111,7 @@ async def test_broker_down_answers_503_and_retries_are_recorded_once(
                 rows: int = sum((await stored(url)).values())
                 return rows - BEFORE + duplicates_seen() - before >= len(records)
 
-            await eventually(all_read, "tracing read every record on the restarted broker")
+            await eventually(all_read, timeout_s=60, what="tracing read every record on the restarted broker")
             found = await stored(url)
         assert_exactly_once(f"broker stopped for {outage_s:.0f}+ s and restarted", tally.acknowledged, found)
         print(f"[faults] took {time.monotonic() - started:.1f} s")

@@ -17,7 +17,6 @@ from tests.faults.kit import (
     assert_exactly_once,
     checkin_app,
     drained,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -28,6 +27,7 @@ from tests.faults.kit import (
 )
 from tests.faults.process import TracingProcess
 from tests.faults.servers import PrivateBroker, PrivateRedis
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -71,7 +71,7 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
             async def some_stored() -> bool:
                 return len(await stored(private.postgres_url or "")) >= SCANS // 10
 
-            await eventually(some_stored, "tracing stored a first tenth")
+            await eventually(some_stored, timeout_s=60, what="tracing stored a first tenth")
             deadline = time.monotonic() + CATCH_WITHIN_S
             caught = False
             while not caught and time.monotonic() < deadline:

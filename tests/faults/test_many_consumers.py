@@ -24,7 +24,6 @@ from tests.faults.kit import (
     checkin_app,
     drained,
     duplicates_seen,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -38,6 +37,7 @@ from tests.faults.kit import (
 from tests.faults.process import TracingProcess
 from tests.faults.servers import PrivateBroker, PrivateRedis
 from tests.integration.tracing.timeline import checkin
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -102,15 +102,21 @@ async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
             async def stored_at_least(count: int) -> bool:
                 return len(await stored(url)) >= count
 
-            await eventually(lambda: stored_at_least(ROUND), "two members stored a first round")
+            await eventually(
+                lambda: stored_at_least(ROUND), timeout_s=60, what="two members stored a first round"
+            )
             third.start()  # rebalance 1: a third member joins
             await third.ready()
             at_join = len(await stored(url))
-            await eventually(lambda: stored_at_least(at_join + ROUND), "three members stored a round")
+            await eventually(
+                lambda: stored_at_least(at_join + ROUND), timeout_s=60, what="three members stored a round"
+            )
             by_first = await consumed(first)
             first.stop()  # rebalance 2: a member leaves mid-stream
             at_leave = len(await stored(url))
-            await eventually(lambda: stored_at_least(at_leave + ROUND), "two members stored a round")
+            await eventually(
+                lambda: stored_at_least(at_leave + ROUND), timeout_s=60, what="two members stored a round"
+            )
             rebalanced.set()
             sent = await asyncio.wait_for(scanning, 120)
 
@@ -156,7 +162,7 @@ async def test_a_second_group_replaying_the_same_events_adds_no_row(
         async def all_refused() -> bool:
             return duplicates_seen() - before >= REPLAYED
 
-        await eventually(all_refused, "the second group read every event")
+        await eventually(all_refused, timeout_s=60, what="the second group read every event")
         again = await stored(url)
     refused_now = duplicates_seen() - before
     print(

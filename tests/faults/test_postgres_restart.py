@@ -18,7 +18,6 @@ from tests.faults.kit import (
     assert_exactly_once,
     checkin_app,
     drained,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -29,6 +28,7 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker, PrivatePostgres, PrivateRedis
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -60,7 +60,7 @@ async def test_postgres_restart_loses_and_doubles_nothing(
             async def some_stored() -> bool:
                 return len(await stored(postgres_server.url)) >= SCANS // 10
 
-            await eventually(some_stored, "tracing stored a first tenth")
+            await eventually(some_stored, timeout_s=60, what="tracing stored a first tenth")
             await postgres_server.astop()
             at_stop = len(tally.acknowledged)
             await asyncio.sleep(OUTAGE_S)  # the outage itself: nothing to poll for

@@ -20,7 +20,6 @@ from tests.faults.kit import (
     checkin_app,
     drained,
     duplicates_seen,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -35,6 +34,7 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker, PrivateRedis, PrivateRedisCluster
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -72,7 +72,7 @@ async def test_redis_down_records_unknown_and_colours_return(
             )
             return answer.status_code == 200
 
-        await eventually(marked_red, "the case marked red")
+        await eventually(marked_red, timeout_s=60, what="the case marked red")
         tally = Tally()
         first = await scan(client, world, case, venue, "red-before")
         tally.note(first)
@@ -86,7 +86,7 @@ async def test_redis_down_records_unknown_and_colours_return(
         async def status_not_ready() -> bool:
             return await ready(client, "status") == 503
 
-        await eventually(status_not_ready, "status readyz 503 without Redis")
+        await eventually(status_not_ready, timeout_s=60, what="status readyz 503 without Redis")
         down = Tally()
         await scan_all(client, world, plan(world, EACH_PHASE, "down"), down)
         red_down = await scan(client, world, case, venue, "red-down")
@@ -108,12 +108,14 @@ async def test_redis_down_records_unknown_and_colours_return(
             row = answer.json()["checkins"][0]
             return UUID(row["checkin_id"]) if row["colour"] == "red" else None
 
-        red_after = await eventually(red_again, "the case reads red again after the refill")
+        red_after = await eventually(
+            red_again, timeout_s=60, what="the case reads red again after the refill"
+        )
 
         async def status_ready() -> bool:
             return await ready(client, "status") == 200
 
-        await eventually(status_ready, "status readyz 200 with Redis back")
+        await eventually(status_ready, timeout_s=60, what="status readyz 200 with Redis back")
         after = Tally()
         others = [s for s in plan(world, EACH_PHASE, "after") if s[0] != case]
         await scan_all(client, world, others, after)
@@ -165,6 +167,6 @@ async def test_a_repeated_scan_without_redis_is_stored_once(
             rows: int = sum((await stored(url)).values())
             return duplicates_seen() > before or rows > 1
 
-        await eventually(repeat_read, "tracing read the repeated scan")
+        await eventually(repeat_read, timeout_s=60, what="tracing read the repeated scan")
         found = await stored(private.postgres_url)
         assert_exactly_once("repeated scan without Redis", tally.acknowledged, found)

@@ -22,7 +22,6 @@ from tests.faults.kit import (
     assert_exactly_once,
     checkin_app,
     drained,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -32,6 +31,7 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -86,7 +86,7 @@ async def test_a_killed_master_is_replaced_and_no_scan_fails(
 
         async def kill_a_master() -> None:
             nonlocal phase
-            await eventually(lambda: answered(phases[0], 50), "50 scans before the kill")
+            await eventually(lambda: answered(phases[0], 50), timeout_s=60, what="50 scans before the kill")
             victim = (await asyncio.to_thread(cluster.masters))[0]
             await asyncio.to_thread(cluster.kill, victim)
             killed_at = time.monotonic()
@@ -96,7 +96,9 @@ async def test_a_killed_master_is_replaced_and_no_scan_fails(
             took = time.monotonic() - killed_at
             print(f"\n[faults] master {victim} killed; its replica took over in {took:.1f} s")
             assert victim not in masters
-            await eventually(lambda: answered(phases[2], SCANS_AFTER), "scans on the promoted master")
+            await eventually(
+                lambda: answered(phases[2], SCANS_AFTER), timeout_s=60, what="scans on the promoted master"
+            )
             phase = 3
 
         await asyncio.gather(kill_a_master(), *(worker() for _ in range(CONCURRENCY)))

@@ -17,7 +17,6 @@ from tests.faults.kit import (
     checkin_app,
     drained,
     duplicates_seen,
-    eventually,
     make_world,
     plan,
     private_infra,
@@ -29,6 +28,7 @@ from tests.faults.kit import (
 )
 from tests.faults.servers import PrivateBroker, PrivateRedis
 from tests.faults.topics import offsets, republish, rewind
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -57,7 +57,7 @@ async def test_replay_from_offset_zero_doubles_nothing(
             await scan_all(client, world, plan(world, SCANS, "replay"), tally)
             assert set(tally.statuses) == {201}, tally.statuses
             await drained(private.postgres_url, tally.acknowledged)
-            await eventually(caught_up, "tracing committed the whole topic")
+            await eventually(caught_up, timeout_s=60, what="tracing committed the whole topic")
 
         await rewind(broker.bootstrap, group, name)
         committed, ends = await offsets(broker.bootstrap, group, name)
@@ -70,10 +70,14 @@ async def test_replay_from_offset_zero_doubles_nothing(
                 return duplicates_seen() - before >= count
 
             # Every record read again is counted a duplicate by tracing: that proves the replay.
-            await eventually(lambda: reread(SCANS), "tracing re-read the topic from offset 0")
+            await eventually(
+                lambda: reread(SCANS), timeout_s=60, what="tracing re-read the topic from offset 0"
+            )
             sent_again = await republish(broker.bootstrap, name)
-            await eventually(lambda: reread(SCANS + sent_again), "tracing read the records sent again")
-            await eventually(caught_up, "tracing committed the whole topic again")
+            await eventually(
+                lambda: reread(SCANS + sent_again), timeout_s=60, what="tracing read the records sent again"
+            )
+            await eventually(caught_up, timeout_s=60, what="tracing committed the whole topic again")
         print(f"[faults] re-read {SCANS} from offset 0, then {sent_again} records sent again")
         found = await stored(private.postgres_url)
         assert_exactly_once("topic replayed from offset 0", tally.acknowledged, found)

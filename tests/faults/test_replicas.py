@@ -20,9 +20,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.test_story import Person, eventually
+from tests.e2e.test_story import Person
 from tests.faults.fleet import CITIZENS, REPLICAS, Fleet, client_from, fleet, seed  # noqa: F401 - fleet: the fixture
 from tests.integration.deploy.conftest import nginx  # noqa: F401 - the fixture the fleet's needs
+from tests.waiting import eventually
 
 LOAD_S = 60.0
 # Kill one process of each kind, spread over the run, and restart it this much later.
@@ -182,7 +183,7 @@ async def _verify(platform: Fleet, tally: Tally) -> None:
             found = {row["id"]: int(row["n"]) for row in rows}
             return found if len(found) == len(tally.checkins) else None
 
-        checkins = await eventually(stored, SETTLE_S)
+        checkins = await eventually(stored, timeout_s=SETTLE_S)
         rows = await conn.fetch(
             "SELECT h.person_id::text AS person_id, h.version, count(*) AS n FROM status.history h"
             " JOIN unnest($1::uuid[], $2::int[]) AS a(p, v) ON h.person_id = a.p AND h.version = a.v"

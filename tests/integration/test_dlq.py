@@ -11,7 +11,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from shared.events import dlq as dlq_of
 from shared.kafka import consumer_options, group_id, make_router, settle_one
 from shared.settings import InfraSettings, KafkaSettings
 from tests.conftest import Stack
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = STATUS_COMMANDS_TOPIC  # the channel under test; the test's namespace keeps it private
@@ -91,13 +91,6 @@ async def consumer(
         yield send
 
 
-async def until(probe: Callable[[], object], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not probe():
-        assert time.monotonic() < end, f"not within {DEADLINE_S:.0f} s: {what}"
-        await asyncio.sleep(0.05)
-
-
 def cli(infra: InfraSettings, stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VENUECODE_")}
     env |= {
@@ -122,7 +115,7 @@ async def test_poison_is_parked_with_its_field_then_replayed_to_fixed_code_and_a
         async with consumer(kafka, TypeAdapter(Order), applied) as send:
             for body in (first, poison, last):
                 await send(body, b"order-7")
-            await until(lambda: len(applied) == 2, "the two good orders applied")
+            await eventually(lambda: len(applied) == 2, timeout_s=30, what="the two good orders applied")
     assert [o.data.qty for o in applied] == [1, 2]
 
     (parked,) = await dlq.parked(kafka, NAME)
@@ -151,7 +144,7 @@ async def test_poison_is_parked_with_its_field_then_replayed_to_fixed_code_and_a
         assert await dlq.replay(kafka, NAME, since=later) == []
         replayed = cli(infra, stack, "replay", NAME).stdout.splitlines()
         assert replayed[-1] == f"1 message(s) replayed to {NAME}"
-        await until(lambda: fixed, "the replayed order applied")
+        await eventually(lambda: fixed, timeout_s=30, what="the replayed order applied")
         await asyncio.sleep(1.0)  # a bounded look for anything applied twice or redelivered
     assert [(str(o.event_id), o.data.qty) for o in fixed] == [(poison_id, 3)]
     assert len(await dlq.parked(kafka, NAME)) == 1  # parking is a log: the record stays, replay copies

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from services.dev import SERVICES, Dispatcher, service_of
-from services.embedded import EmbeddedStack, infrastructure, kafka_answers, redis_answers, running_stack
+from services.devstack import infrastructure, running_stack
+from services.embedded import EmbeddedStack, kafka_answers, redis_answers
 from shared.settings import InfraSettings
 
 

@@ -16,6 +16,7 @@ import asyncpg
 
 from shared import jobs
 from shared.jobs import Job
+from tests.waiting import eventually
 
 INTERVAL_S = 0.3
 # A round long enough that replicas with the same interval would overlap without the lock.
@@ -54,13 +55,6 @@ async def replica(database_url: str, name: str, rounds: Rounds) -> AsyncIterator
         yield pool
 
 
-async def wait_for(predicate: object, deadline_s: float) -> None:
-    end = time.monotonic() + deadline_s
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < end, "not within the deadline"
-        await asyncio.sleep(0.02)
-
-
 def overlaps(done: list[tuple[str, float, float]]) -> list[tuple[str, str]]:
     ordered = sorted(done, key=lambda r: r[1])
     return [(a[0], b[0]) for a, b in itertools.pairwise(ordered) if b[1] < a[2]]
@@ -71,7 +65,7 @@ async def test_three_replicas_never_run_a_round_at_once(database_url: str) -> No
     async with AsyncExitStack() as stack:
         for name in ("a", "b", "c"):
             await stack.enter_async_context(replica(database_url, name, rounds))
-        await wait_for(lambda: len(rounds.done) >= 8, 20)
+        await eventually(lambda: len(rounds.done) >= 8, timeout_s=20)
     assert overlaps(rounds.done) == []
     # Each replica took rounds: the lock is per round, not a leader elected for ever.
     assert {name for name, _, _ in rounds.done} == {"a", "b", "c"}
@@ -86,7 +80,7 @@ async def test_a_dead_holder_is_taken_over_within_one_interval(database_url: str
                 name: await stack.enter_async_context(replica(database_url, name, rounds))
                 for name in ("a", "b", "c")
             }
-            await wait_for(lambda: rounds.hanging is not None, 10)
+            await eventually(lambda: rounds.hanging is not None, timeout_s=10)
             # While the holder is stuck in its round, nobody else runs one.
             await asyncio.sleep(3 * INTERVAL_S)
             assert rounds.done == []
@@ -97,7 +91,7 @@ async def test_a_dead_holder_is_taken_over_within_one_interval(database_url: str
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", holder
             )
-            await wait_for(lambda: rounds.done, 10)
+            await eventually(lambda: rounds.done, timeout_s=10)
             (taker, started, _), *_ = rounds.done
             assert taker != rounds.hanging
             # Within one interval of the death (plus scheduling slack on a busy machine).

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from shared.events import (
 )
 from shared.settings import InfraSettings, KafkaSettings
 from tests.integration.status.conftest import ManualClock
+from tests.waiting import eventually
 
 INTERVAL_S = 0.2
 # Enough work, in small chunks, that a round takes about as long as the interval: replicas
@@ -54,13 +54,6 @@ def rounds(job: str) -> float:
     return REGISTRY.get_sample_value("venuecode_job_rounds_total", {"job": job, "outcome": "ran"}) or 0.0
 
 
-async def until(probe: Callable[[], Awaitable[object]], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not await probe():
-        assert time.monotonic() < end, f"not within {DEADLINE_S:.0f} s: {what}"
-        await asyncio.sleep(0.05)
-
-
 async def quiet(job: str) -> None:
     """Let the replicas run a few more rounds of ``job``, so work done twice would show."""
     seen = rounds(job)
@@ -68,7 +61,7 @@ async def quiet(job: str) -> None:
     async def three_more() -> bool:
         return rounds(job) >= seen + 3
 
-    await until(three_more, f"three more rounds of {job}")
+    await eventually(three_more, timeout_s=30, what=f"three more rounds of {job}")
 
 
 @asynccontextmanager
@@ -147,18 +140,26 @@ async def test_three_status_replicas_refill_relay_and_sweep_once(infra: InfraSet
             assert await services.status.apply_command(StatusSet(data=data)) is not None
 
         # Refill: the cache is flushed; one replica refills every key, once.
-        await until(lambda: runtime.redis.exists(f"{runtime.redis_prefix}{WARM_MARKER}"), "the first refill")
+        await eventually(
+            lambda: runtime.redis.exists(f"{runtime.redis_prefix}{WARM_MARKER}"),
+            timeout_s=30,
+            what="the first refill",
+        )
         before = work("status.cache")
         keys = [k async for k in runtime.redis.scan_iter(match=f"{runtime.redis_prefix}colour:*")]
         await runtime.redis.delete(*keys)
-        await until(lambda: runtime.redis.exists(f"{runtime.redis_prefix}{WARM_MARKER}"), "a refill")
+        await eventually(
+            lambda: runtime.redis.exists(f"{runtime.redis_prefix}{WARM_MARKER}"),
+            timeout_s=30,
+            what="a refill",
+        )
         await quiet("status.cache")
         assert work("status.cache") - before == PEOPLE
 
         # Relay: rows a failed publish left; each is sent once, by one replica.
         before = work("status.outbox")
         left = []
-        async with services.store.transaction() as conn:
+        async with services.store.unit() as unit:
             for person in people[:UNSENT]:
                 event = StatusChanged(
                     data=StatusChangedData(
@@ -166,10 +167,12 @@ async def test_three_status_replicas_refill_relay_and_sweep_once(infra: InfraSet
                     )
                 )
                 left.append(str(event.event_id))
-                await services.store.queue_event(conn, person, encode(event))
-            await conn.execute("UPDATE status.outbox SET created_at = now() - interval '1 minute'")
-        await until(
-            lambda: runtime.pool.fetchval("SELECT count(*) = 0 FROM status.outbox"), "the outbox emptied"
+                await unit.stage(STATUS_TOPIC, str(person).encode(), [event])
+        await runtime.pool.execute("UPDATE status.outbox SET created_at = now() - interval '1 minute'")
+        await eventually(
+            lambda: runtime.pool.fetchval("SELECT count(*) = 0 FROM status.outbox WHERE sent_at IS NULL"),
+            timeout_s=30,
+            what="every row sent",
         )
         await quiet("status.outbox")
         assert work("status.outbox") - before == UNSENT
@@ -183,7 +186,7 @@ async def test_three_status_replicas_refill_relay_and_sweep_once(infra: InfraSet
         async def swept() -> bool:
             return await services.store.expiring(clock.now(), 1) == []
 
-        await until(swept, "every colour swept")
+        await eventually(swept, timeout_s=30, what="every colour swept")
         await quiet("status.sweep")
         assert work("status.sweep") - before == PEOPLE
         expiries = await runtime.pool.fetchval("SELECT count(*) FROM status.history WHERE source = 'expiry'")
@@ -214,9 +217,10 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
                     conn, REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
                 )
             await conn.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
-        await until(
+        await eventually(
             lambda: pool.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),
-            "every row sent",
+            timeout_s=30,
+            what="every row sent",
         )
         await quiet("registry.outbox")
         assert work("registry.outbox") - before == UNSENT

@@ -12,8 +12,9 @@ import httpx
 
 from shared.settings import InfraSettings
 from tests.e2e.test_guardian_unlink import open_venue
-from tests.e2e.test_story import Person, eventually
+from tests.e2e.test_story import Person
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 BURST = 50
 # The limits under test (services' settings and constants): registry login failures per
@@ -95,7 +96,7 @@ async def scanner_at_a_new_venue(client: httpx.AsyncClient, venue: str, name: st
     async def page_ready() -> bool:
         return (await person.call("GET", f"/c/{token}")).status_code == 200
 
-    await eventually(page_ready)
+    await eventually(page_ready, timeout_s=30)
     return token, person
 
 
@@ -143,7 +144,7 @@ async def test_the_tenth_lookup_is_answered_and_the_eleventh_refused(origin: str
         async def status_knows_the_elder() -> bool:
             return (await elder.call("GET", "/api/status/v1/health-code")).status_code == 200
 
-        await eventually(status_knows_the_elder)
+        await eventually(status_knows_the_elder, timeout_s=30)
         await clear_of_window_edge(60)
         for n in range(LOOKUPS):
             answer = await companion.call("POST", "/api/status/v1/assisted-lookups", json=found)

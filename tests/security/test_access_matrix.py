@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from services.registry import declaration
-from tests.e2e.test_story import eventually
 from tests.people import born_years_ago, mainland_id
 from tests.security import bodies
 from tests.security.bodies import Extra
 from tests.security.world import CALLERS, CONTROLS, World, add_child, ask_citizen
+from tests.waiting import eventually
 
 Request = tuple[str, str, dict[str, Any]]
 
@@ -116,7 +116,7 @@ async def own_visits_arrived(world: World, caller: str) -> None:
         seen = {v["checkin_id"] for v in answer.json()["visits"]}
         return world.checkins.get(caller, set()) <= seen
 
-    await eventually(arrived, 30)
+    await eventually(arrived, timeout_s=30)
 
 
 async def rebind_inspector(world: World) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 
 from shared.settings import InfraSettings
-from tests.e2e.test_story import Person, eventually, platform
+from tests.e2e.test_story import Person, platform
 from tests.people import born_years_ago, mainland_id
 from tests.security.test_personal_data import Everything, all_logs, every_message
+from tests.waiting import eventually
 
 __all__ = ["all_logs"]  # the fixture, used by name
 PASSWORD = "correct horse battery"
@@ -155,7 +156,7 @@ async def test_every_path_leaks_no_identity_number_or_name(
         async def status_heard() -> bool:
             return (await watcher.call("GET", "/api/status/v1/health-code")).status_code == 200
 
-        await eventually(status_heard)
+        await eventually(status_heard, timeout_s=30)
 
     numbers = {**kinds, **extra}
     logs = "\n".join(all_logs.lines)

@@ -20,9 +20,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 import tests.e2e.test_story as story
 from shared.logging import JsonFormatter
 from shared.settings import InfraSettings
-from tests.e2e.test_story import Person, eventually, platform
+from tests.e2e.test_story import Person, platform
 from tests.people import born_years_ago, mainland_id
 from tests.spans import recorded_spans, span_texts
+from tests.waiting import eventually
 
 # A person's name in the story is a string literal of two to four CJK characters.
 NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -204,7 +205,7 @@ async def test_every_staff_read_of_personal_data_is_audited(infra: InfraSettings
             )
             return answer.status_code == 200
 
-        await eventually(verified)
+        await eventually(verified, timeout_s=30)
         looked_up = await inspector.call(
             "POST", "/api/status/v1/assisted-lookups", json={"name": elder.name, "id_number": elder.id_number}
         )

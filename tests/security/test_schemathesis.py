@@ -36,8 +36,9 @@ from schemathesis.specs.openapi.checks import (
 from shared.keys import load_keys
 from shared.settings import InfraSettings
 from shared.tokens import TokenSigner
-from tests.e2e.test_story import Person, eventually
+from tests.e2e.test_story import Person
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 SERVICES = ("registry", "checkin", "status", "tracing")
 FUZZ_VENUE_PREFIX = "模糊測試館"
@@ -234,7 +235,7 @@ async def _signed_world(infra: InfraSettings, origin: str, headers: dict[str, st
             )
         return page.status_code == 200 and shown.status_code == 200
 
-    await eventually(everyone_known, 60)
+    await eventually(everyone_known, timeout_s=60)
     return signed
 
 

@@ -15,7 +15,8 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,11 +24,20 @@ from pydantic import SecretStr
 
 from shared.auth import AccessTokens
 from shared.errors import Unauthorized
-from shared.keys import SigningKeys, load_keys, private_to_pem, public_to_pem
+from shared.keys import SigningKeys, load_keys, private_to_pem
 from shared.settings import InfraSettings
 from shared.tokens import InvalidToken, TokenSigner
 
 AUDIENCE = "venuecode"
+
+
+def public_to_pem(key: Ed25519PublicKey) -> str:
+    """A public key as an operator configures a previous one (VENUECODE_TOKEN_PREVIOUS_PUBLIC_KEYS)."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 KEYS = SigningKeys(Ed25519PrivateKey.generate())
 SIGNER = TokenSigner(KEYS)

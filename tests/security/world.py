@@ -17,8 +17,9 @@ from shared.auth import AccessTokens
 from shared.keys import load_keys
 from shared.settings import InfraSettings
 from shared.tokens import TokenSigner
-from tests.e2e.test_story import Person, eventually
+from tests.e2e.test_story import Person
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 # The callers of the access-control matrix (issue 10), then the positive controls of venue A.
 CALLERS = (
@@ -254,5 +255,5 @@ async def _wait_for_read_models(world: World) -> None:
         closed = await inspector.call("POST", f"/api/checkin/v1/venues/{world.venue_a}/close")
         return closed.status_code == 202
 
-    await eventually(status_knows, 60)
-    await eventually(checkin_knows, 60)
+    await eventually(status_knows, timeout_s=60)
+    await eventually(checkin_knows, timeout_s=60)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from shared.auth import AccessTokens
 from shared.keys import SigningKeys
-from shared.pages import SIGN_IN_URL, Pages, caller, csv_safe, csv_text, sign_in_redirect, tr
+from shared.pages import SIGN_IN_URL, Pages, csv_safe, csv_text, sign_in_redirect, signed_in, text
 
 TOKENS = AccessTokens(SigningKeys(Ed25519PrivateKey.generate()), "venuecode", 3600)
 
@@ -36,7 +36,7 @@ def _pages(tmp_path: Path) -> Pages:
         '<a href="{{ sign_in }}">in</a>{% endblock %}',
         encoding="utf-8",
     )
-    return Pages(tmp_path, {"title": tr("健康碼", "健康码", "Health code")})
+    return Pages(tmp_path, {"title": text("健康碼", "健康码", "Health code")})
 
 
 def test_a_browser_speaking_none_of_the_three_gets_simplified_chinese(tmp_path: Path) -> None:
@@ -71,8 +71,8 @@ def test_large_type_is_one_class_on_the_root(tmp_path: Path) -> None:
 
 
 def test_sign_in_comes_back_to_the_page() -> None:
-    assert caller(_request()) is None
-    assert caller(_request(headers=[(b"cookie", b"vc_session=expired")])) is None
+    assert signed_in(_request()) is None
+    assert signed_in(_request(headers=[(b"cookie", b"vc_session=expired")])) is None
     answer = sign_in_redirect(_request(b"band=normal"))
     assert answer.status_code == 303
     assert answer.headers["location"] == f"{SIGN_IN_URL}?next=%2Fx%2Fpage%3Fband%3Dnormal"

@@ -28,13 +28,3 @@ def test_a_bar_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert "posters" in err
     assert "4/4" in err
     assert "3/4" not in err.rsplit("\r", 1)[-1]  # the last drawing shows the end
-
-
-def test_tracked_yields_everything_once_and_counts_it(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(progress, "on_terminal", lambda: True)
-    assert list(progress.tracked(["a", "b", "c"], "topics")) == ["a", "b", "c"]
-    assert "3/3" in capsys.readouterr().err
-    assert list(progress.tracked(iter(range(5)), "replay")) == [0, 1, 2, 3, 4]
-    assert "5" in capsys.readouterr().err

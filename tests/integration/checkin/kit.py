@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -37,20 +36,9 @@ from shared.kafka import publish
 from shared.keys import load_keys
 from shared.runtime import Runtime
 from shared.settings import InfraSettings
+from tests.waiting import eventually
 
 T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], deadline_s: float = 15.0) -> T:
-    """Poll ``probe`` until it returns something truthy, or fail at the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached before the deadline")
-        await asyncio.sleep(0.05)
 
 
 def bearer(infra: InfraSettings, person_id: UUID, roles: Sequence[str] = ()) -> dict[str, str]:

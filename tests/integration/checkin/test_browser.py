@@ -20,7 +20,8 @@ from shared.auth import CSRF_COOKIE, SESSION_COOKIE, AccessTokens
 from shared.colours import CachedColour, mark_warm, write_colours
 from shared.keys import load_keys
 from shared.settings import InfraSettings
-from tests.integration.checkin.kit import build_world, eventually, recorded, runtime, venue_token
+from tests.integration.checkin.kit import build_world, recorded, runtime, venue_token
+from tests.waiting import eventually
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -111,7 +112,7 @@ async def test_scan_fills_the_screen_and_an_offline_scan_is_sent_once_when_back_
             async def ticked() -> bool:
                 return await page.inner_text("[data-clock]") != first
 
-            await eventually(ticked, deadline_s=5)
+            await eventually(ticked, timeout_s=5)
             assert await page.evaluate("localStorage.getItem('vc_pending_scans')") == "[]"
 
             # A reload (the phone coming back later) resends nothing: the scan is recorded once.

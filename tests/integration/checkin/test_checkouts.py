@@ -13,10 +13,10 @@ from tests.integration.checkin.kit import (
     bearer,
     body_of,
     checkin_events,
-    eventually,
     runtime,
     venue_token,
 )
+from tests.waiting import eventually
 
 SCANS = "/api/checkin/v1/scans"
 CHECKOUTS = "/api/checkin/v1/checkouts"

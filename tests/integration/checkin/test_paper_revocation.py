@@ -17,7 +17,8 @@ from services.status.app import create_app as create_status_app
 from services.status.config import Settings as StatusSettings
 from shared.settings import InfraSettings
 from tests.integration.checkin.conftest import Serve
-from tests.integration.checkin.kit import World, bearer, body_of, eventually, paper_serial, recorded
+from tests.integration.checkin.kit import World, bearer, body_of, paper_serial, recorded
+from tests.waiting import eventually
 
 INSPECTIONS = "/api/checkin/v1/inspections"
 # reportlab draws each dark QR module of the card as one filled rectangle: "n x y w h re f*".

@@ -26,7 +26,6 @@ from tests.integration.checkin.kit import (
     applied,
     bearer,
     body_of,
-    eventually,
     paper_serial,
     read_topic,
     runtime,
@@ -34,6 +33,7 @@ from tests.integration.checkin.kit import (
     send_status,
     venue_token,
 )
+from tests.waiting import eventually
 
 
 async def test_a_redelivered_event_changes_nothing_and_renames_apply(

@@ -3,9 +3,8 @@ access tokens, and registry events published the way the registry would."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -38,6 +37,7 @@ from shared.keys import load_keys
 from shared.pii import birth_date_of, mask_id, mask_name
 from shared.settings import InfraSettings
 from tests.people import born_years_ago, mainland_id
+from tests.waiting import eventually
 
 T = TypeVar("T")
 
@@ -53,18 +53,6 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float = 15.0) -> T:
-    """Poll ``check`` until it returns something truthy, or fail after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -115,13 +103,13 @@ class StatusHarness:
         await eventually(lambda: store.person(person.person_id))
         return person
 
-    async def link_guardian(self, guardian: UUID, dependant: UUID) -> None:
+    async def link_guardian(self, guardian: UUID, dependent: UUID) -> None:
         event = GuardianLinked(
-            data=GuardianLinkedData(guardian_id=guardian, person_id=dependant, relation="child")
+            data=GuardianLinkedData(guardian_id=guardian, person_id=dependent, relation="child")
         )
-        await self.publish_registry(event, dependant)
+        await self.publish_registry(event, dependent)
         store = self.app.state.services.store
-        await eventually(lambda: store.guards(guardian, dependant))
+        await eventually(lambda: store.guards(guardian, dependent))
 
     async def bind_inspector(self, person_id: UUID, venue_id: UUID | None = None) -> None:
         venue = venue_id or uuid4()

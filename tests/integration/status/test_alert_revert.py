@@ -7,8 +7,9 @@ from uuid import UUID, uuid4
 
 from shared.colours import read_colours
 from shared.events import StatusRevert, StatusRevertData, StatusSet, StatusSetData
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
 from tests.integration.status.test_commands import at_version, send
+from tests.waiting import eventually
 
 
 def alert_set(
@@ -58,7 +59,7 @@ async def test_revert_restores_what_the_alert_set_and_leaves_later_changes(harne
     left = await store.current(overtaken.person_id)
     assert (left.colour, left.reason, left.version) == ("red", "suspected_case", 2)
     history = await store.history(fresh.person_id)
-    assert [(h["colour"], h["source"]) for h in history] == [("yellow", "command"), ("green", "revert")]
+    assert [(h.colour, h.source) for h in history] == [("yellow", "command"), ("green", "revert")]
     changes = await harness.status_changes(fresh.person_id, 2)
     assert [(e.data.colour, e.data.version) for e in changes] == [("yellow", 1), ("green", 2)]
     runtime = harness.app.state.runtime
@@ -74,8 +75,8 @@ async def test_a_set_arriving_after_its_revert_changes_nothing(harness: StatusHa
     await send(harness, alert, revert(alert))
 
     async def withdrawn() -> bool:
-        async with store.transaction() as conn:
-            return await store.alert_withdrawn(conn, alert)
+        async with store.unit() as unit:
+            return await unit.alert_withdrawn(alert)
 
     await eventually(withdrawn)
     # The sentinel (another alert) follows the late command on the same partition.

@@ -18,7 +18,8 @@ from shared.events import (
     topic,
 )
 from shared.kafka import publish
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 
 def command(person_id: UUID, colour: str, reason: str, **envelope: object) -> StatusSet:
@@ -64,7 +65,7 @@ async def test_replayed_command_changes_nothing(harness: StatusHarness) -> None:
     record = await at_version(harness, person_id, 2)
     assert (record.colour, record.version) == ("red", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["version"] for h in history] == [1, 2]
+    assert [h.version for h in history] == [1, 2]
 
 
 async def test_late_command_cannot_overwrite_newer_status(harness: StatusHarness) -> None:
@@ -76,7 +77,7 @@ async def test_late_command_cannot_overwrite_newer_status(harness: StatusHarness
     record = await at_version(harness, person_id, 2)
     assert (record.reason, record.version) == ("asymptomatic", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["reason"] for h in history] == ["confirmed_case", "asymptomatic"]
+    assert [h.reason for h in history] == ["confirmed_case", "asymptomatic"]
 
 
 async def test_command_older_than_authority_change_is_ignored(harness: StatusHarness) -> None:
@@ -124,4 +125,4 @@ async def test_command_never_lowers_a_colour_in_force(harness: StatusHarness) ->
     record = await at_version(harness, person_id, 2)
     assert (record.colour, record.reason, record.version) == ("red", "asymptomatic", 2)
     history = await harness.app.state.services.store.history(person_id)
-    assert [h["reason"] for h in history] == ["confirmed_case", "asymptomatic"]
+    assert [h.reason for h in history] == ["confirmed_case", "asymptomatic"]

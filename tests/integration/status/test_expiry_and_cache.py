@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.colours import WARM_MARKER, colour_key, read_colours
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 
 async def test_expired_colour_reads_green_and_the_sweep_records_it(harness: StatusHarness) -> None:
@@ -28,7 +29,7 @@ async def test_expired_colour_reads_green_and_the_sweep_records_it(harness: Stat
     assert await status.sweep_expired() == 1
     assert await status.sweep_expired() == 0  # recorded once
     history = await harness.app.state.services.store.history(person.person_id)
-    assert [(h["colour"], h["source"]) for h in history] == [("yellow", "authority"), ("green", "expiry")]
+    assert [(h.colour, h.source) for h in history] == [("yellow", "authority"), ("green", "expiry")]
     events = await harness.status_changes(person.person_id, 2)
     assert [(e.data.colour, e.data.version) for e in events] == [("yellow", 1), ("green", 2)]
     runtime = harness.app.state.runtime

@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from shared.events import InspectorBindingData, InspectorUnbound
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 CODE_FIELDS = {
     "person_id",
@@ -55,7 +56,7 @@ async def test_reason_text_follows_the_language(harness: StatusHarness) -> None:
     }
 
 
-async def test_guardian_sees_dependant_and_nobody_else_does(harness: StatusHarness) -> None:
+async def test_guardian_sees_dependent_and_nobody_else_does(harness: StatusHarness) -> None:
     guardian = await harness.register()
     child = await harness.register("陳小華")
     stranger = await harness.register("林大偉")

@@ -33,7 +33,7 @@ async def test_pages_in_three_languages(harness: StatusHarness, path: str) -> No
         assert "<script>" not in answer.text  # the CSP forbids inline scripts
 
 
-async def test_health_code_page_offers_dependants(harness: StatusHarness) -> None:
+async def test_health_code_page_offers_dependents(harness: StatusHarness) -> None:
     guardian = await harness.register()
     child = await harness.register("陳小華")
     await harness.link_guardian(guardian.person_id, child.person_id)

@@ -15,7 +15,8 @@ from shared.events import (
     dlq,
     topic,
 )
-from tests.integration.status.conftest import StatusHarness, eventually
+from tests.integration.status.conftest import StatusHarness
+from tests.waiting import eventually
 
 
 async def test_other_types_are_ignored_and_poison_is_parked(harness: StatusHarness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -64,13 +64,3 @@ async def read_topic(infra: InfraSettings, full_name: str, expected: int) -> lis
     finally:
         await consumer.stop()
     return records
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, deadline_s: float = POLL_DEADLINE_S) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` after the deadline."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -19,8 +19,9 @@ from shared.auth import AccessTokens
 from shared.events import CHECKINS_TOPIC, STATUS_COMMANDS_TOPIC, topic
 from shared.keys import load_keys
 from shared.settings import InfraSettings
-from tests.integration.tracing.kafka_tools import read_topic, send, until
+from tests.integration.tracing.kafka_tools import read_topic, send
 from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.waiting import eventually
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 Issue = Callable[[uuid.UUID, Sequence[str]], dict[str, str]]
@@ -131,7 +132,7 @@ async def test_query_export_notify_and_audit(infra: InfraSettings, serve: Serve,
             answer = await client.get(presence_url, params=span, headers=epi)
             return len(answer.json()["checkins"]) == 3
 
-        await until(all_there, "three check-ins in the venue's presence")
+        await eventually(all_there, timeout_s=30, what="three check-ins in the venue's presence")
         presence = (await client.get(presence_url, params=span, headers=epi)).json()
         mine = (await client.get("/api/tracing/v1/me/visits", params=span, headers=bearer(near, []))).json()
 
@@ -255,7 +256,7 @@ async def test_a_case_is_found_by_identity_number(infra: InfraSettings, serve: S
             answer = await client.post(url, json={"id_kind": "mainland_id", "id_number": number}, headers=epi)
             return answer.status_code == 200
 
-        await until(known, "the person read model")
+        await eventually(known, timeout_s=30, what="the person read model")
         found = await client.post(
             url, json={"id_kind": "mainland_id", "id_number": number.lower()}, headers=epi
         )

@@ -30,9 +30,10 @@ from services.tracing.services import Services
 from shared.events import CHECKINS_TOPIC
 from shared.settings import InfraSettings
 from tests.integration.tracing import reference
-from tests.integration.tracing.kafka_tools import producer, send_with, until
+from tests.integration.tracing.kafka_tools import producer, send_with
 from tests.integration.tracing.test_contact_model import Timeline, agrees, batches, timeline
 from tests.integration.tracing.timeline import base_time, minutes, query
+from tests.waiting import eventually
 
 CITUS_URL = os.environ.get("VENUECODE_TEST_CITUS_URL", "")
 pytestmark = pytest.mark.skipif(not CITUS_URL, reason="VENUECODE_TEST_CITUS_URL names no Citus cluster")
@@ -93,7 +94,9 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
             mine, theirs = await counts(plain_url), await counts(CITUS_URL)
             return mine == theirs and mine[0] == total[0] and mine[1] > 0
 
-        await until(both_stored, "both stores hold every check-in and the same check-outs")
+        await eventually(
+            both_stored, timeout_s=30, what="both stores hold every check-in and the same check-outs"
+        )
 
         compared = 0
         for seed, line in enumerate(lines):

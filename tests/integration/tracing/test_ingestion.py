@@ -23,8 +23,9 @@ from shared.events import (
     topic,
 )
 from shared.settings import InfraSettings
-from tests.integration.tracing.kafka_tools import producer, read_topic, send, send_with, until
+from tests.integration.tracing.kafka_tools import producer, read_topic, send, send_with
 from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.waiting import eventually
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -56,7 +57,7 @@ async def test_duplicates_and_replays_are_stored_once(infra: InfraSettings, serv
         async def settled() -> bool:
             return await count_rows(infra) == 50
 
-        await until(settled, "50 distinct check-ins")
+        await eventually(settled, timeout_s=30, what="50 distinct check-ins")
         await send(infra, CHECKINS_TOPIC, events, key=venue.bytes)
         marker = checkin(uuid.uuid4(), venue, t0)
         await send(infra, CHECKINS_TOPIC, [marker], key=venue.bytes)
@@ -64,7 +65,7 @@ async def test_duplicates_and_replays_are_stored_once(infra: InfraSettings, serv
         async def marker_stored() -> bool:
             return await count_rows(infra) == 51
 
-        await until(marker_stored, "the marker after the replayed batch")
+        await eventually(marker_stored, timeout_s=30, what="the marker after the replayed batch")
 
 
 async def test_a_poison_message_goes_to_the_dlq_and_the_batch_continues(
@@ -89,7 +90,7 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_batch_continues(
         async def stored() -> bool:
             return await count_rows(infra) == 3
 
-        await until(stored, "the three good check-ins")
+        await eventually(stored, timeout_s=30, what="the three good check-ins")
         parked = await read_topic(infra, dlq(topic(CHECKINS_TOPIC, infra.kafka.namespace)), 3)
 
     assert sorted(r.value for r in parked) == sorted([b"not json at all", unknown_type, wrong_version])
@@ -127,7 +128,7 @@ async def test_a_consumer_stopped_mid_stream_and_restarted_stores_each_checkin_o
             async def some_stored() -> bool:
                 return await count_rows(infra) >= 300
 
-            await until(some_stored, "the first consumer to store some check-ins")
+            await eventually(some_stored, timeout_s=30, what="the first consumer to store some check-ins")
         first_run = await count_rows(infra)
         async with serve(create_app(settings)):
             await stream
@@ -135,14 +136,14 @@ async def test_a_consumer_stopped_mid_stream_and_restarted_stores_each_checkin_o
             async def all_stored() -> bool:
                 return await count_rows(infra) >= len(published)
 
-            await until(all_stored, "the restarted consumer to catch up", deadline_s=60)
+            await eventually(all_stored, timeout_s=60, what="the restarted consumer to catch up")
             # Give a duplicate the chance to show up before counting.
             await send(infra, CHECKINS_TOPIC, [checkin(uuid.uuid4(), venues[0], t0)], key=venues[0].bytes)
 
             async def marker() -> bool:
                 return await count_rows(infra) == len(published) + 1
 
-            await until(marker, "the marker after everything else")
+            await eventually(marker, timeout_s=30, what="the marker after everything else")
     finally:
         if stream is not None and not stream.done():
             stream.cancel()
@@ -186,7 +187,7 @@ async def test_checkouts_over_the_stream_and_the_venue_read_model(infra: InfraSe
                 await conn.close()
             return out == t0 + minutes(25) and stay == 90
 
-        await until(applied, "the check-out and the venue")
+        await eventually(applied, timeout_s=30, what="the check-out and the venue")
         metrics = (await client.get("/api/tracing/metrics")).text
 
     assert "venuecode_consumer_lag_messages{partition=" in metrics
@@ -233,7 +234,7 @@ async def test_retried_scans_in_the_next_small_batch_are_stored_once(
                 await conn.close()
             return bool(found)
 
-        await until(marker_stored, "the marker after the stream")
+        await eventually(marker_stored, timeout_s=30, what="the marker after the stream")
 
     conn = await asyncpg.connect(infra.postgres.url)
     try:

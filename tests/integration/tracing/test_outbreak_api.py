@@ -15,9 +15,10 @@ from services.tracing.app import create_app
 from services.tracing.config import Settings
 from shared.events import CHECKINS_TOPIC
 from shared.settings import InfraSettings
-from tests.integration.tracing.kafka_tools import send, until
+from tests.integration.tracing.kafka_tools import send
 from tests.integration.tracing.test_api import Issue, Serve, bearer, fields, window
 from tests.integration.tracing.timeline import base_time, checkin, checkout, minutes
+from tests.waiting import eventually
 
 __all__ = ["bearer"]  # the fixture, shared with test_api.py
 ANALYSES = "/api/tracing/v1/exposure-analyses"
@@ -55,7 +56,7 @@ async def test_exposure_analysis_over_http(infra: InfraSettings, serve: Serve, b
             answer = await client.post(ANALYSES, json=body, headers=epi)
             return len(answer.json()["exposures"]) == 2
 
-        await until(stored, "both shared venue-windows")
+        await eventually(stored, timeout_s=30, what="both shared venue-windows")
         created = await client.post(ANALYSES, json=body, headers=epi)
         shown = await client.get(f"{ANALYSES}/{created.json()['analysis_id']}", headers=epi)
         citizen = await client.post(ANALYSES, json=body, headers=bearer(uuid.uuid4(), []))

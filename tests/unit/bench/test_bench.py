@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.bench import bare, contacts, parser
-from services.bench.contacts import person_id, venue_id
+from services.bench.contacts_load import person_id, venue_id
 from services.bench.ingest import event_of, rows
 from services.bench.loadgen import TIMEOUT_S, closed_loop, json_post, json_put, open_loop
 from services.bench.stats import fmt, median, percentile, ratio, table

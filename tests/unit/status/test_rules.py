@@ -63,7 +63,7 @@ def test_cache_entry_carries_version_and_expiry() -> None:
 
 @given(st.integers(min_value=0, max_value=120))
 def test_age_bands(age: int) -> None:
-    assert may_be_looked_up(age) == (age >= 60 or age < 16)
+    assert may_be_looked_up(age) == (age >= 60 or age <= 16)
 
 
 SIGNER = TokenSigner(SigningKeys(Ed25519PrivateKey.generate()))
