@@ -7,17 +7,36 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.registry.family import POWERS, FamilyService
-from services.registry.models import Dependent, Guardian, Person, Venue
+from services.registry.models import (
+    BindingOut,
+    BoundVenueOut,
+    BoundVenuesOut,
+    Credentials,
+    DeclarationCode,
+    DeclarationCodeOut,
+    Dependent,
+    DependentsOut,
+    GuardianOut,
+    GuardiansOut,
+    InspectorOut,
+    MyVenueOut,
+    NewAccount,
+    NewDependent,
+    NewRoleGrant,
+    NewVenue,
+    PersonOut,
+    PosterOut,
+    RoleGrantOut,
+    SessionOut,
+    VenueName,
+    VenueOut,
+)
 from services.registry.posters import poster_pdf, qr_png, qr_svg
-from services.registry.service import PeopleService
-from services.registry.venues import VenueService
+from services.registry.services import ServicesDep
 from shared.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, Principal, require_role
 from shared.errors import problems
-from shared.events import IdKind, StaffRole
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/registry/v1", tags=["registry"], responses=problems(422, 503))
@@ -31,129 +50,15 @@ CODE_FORMATS: dict[int | str, Any] = {
 }
 
 
-async def people(request: Request) -> PeopleService:  # async: no thread hop (shared/auth.py)
-    service: PeopleService = request.app.state.people
-    return service
-
-
-async def family(request: Request) -> FamilyService:
-    service: FamilyService = request.app.state.family
-    return service
-
-
-async def venues(request: Request) -> VenueService:
-    service: VenueService = request.app.state.venues
-    return service
-
-
-People = Annotated[PeopleService, Depends(people)]
-Family = Annotated[FamilyService, Depends(family)]
-Venues = Annotated[VenueService, Depends(venues)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 
 
-ID_KIND_DOC = (
-    "mainland_id (also the residence permits of Hong Kong, Macao and Taiwan residents: 81, 82, 83),"
-    " hk_macao_permit, taiwan_permit, passport, or foreign_permanent_resident (added beyond API.md:"
-    " the 18-digit card of 2023 starting with 9, or the 15-character card of 3 letters and 12 digits)"
-)
-
-
-class _Body(BaseModel):
-    model_config = {"extra": "ignore"}
-
-
-class NewAccount(_Body):
-    name: str = Field(max_length=200)
-    id_kind: IdKind = Field(description=ID_KIND_DOC)
-    id_number: str = Field(max_length=64)
-    phone: str = Field(max_length=32)
-    password: str = Field(max_length=1024)
-
-
-class Credentials(_Body):
-    id_number: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
-
-
-class NewVenue(_Body):
-    region_code: str = Field(max_length=32)
-    name: str = Field(max_length=400)
-    address: str | None = Field(default=None, max_length=800)
-    category: str | None = Field(default=None, max_length=40)
-
-
-class VenueName(_Body):
-    name: str = Field(max_length=400)
-
-
-class DeclarationCode(_Body):
-    declaration_code: str = Field(max_length=64)
-
-
-class NewDependent(_Body):
-    name: str = Field(max_length=200)
-    id_kind: IdKind = Field(description=ID_KIND_DOC)
-    id_number: str = Field(max_length=64)
-    relation: str = Field(max_length=80)
-
-
-class NewRoleGrant(_Body):
-    person_id: UUID
-    role: StaffRole
-
-
-def person_body(person: Person) -> dict[str, object]:
-    return {"person_id": person.person_id, "masked_name": person.masked_name, "masked_id": person.masked_id}
-
-
-def dependent_body(found: Dependent) -> dict[str, object]:
-    return {
-        "person_id": found.person_id,
-        "masked_name": found.masked_name,
-        "masked_id": found.masked_id,
-        "relation": found.relation,
-        "birth_date": found.birth_date,
-        "linked_at": found.linked_at,
-        "state": found.state,
-    }
-
-
-def guardian_body(found: Guardian) -> dict[str, object]:
-    """A link on the caller, with the notice of what an active link lets the guardian do."""
-    return {
-        "guardian_id": found.guardian_id,
-        "masked_name": found.masked_name,
-        "relation": found.relation,
-        "linked_at": found.linked_at,
-        "state": found.state,
-        "can": list(POWERS),
-    }
-
-
-def venue_body(venue: Venue) -> dict[str, object]:
-    return {
-        "venue_id": venue.venue_id,
-        "region_code": venue.region_code,
-        "name": venue.name,
-        "address": venue.address,
-        "category": venue.category.value,
-        "declaration_code": venue.declaration_code,
-        "poster_version": venue.poster_version,
-    }
-
-
-@router.post("/accounts", status_code=201, responses=problems(*BODY, 409))
-async def create_account(body: NewAccount, service: People) -> dict[str, object]:
-    person = await service.register_account(
+@router.post("/accounts", status_code=201, response_model=PersonOut, responses=problems(*BODY, 409))
+async def create_account(body: NewAccount, services: ServicesDep) -> PersonOut:
+    person = await services.people.register_account(
         body.name, body.id_kind, body.id_number, body.phone, body.password
     )
-    return person_body(person)
-
-
-def _secure(request: Request) -> bool:
-    infra = request.app.state.runtime.infra
-    return bool(infra.is_production)
+    return PersonOut.of(person)
 
 
 def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: bool) -> None:
@@ -167,98 +72,105 @@ def set_session_cookies(response: Response, token: str, ttl_s: int, *, secure: b
     )
 
 
-@router.post("/sessions", responses=problems(*BODY, 401, 429))
-async def sign_in(
-    body: Credentials, request: Request, response: Response, service: People
-) -> dict[str, object]:
-    signed = await service.sign_in(body.id_number, body.password)
-    set_session_cookies(response, signed.access_token, signed.expires_in, secure=_secure(request))
-    return {
-        "access_token": signed.access_token,
-        "token_type": "Bearer",
-        "expires_in": signed.expires_in,
-        "person_id": signed.person_id,
-        "roles": signed.roles,
-    }
+@router.post("/sessions", response_model=SessionOut, responses=problems(*BODY, 401, 429))
+async def sign_in(body: Credentials, response: Response, services: ServicesDep) -> SessionOut:
+    signed = await services.people.sign_in(body.id_number, body.password)
+    set_session_cookies(response, signed.access_token, signed.expires_in, secure=services.secure_cookies)
+    return SessionOut(
+        access_token=signed.access_token,
+        expires_in=signed.expires_in,
+        person_id=signed.person_id,
+        roles=signed.roles,
+    )
 
 
 @router.post("/sessions/logout", status_code=204)
-async def sign_out(request: Request) -> Response:
+async def sign_out(services: ServicesDep) -> Response:
     response = Response(status_code=204)
-    secure = _secure(request)
+    secure = services.secure_cookies
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
     response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=secure)
     return response
 
 
-@router.post("/venues", status_code=201, responses=problems(*BODY, 401, 404, 409))
-async def create_venue(body: NewVenue, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
-    venue = await service.create(caller.person_id, body.region_code, body.name, body.address, body.category)
-    return venue_body(venue)
+@router.post("/venues", status_code=201, response_model=VenueOut, responses=problems(*BODY, 401, 404, 409))
+async def create_venue(body: NewVenue, caller: CurrentPrincipal, services: ServicesDep) -> VenueOut:
+    venue = await services.venues.create(
+        caller.person_id, body.region_code, body.name, body.address, body.category
+    )
+    return VenueOut.of(venue)
 
 
-@router.get("/venues/mine", responses=problems(401, 404))
-async def my_venue(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
-    venue, inspectors = await service.mine(caller.person_id)
-    return {
-        **venue_body(venue),
-        "inspectors": [
-            {"person_id": i.person_id, "masked_name": i.masked_name, "bound_at": i.bound_at}
-            for i in inspectors
-        ],
-    }
+@router.get("/venues/mine", response_model=MyVenueOut, responses=problems(401, 404))
+async def my_venue(caller: CurrentPrincipal, services: ServicesDep) -> MyVenueOut:
+    venue, inspectors = await services.venues.mine(caller.person_id)
+    listed = [
+        InspectorOut(person_id=i.person_id, masked_name=i.masked_name, bound_at=i.bound_at)
+        for i in inspectors
+    ]
+    return MyVenueOut(**VenueOut.of(venue).model_dump(), inspectors=listed)
 
 
-@router.patch("/venues/{venue_id}", responses=problems(*BODY, 401, 403, 404, 409))
+@router.patch("/venues/{venue_id}", response_model=VenueOut, responses=problems(*BODY, 401, 403, 404, 409))
 async def rename_venue(
-    venue_id: UUID, body: VenueName, caller: CurrentPrincipal, service: Venues
-) -> dict[str, object]:
-    return venue_body(await service.rename(venue_id, caller.person_id, body.name))
+    venue_id: UUID, body: VenueName, caller: CurrentPrincipal, services: ServicesDep
+) -> VenueOut:
+    return VenueOut.of(await services.venues.rename(venue_id, caller.person_id, body.name))
 
 
-@router.post("/venues/{venue_id}/declaration-code/rotate", responses=problems(401, 403, 404))
-async def rotate_code(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, str]:
-    return {"declaration_code": await service.rotate_code(venue_id, caller.person_id)}
+@router.post(
+    "/venues/{venue_id}/declaration-code/rotate",
+    response_model=DeclarationCodeOut,
+    responses=problems(401, 403, 404),
+)
+async def rotate_code(venue_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> DeclarationCodeOut:
+    return DeclarationCodeOut(declaration_code=await services.venues.rotate_code(venue_id, caller.person_id))
 
 
-@router.post("/venues/{venue_id}/poster/reissue", responses=problems(401, 403, 404))
-async def reissue_poster(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
-    return {"venue_id": venue_id, "poster_version": await service.reissue_poster(venue_id, caller.person_id)}
+@router.post("/venues/{venue_id}/poster/reissue", response_model=PosterOut, responses=problems(401, 403, 404))
+async def reissue_poster(venue_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> PosterOut:
+    version = await services.venues.reissue_poster(venue_id, caller.person_id)
+    return PosterOut(venue_id=venue_id, poster_version=version)
 
 
-@router.post("/inspector-bindings", status_code=201, responses=problems(*BODY, 401, 404, 409) | AGAIN)
+@router.post(
+    "/inspector-bindings",
+    status_code=201,
+    response_model=BindingOut,
+    responses=problems(*BODY, 401, 404, 409) | AGAIN,
+)
 async def bind(
-    body: DeclarationCode, caller: CurrentPrincipal, response: Response, service: Venues
-) -> dict[str, object]:
-    venue, created = await service.bind(caller.person_id, body.declaration_code)
+    body: DeclarationCode, caller: CurrentPrincipal, response: Response, services: ServicesDep
+) -> BindingOut:
+    venue, created = await services.venues.bind(caller.person_id, body.declaration_code)
     if not created:
         response.status_code = 200
-    return {"venue_id": venue.venue_id, "name": venue.name, "region_code": venue.region_code}
+    return BindingOut(venue_id=venue.venue_id, name=venue.name, region_code=venue.region_code)
 
 
-@router.get("/inspector-bindings", responses=problems(401))
-async def my_bindings(caller: CurrentPrincipal, service: Venues) -> dict[str, object]:
-    bound = await service.bindings(caller.person_id)
-    return {
-        "venues": [
-            {
-                "venue_id": b.venue_id,
-                "name": b.name,
-                "region_code": b.region_code,
-                "bound_at": b.bound_at,
-                "is_administrator": b.is_administrator,
-                "poster_version": b.poster_version,
-                # The inspector's quick "temperature normal" check-in opens the poster's own page.
-                "venue_token": service.token_of(b),
-            }
+@router.get("/inspector-bindings", response_model=BoundVenuesOut, responses=problems(401))
+async def my_bindings(caller: CurrentPrincipal, services: ServicesDep) -> BoundVenuesOut:
+    venues = services.venues
+    bound = await venues.bindings(caller.person_id)
+    return BoundVenuesOut(
+        venues=[
+            BoundVenueOut(
+                venue_id=b.venue_id,
+                name=b.name,
+                region_code=b.region_code,
+                bound_at=b.bound_at,
+                is_administrator=b.is_administrator,
+                poster_version=b.poster_version,
+                venue_token=venues.token_of(b),
+            )
             for b in bound
         ]
-    }
+    )
 
 
 @router.delete("/inspector-bindings/{venue_id}", status_code=204, responses=problems(401, 404, 409))
-async def leave(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> Response:
-    await service.leave(caller.person_id, venue_id)
+async def leave(venue_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> Response:
+    await services.venues.leave(caller.person_id, venue_id)
     return Response(status_code=204)
 
 
@@ -266,9 +178,9 @@ async def leave(venue_id: UUID, caller: CurrentPrincipal, service: Venues) -> Re
     "/venues/{venue_id}/inspectors/{person_id}", status_code=204, responses=problems(401, 403, 404, 409)
 )
 async def remove_inspector(
-    venue_id: UUID, person_id: UUID, caller: CurrentPrincipal, service: Venues
+    venue_id: UUID, person_id: UUID, caller: CurrentPrincipal, services: ServicesDep
 ) -> Response:
-    await service.remove_inspector(caller.person_id, venue_id, person_id)
+    await services.venues.remove_inspector(caller.person_id, venue_id, person_id)
     return Response(status_code=204)
 
 
@@ -276,10 +188,10 @@ async def remove_inspector(
 async def venue_code(
     venue_id: UUID,
     caller: CurrentPrincipal,
-    service: Venues,
+    services: ServicesDep,
     format: Annotated[Literal["png", "svg", "pdf"], Query()] = "png",
 ) -> Response:
-    code = await service.venue_code(caller.person_id, venue_id)
+    code = await services.venues.venue_code(caller.person_id, venue_id)
     headers = {"Cache-Control": "no-store"}
     if format == "png":
         return Response(qr_png(code.url), media_type="image/png", headers=headers)
@@ -292,51 +204,60 @@ async def venue_code(
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-@router.post("/dependents", status_code=201, responses=problems(*BODY, 401, 403, 404, 409) | AGAIN)
+@router.post(
+    "/dependents",
+    status_code=201,
+    response_model=Dependent,
+    responses=problems(*BODY, 401, 403, 404, 409) | AGAIN,
+)
 async def add_dependent(
-    body: NewDependent, caller: CurrentPrincipal, response: Response, service: Family
-) -> dict[str, object]:
+    body: NewDependent, caller: CurrentPrincipal, response: Response, services: ServicesDep
+) -> Dependent:
     """A child or an elder without an account is linked at once (``state: active``); a person with
     an account of their own gets a request (``state: pending``) that only they can accept."""
-    found, created = await service.add(
+    found, created = await services.family.add(
         caller.person_id, body.name, body.id_kind, body.id_number, body.relation
     )
     if not created:
         response.status_code = 200
-    return dependent_body(found)
+    return found
 
 
-@router.get("/dependents", responses=problems(401))
-async def list_dependents(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
-    return {"dependents": [dependent_body(d) for d in await service.dependents(caller.person_id)]}
+@router.get("/dependents", response_model=DependentsOut, responses=problems(401))
+async def list_dependents(caller: CurrentPrincipal, services: ServicesDep) -> DependentsOut:
+    found = await services.family.dependents(caller.person_id)
+    return DependentsOut(dependents=found)
 
 
 @router.delete("/dependents/{person_id}", status_code=204, responses=problems(401, 404))
-async def unlink_dependent(person_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+async def unlink_dependent(person_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> Response:
     """The guardian unlinks a family member, or withdraws a request still pending."""
-    await service.end(caller.person_id, person_id, by_guardian=True)
+    await services.family.end(caller.person_id, person_id, by_guardian=True)
     return Response(status_code=204)
 
 
-@router.get("/guardians", responses=problems(401))
-async def list_guardians(caller: CurrentPrincipal, service: Family) -> dict[str, object]:
+@router.get("/guardians", response_model=GuardiansOut, responses=problems(401))
+async def list_guardians(caller: CurrentPrincipal, services: ServicesDep) -> GuardiansOut:
     """The links on the caller: requests waiting for their answer and guardians who may act."""
-    return {"guardians": [guardian_body(g) for g in await service.guardians(caller.person_id)]}
+    found = await services.family.guardians(caller.person_id)
+    return GuardiansOut(guardians=[GuardianOut.of(g) for g in found])
 
 
-@router.post("/guardians/{guardian_id}/accept", responses=problems(401, 404))
-async def accept_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> dict[str, object]:
-    return guardian_body(await service.accept(caller.person_id, guardian_id))
+@router.post("/guardians/{guardian_id}/accept", response_model=GuardianOut, responses=problems(401, 404))
+async def accept_guardian(guardian_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> GuardianOut:
+    return GuardianOut.of(await services.family.accept(caller.person_id, guardian_id))
 
 
 @router.delete("/guardians/{guardian_id}", status_code=204, responses=problems(401, 404))
-async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, service: Family) -> Response:
+async def end_guardian(guardian_id: UUID, caller: CurrentPrincipal, services: ServicesDep) -> Response:
     """The person declines a request or revokes a guardian's link."""
-    await service.end(guardian_id, caller.person_id, by_guardian=False)
+    await services.family.end(guardian_id, caller.person_id, by_guardian=False)
     return Response(status_code=204)
 
 
-@router.post("/role-grants", status_code=201, responses=problems(*BODY, 401, 403, 404))
-async def grant_role(body: NewRoleGrant, caller: Operator, service: People) -> dict[str, object]:
-    await service.grant_role(body.person_id, body.role, caller.person_id)
-    return {"person_id": body.person_id, "role": body.role, "granted_by": caller.person_id}
+@router.post(
+    "/role-grants", status_code=201, response_model=RoleGrantOut, responses=problems(*BODY, 401, 403, 404)
+)
+async def grant_role(body: NewRoleGrant, caller: Operator, services: ServicesDep) -> RoleGrantOut:
+    await services.people.grant_role(body.person_id, body.role, caller.person_id)
+    return RoleGrantOut(person_id=body.person_id, role=body.role, granted_by=caller.person_id)

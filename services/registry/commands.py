@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import get_args
 from uuid import UUID
 
-import asyncpg
-
-from services.registry import rekey, store
+from services.registry import rekey
 from services.registry.models import Venue
 from services.registry.outbox import Outbox
 from services.registry.posters import poster_pdf
-from services.registry.service import ID_KINDS, stage_role_grant
+from services.registry.service import ID_KINDS
+from services.registry.service import grant_role as grant
+from services.registry.store import Store
 from shared import db
 from shared.events import REGISTRY_TOPIC, StaffRole
-from shared.kafka import ensure_topics, make_router
+from shared.kafka import Publisher, ensure_topics, make_router
 from shared.keys import load_keys
 from shared.pii import Vault
 from shared.progress import progress
@@ -39,11 +39,11 @@ class CommandFailed(SystemExit):
 
 
 @asynccontextmanager
-async def _pool(infra: InfraSettings) -> AsyncIterator[asyncpg.Pool]:
+async def _store(infra: InfraSettings) -> AsyncIterator[Store]:
     pool = await db.create_pool(infra.postgres)
     try:
         await db.migrate(pool, "registry", MIGRATIONS)
-        yield pool
+        yield Store(pool)
     finally:
         await pool.close()
 
@@ -57,21 +57,17 @@ async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
     vault = Vault(keys.pii, keys.pii_hmac, keys.pii_previous)
     await ensure_topics(infra.kafka, [REGISTRY_TOPIC])
     router = make_router(infra.kafka, "registry-cli")
-    async with _pool(infra) as pool:
-        async with pool.acquire() as conn:
-            found = await store.accounts_by_digests(
-                conn, [vault.id_digest(kind, id_number) for kind in ID_KINDS]
-            )
+    async with _store(infra) as store:
+        found = await store.people.accounts_by_digests(
+            [vault.id_digest(kind, id_number) for kind in ID_KINDS]
+        )
         if len(found) != 1:
             raise CommandFailed("venuecode: no single registered account has this identity number")
         person_id = found[0].person_id
         await router.broker.start()
         try:
-            outbox = Outbox(pool, router, infra.kafka)
-            async with pool.acquire() as conn, conn.transaction():
-                staged = await stage_role_grant(conn, outbox, person_id, staff_role, None)
-            if staged is not None:
-                await outbox.send(staged)
+            outbox = Outbox(store, Publisher(router, infra.kafka, REGISTRY_TOPIC))
+            await grant(store, outbox, person_id, staff_role, None)
         finally:
             await router.broker.stop()
     return person_id
@@ -86,10 +82,10 @@ async def rotate_pii_key(infra: InfraSettings, batch: int, pause_s: float) -> re
             " (docs/operations.md, Rotate keys), or every digest would change"
         )
     vault = Vault(keys.pii, keys.pii_hmac, keys.pii_previous)
-    async with _pool(infra) as pool:
+    async with _store(infra) as store:
         with progress(f"re-encrypting identity numbers ({batch} a batch)", unit="batch") as bar:
             return await rekey.rotate(
-                pool, vault, batch=batch, pause_s=pause_s, on_batch=lambda _walked: bar.update(1)
+                store, vault, batch=batch, pause_s=pause_s, on_batch=lambda _walked: bar.update(1)
             )
 
 
@@ -97,15 +93,16 @@ def _write_poster(target: Path, venue: Venue, url: str, issued: date) -> None:
     target.write_bytes(poster_pdf(venue, url, issued))
 
 
-async def _venue_of(conn: store.Conn, row: dict[str, str]) -> Venue | None:
+async def _venue_of(store: Store, row: dict[str, str]) -> Venue | None:
     if (row.get("venue_id") or "").strip():
         try:
-            return await store.venue_by_id(conn, UUID(row["venue_id"].strip()))
+            venue_id = UUID(row["venue_id"].strip())
         except ValueError:
             return None
+        return await store.venues.by_id(venue_id)
     region_code, name = (row.get("region_code") or "").strip(), (row.get("name") or "").strip()
     if region_code and name:
-        return await store.venue_by_region_name(conn, region_code, name)
+        return await store.venues.by_region_name(region_code, name)
     return None
 
 
@@ -121,10 +118,10 @@ async def bulk_posters(infra: InfraSettings, csv_path: Path, out_dir: Path) -> i
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     issued = datetime.now(UTC).date()
     written = 0
-    async with _pool(infra) as pool, pool.acquire() as conn:
+    async with _store(infra) as store:
         with progress("posters", total=len(rows), unit="poster") as bar:
             for index, row in enumerate(rows, start=1):
-                venue = await _venue_of(conn, row)
+                venue = await _venue_of(store, row)
                 if venue is None:
                     bar.note(f"row {index}: no such venue, skipped")
                 else:

@@ -12,28 +12,24 @@ document that shows no birth date, must register and accept. Ending an active li
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from services.registry import links, store
-from services.registry.identity import IdentityVerifier
-from services.registry.models import Dependent, Guardian, LinkState
-from services.registry.outbox import Outbox, Staged
-from services.registry.service import (
+from services.registry.errors import (
     NameDoesNotMatch,
+    NeedsOwnConsent,
+    NoSuchLink,
     NotYourOwnDependent,
     PersonNotFound,
-    clean_name,
-    clean_relation,
-    insert_person,
-    person_registered,
 )
-from shared.errors import Forbidden, NotFound
+from services.registry.identity import IdentityVerifier
+from services.registry.models import Dependent, Guardian, LinkState
+from services.registry.outbox import Outbox
+from services.registry.service import clean_name, clean_relation, insert_person, person_registered
+from services.registry.store import Store
 from shared.events import (
-    REGISTRY_TOPIC,
     GuardianLinked,
     GuardianLinkedData,
     GuardianUnlinked,
@@ -46,16 +42,6 @@ from shared.pii import Vault, age_on, birth_date_of
 log = logging.getLogger("venuecode.registry.family")
 # 未成年人保護法: a minor is under 18; 老年人權益保障法: an elder is 60 or over.
 MINOR_UNDER, ELDER_FROM = 18, 60
-# What an active link lets the guardian do: the notice the person reads before accepting.
-POWERS = ("read_health_code", "print_paper_code", "check_in")
-
-
-class NeedsOwnConsent(Forbidden):
-    title = "This person must agree in their own account"
-
-
-class NoSuchLink(NotFound):
-    title = "No such family link"
 
 
 def day_in(timezone: str, now: datetime | None = None) -> date:
@@ -73,13 +59,29 @@ def may_be_under_guardianship(born: date | None, day: date) -> bool:
 
 class FamilyService:
     def __init__(
-        self, *, pool: asyncpg.Pool, vault: Vault, verifier: IdentityVerifier, outbox: Outbox, timezone: str
+        self,
+        *,
+        store: Store,
+        vault: Vault,
+        verifier: IdentityVerifier,
+        outbox: Outbox,
+        timezone: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._pool = pool
+        self._store = store
         self._vault = vault
         self._verifier = verifier
         self._outbox = outbox
         self._timezone = timezone
+        self._clock = clock
+
+    def _check_guardianship(self, born: date | None) -> None:
+        if not may_be_under_guardianship(born, day_in(self._timezone, self._clock())):
+            raise NeedsOwnConsent(
+                f"Only a child under {MINOR_UNDER} or an elder of {ELDER_FROM} or over, as their"
+                " resident ID shows, can be added without an account. Anyone else registers their"
+                " own account first, then accepts your request there."
+            )
 
     async def add(
         self, guardian_id: UUID, name: str, kind: IdKind, number: str, relation: str
@@ -88,50 +90,39 @@ class FamilyService:
         name = clean_name(name)
         relation = clean_relation(relation)
         number = await self._verifier.verify(kind, number, name)
-        for attempt in range(2):  # a concurrent first registration of the same person: link to it
-            try:
-                return await self._add(guardian_id, name, kind, number, relation)
-            except asyncpg.UniqueViolationError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _check_guardianship(self, born: date | None) -> None:
-        if not may_be_under_guardianship(born, day_in(self._timezone)):
-            raise NeedsOwnConsent(
-                f"Only a child under {MINOR_UNDER} or an elder of {ELDER_FROM} or over, as their"
-                " resident ID shows, can be added without an account. Anyone else registers their"
-                " own account first, then accepts your request there."
-            )
-
-    async def _add(
-        self, guardian_id: UUID, name: str, kind: IdKind, number: str, relation: str
-    ) -> tuple[Dependent, bool]:
+        digest = self._vault.id_digest(kind, number)
         events: list[RegistryEvent] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await store.person_by_id(conn, guardian_id) is None:
+        async with self._store.unit() as unit:
+            if await unit.people.by_id(guardian_id) is None:
                 raise PersonNotFound("The signed-in account no longer exists.")
-            person = await store.person_by_digest(conn, self._vault.id_digest(kind, number))
+            person = await unit.people.by_digest(digest)
             if person is None:
                 self._check_guardianship(birth_date_of(kind, number))
-                person = await insert_person(conn, self._vault, kind, number, name)
-                events.append(person_registered(person.person_id, kind, number, name, self._vault))
-            elif person.person_id == guardian_id:
-                raise NotYourOwnDependent("You cannot add yourself as a family member.")
-            elif person.name_digest != self._vault.name_digest(name):
-                raise NameDoesNotMatch("This identity is registered under another name.")
+                person = await insert_person(unit, self._vault, kind, number, name)
+                if person is not None:
+                    events.append(person_registered(person.person_id, kind, number, name, self._vault))
+                else:  # a concurrent first registration of the same person: link to it
+                    person = await unit.people.by_digest(digest)
+                    assert person is not None
+            if not events:
+                if person.person_id == guardian_id:
+                    raise NotYourOwnDependent("You cannot add yourself as a family member.")
+                if person.name_digest != self._vault.name_digest(name):
+                    raise NameDoesNotMatch("This identity is registered under another name.")
             state: LinkState = "pending" if person.password_hash is not None else "active"
-            existing = await links.dependent(conn, guardian_id, person.person_id)
+            existing = await unit.family.dependent(guardian_id, person.person_id)
             if existing is None and state == "active":
                 self._check_guardianship(person.birth_date)
-            created = await links.link(conn, guardian_id, person.person_id, relation, state)
+            created = await unit.family.link(guardian_id, person.person_id, relation, state)
             if created and state == "active":
                 link = GuardianLinkedData(
                     guardian_id=guardian_id, person_id=person.person_id, relation=relation
                 )
                 events.append(GuardianLinked(data=link))
-            staged = await self._stage(conn, person.person_id, events) if events else None
-            found = await links.dependent(conn, guardian_id, person.person_id)
+            staged = (
+                await self._outbox.stage(unit, str(person.person_id).encode(), events) if events else None
+            )
+            found = await unit.family.dependent(guardian_id, person.person_id)
             assert found is not None
         if staged is not None:
             await self._outbox.send(staged)
@@ -143,34 +134,29 @@ class FamilyService:
             )
         return found, created
 
-    async def _stage(self, conn: store.Conn, person_id: UUID, events: list[RegistryEvent]) -> Staged:
-        return await self._outbox.stage(conn, REGISTRY_TOPIC, str(person_id).encode(), events)
-
     async def dependents(self, guardian_id: UUID) -> list[Dependent]:
-        async with self._pool.acquire() as conn:
-            return await links.dependents_of(conn, guardian_id)
+        return await self._store.family.dependents_of(guardian_id)
 
     async def guardians(self, person_id: UUID) -> list[Guardian]:
-        async with self._pool.acquire() as conn:
-            return await links.guardians_of(conn, person_id)
+        return await self._store.family.guardians_of(person_id)
 
     async def accept(self, person_id: UUID, guardian_id: UUID) -> Guardian:
         """The person accepts a guardian's request; 404 unless a request of that guardian is pending."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            if not await links.accept(conn, guardian_id, person_id):
+        async with self._store.unit() as unit:
+            if not await unit.family.accept(guardian_id, person_id):
                 raise NoSuchLink("No request of this guardian is waiting for you.")
-            found = await links.guardian(conn, guardian_id, person_id)
+            found = await unit.family.guardian(guardian_id, person_id)
             assert found is not None
             link = GuardianLinkedData(guardian_id=guardian_id, person_id=person_id, relation=found.relation)
-            staged = await self._stage(conn, person_id, [GuardianLinked(data=link)])
+            staged = await self._outbox.stage(unit, str(person_id).encode(), [GuardianLinked(data=link)])
         await self._outbox.send(staged)
         log.info("family link accepted", extra={"guardian_id": str(guardian_id), "person_id": str(person_id)})
         return found
 
     async def end(self, guardian_id: UUID, person_id: UUID, *, by_guardian: bool) -> None:
         """Decline, withdraw, revoke or unlink; only the end of an active link is announced."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            state = await links.end(conn, guardian_id, person_id)
+        async with self._store.unit() as unit:
+            state = await unit.family.end(guardian_id, person_id)
             if state is None:
                 raise NoSuchLink("There is no such family link.")
             staged = None
@@ -180,7 +166,9 @@ class FamilyService:
                     person_id=person_id,
                     ended_by="guardian" if by_guardian else "person",
                 )
-                staged = await self._stage(conn, person_id, [GuardianUnlinked(data=ended)])
+                staged = await self._outbox.stage(
+                    unit, str(person_id).encode(), [GuardianUnlinked(data=ended)]
+                )
         if staged is not None:
             await self._outbox.send(staged)
         log.info(

@@ -1,14 +1,17 @@
-"""Internal models of the registry: venue categories, relations, provinces and the rows it reads."""
+"""The registry's models: venue categories, relations, provinces, the rows its store returns,
+and the request and response bodies of its API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from shared.events import IdKind
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import IdKind, StaffRole
 
 
 class Category(StrEnum):
@@ -72,11 +75,13 @@ class Person:
 
 # A family link waits for the person's consent ("pending") or lets the guardian act ("active").
 LinkState = Literal["pending", "active"]
+# What an active link lets the guardian do: the notice the person reads before accepting.
+POWERS = ("read_health_code", "print_paper_code", "check_in")
 
 
 @dataclass(frozen=True)
 class Dependent:
-    """A link seen from the guardian's side: the person, masked."""
+    """A link seen from the guardian's side: the person, masked (also its answer in the API)."""
 
     person_id: UUID
     masked_name: str
@@ -134,3 +139,165 @@ class OutboxRow:
     topic: str
     key: bytes
     payload: str
+
+
+# --- request bodies -------------------------------------------------------------------
+
+ID_KIND_DOC = (
+    "mainland_id (also the residence permits of Hong Kong, Macao and Taiwan residents: 81, 82, 83),"
+    " hk_macao_permit, taiwan_permit, passport, or foreign_permanent_resident (added beyond API.md:"
+    " the 18-digit card of 2023 starting with 9, or the 15-character card of 3 letters and 12 digits)"
+)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class NewAccount(_Body):
+    name: str = Field(max_length=200)
+    id_kind: IdKind = Field(description=ID_KIND_DOC)
+    id_number: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    password: str = Field(max_length=1024)
+
+
+class Credentials(_Body):
+    id_number: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class NewVenue(_Body):
+    region_code: str = Field(max_length=32)
+    name: str = Field(max_length=400)
+    address: str | None = Field(default=None, max_length=800)
+    category: str | None = Field(default=None, max_length=40)
+
+
+class VenueName(_Body):
+    name: str = Field(max_length=400)
+
+
+class DeclarationCode(_Body):
+    declaration_code: str = Field(max_length=64)
+
+
+class NewDependent(_Body):
+    name: str = Field(max_length=200)
+    id_kind: IdKind = Field(description=ID_KIND_DOC)
+    id_number: str = Field(max_length=64)
+    relation: str = Field(max_length=80)
+
+
+class NewRoleGrant(_Body):
+    person_id: UUID
+    role: StaffRole
+
+
+# --- answers (API.md's bodies; declared on the routes, so OpenAPI has their schemas) -----
+
+
+class PersonOut(BaseModel):
+    person_id: UUID
+    masked_name: str
+    masked_id: str
+
+    @classmethod
+    def of(cls, person: Person) -> PersonOut:
+        return cls(person_id=person.person_id, masked_name=person.masked_name, masked_id=person.masked_id)
+
+
+class SessionOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name, no secret
+    expires_in: int
+    person_id: UUID
+    roles: list[str]
+
+
+class VenueOut(BaseModel):
+    venue_id: UUID
+    region_code: str
+    name: str
+    address: str | None
+    category: str
+    declaration_code: str
+    poster_version: int
+
+    @classmethod
+    def of(cls, venue: Venue) -> VenueOut:
+        return cls(
+            venue_id=venue.venue_id,
+            region_code=venue.region_code,
+            name=venue.name,
+            address=venue.address,
+            category=venue.category.value,
+            declaration_code=venue.declaration_code,
+            poster_version=venue.poster_version,
+        )
+
+
+class InspectorOut(BaseModel):
+    person_id: UUID
+    masked_name: str
+    bound_at: datetime
+
+
+class MyVenueOut(VenueOut):
+    inspectors: list[InspectorOut]
+
+
+class DeclarationCodeOut(BaseModel):
+    declaration_code: str
+
+
+class PosterOut(BaseModel):
+    venue_id: UUID
+    poster_version: int
+
+
+class BindingOut(BaseModel):
+    venue_id: UUID
+    name: str
+    region_code: str
+
+
+class BoundVenueOut(BindingOut):
+    bound_at: datetime
+    is_administrator: bool
+    poster_version: int
+    # The inspector's quick "temperature normal" check-in opens the poster's own page.
+    venue_token: str
+
+
+class BoundVenuesOut(BaseModel):
+    venues: list[BoundVenueOut]
+
+
+class DependentsOut(BaseModel):
+    dependents: list[Dependent]
+
+
+class GuardianOut(BaseModel):
+    """A link on the caller, with the notice of what an active link lets the guardian do."""
+
+    guardian_id: UUID
+    masked_name: str
+    relation: str
+    linked_at: datetime
+    state: LinkState
+    can: list[str] = Field(default_factory=lambda: list(POWERS))
+
+    @classmethod
+    def of(cls, found: Guardian) -> GuardianOut:
+        return cls(**asdict(found))
+
+
+class GuardiansOut(BaseModel):
+    guardians: list[GuardianOut]
+
+
+class RoleGrantOut(BaseModel):
+    person_id: UUID
+    role: StaffRole
+    granted_by: UUID

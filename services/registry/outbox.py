@@ -1,6 +1,6 @@
 """The transactional outbox: events are stored with the change they describe, sent after commit.
 
-``stage`` writes the events in the caller's transaction; ``send`` publishes them once the
+``stage`` writes the events in the caller's unit of work; ``send`` publishes them once the
 transaction has committed and marks them sent. If the broker does not acknowledge, the answer is
 503 but the rows stay unsent, and ``relay_round`` (a job of the lifespan) sends them later, so no
 committed change is ever missing from ``venuecode.registry.v1``. Delivery is at least once:
@@ -13,14 +13,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-from faststream.kafka.fastapi import KafkaRouter
-
-from services.registry import store
+from services.registry.store import Store, Unit
 from shared.events import REGISTRY_EVENT_ADAPTER, RegistryEvent, decode, encode
-from shared.kafka import publish
+from shared.kafka import Publisher
 from shared.metrics import OUTBOX_BACKLOG
-from shared.settings import KafkaSettings
 
 # Rows younger than this are left to the request that wrote them, so the relay does not race it.
 RELAY_MIN_AGE_S = 2.0
@@ -32,24 +28,22 @@ PRUNE_EVERY_S = 3600
 
 @dataclass(frozen=True)
 class Staged:
-    topic: str
     key: bytes
     events: tuple[RegistryEvent, ...]
     outbox_ids: tuple[int, ...]
 
 
 class Outbox:
-    def __init__(self, pool: asyncpg.Pool, router: KafkaRouter, kafka: KafkaSettings) -> None:
-        self._pool = pool
-        self._router = router
-        self._kafka = kafka
+    """The registry's events on their way to ``publisher.topic`` (``venuecode.registry.v1``)."""
+
+    def __init__(self, store: Store, publisher: Publisher) -> None:
+        self._store = store
+        self._publisher = publisher
         self._last_prune = 0.0
 
-    async def stage(
-        self, conn: store.Conn, topic: str, key: bytes, events: Sequence[RegistryEvent]
-    ) -> Staged:
-        ids = await store.add_to_outbox(conn, topic, key, [encode(e).decode() for e in events])
-        return Staged(topic, key, tuple(events), tuple(ids))
+    async def stage(self, unit: Unit, key: bytes, events: Sequence[RegistryEvent]) -> Staged:
+        ids = await unit.outbox.add(self._publisher.topic, key, [encode(e).decode() for e in events])
+        return Staged(key, tuple(events), tuple(ids))
 
     async def send(self, *batches: Staged) -> None:
         """Publish committed batches in order; raises ``Unavailable`` (503) if the broker fails.
@@ -60,32 +54,28 @@ class Outbox:
         """
         for batch in batches:
             if batch.outbox_ids:
-                async with self._pool.acquire() as conn:
-                    earlier = await store.unsent_before(conn, batch.topic, batch.key, min(batch.outbox_ids))
+                earlier = await self._store.outbox.unsent_before(
+                    self._publisher.topic, batch.key, min(batch.outbox_ids)
+                )
                 for row in earlier:
-                    event = decode(row.payload, REGISTRY_EVENT_ADAPTER)
-                    await publish(self._router, self._kafka, row.topic, [event], key=row.key)
-                    async with self._pool.acquire() as conn:
-                        await store.mark_sent(conn, [row.outbox_id])
-            await publish(self._router, self._kafka, batch.topic, list(batch.events), key=batch.key)
-            async with self._pool.acquire() as conn:
-                await store.mark_sent(conn, batch.outbox_ids)
+                    await self._publisher.send([decode(row.payload, REGISTRY_EVENT_ADAPTER)], key=row.key)
+                    await self._store.outbox.mark_sent([row.outbox_id])
+            await self._publisher.send(list(batch.events), key=batch.key)
+            await self._store.outbox.mark_sent(batch.outbox_ids)
 
     async def relay_once(self, min_age_s: float = RELAY_MIN_AGE_S) -> int:
         """Send rows a failed request left behind; returns how many were sent."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await store.claim_unsent(conn, min_age_s, RELAY_BATCH)
+        async with self._store.unit() as unit:
+            rows = await unit.outbox.claim_unsent(min_age_s, RELAY_BATCH)
             OUTBOX_BACKLOG.labels("registry").set(len(rows))
             # Rows of one key stay in their order; a failed publish leaves them all unsent.
             for row in rows:
-                event = decode(row.payload, REGISTRY_EVENT_ADAPTER)
-                await publish(self._router, self._kafka, row.topic, [event], key=row.key)
-                await store.mark_sent(conn, [row.outbox_id])
+                await self._publisher.send([decode(row.payload, REGISTRY_EVENT_ADAPTER)], key=row.key)
+                await unit.outbox.mark_sent([row.outbox_id])
         return len(rows)
 
     async def prune(self, older_than_s: float = SENT_RETENTION_S) -> int:
-        async with self._pool.acquire() as conn:
-            return await store.prune_outbox(conn, older_than_s)
+        return await self._store.outbox.prune(older_than_s)
 
     async def relay_round(self) -> int:
         """One round of the relay job (``shared.jobs``, once per platform): send what failed

@@ -13,22 +13,24 @@ from dataclasses import dataclass
 from typing import get_args
 from uuid import UUID
 
-import asyncpg
-
-from services.registry import store
+from services.registry.errors import (
+    IdentityAlreadyRegistered,
+    NameDoesNotMatch,
+    PersonNotFound,
+    WrongCredentials,
+)
 from services.registry.identity import IdentityVerifier
 from services.registry.models import RELATION_MAX, RELATIONS, Person
-from services.registry.outbox import Outbox, Staged
+from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
+from services.registry.store import Store, Unit
 from shared.auth import AccessTokens
 from shared.cache import CACHE_ERRORS
-from shared.errors import Conflict, InvalidValue, NotFound, Unauthorized, Unavailable
+from shared.errors import InvalidValue, Unavailable
 from shared.events import (
-    REGISTRY_TOPIC,
     IdKind,
     PersonRegistered,
     PersonRegisteredData,
-    RegistryEvent,
     RoleGranted,
     RoleGrantedData,
     StaffRole,
@@ -44,26 +46,6 @@ STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
 NAME_MAX = 64
 PHONE = re.compile(r"\+?[0-9]{6,15}")  # E.164 allows 15 digits; 6 covers short local numbers
 PASSWORD_MIN, PASSWORD_MAX = 8, 128  # NIST SP 800-63B: at least 8, allow at least 64
-
-
-class IdentityAlreadyRegistered(Conflict):
-    title = "Identity already registered"
-
-
-class NameDoesNotMatch(Conflict):
-    title = "Name does not match the identity"
-
-
-class NotYourOwnDependent(Conflict):
-    title = "A person cannot be their own family member"
-
-
-class WrongCredentials(Unauthorized):
-    pass
-
-
-class PersonNotFound(NotFound):
-    pass
 
 
 @dataclass(frozen=True)
@@ -124,7 +106,7 @@ def person_registered(
 
 
 async def insert_person(
-    conn: store.Conn,
+    unit: Unit,
     vault: Vault,
     kind: IdKind,
     number: str,
@@ -132,12 +114,11 @@ async def insert_person(
     *,
     phone: str | None = None,
     password_hash: str | None = None,
-) -> Person:
-    """Store a new person (an account, or a family member without one): the number encrypted."""
-    person_id = uuid7()
-    await store.insert_person(
-        conn,
-        person_id=person_id,
+) -> Person | None:
+    """Store a new person (an account, or a family member without one): the number encrypted.
+    None when a concurrent request registered this identity first."""
+    return await unit.people.insert(
+        person_id=uuid7(),
         id_kind=kind,
         id_cipher=vault.encrypt(number),
         id_digest=vault.id_digest(kind, number),
@@ -149,30 +130,29 @@ async def insert_person(
         phone=phone,
         password_hash=password_hash,
     )
-    person = await store.person_by_id(conn, person_id)
-    assert person is not None
-    return person
 
 
-async def stage_role_grant(
-    conn: store.Conn, outbox: Outbox, person_id: UUID, role: StaffRole, granted_by: UUID | None
-) -> Staged | None:
-    """Grant a role in the caller's transaction; the event to send after commit when it is new."""
+async def grant_role(
+    store: Store, outbox: Outbox, person_id: UUID, role: StaffRole, granted_by: UUID | None
+) -> None:
+    """Grant a staff role (an operator's API call or ``venuecode grant-role``); announced when new."""
     if role not in STAFF_ROLES:
         raise InvalidValue("role", f"one of {', '.join(STAFF_ROLES)}")
-    if await store.person_by_id(conn, person_id) is None:
-        raise PersonNotFound("No person has this id.")
-    if not await store.grant_role(conn, person_id, role, granted_by):
-        return None
-    event = RoleGranted(data=RoleGrantedData(person_id=person_id, role=role, granted_by=granted_by))
-    return await outbox.stage(conn, REGISTRY_TOPIC, str(person_id).encode(), [event])
+    async with store.unit() as unit:
+        if await unit.people.by_id(person_id) is None:
+            raise PersonNotFound("No person has this id.")
+        if not await unit.people.grant_role(person_id, role, granted_by):
+            return
+        event = RoleGranted(data=RoleGrantedData(person_id=person_id, role=role, granted_by=granted_by))
+        staged = await outbox.stage(unit, str(person_id).encode(), [event])
+    await outbox.send(staged)
 
 
 class PeopleService:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
+        store: Store,
         vault: Vault,
         verifier: IdentityVerifier,
         passwords: Passwords,
@@ -180,7 +160,7 @@ class PeopleService:
         login_failures: RateLimiter,
         tokens: AccessTokens,
     ) -> None:
-        self._pool = pool
+        self._store = store
         self._vault = vault
         self._verifier = verifier
         self._passwords = passwords
@@ -197,33 +177,26 @@ class PeopleService:
         number = await self._verifier.verify(kind, number, name)
         password_hash = await self._passwords.hash(password)
         digest = self._vault.id_digest(kind, number)
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                existing = await store.person_by_digest(conn, digest, for_update=True)
-                if existing is not None:
-                    # A family member added by a guardian may later open their own account.
-                    if existing.password_hash is not None:
-                        raise IdentityAlreadyRegistered("An account with this identity exists already.")
-                    if existing.name_digest != self._vault.name_digest(name):
-                        raise NameDoesNotMatch("This identity is registered under another name.")
-                    await store.open_account(conn, existing.person_id, phone, password_hash)
-                    return existing
-                person = await insert_person(
-                    conn, self._vault, kind, number, name, phone=phone, password_hash=password_hash
-                )
-                staged = await self._stage(
-                    conn,
-                    person.person_id,
-                    [person_registered(person.person_id, kind, number, name, self._vault)],
-                )
-        except asyncpg.UniqueViolationError as exc:
-            raise IdentityAlreadyRegistered("An account with this identity exists already.") from exc
+        async with self._store.unit() as unit:
+            existing = await unit.people.by_digest(digest, for_update=True)
+            if existing is not None:
+                # A family member added by a guardian may later open their own account.
+                if existing.password_hash is not None:
+                    raise IdentityAlreadyRegistered("An account with this identity exists already.")
+                if existing.name_digest != self._vault.name_digest(name):
+                    raise NameDoesNotMatch("This identity is registered under another name.")
+                await unit.people.open_account(existing.person_id, phone, password_hash)
+                return existing
+            person = await insert_person(
+                unit, self._vault, kind, number, name, phone=phone, password_hash=password_hash
+            )
+            if person is None:  # registered by a concurrent request since the read above
+                raise IdentityAlreadyRegistered("An account with this identity exists already.")
+            registered = person_registered(person.person_id, kind, number, name, self._vault)
+            staged = await self._outbox.stage(unit, str(person.person_id).encode(), [registered])
         await self._outbox.send(staged)
         log.info("account registered", extra={"person_id": str(person.person_id), "id_kind": kind})
         return person
-
-    async def _stage(self, conn: store.Conn, person_id: UUID, events: list[RegistryEvent]) -> Staged:
-        return await self._outbox.stage(conn, REGISTRY_TOPIC, str(person_id).encode(), events)
 
     async def sign_in(self, number: str, password: str) -> SignedIn:
         """An access token for the account with this number and password; 401 otherwise.
@@ -238,8 +211,7 @@ class PeopleService:
         subject = self._vault.id_digest("mainland_id", normalise_id(number))
         attempted_at = time.time()
         await self._count_failures(subject, hit=True, now=attempted_at)
-        async with self._pool.acquire() as conn:
-            accounts = await store.accounts_by_digests(conn, digests)
+        accounts = await self._store.people.accounts_by_digests(digests)
         found: Person | None = None
         for account in accounts:
             if await self._passwords.verify(account.password_hash, password):
@@ -250,8 +222,7 @@ class PeopleService:
         if found is None:
             raise WrongCredentials("The identity number or the password is wrong.")
         await self._count_failures(subject, hit=False, now=attempted_at)
-        async with self._pool.acquire() as conn:
-            roles = await store.roles_of(conn, found.person_id)
+        roles = await self._store.people.roles_of(found.person_id)
         token = self._tokens.issue(found.person_id, roles)
         return SignedIn(token, self._tokens.ttl_s, found.person_id, roles)
 
@@ -267,7 +238,4 @@ class PeopleService:
             raise Unavailable("Sign-in is unavailable for a moment; retry shortly.") from exc
 
     async def grant_role(self, person_id: UUID, role: StaffRole, granted_by: UUID | None) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            staged = await stage_role_grant(conn, self._outbox, person_id, role, granted_by)
-        if staged is not None:
-            await self._outbox.send(staged)
+        await grant_role(self._store, self._outbox, person_id, role, granted_by)

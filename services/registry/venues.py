@@ -7,9 +7,14 @@ import re
 from dataclasses import dataclass
 from uuid import UUID
 
-import asyncpg
-
-from services.registry import declaration, store
+from services.registry import declaration
+from services.registry.errors import (
+    NotBound,
+    NotVenueAdministrator,
+    NotVenueInspector,
+    UnknownDeclarationCode,
+    VenueNotFound,
+)
 from services.registry.models import (
     DEFAULT_CATEGORY,
     TYPICAL_STAY_MINUTES,
@@ -19,9 +24,9 @@ from services.registry.models import (
     Venue,
 )
 from services.registry.outbox import Outbox, Staged
-from shared.errors import Conflict, Forbidden, InvalidValue, NotFound
+from services.registry.store import Store, Unit
+from shared.errors import InvalidValue
 from shared.events import (
-    REGISTRY_TOPIC,
     InspectorBindingData,
     InspectorBound,
     InspectorUnbound,
@@ -41,34 +46,6 @@ NAME_MIN, NAME_MAX = 2, 100  # issue 3: the full name, 2-100 characters after no
 ADDRESS_MAX = 200
 # A fresh declaration code collides with probability ~n/2^45; a few tries are plenty.
 CODE_ATTEMPTS = 5
-
-
-class VenueAlreadyAdministered(Conflict):
-    title = "You already administer a venue"
-
-
-class VenueNameTaken(Conflict):
-    title = "A venue with this name exists in this region"
-
-
-class VenueNotFound(NotFound):
-    pass
-
-
-class UnknownDeclarationCode(NotFound):
-    pass
-
-
-class NotBound(NotFound):
-    pass
-
-
-class NotVenueAdministrator(Forbidden):
-    pass
-
-
-class NotVenueInspector(Forbidden):
-    pass
 
 
 @dataclass(frozen=True)
@@ -110,15 +87,13 @@ def clean_address(address: str | None) -> str | None:
     return value or None
 
 
-def _conflict(exc: asyncpg.UniqueViolationError) -> Conflict:
-    if exc.constraint_name == "venues_one_per_administrator":
-        return VenueAlreadyAdministered("You already administer a venue; one administrator holds one venue.")
-    return VenueNameTaken("A venue with this full name is already registered in this region.")
+class CodesExhausted(RuntimeError):
+    """Every fresh declaration code drawn was taken: practically impossible (see CODE_ATTEMPTS)."""
 
 
 class VenueService:
-    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, signer: TokenSigner, public_base_url: str) -> None:
-        self._pool = pool
+    def __init__(self, store: Store, outbox: Outbox, signer: TokenSigner, public_base_url: str) -> None:
+        self._store = store
         self._outbox = outbox
         self._signer = signer
         self._base = public_base_url.rstrip("/")
@@ -130,53 +105,47 @@ class VenueService:
         name = clean_venue_name(name)
         address = clean_address(address)
         kind = clean_category(category)
-        for attempt in range(CODE_ATTEMPTS):
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    venue = await store.insert_venue(
-                        conn,
-                        venue_id=uuid7(),
-                        region_code=region_code,
-                        name=name,
-                        address=address,
-                        category=kind,
-                        administrator_id=administrator_id,
-                        declaration_code=declaration.generate(),
-                    )
-                    data = VenueRegisteredData(
-                        venue_id=venue.venue_id,
-                        region_code=venue.region_code,
-                        name=venue.name,
-                        category=venue.category.value,
-                        poster_version=venue.poster_version,
-                        administrator_id=administrator_id,
-                        typical_stay_minutes=TYPICAL_STAY_MINUTES[venue.category],
-                    )
-                    staged = await self._outbox.stage(
-                        conn, REGISTRY_TOPIC, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
-                    )
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name == "venues_declaration_code" and attempt < CODE_ATTEMPTS - 1:
-                    continue
-                raise _conflict(exc) from exc
-            except asyncpg.ForeignKeyViolationError as exc:
-                raise NotFound("The signed-in account no longer exists.") from exc
-            await self._outbox.send(staged)
-            log.info(
-                "venue registered", extra={"venue_id": str(venue.venue_id), "category": venue.category.value}
+        async with self._store.unit() as unit:
+            for _ in range(CODE_ATTEMPTS):
+                venue = await unit.venues.insert(
+                    venue_id=uuid7(),
+                    region_code=region_code,
+                    name=name,
+                    address=address,
+                    category=kind,
+                    administrator_id=administrator_id,
+                    declaration_code=declaration.generate(),
+                )
+                if venue is not None:
+                    break
+            else:
+                raise CodesExhausted
+            data = VenueRegisteredData(
+                venue_id=venue.venue_id,
+                region_code=venue.region_code,
+                name=venue.name,
+                category=venue.category.value,
+                poster_version=venue.poster_version,
+                administrator_id=administrator_id,
+                typical_stay_minutes=TYPICAL_STAY_MINUTES[venue.category],
             )
-            return venue
-        raise AssertionError("unreachable")
+            staged = await self._outbox.stage(
+                unit, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
+            )
+        await self._outbox.send(staged)
+        log.info(
+            "venue registered", extra={"venue_id": str(venue.venue_id), "category": venue.category.value}
+        )
+        return venue
 
     async def mine(self, administrator_id: UUID) -> tuple[Venue, list[Inspector]]:
-        async with self._pool.acquire() as conn:
-            venue = await store.venue_of_administrator(conn, administrator_id)
-            if venue is None:
-                raise VenueNotFound("You do not administer a venue.")
-            return venue, await store.inspectors_of(conn, venue.venue_id)
+        venue = await self._store.venues.of_administrator(administrator_id)
+        if venue is None:
+            raise VenueNotFound("You do not administer a venue.")
+        return venue, await self._store.venues.inspectors_of(venue.venue_id)
 
-    async def _administered(self, conn: store.Conn, venue_id: UUID, caller: UUID) -> Venue:
-        venue = await store.venue_by_id(conn, venue_id)
+    async def _administered(self, unit: Unit, venue_id: UUID, caller: UUID) -> Venue:
+        venue = await unit.venues.by_id(venue_id)
         if venue is None:
             raise VenueNotFound("No venue has this id.")
         if venue.administrator_id != caller:
@@ -185,45 +154,35 @@ class VenueService:
 
     async def rotate_code(self, venue_id: UUID, caller: UUID) -> str:
         """A new declaration code; the old one stops binding, existing bindings stay."""
-        for attempt in range(CODE_ATTEMPTS):
-            code = declaration.generate()
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    await self._administered(conn, venue_id, caller)
-                    await store.set_declaration_code(conn, venue_id, code)
-            except asyncpg.UniqueViolationError:
-                if attempt < CODE_ATTEMPTS - 1:
-                    continue
-                raise
-            return code
-        raise AssertionError("unreachable")
+        async with self._store.unit() as unit:
+            await self._administered(unit, venue_id, caller)
+            for _ in range(CODE_ATTEMPTS):
+                code = declaration.generate()
+                if await unit.venues.set_declaration_code(venue_id, code):
+                    return code
+        raise CodesExhausted
 
     async def rename(self, venue_id: UUID, caller: UUID, name: str) -> Venue:
         name = clean_venue_name(name)
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                venue = await self._administered(conn, venue_id, caller)
-                if venue.name == name:
-                    return venue
-                await store.rename_venue(conn, venue_id, name)
-                event = VenueRenamed(data=VenueRenamedData(venue_id=venue_id, name=name))
-                staged = await self._outbox.stage(conn, REGISTRY_TOPIC, str(venue_id).encode(), [event])
-                renamed = await store.venue_by_id(conn, venue_id)
-        except asyncpg.UniqueViolationError as exc:
-            raise _conflict(exc) from exc
+        async with self._store.unit() as unit:
+            venue = await self._administered(unit, venue_id, caller)
+            if venue.name == name:
+                return venue
+            renamed = await unit.venues.rename(venue_id, name)
+            event = VenueRenamed(data=VenueRenamedData(venue_id=venue_id, name=name))
+            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
-        assert renamed is not None
         return renamed
 
     async def reissue_poster(self, venue_id: UUID, caller: UUID) -> int:
         """Version + 1: posters of older versions are refused at check-in from now on."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await self._administered(conn, venue_id, caller)
-            version = await store.reissue_poster(conn, venue_id)
+        async with self._store.unit() as unit:
+            await self._administered(unit, venue_id, caller)
+            version = await unit.venues.reissue_poster(venue_id)
             event = VenuePosterReissued(
                 data=VenuePosterReissuedData(venue_id=venue_id, poster_version=version)
             )
-            staged = await self._outbox.stage(conn, REGISTRY_TOPIC, str(venue_id).encode(), [event])
+            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
         return version
 
@@ -233,50 +192,45 @@ class VenueService:
             canonical = declaration.normalise(code)
         except declaration.InvalidDeclarationCode as exc:
             raise UnknownDeclarationCode(f"No venue has this declaration code ({exc}).") from exc
-        async with self._pool.acquire() as conn, conn.transaction():
-            venue = await store.venue_by_declaration_code(conn, canonical)
+        async with self._store.unit() as unit:
+            venue = await unit.venues.by_declaration_code(canonical)
             if venue is None:
                 raise UnknownDeclarationCode("No venue has this declaration code.")
-            try:
-                created = await store.bind_inspector(conn, venue.venue_id, person_id)
-            except asyncpg.ForeignKeyViolationError as exc:
-                raise NotFound("The signed-in account no longer exists.") from exc
-            if not created:
+            if not await unit.venues.bind_inspector(venue.venue_id, person_id):
                 return venue, False
             event = InspectorBound(data=InspectorBindingData(venue_id=venue.venue_id, person_id=person_id))
-            staged = await self._outbox.stage(conn, REGISTRY_TOPIC, str(venue.venue_id).encode(), [event])
+            staged = await self._outbox.stage(unit, str(venue.venue_id).encode(), [event])
         await self._outbox.send(staged)
         return venue, True
 
     async def bindings(self, person_id: UUID) -> list[BoundVenue]:
-        async with self._pool.acquire() as conn:
-            return await store.venues_of_inspector(conn, person_id)
+        return await self._store.venues.venues_of_inspector(person_id)
 
-    async def _unbind(self, conn: store.Conn, venue_id: UUID, person_id: UUID) -> Staged:
-        if not await store.unbind_inspector(conn, venue_id, person_id):
+    async def _unbind(self, unit: Unit, venue_id: UUID, person_id: UUID) -> Staged:
+        if not await unit.venues.unbind_inspector(venue_id, person_id):
             raise NotBound("This person is not bound to this venue as inspector.")
         event = InspectorUnbound(data=InspectorBindingData(venue_id=venue_id, person_id=person_id))
-        return await self._outbox.stage(conn, REGISTRY_TOPIC, str(venue_id).encode(), [event])
+        return await self._outbox.stage(unit, str(venue_id).encode(), [event])
 
     async def leave(self, person_id: UUID, venue_id: UUID) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            staged = await self._unbind(conn, venue_id, person_id)
+        async with self._store.unit() as unit:
+            staged = await self._unbind(unit, venue_id, person_id)
         await self._outbox.send(staged)
 
     async def remove_inspector(self, caller: UUID, venue_id: UUID, person_id: UUID) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await self._administered(conn, venue_id, caller)
-            staged = await self._unbind(conn, venue_id, person_id)
+        async with self._store.unit() as unit:
+            await self._administered(unit, venue_id, caller)
+            staged = await self._unbind(unit, venue_id, person_id)
         await self._outbox.send(staged)
 
     async def venue_code(self, caller: UUID, venue_id: UUID) -> VenueCode:
         """The signed token and check-in URL of the current poster, for bound inspectors only."""
-        async with self._pool.acquire() as conn:
-            # Binding first: whether a venue exists is not told to strangers.
-            if not await store.is_inspector(conn, venue_id, caller):
-                raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
-            venue = await store.venue_by_id(conn, venue_id)
-        assert venue is not None
+        # Binding first: whether a venue exists is not told to strangers.
+        if not await self._store.venues.is_inspector(venue_id, caller):
+            raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
+        venue = await self._store.venues.by_id(venue_id)
+        if venue is None:  # the binding went with its venue in between
+            raise NotVenueInspector("Only an inspector bound to this venue can get its code.")
         return self.code_of(venue)
 
     def token_of(self, bound: BoundVenue) -> str:

@@ -200,9 +200,9 @@ async def test_three_status_replicas_refill_relay_and_sweep_once(infra: InfraSet
 
 
 async def test_three_registry_replicas_relay_each_event_once(infra: InfraSettings) -> None:
-    from services.registry import store
     from services.registry.app import create_app
     from services.registry.config import Settings
+    from services.registry.store import Store
 
     apps = [create_app(Settings(infra=infra, outbox_relay_interval_s=INTERVAL_S)) for _ in range(3)]
     async with replicas(apps):
@@ -211,12 +211,12 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
         events = [
             VenueRenamed(data=VenueRenamedData(venue_id=uuid4(), name=f"Hall {n}")) for n in range(UNSENT)
         ]
-        async with pool.acquire() as conn, conn.transaction():
+        async with Store(pool).unit() as unit:
             for event in events:
-                await store.add_to_outbox(
-                    conn, REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
+                await unit.outbox.add(
+                    REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
                 )
-            await conn.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
+        await pool.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
         await eventually(
             lambda: pool.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),
             timeout_s=30,

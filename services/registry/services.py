@@ -1,0 +1,73 @@
+"""What the registry's routes and jobs use, built once per process by the lifespan.
+
+``Services`` holds the store, the outbox with the publisher it sends through, and the rule
+objects; ``services`` is the one FastAPI dependency that hands it to a route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.registry.config import Settings
+from services.registry.family import FamilyService
+from services.registry.identity import FormatOnlyVerifier
+from services.registry.outbox import Outbox
+from services.registry.passwords import Passwords
+from services.registry.service import PeopleService
+from services.registry.store import Store
+from services.registry.venues import VenueService
+from shared.auth import AccessTokens
+from shared.events import REGISTRY_TOPIC
+from shared.kafka import Publisher
+from shared.ratelimit import RateLimiter, Window
+from shared.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    # Every registry event (people, roles, family links, venues) to venuecode.registry.v1.
+    registry_events: Outbox
+    people: PeopleService
+    family: FamilyService
+    venues: VenueService
+    # Sets the session cookies Secure (HTTPS only) in production.
+    secure_cookies: bool
+
+
+def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -> Services:
+    assert runtime.pool is not None  # the registry always opens its database
+    store = Store(runtime.pool)
+    outbox = Outbox(store, Publisher(runtime.router, settings.infra.kafka, REGISTRY_TOPIC))
+    verifier = FormatOnlyVerifier()
+    login_failures = RateLimiter(
+        runtime.redis,
+        runtime.redis_prefix,
+        "registry-login-failures",
+        [Window(settings.login_failures_allowed, settings.login_failure_window_s)],
+    )
+    people = PeopleService(
+        store=store,
+        vault=runtime.vault,
+        verifier=verifier,
+        passwords=Passwords(),
+        outbox=outbox,
+        login_failures=login_failures,
+        tokens=tokens,
+    )
+    family = FamilyService(
+        store=store, vault=runtime.vault, verifier=verifier, outbox=outbox, timezone=settings.timezone
+    )
+    venues = VenueService(store, outbox, runtime.signer, settings.infra.public_base_url)
+    return Services(store, outbox, people, family, venues, bool(settings.infra.is_production))
+
+
+async def services(request: Request) -> Services:  # async: no thread hop (shared/auth.py)
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
