@@ -37,8 +37,8 @@ class RateLimiter:
 
     def pipeline_hits(self, pipe: Any, subjects: Sequence[str], cost: int, moment: float) -> int:
         """Queue on a caller's pipeline one script per subject that counts ``cost`` in each of its
-        windows (INCRBY, EXPIRE): one command, not two per window, and one slot (the subject's
-        tag). The number of results they add, for ``refused``."""
+        windows (INCRBY, and EXPIRE when the window starts): one command, and one slot (the
+        subject's tag). The number of results they add, for ``refused``."""
         ttls = [w.seconds + 1 for w in self._windows]
         for subject in subjects:
             keys = [self.key(subject, w, moment) for w in self._windows]
@@ -111,11 +111,14 @@ class RateLimiter:
 
 
 # KEYS: one subject's window counters; ARGV: the cost, then each window's TTL. Every count.
+# The TTL is set when the counter starts (it held nothing, or less than nothing after a
+# ``release``), not on every hit: a window's key is named by its start, so one TTL is enough,
+# and every check-in is two Redis commands fewer.
 _COUNT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
   counts[i] = redis.call('INCRBY', key, ARGV[1])
-  redis.call('EXPIRE', key, ARGV[i + 1])
+  if counts[i] <= tonumber(ARGV[1]) then redis.call('EXPIRE', key, ARGV[i + 1]) end
 end
 return counts
 """

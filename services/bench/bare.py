@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
 
-from services.checkin.api import ScanRequest, _idempotency_key, scan_json
-from services.checkin.models import RecordedCheckin, Venue
+from services.checkin.api import _idempotency_key, scan_answer
+from services.checkin.models import RecordedCheckin, ScanAnswer, ScanRequest, Venue
 from services.checkin.service import ScanResult, checkin_id_for
 from shared.auth import AccessTokens, CurrentPrincipal
 from shared.errors import InvalidValue
@@ -46,13 +45,14 @@ def create_app(infra: InfraSettings | None = None) -> FastAPI:
 
     app = service_app(NAME, lifespan)
 
+    # The same response model as the real route, so both answer through the same serialiser.
     @app.post(SCANS_PATH, status_code=201)
     async def scan(
         body: ScanRequest,
         request: Request,
         principal: CurrentPrincipal,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    ) -> JSONResponse:
+    ) -> ScanAnswer:
         key = _idempotency_key(idempotency_key)
         signer: TokenSigner = request.app.state.signer
         try:
@@ -73,7 +73,7 @@ def create_app(infra: InfraSettings | None = None) -> FastAPI:
         result = ScanResult(
             Venue(claim.venue_id, "Bench venue", claim.poster_version, uuid.UUID(int=0)), (checkin,)
         )
-        return JSONResponse(scan_json(result, language_of(request)), status_code=201)
+        return scan_answer(result, language_of(request))
 
     return app
 

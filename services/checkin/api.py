@@ -1,20 +1,32 @@
-"""HTTP routes of the checkin service: parse, authorise, call the service, answer."""
+"""HTTP routes of the checkin service: parse, authorise, call the service, answer a response model."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, Request, Response
 
-from services.checkin.models import Checkout, RecordedCheckin
-from services.checkin.service import CheckinService, ScanResult
+from services.checkin.models import (
+    CheckinAnswer,
+    Checkout,
+    CheckoutAnswer,
+    CheckoutRequest,
+    CheckoutsAnswer,
+    ClosedVenueAnswer,
+    InspectionAnswer,
+    InspectionRequest,
+    PeopleAnswer,
+    PersonAnswer,
+    ScanAnswer,
+    ScanRequest,
+    VenueAnswer,
+)
+from services.checkin.service import ScanResult
+from services.checkin.services import ServicesDep
 from shared.auth import CurrentPrincipal
 from shared.errors import Malformed, problems
-from shared.events import TemperatureBand
-from shared.i18n import Language, language_of, reason_text
+from shared.i18n import Language, language_of
 
 # Every route may refuse a value (422) or lose a dependency (503); each adds what else it answers.
 router = APIRouter(prefix="/api/checkin/v1", tags=["checkin"], responses=problems(422, 503))
@@ -23,81 +35,19 @@ REPLAYED: dict[int | str, Any] = {
     200: {"description": "The same Idempotency-Key again: the first answer, nothing new"}
 }
 
-# A household with its elderly and children fits; a larger group is a tour, which inspectors scan.
-MAX_GROUP = 20
 # Idempotency keys are client-made (a UUID in our pages); 100 characters leaves room for others.
 MAX_IDEMPOTENCY_KEY = 100
-# Tokens are ~150 base32 characters (shared.tokens); anything far longer is not one.
-MAX_TOKEN = 200
 
 
-async def _service(request: Request) -> CheckinService:  # async: no thread hop (shared/auth.py)
-    service: CheckinService = request.app.state.service
-    return service
-
-
-Service = Annotated[CheckinService, Depends(_service)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScanRequest(_Body):
-    venue_token: str = Field(min_length=1, max_length=MAX_TOKEN)
-    person_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_GROUP)
-    temperature_band: TemperatureBand | None = None
-    # An addition to API.md: when the phone scanned (RFC 3339 with offset). The page sends
-    # the same value on every attempt, so a retry is stored at the first attempt's time even
-    # when checkin's Redis was down; trusted within 24 h back and 2 min ahead (scantime.py).
-    scanned_at: AwareDatetime | None = Field(
-        default=None,
-        description="When the phone scanned; the same on every attempt of one scan. Used as"
-        " checked_in_at (to the millisecond) within 24 h back and 2 min ahead of the server's clock.",
+def scan_answer(result: ScanResult, language: Language) -> ScanAnswer:
+    return ScanAnswer(
+        venue=VenueAnswer(venue_id=result.venue.venue_id, name=result.venue.name),
+        checkins=[CheckinAnswer.of(c, language) for c in result.checkins],
     )
 
 
-class CheckoutRequest(_Body):
-    venue_token: str = Field(min_length=1, max_length=MAX_TOKEN)
-    person_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_GROUP)
-
-
-class InspectionRequest(_Body):
-    venue_id: UUID
-    health_code_token: str = Field(min_length=1, max_length=MAX_TOKEN)
-    temperature_band: TemperatureBand
-
-
-def checkin_json(checkin: RecordedCheckin, language: Language, masked_id: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "checkin_id": str(checkin.checkin_id),
-        "person_id": str(checkin.person_id),
-        "masked_name": checkin.masked_name,
-    }
-    if masked_id:
-        body["masked_id"] = checkin.masked_id
-    body |= {
-        "colour": checkin.colour,
-        "reason": checkin.reason,
-        "reason_text": reason_text(checkin.reason, language),
-        "checked_in_at": checkin.checked_in_at.isoformat(),
-    }
-    return body
-
-
-def scan_json(result: ScanResult, language: Language) -> dict[str, Any]:
-    return {
-        "venue": {"venue_id": str(result.venue.venue_id), "name": result.venue.name},
-        "checkins": [checkin_json(c, language) for c in result.checkins],
-    }
-
-
-def checkouts_json(checkouts: list[Checkout]) -> dict[str, Any]:
-    return {
-        "checkouts": [
-            {"person_id": str(c.person_id), "checked_out_at": c.checked_out_at.isoformat()} for c in checkouts
-        ]
-    }
+def checkouts_answer(checkouts: list[Checkout]) -> list[CheckoutAnswer]:
+    return [CheckoutAnswer(person_id=c.person_id, checked_out_at=c.checked_out_at) for c in checkouts]
 
 
 def _idempotency_key(value: str | None) -> str:
@@ -115,12 +65,14 @@ def _idempotency_key(value: str | None) -> str:
 async def scan(
     body: ScanRequest,
     request: Request,
+    response: Response,
+    *,
     principal: CurrentPrincipal,
-    service: Service,
+    services: ServicesDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> JSONResponse:
+) -> ScanAnswer:
     key = _idempotency_key(idempotency_key)
-    outcome = await service.scan(
+    outcome = await services.scans.scan(
         principal.person_id,
         key,
         body.venue_token,
@@ -128,8 +80,9 @@ async def scan(
         body.temperature_band,
         scanned_at=body.scanned_at,
     )
-    status = 200 if outcome.replayed else 201
-    return JSONResponse(scan_json(outcome.result, language_of(request)), status_code=status)
+    if outcome.replayed:
+        response.status_code = 200
+    return scan_answer(outcome.result, language_of(request))
 
 
 @router.post(
@@ -138,9 +91,11 @@ async def scan(
     summary="Leave a venue (self and family)",
     responses=problems(*BODY, 401, 403, 404, 410),
 )
-async def checkout(body: CheckoutRequest, principal: CurrentPrincipal, service: Service) -> JSONResponse:
-    checkouts = await service.check_out(principal.person_id, body.venue_token, body.person_ids)
-    return JSONResponse(checkouts_json(checkouts), status_code=201)
+async def checkout(
+    body: CheckoutRequest, principal: CurrentPrincipal, services: ServicesDep
+) -> CheckoutsAnswer:
+    checkouts = await services.scans.check_out(principal.person_id, body.venue_token, body.person_ids)
+    return CheckoutsAnswer(checkouts=checkouts_answer(checkouts))
 
 
 @router.post(
@@ -149,9 +104,11 @@ async def checkout(body: CheckoutRequest, principal: CurrentPrincipal, service: 
     summary="Check everyone still inside out",
     responses=problems(401, 403, 404),
 )
-async def close_venue(venue_id: UUID, principal: CurrentPrincipal, service: Service) -> JSONResponse:
-    checkouts = await service.close_venue(principal.person_id, venue_id)
-    return JSONResponse({"venue_id": str(venue_id), **checkouts_json(checkouts)}, status_code=202)
+async def close_venue(
+    venue_id: UUID, principal: CurrentPrincipal, services: ServicesDep
+) -> ClosedVenueAnswer:
+    checkouts = await services.scans.close_venue(principal.person_id, venue_id)
+    return ClosedVenueAnswer(venue_id=venue_id, checkouts=checkouts_answer(checkouts))
 
 
 @router.post(
@@ -161,12 +118,12 @@ async def close_venue(venue_id: UUID, principal: CurrentPrincipal, service: Serv
     responses=problems(*BODY, 401, 403, 404, 409, 410, 429),
 )
 async def inspection(
-    body: InspectionRequest, request: Request, principal: CurrentPrincipal, service: Service
-) -> JSONResponse:
-    recorded = await service.inspect(
+    body: InspectionRequest, request: Request, principal: CurrentPrincipal, services: ServicesDep
+) -> InspectionAnswer:
+    recorded = await services.scans.inspect(
         principal.person_id, body.venue_id, body.health_code_token, body.temperature_band
     )
-    return JSONResponse(checkin_json(recorded, language_of(request), masked_id=True), status_code=201)
+    return InspectionAnswer.of(recorded, language_of(request))
 
 
 @router.get(
@@ -174,16 +131,16 @@ async def inspection(
     summary="The caller and their dependents, for ticking on the scan page",
     responses=problems(401),
 )
-async def my_people(principal: CurrentPrincipal, service: Service) -> dict[str, Any]:
-    people = await service.people_of(principal.person_id)
-    return {
-        "people": [
-            {
-                "person_id": str(p.person_id),
-                "masked_name": p.masked_name,
-                "self": p.person_id == principal.person_id,
-                "relation": p.relation,
-            }
+async def my_people(principal: CurrentPrincipal, services: ServicesDep) -> PeopleAnswer:
+    people = await services.scans.people_of(principal.person_id)
+    return PeopleAnswer(
+        people=[
+            PersonAnswer(
+                person_id=p.person_id,
+                masked_name=p.masked_name,
+                is_self=p.person_id == principal.person_id,
+                relation=p.relation,
+            )
             for p in people
         ]
-    }
+    )

@@ -19,6 +19,7 @@ from uuid import UUID
 
 import orjson
 
+from services.checkin.lane import Lane
 from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
 from shared.colours import (
     UNKNOWN,
@@ -50,10 +51,19 @@ VISIT_PAGE = 500
 
 _PENDING = b"pending:"
 _DONE = b"done:"
+# A failed attempt that may have reached the broker leaves its check-in time here ("tried:<t>"),
+# for the retry: one key per scan, and a claim that reads nothing else.
+_TRIED = b"tried:"
 
 _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+
+_SWAP_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return false
 """
 
 
@@ -69,7 +79,8 @@ class Claim:
     answer: dict[str, Any] | None = None
     marker: bytes = b""
     # When an earlier attempt with this key may have reached the broker (Unix seconds): the
-    # retry reuses its check-in time, so a late delivery and the retry are the same record.
+    # retry reuses its check-in time, so a late delivery and the retry are the same record
+    # (and releases with it again, should it fail too).
     first_at: float | None = None
     # The colours of the people to check in, read in the claim's own round trip.
     colours: dict[UUID, CachedColour] = field(default_factory=dict)
@@ -85,14 +96,14 @@ class CheckinCache:
         self._keys = KeySpace(prefix, "checkin")
         self._caps = RateLimiter(redis, prefix, "checkin", CHECKIN_CAPS)
         self._warm = WarmMarker(prefix)
+        # The scan's two round trips (the claim, the after-answer write) share pipelines with
+        # the other scans of the moment; the rarer commands below go on their own.
+        self._lane = Lane(redis)
 
     def _idem(self, caller: UUID, key: str) -> str:
         # Hash the client's key: it is free text and must not shape our key space. The caller's
-        # hash tag keeps the claim and its attempt time (one script, one pipeline step) in a slot.
+        # hash tag puts it in the caller's slot.
         return self._keys("idem", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
-
-    def _attempt(self, caller: UUID, key: str) -> str:
-        return self._keys("attempt", tagged(caller), hashlib.sha256(key.encode()).hexdigest())
 
     def _visits(self, person_id: UUID) -> str:
         # A person's open visits, venue -> check-in time: a few fields, never a giant key.
@@ -116,32 +127,35 @@ class CheckinCache:
         marker = _PENDING + secrets.token_hex(8).encode()
         moment = time.time() if now is None else now
         subjects = [str(p) for p in person_ids]
+
+        def queue(pipe: Any) -> None:
+            # SET NX GET: None when we set it, else what the key holds (one command).
+            _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+            self._caps.pipeline_hits(pipe, subjects, 1, moment)
+            queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                # SET NX GET: None when we set it, else what the key holds (one command).
-                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
-                _ = pipe.get(self._attempt(caller, key))
-                counted = self._caps.pipeline_hits(pipe, subjects, 1, moment)
-                queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
-                current, attempted, *rest = await pipe.execute()
+            current, *rest = _replies(await self._lane.send(queue))
+            counted = len(subjects)
             colours = colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {}
+            refused = self._caps.refused(subjects, rest[:counted], moment)
             # Our own marker: the client re-sent the SET NX after losing its first answer (a
             # cluster failover), and the first one had won.
             if current is None or current == marker:
-                first_at = float(attempted) if attempted is not None else None
-                refused = self._caps.refused(subjects, rest[:counted], moment)
+                return Claim(owned=True, marker=marker, colours=colours, refused=refused)
+            first_at = await self._take_over(name, cast(bytes, current), marker)
+            if first_at is not None:
                 return Claim(owned=True, marker=marker, first_at=first_at, colours=colours, refused=refused)
-            return await self._wait_for_winner(caller, key, marker, cast(bytes, current), colours)
+            return await self._wait_for_winner(name, marker, cast(bytes, current), colours)
         except CACHE_ERRORS as exc:
             self._warm.forget()
             raise CacheDown from exc
 
     async def _wait_for_winner(
-        self, caller: UUID, key: str, marker: bytes, current: bytes | None, colours: dict[UUID, CachedColour]
+        self, name: str, marker: bytes, current: bytes | None, colours: dict[UUID, CachedColour]
     ) -> Claim:
-        """Poll the key until the winner's answer is there, or its claim is gone (then claim it,
-        with the colours read a moment ago)."""
-        name = self._idem(caller, key)
+        """Poll the key until the winner's answer is there, or its claim is gone or left a time
+        to reuse (then claim it, with the colours read a moment ago)."""
         deadline = time.monotonic() + WAIT_FOR_WINNER_S
         while True:
             if current is not None and current.startswith(_DONE):
@@ -150,29 +164,39 @@ class CheckinCache:
                 return Claim(owned=False)
             if current is not None:
                 await asyncio.sleep(POLL_S)
-            async with self._redis.pipeline(transaction=False) as pipe:
-                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
-                _ = pipe.get(self._attempt(caller, key))
-                current, attempted = await pipe.execute()
+            current = cast(
+                bytes | None, await self._redis.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+            )
+            # The winner failed and let go: ours now (our first try counted the caps).
             if current is None or current == marker:
-                # The winner failed and let go: ours now (our first try counted the caps).
-                first_at = float(attempted) if attempted is not None else None
+                return Claim(owned=True, marker=marker, colours=colours)
+            first_at = await self._take_over(name, current, marker)
+            if first_at is not None:
                 return Claim(owned=True, marker=marker, first_at=first_at, colours=colours)
+
+    async def _take_over(self, name: str, current: bytes, marker: bytes) -> float | None:
+        """An earlier attempt failed after it may have reached the broker: take its place (unless
+        another retry just did) and its check-in time."""
+        if not current.startswith(_TRIED):
+            return None
+        if not await self._redis.eval(_SWAP_IF_EQUAL, 1, name, current, marker, PENDING_TTL_S):
+            return None
+        return float(current[len(_TRIED) :])
 
     async def release(self, caller: UUID, key: str, marker: bytes, attempted_at: float | None = None) -> None:
         """Drop our pending marker (the request failed), so a retry proceeds.
 
-        ``attempted_at``: the check-in time of an attempt whose events may still reach the
-        broker (a publish that timed out); the retry will record that same time.
+        ``attempted_at``: the check-in time of an attempt whose events may have reached the
+        broker (a publish that timed out, or an earlier such attempt this one took over from);
+        it stays in the key for a day, and the retry records that same time.
         """
+        name = self._idem(caller, key)
         with contextlib.suppress(*CACHE_ERRORS):  # else it expires after PENDING_TTL_S
-            async with self._redis.pipeline(transaction=False) as pipe:
-                if attempted_at is not None:
-                    _ = pipe.set(
-                        self._attempt(caller, key), repr(attempted_at), nx=True, ex=IDEMPOTENCY_TTL_S
-                    )
-                _ = pipe.eval(_DELETE_IF_EQUAL, 1, self._idem(caller, key), marker)
-                await pipe.execute()
+            if attempted_at is None:
+                await self._redis.eval(_DELETE_IF_EQUAL, 1, name, marker)
+            else:
+                tried = _TRIED + repr(attempted_at).encode()
+                await self._redis.eval(_SWAP_IF_EQUAL, 1, name, marker, tried, IDEMPOTENCY_TTL_S)
 
     async def colours(self, person_ids: Sequence[UUID]) -> dict[UUID, CachedColour]:
         """Every person's colour in one round trip; ``unknown`` for all when Redis cannot be read."""
@@ -189,22 +213,23 @@ class CheckinCache:
     ) -> None:
         """Mark people inside a venue (their check-in time, Unix seconds), and with ``answer``
         (caller, key, body) remember a scan's answer in the same round trip."""
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for person_id, at in entries.items():
-                    visits, index = self._visits(person_id), self._entered(venue_id, at)
-                    _ = pipe.hset(visits, str(venue_id), repr(at))
-                    _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
-                    _ = pipe.sadd(index, str(person_id))
-                    _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
-                if answer is not None:
-                    caller, key, body = answer
-                    _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
-                await pipe.execute()
-        except CACHE_ERRORS:
-            # A check-in is never refused for this: check-out will not find it, and a replay
-            # falls back on the deterministic checkin_id.
-            pass
+
+        def queue(pipe: Any) -> None:
+            for person_id, at in entries.items():
+                visits, index = self._visits(person_id), self._entered(venue_id, at)
+                _ = pipe.hset(visits, str(venue_id), repr(at))
+                _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
+                _ = pipe.sadd(index, str(person_id))
+                _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
+            if answer is not None:
+                caller, key, body = answer
+                _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
+
+        # Written with whatever other scans send at the same moment (lane.py). An error reply
+        # is dropped like a down Redis: a check-in is never refused for this, check-out will
+        # not find it, and a replay falls back on the deterministic checkin_id.
+        with contextlib.suppress(*CACHE_ERRORS):
+            await self._lane.send(queue)
 
     async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
         """Who of ``person_ids`` has an open visit at the venue (one HGET each, one round trip)."""
@@ -246,6 +271,14 @@ class CheckinCache:
                 for person_id in person_ids:
                     _ = pipe.hdel(self._visits(person_id), str(venue_id))
                 await pipe.execute()
+
+
+def _replies(results: list[Any]) -> list[Any]:
+    """One scan's results from a shared pipeline; an error reply fails that scan as a down Redis."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def unique_ids(members: Sequence[bytes | str]) -> list[UUID]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 
 from services.checkin.config import Settings
-from services.checkin.readmodel import RegistryProjection, StatusProjection
+from services.checkin.services import Services
 from shared.events import (
     REGISTRY_EVENT_ADAPTER,
     REGISTRY_TOPIC,
     STATUS_EVENT_ADAPTER,
     STATUS_TOPIC,
+    RegistryEvent,
+    StatusEvent,
     topic,
 )
 from shared.kafka import consumer_options, group_id, settle_one
@@ -21,11 +23,16 @@ from shared.kafka import consumer_options, group_id, settle_one
 def register(
     router: KafkaRouter,
     settings: Settings,
-    projection: Callable[[], RegistryProjection],
-    status_projection: Callable[[], StatusProjection],
+    services: Callable[[], Services],
 ) -> None:
-    """Attach this service's subscribers to its router; the projections are read once the app runs."""
+    """Attach this service's subscribers to its router; the services are read once the app runs."""
     kafka = settings.infra.kafka
+
+    def on_registry(event: RegistryEvent) -> Awaitable[bool]:
+        return services().registry.apply(event)
+
+    def on_status(event: StatusEvent) -> Awaitable[bool]:
+        return services().status.apply(event)
 
     @router.subscriber(
         topic(REGISTRY_TOPIC, kafka.namespace),
@@ -39,7 +46,7 @@ def register(
             msg,
             REGISTRY_TOPIC,
             adapter=REGISTRY_EVENT_ADAPTER,
-            apply=lambda e: projection().apply(e),
+            apply=on_registry,
         )
 
     @router.subscriber(
@@ -54,5 +61,5 @@ def register(
             msg,
             STATUS_TOPIC,
             adapter=STATUS_EVENT_ADAPTER,
-            apply=lambda e: status_projection().apply(e),
+            apply=on_status,
         )

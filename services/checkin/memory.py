@@ -1,23 +1,29 @@
 """The scan's reads from process memory: venues and families, loaded lazily, kept fresh by polling.
 
 A scan needs the venue of its poster and the caller's family (the caller and their
-dependents, with masked identities). Reading them from Postgres was one of a scan's five
-round trips; here they come from memory, and Postgres is read only on a miss.
+dependents, with masked identities); an inspector's reverse scan needs the venue's inspectors
+and the person's highest paper-code serial. Reading them from Postgres was one of a scan's
+five round trips; here they come from memory, and Postgres is read only on a miss.
 
-Why lazily and bounded, not all at start: a province has millions of venues and 100 M
-people. Every venue at ~300 B of Python objects is ~1 GB per process, every family far more;
-a replica sees only the venues and people that scan at its doors. So each map is an LRU of
-at most ``MAX_VENUES`` / ``MAX_FAMILIES`` entries (~30 MB and ~100 MB at their sizes),
-loaded on a miss with one small query.
+What is loaded at start, and why the rest lazily: at start each process loads venues and
+people up to the bounds below (``load``): in a city-sized deployment that is the whole read
+model, and the first scan of each person does not wait for Postgres. A province has millions
+of venues and 100 M people: every venue at ~300 B of Python objects is ~1 GB per process,
+every family far more, and a replica sees only the venues and people that scan at its doors.
+So each map is an LRU of at most ``MAX_VENUES`` / ``MAX_FAMILIES`` entries (~30 MB and
+~100 MB at their sizes; what start loads there is an arbitrary part, the rest comes on a miss
+with one small query).
 
 Why polling: the registry events reach Postgres through the checkin consumer, which an HTTP
 replica may not run (``VENUECODE_CHECKIN_READMODEL_CONSUMER=false``). Every read-model
 write also notes the venue or family it touched in ``checkin.changes`` (same transaction);
 each process reads the rows newer than its last poll (with an overlap of ``OVERLAP``, so a
 transaction that committed late is not missed) every ``poll_s`` and forgets those entries.
-A change is therefore seen within ``poll_s`` of its commit. A poster newer than the cached
-venue reloads that venue at once (it was just reissued); an unknown venue is remembered as
-unknown until its ``venue.registered`` is noted.
+A change is therefore seen within ``poll_s`` of its commit (an inspector's binding or
+unbinding is noted as a change of its venue, a new paper-code serial as one of the person's
+family: a revoked card is refused within ``poll_s`` of status's event reaching this service).
+A poster newer than the cached venue reloads that venue at once (it was just reissued);
+an unknown venue is remembered as unknown until its ``venue.registered`` is noted.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from services.checkin.models import PersonView, ScanContext, Venue
+from services.checkin.models import InspectionContext, PersonView, ScanContext, Venue
 from services.checkin.store import Store
 from shared.jobs import Job
 
@@ -76,6 +82,8 @@ class Memory:
         self._poll_s = poll_s
         self._venues: Lru[UUID, Venue | None] = Lru(MAX_VENUES)
         self._families: Lru[UUID, tuple[PersonView, ...]] = Lru(MAX_FAMILIES)
+        self._inspectors: Lru[UUID, frozenset[UUID]] = Lru(MAX_VENUES)
+        self._serials: Lru[UUID, int | None] = Lru(MAX_FAMILIES)
         self._since: datetime | None = None
 
     async def scan_context(
@@ -95,6 +103,24 @@ class Memory:
 
     async def people_of(self, caller: UUID) -> list[PersonView]:
         return list(await self._family(caller))
+
+    async def inspection_context(
+        self, venue_id: UUID, inspector: UUID, person_id: UUID | None
+    ) -> InspectionContext:
+        """Whether ``inspector`` is bound to the venue; with a ``person_id`` (a genuine code) and
+        a binding, the person as their own family's first row and their paper-code serial."""
+        known, inspectors = self._inspectors.get(venue_id)
+        if not known or inspectors is None:
+            inspectors = await self._store.inspectors_of(venue_id)
+            self._inspectors.put(venue_id, inspectors)
+        if inspector not in inspectors or person_id is None:
+            return InspectionContext(inspector in inspectors, None)
+        person = (await self._family(person_id))[0]
+        known, serial = self._serials.get(person_id)
+        if not known:
+            serial = await self._store.paper_serial(person_id)
+            self._serials.put(person_id, serial)
+        return InspectionContext(True, person, serial)
 
     async def _venue(self, venue_id: UUID, poster_version: int) -> Venue | None:
         known, venue = self._venues.get(venue_id)
@@ -121,8 +147,29 @@ class Memory:
             return 0
         self._since = now
         for kind, key in changes:
-            (self._venues if kind == "venue" else self._families).forget(key)
+            if kind == "venue":
+                self._venues.forget(key)
+                self._inspectors.forget(key)
+            else:
+                self._families.forget(key)
+                self._serials.forget(key)
         return len(changes)
+
+    async def load(self) -> None:
+        """Fill the copies up to their bounds (at start, after the first ``refresh``: a change
+        committed while loading is read by the next poll and forgotten)."""
+        for venue, inspectors in await self._store.venues_to_load(MAX_VENUES):
+            self._venues.put(venue.venue_id, venue)
+            self._inspectors.put(venue.venue_id, inspectors)
+        for family, serial in await self._store.families_to_load(MAX_FAMILIES):
+            self._families.put(family[0].person_id, family)
+            self._serials.put(family[0].person_id, serial)
+
+    def _forget_all(self) -> None:
+        self._venues = Lru(MAX_VENUES)
+        self._families = Lru(MAX_FAMILIES)
+        self._inspectors = Lru(MAX_VENUES)
+        self._serials = Lru(MAX_FAMILIES)
 
     async def run(self) -> None:
         """Poll until cancelled; a failed poll forgets everything (a change may have been missed)."""
@@ -131,8 +178,7 @@ class Memory:
                 await self.refresh()
             except Exception:
                 log.warning("read-model poll failed; forgetting the in-process copies", exc_info=True)
-                self._venues = Lru(MAX_VENUES)
-                self._families = Lru(MAX_FAMILIES)
+                self._forget_all()
             await asyncio.sleep(self._poll_s)
 
 
@@ -144,8 +190,9 @@ def pruning_job(store: Store) -> Job:
 
 @contextlib.asynccontextmanager
 async def polling(memory: Memory) -> AsyncIterator[Memory]:
-    """Run ``memory``'s poll for the life of the block."""
+    """Load ``memory`` and run its poll for the life of the block."""
     await memory.refresh()
+    await memory.load()
     task = asyncio.get_running_loop().create_task(memory.run())
     try:
         yield memory

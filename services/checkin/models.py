@@ -1,12 +1,22 @@
-"""Internal models of the checkin service: read-model rows and the outcomes of its rules."""
+"""The checkin service's models: HTTP requests and answers (pydantic), read-model rows and the
+outcomes of its rules (frozen dataclasses)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from shared.events import CheckinMethod, ObservedColour
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from shared.events import CheckinMethod, ObservedColour, TemperatureBand
+from shared.i18n import Language, reason_text
+
+# A household with its elderly and children fits; a larger group is a tour, which inspectors scan.
+MAX_GROUP = 20
+# Tokens are ~150 base32 characters (shared.tokens); anything far longer is not one.
+MAX_TOKEN = 200
 
 
 @dataclass(frozen=True)
@@ -68,3 +78,107 @@ class RecordedCheckin:
 class Checkout:
     person_id: UUID
     checked_out_at: datetime
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScanRequest(_Body):
+    venue_token: str = Field(min_length=1, max_length=MAX_TOKEN)
+    person_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_GROUP)
+    temperature_band: TemperatureBand | None = None
+    # An addition to API.md: when the phone scanned (RFC 3339 with offset). The page sends
+    # the same value on every attempt, so a retry is stored at the first attempt's time even
+    # when checkin's Redis was down; trusted within 24 h back and 2 min ahead (scantime.py).
+    scanned_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the phone scanned; the same on every attempt of one scan. Used as"
+        " checked_in_at (to the millisecond) within 24 h back and 2 min ahead of the server's clock.",
+    )
+
+
+class CheckoutRequest(_Body):
+    venue_token: str = Field(min_length=1, max_length=MAX_TOKEN)
+    person_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_GROUP)
+
+
+class InspectionRequest(_Body):
+    venue_id: UUID
+    health_code_token: str = Field(min_length=1, max_length=MAX_TOKEN)
+    temperature_band: TemperatureBand
+
+
+# --- answers --------------------------------------------------------------------------------
+
+# Times are answered as Python writes them (``+00:00``), as they always were, not pydantic's ``Z``.
+Moment = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class VenueAnswer(BaseModel):
+    venue_id: UUID
+    name: str
+
+
+class CheckinAnswer(BaseModel):
+    checkin_id: UUID
+    person_id: UUID
+    masked_name: str
+    colour: ObservedColour
+    reason: str
+    reason_text: str
+    checked_in_at: Moment
+
+    @classmethod
+    def of(cls, checkin: RecordedCheckin, language: Language) -> CheckinAnswer:
+        return cls(
+            checkin_id=checkin.checkin_id,
+            person_id=checkin.person_id,
+            masked_name=checkin.masked_name,
+            colour=checkin.colour,
+            reason=checkin.reason,
+            reason_text=reason_text(checkin.reason, language),
+            checked_in_at=checkin.checked_in_at,
+        )
+
+
+class InspectionAnswer(CheckinAnswer):
+    """An inspector's reverse scan also shows the masked identity number, to compare with a card."""
+
+    masked_id: str
+
+    @classmethod
+    def of(cls, checkin: RecordedCheckin, language: Language) -> InspectionAnswer:
+        return cls(**CheckinAnswer.of(checkin, language).model_dump(), masked_id=checkin.masked_id)
+
+
+class ScanAnswer(BaseModel):
+    venue: VenueAnswer
+    checkins: list[CheckinAnswer]
+
+
+class CheckoutAnswer(BaseModel):
+    person_id: UUID
+    checked_out_at: Moment
+
+
+class CheckoutsAnswer(BaseModel):
+    checkouts: list[CheckoutAnswer]
+
+
+class ClosedVenueAnswer(CheckoutsAnswer):
+    venue_id: UUID
+
+
+class PersonAnswer(BaseModel):
+    person_id: UUID
+    masked_name: str
+    is_self: bool = Field(serialization_alias="self")
+    relation: str | None
+
+
+class PeopleAnswer(BaseModel):
+    people: list[PersonAnswer]

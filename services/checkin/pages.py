@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
-from services.checkin.service import CheckinService
+from services.checkin.services import ServicesDep
 from shared.errors import Problem
 from shared.pages import Pages, Text, sign_in_redirect, signed_in
 from shared.pages import text as _t
@@ -75,13 +75,12 @@ def _pages() -> Pages:
 
 
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
-async def scan_page(venue_token: str, request: Request) -> Response:
+async def scan_page(venue_token: str, request: Request, services: ServicesDep) -> Response:
     person = signed_in(request)
     if person is None:  # no session, or an expired one: sign in, then back here
         return sign_in_redirect(request)
-    service: CheckinService = request.app.state.service
     try:
-        context = await service.venue_page(person.person_id, venue_token)
+        context = await services.scans.venue_page(person.person_id, venue_token)
     except Problem as problem:
         if problem.status_code not in _TITLES:
             raise
@@ -102,10 +101,9 @@ async def scan_page(venue_token: str, request: Request) -> Response:
 
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
-async def inspect_page(request: Request) -> Response:
+async def inspect_page(request: Request, services: ServicesDep) -> Response:
     person = signed_in(request)
     if person is None:  # no session, or an expired one: sign in, then back here
         return sign_in_redirect(request)
-    service: CheckinService = request.app.state.service
-    venues = await service.inspector_venues(person.person_id)
+    venues = await services.scans.inspector_venues(person.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter
 
 from services.checkin.cache import CacheDown, CheckinCache, Claim
+from services.checkin.errors import (
+    ExpiredHealthCode,
+    NotAnInspector,
+    NotVenueStaff,
+    NotYourDependent,
+    OutdatedPoster,
+    RevokedPaperCode,
+    ScanInProgress,
+    UnknownVenue,
+    VisitsUnavailable,
+)
 from services.checkin.memory import Memory
 from services.checkin.models import (
     Checkout,
@@ -25,7 +36,7 @@ from services.checkin.models import (
 from services.checkin.scantime import scan_time
 from services.checkin.store import Store
 from shared.colours import UNKNOWN, CachedColour
-from shared.errors import Conflict, Forbidden, Gone, InvalidValue, NotFound, Problem, RateLimited, Unavailable
+from shared.errors import InvalidValue, Problem, RateLimited, Unavailable
 from shared.events import (
     CheckinMethod,
     CheckinRecorded,
@@ -37,51 +48,12 @@ from shared.events import (
 from shared.ids import uuid7
 from shared.tokens import HealthCodeClaim, InvalidToken, TokenSigner, VenueClaim
 
-Publish = Callable[[Sequence[BaseModel], bytes], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 # Fixed namespace of deterministic check-in ids: uuid5(namespace, caller/key/person). A replay of
 # a scan whose answer was lost after the broker acknowledged carries the same checkin_id, so
 # tracing (which keeps one row per checkin_id) records it once.
 CHECKIN_ID_NAMESPACE = UUID("6f0d3c1e-5a7b-4d2c-9e8f-1a2b3c4d5e6f")
-
-
-class UnknownVenue(NotFound):
-    title = "Unknown venue"
-
-
-class OutdatedPoster(Gone):
-    title = "Outdated venue poster"
-
-
-class NotYourDependent(Forbidden):
-    title = "Not the caller or their dependent"
-
-
-class NotAnInspector(Forbidden):
-    title = "Not an inspector of this venue"
-
-
-class NotVenueStaff(Forbidden):
-    title = "Not the administrator or an inspector of this venue"
-
-
-class ExpiredHealthCode(Gone):
-    title = "Expired health code"
-
-
-class RevokedPaperCode(Gone):
-    """The answer status gives for the same card (410, problem type ``gone``)."""
-
-    title = "Revoked paper code"
-
-
-class ScanInProgress(Conflict):
-    title = "A scan with this Idempotency-Key is still being recorded"
-
-
-class VisitsUnavailable(Unavailable):
-    title = "Open visits cannot be read"
 
 
 @dataclass(frozen=True)
@@ -117,6 +89,12 @@ def unique(ids: Sequence[UUID]) -> list[UUID]:
     return list(dict.fromkeys(ids))
 
 
+class Sender(Protocol):
+    """Where check-in events go: ``shared.kafka.Publisher`` of venuecode.checkins.v1, or a test's list."""
+
+    async def send(self, events: Sequence[BaseModel], key: bytes) -> None: ...
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -128,7 +106,7 @@ class CheckinService:
         memory: Memory,
         cache: CheckinCache,
         signer: TokenSigner,
-        publish: Publish,
+        checkins: Sender,
         *,
         clock: Clock = _now,
     ) -> None:
@@ -136,7 +114,7 @@ class CheckinService:
         self._memory = memory
         self._cache = cache
         self._signer = signer
-        self._publish = publish
+        self._checkins = checkins
         self._clock = clock
         self._writes: set[asyncio.Task[None]] = set()
 
@@ -189,8 +167,11 @@ class CheckinService:
             if claim is not None:
                 # A rule's answer (404, 403, 410, 429) came before publishing: nothing can be on
                 # the topic. Anything else (503, a cancelled request) may have reached it.
+                # The time of an attempt that may be on the topic outlives this one's failure.
                 unsure = not isinstance(exc, Problem) or isinstance(exc, Unavailable)
-                await self._cache.release(caller, key, claim.marker, at.timestamp() if unsure else None)
+                await self._cache.release(
+                    caller, key, claim.marker, at.timestamp() if unsure else claim.first_at
+                )
             raise
         return ScanOutcome(replayed=False, result=result)
 
@@ -243,7 +224,7 @@ class CheckinService:
             )
             # The event id follows the checkin id, so consumers' event-id dedupe also holds on replay.
             events.append(CheckinRecorded(event_id=uuid.uuid5(checkin_id, "checkin.recorded"), data=data))
-        await self._publish(events, str(venue.venue_id).encode())
+        await self._checkins.send(events, str(venue.venue_id).encode())
         result = ScanResult(venue, tuple(checkins))
         # Who is inside and the answer to replay go to Redis in one round trip, after the answer:
         # a retry meanwhile finds the key still pending and waits for this write (claim).
@@ -296,9 +277,10 @@ class CheckinService:
             code = self._signer.open_health_code(health_code_token)
         except InvalidToken:
             code = None
-        # One round trip for the binding and the person; the binding is checked before the token.
-        person_id = code.person_id if code is not None else uuid.UUID(int=0)
-        context = await self._store.inspection_context(venue_id, inspector, person_id)
+        # From memory (memory.py), like a scan's reads; the binding is checked before the token.
+        context = await self._memory.inspection_context(
+            venue_id, inspector, code.person_id if code is not None else None
+        )
         if not context.bound:
             raise NotAnInspector("Only an inspector bound to this venue can scan health codes here.")
         if code is None:
@@ -330,7 +312,7 @@ class CheckinService:
             inspector_id=inspector,
             checked_in_at=now,
         )
-        await self._publish([CheckinRecorded(data=data)], str(venue_id).encode())
+        await self._checkins.send([CheckinRecorded(data=data)], str(venue_id).encode())
         self._after_answer(self._cache.enter(venue_id, {code.person_id: now.timestamp()}))
         return recorded
 
@@ -397,7 +379,7 @@ class CheckinService:
             CheckoutRecorded(data=CheckoutRecordedData(person_id=p, venue_id=venue_id, checked_out_at=now))
             for p in person_ids
         ]
-        await self._publish(events, str(venue_id).encode())
+        await self._checkins.send(events, str(venue_id).encode())
         await self._cache.leave(venue_id, person_ids)
         return [Checkout(p, now) for p in person_ids]
 

@@ -9,20 +9,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.checkin.models import InspectionContext, PersonView, Venue, VenueStaff
-from shared.db import claim_event
+from services.checkin.models import PersonView, Venue, VenueStaff
+from shared.db import Conn, claim_event
 
 SCHEMA = "checkin"
-
-_INSPECTION_CONTEXT = """
-SELECT EXISTS (
-           SELECT 1 FROM checkin.inspector_bindings b WHERE b.venue_id = $1 AND b.person_id = $2
-       ) AS bound,
-       p.person_id, p.masked_name, p.masked_id,
-       (SELECT s.serial FROM checkin.paper_serials s WHERE s.person_id = $3) AS paper_serial
-FROM (SELECT 1) AS one
-LEFT JOIN checkin.persons p ON p.person_id = $3
-"""
 
 _VENUE_STAFF = """
 SELECT v.administrator_id = $2 OR EXISTS (
@@ -42,13 +32,14 @@ ORDER BY position, masked_name
 """
 
 
-def _person(row: asyncpg.Record, allowed: bool = True) -> PersonView:
+def _person(row: asyncpg.Record, *, own: bool = False) -> PersonView:
+    """A row as a scan sees the person; ``own``: a persons row (the caller), without a relation."""
     return PersonView(
         person_id=row["person_id"],
         masked_name=row["masked_name"] or "",
         masked_id=row["masked_id"] or "",
-        allowed=allowed,
-        relation=row["relation"],
+        allowed=True,
+        relation=None if own else row["relation"],
     )
 
 
@@ -58,15 +49,18 @@ class Store:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def inspection_context(
-        self, venue_id: UUID, inspector_id: UUID, person_id: UUID
-    ) -> InspectionContext:
-        row = await self._pool.fetchrow(_INSPECTION_CONTEXT, venue_id, inspector_id, person_id)
-        assert row is not None
-        person = None
-        if row["person_id"] is not None:
-            person = PersonView(row["person_id"], row["masked_name"], row["masked_id"], True, None)
-        return InspectionContext(bool(row["bound"]), person, row["paper_serial"])
+    async def inspectors_of(self, venue_id: UUID) -> frozenset[UUID]:
+        rows = await self._pool.fetch(
+            "SELECT person_id FROM checkin.inspector_bindings WHERE venue_id = $1", venue_id
+        )
+        return frozenset(r["person_id"] for r in rows)
+
+    async def paper_serial(self, person_id: UUID) -> int | None:
+        """The highest paper-code serial status announced for the person; None when none arrived."""
+        serial: int | None = await self._pool.fetchval(
+            "SELECT serial FROM checkin.paper_serials WHERE person_id = $1", person_id
+        )
+        return serial
 
     async def venue_staff(self, venue_id: UUID, caller: UUID) -> VenueStaff:
         row = await self._pool.fetchrow(_VENUE_STAFF, venue_id, caller)
@@ -99,6 +93,47 @@ class Store:
             else None
         )
 
+    async def venues_to_load(self, limit: int) -> list[tuple[Venue, frozenset[UUID]]]:
+        """Up to ``limit`` venues with their inspectors: what a process loads at start."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT venue_id, name, poster_version, administrator_id FROM checkin.venues LIMIT $1", limit
+            )
+            bound = await conn.fetch(
+                "SELECT venue_id, person_id FROM checkin.inspector_bindings WHERE venue_id = ANY($1::uuid[])",
+                [r["venue_id"] for r in rows],
+            )
+        inspectors: dict[UUID, set[UUID]] = {}
+        for b in bound:
+            inspectors.setdefault(b["venue_id"], set()).add(b["person_id"])
+        return [
+            (
+                Venue(r["venue_id"], r["name"], r["poster_version"], r["administrator_id"]),
+                frozenset(inspectors.get(r["venue_id"], ())),
+            )
+            for r in rows
+        ]
+
+    async def families_to_load(self, limit: int) -> list[tuple[tuple[PersonView, ...], int | None]]:
+        """Up to ``limit`` people, each as ``people_of`` has them (themself, then their dependents
+        by masked name), with their paper-code serial: what a process loads at start."""
+        async with self._pool.acquire() as conn:
+            people = await conn.fetch(
+                "SELECT p.person_id, p.masked_name, p.masked_id, s.serial FROM checkin.persons p"
+                " LEFT JOIN checkin.paper_serials s ON s.person_id = p.person_id LIMIT $1",
+                limit,
+            )
+            links = await conn.fetch(
+                "SELECT g.guardian_id, g.person_id, p.masked_name, p.masked_id, g.relation"
+                " FROM checkin.guardianships g LEFT JOIN checkin.persons p ON p.person_id = g.person_id"
+                " WHERE g.guardian_id = ANY($1::uuid[]) ORDER BY g.guardian_id, p.masked_name",
+                [r["person_id"] for r in people],
+            )
+        dependents: dict[UUID, list[PersonView]] = {}
+        for link in links:
+            dependents.setdefault(link["guardian_id"], []).append(_person(link))
+        return [((_person(p, own=True), *dependents.get(p["person_id"], ())), p["serial"]) for p in people]
+
     async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
         """The venues and families changed at or after ``since`` (None: none yet), and the
         database's time now, the next call's ``since``."""
@@ -127,7 +162,7 @@ class ReadModel:
     """Writes of the read models, in the caller's transaction; each is order-tolerant, and notes
     what it changed in checkin.changes for the in-process copies (memory.py)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def _changed_venue(self, venue_id: UUID) -> None:
@@ -207,6 +242,7 @@ class ReadModel:
             person_id,
             bound_at,
         )
+        await self._changed_venue(venue_id)  # the venue's inspectors are kept with it (memory.py)
 
     async def unbind_inspector(self, venue_id: UUID, person_id: UUID) -> None:
         await self._conn.execute(
@@ -214,6 +250,7 @@ class ReadModel:
             venue_id,
             person_id,
         )
+        await self._changed_venue(venue_id)
 
     async def raise_paper_serial(self, person_id: UUID, serial: int) -> None:
         # Only ever raised: an older card's event arriving late (or replayed) must not
@@ -224,3 +261,5 @@ class ReadModel:
             person_id,
             serial,
         )
+        # The serial is kept with the person's family in memory (memory.py).
+        await self._conn.execute("INSERT INTO checkin.changes (kind, id) VALUES ('family', $1)", person_id)

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from services.checkin.services import Services
 from shared.auth import AccessTokens
 from shared.events import (
     CHECKIN_EVENT_ADAPTER,
@@ -47,7 +48,11 @@ def bearer(infra: InfraSettings, person_id: UUID, roles: Sequence[str] = ()) -> 
 
 
 def runtime(app: FastAPI) -> Runtime:
-    value: Runtime = app.state.runtime
+    return services(app).runtime
+
+
+def services(app: FastAPI) -> Services:
+    value: Services = app.state.services
     return value
 
 
@@ -69,6 +74,8 @@ async def paper_serial(app: FastAPI, person_id: UUID) -> int | None:
     serial: int | None = await pool.fetchval(
         "SELECT serial FROM checkin.paper_serials WHERE person_id = $1", person_id
     )
+    # Inspections read the serial from memory: forget what changed, as the poll does.
+    await services(app).memory.refresh()
     return serial
 
 
@@ -87,7 +94,7 @@ async def applied(app: FastAPI, events: Sequence[BaseModel]) -> None:
     await eventually(probe)
     # And the scans' in-process copies have forgotten what the events changed (as the
     # process's own poll does within VENUECODE_CHECKIN_READMODEL_POLL_S).
-    await app.state.memory.refresh()
+    await services(app).memory.refresh()
 
 
 def person_registered(person_id: UUID, masked_name: str = "張*明") -> PersonRegistered:

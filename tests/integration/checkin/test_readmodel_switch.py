@@ -30,8 +30,8 @@ async def test_an_http_only_process_consumes_nothing_and_reads_what_the_consumer
 ) -> None:
     http_only = create_app(Settings(infra=infra, readmodel_consumer=False))
     async with serve(http_only) as front:
-        assert list(http_only.state.runtime.router.broker.subscribers) == []
-        assert len(list(app.state.runtime.router.broker.subscribers)) == 2
+        assert list(http_only.state.services.runtime.router.broker.subscribers) == []
+        assert len(list(app.state.services.runtime.router.broker.subscribers)) == 2
 
         renamed = VenueRenamed(data=VenueRenamedData(venue_id=world.venue_id, name="Harbour Hall 海港廳"))
         await send_registry(app, [renamed], key=str(world.venue_id).encode())

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from services.checkin.scantime import MAX_AGE, MAX_AHEAD
 from shared.settings import InfraSettings
-from tests.integration.checkin.kit import World, bearer, body_of, checkin_events, venue_token
+from tests.integration.checkin.kit import World, bearer, body_of, checkin_events, recorded, venue_token
 
 SCANS = "/api/checkin/v1/scans"
 
@@ -35,7 +35,7 @@ async def test_a_scan_time_within_the_bound_is_the_check_in_time(
     [checkin] = body_of(response)["checkins"]
     expected = at.replace(microsecond=123000)  # to the millisecond
     assert datetime.fromisoformat(checkin["checked_in_at"]) == expected
-    [event] = await checkin_events(infra)
+    [event] = await recorded(infra)
     assert event.data.checked_in_at == expected
 
 

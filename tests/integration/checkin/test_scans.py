@@ -253,7 +253,7 @@ async def test_the_answer_does_not_wait_for_the_stored_answer_and_a_retry_meanwh
 ) -> None:
     """The "inside" mark and the stored answer are written after the answer: held back here, the
     scan is answered all the same, and a retry arriving before the write waits for it (one record)."""
-    cache = app.state.service._cache
+    cache = app.state.services.cache
     written, hold = asyncio.Event(), asyncio.Event()
     enter = cache.enter
 

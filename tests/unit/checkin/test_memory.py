@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from services.checkin.memory import Lru, Memory
 from services.checkin.models import PersonView, Venue
-
-
-class Tables:
-    """The store's reads, over dicts of our own; counts every read."""
-
-    def __init__(self) -> None:
-        self.venues: dict[UUID, Venue] = {}
-        self.families: dict[UUID, list[PersonView]] = {}
-        self.changes: list[tuple[datetime, str, UUID]] = []
-        self.clock = datetime(2026, 12, 6, tzinfo=UTC)
-        self.reads = 0
-
-    async def venue(self, venue_id: UUID) -> Venue | None:
-        self.reads += 1
-        return self.venues.get(venue_id)
-
-    async def people_of(self, caller: UUID) -> list[PersonView]:
-        self.reads += 1
-        return self.families.get(caller, [PersonView(caller, "", "", True, None)])
-
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
-        if since is None:
-            return [], self.clock
-        return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
-
-    def change(self, kind: str, key: UUID) -> None:
-        self.clock += timedelta(seconds=1)
-        self.changes.append((self.clock, kind, key))
+from tests.unit.checkin.fakes import Tables
 
 
 async def test_a_scan_reads_the_store_once_then_memory_until_a_change_is_noted() -> None:
@@ -105,3 +76,27 @@ def test_the_lru_keeps_the_most_recently_used() -> None:
     assert lru.get(2) == (False, None)
     assert lru.get(1) == (True, "a")
     assert lru.get(3) == (True, "c")
+
+
+async def test_start_loads_venues_families_bindings_and_serials_then_reads_nothing() -> None:
+    tables = Tables()
+    venue, caller, child, inspector = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    tables.venues[venue] = Venue(venue, "Cafe", 1, None)
+    tables.inspectors[venue] = {inspector}
+    tables.families[caller] = [PersonView(caller, "張*", "44**", True, None)]
+    tables.families[child] = [PersonView(child, "李*", "44**", True, None)]
+    tables.serials[child] = 4
+    memory = Memory(tables)  # type: ignore[arg-type]
+    await memory.refresh()
+    await memory.load()
+    reads = tables.reads
+    context = await memory.scan_context(venue, caller, None, 1)
+    assert context is not None
+    assert [p.masked_name for p in context.people] == ["張*"]
+    inspection = await memory.inspection_context(venue, inspector, child)
+    assert (inspection.bound, inspection.person, inspection.paper_serial) == (
+        True,
+        PersonView(child, "李*", "44**", True, None),
+        4,
+    )
+    assert tables.reads == reads  # all from what start loaded
