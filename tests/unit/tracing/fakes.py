@@ -17,7 +17,15 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from services.tracing.models import CheckinRow, CheckoutRow, Contact, ContactQueryResult, QueryParameters
+from services.tracing.models import (
+    CheckinRow,
+    CheckoutRow,
+    Contact,
+    ContactQueryResult,
+    Person,
+    QueryParameters,
+    Venue,
+)
 from services.tracing.models_outbreaks import (
     AlertPerson,
     AlertState,
@@ -99,6 +107,10 @@ class State:
     # The batch writes: (check-ins, check-outs, partitions asked for).
     writes: list[tuple[list[CheckinRow], list[CheckoutRow], list[date]]] = field(default_factory=list)
     write_error: Exception | None = None
+    # Registry's read models, and the events applied to them.
+    claimed: set[UUID] = field(default_factory=set)
+    venues: dict[UUID, Venue] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
 
 
 class FakeAudit:
@@ -230,8 +242,30 @@ class FakeCheckins:
         return len({r.checkin_id for r in checkins} - stored), len(checkouts)
 
 
+class FakeRegistry:
+    def __init__(self, state: State) -> None:
+        self._s = state
+
+    async def claim(self, event_id: UUID) -> bool:
+        if event_id in self._s.claimed:
+            return False
+        self._s.claimed.add(event_id)
+        return True
+
+    async def put_venue(self, venue: Venue) -> None:
+        self._s.venues[venue.venue_id] = venue
+
+    async def rename_venue(self, venue_id: UUID, name: str) -> None:
+        if venue_id in self._s.venues:
+            self._s.venues[venue_id] = self._s.venues[venue_id].model_copy(update={"name": name})
+
+    async def put_person(self, person: Person, id_digest: str) -> None:
+        self._s.people[id_digest] = person
+
+
 class FakeTopics:
     def __init__(self, state: State) -> None:
+        self.registry = FakeRegistry(state)
         self.audit = FakeAudit(state)
         self.settings = FakeSettings(state)
         self.alerts = FakeAlerts(state)
@@ -259,6 +293,11 @@ class FakeStore(FakeTopics):
             for name in vars(before):
                 setattr(self.state, name, getattr(before, name))
             raise
+
+    @asynccontextmanager
+    async def event(self, event_id: UUID) -> AsyncIterator[FakeTopics | None]:
+        async with self.unit() as unit:
+            yield unit if await unit.registry.claim(event_id) else None
 
     def as_store(self) -> Store:
         return cast(Store, self)
