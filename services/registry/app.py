@@ -1,4 +1,5 @@
-"""The registry app: create_app() builds routes; the lifespan owns every connection."""
+"""The registry app: create_app() builds routes; the lifespan owns every connection and runs the
+periodic jobs."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 from services.registry import api, pages
 from services.registry.config import Settings
-from services.registry.services import build_services
+from services.registry.services import build_services, periodic_jobs
 from shared import jobs
 from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC
-from shared.jobs import Job
 from shared.kafka import make_router
 from shared.runtime import open_runtime
 from shared.web import service_app
@@ -44,9 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = runtime
             services = build_services(runtime, settings, app.state.access_tokens)
             app.state.services = services
-            outbox = services.registry_events
-            relay = Job("registry.outbox", settings.outbox_relay_interval_s, outbox.relay_round)
-            async with jobs.running(runtime.pool, [relay]):
+            async with jobs.running(runtime.pool, periodic_jobs(services, settings)):
                 yield
 
     app = service_app(NAME, lifespan)

@@ -17,7 +17,6 @@ from uuid import UUID
 
 from services.registry import rekey
 from services.registry.models import Venue
-from services.registry.outbox import Outbox
 from services.registry.posters import poster_pdf
 from services.registry.service import ID_KINDS
 from services.registry.service import grant_role as grant
@@ -26,6 +25,7 @@ from shared import db
 from shared.events import REGISTRY_TOPIC, StaffRole
 from shared.kafka import Publisher, ensure_topics, make_router
 from shared.keys import load_keys
+from shared.outbox import Outbox
 from shared.pii import Vault
 from shared.progress import progress
 from shared.settings import InfraSettings
@@ -66,7 +66,7 @@ async def grant_role(infra: InfraSettings, id_number: str, role: str) -> UUID:
         person_id = found[0].person_id
         await router.broker.start()
         try:
-            outbox = Outbox(store, Publisher(router, infra.kafka, REGISTRY_TOPIC))
+            outbox = Outbox("registry", store.outbox, [Publisher(router, infra.kafka, REGISTRY_TOPIC)])
             await grant(store, outbox, person_id, staff_role, None)
         finally:
             await router.broker.stop()

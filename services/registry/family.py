@@ -26,10 +26,10 @@ from services.registry.errors import (
 )
 from services.registry.identity import IdentityVerifier
 from services.registry.models import Dependent, Guardian, LinkState
-from services.registry.outbox import Outbox
 from services.registry.service import clean_name, clean_relation, insert_person, person_registered
 from services.registry.store import Store
 from shared.events import (
+    REGISTRY_TOPIC,
     GuardianLinked,
     GuardianLinkedData,
     GuardianUnlinked,
@@ -37,6 +37,7 @@ from shared.events import (
     IdKind,
     RegistryEvent,
 )
+from shared.outbox import Outbox
 from shared.pii import Vault, age_on, birth_date_of
 
 log = logging.getLogger("venuecode.registry.family")
@@ -120,7 +121,7 @@ class FamilyService:
                 )
                 events.append(GuardianLinked(data=link))
             staged = (
-                await self._outbox.stage(unit, str(person.person_id).encode(), events) if events else None
+                await unit.stage(REGISTRY_TOPIC, str(person.person_id).encode(), events) if events else None
             )
             found = await unit.family.dependent(guardian_id, person.person_id)
             assert found is not None
@@ -148,7 +149,7 @@ class FamilyService:
             found = await unit.family.guardian(guardian_id, person_id)
             assert found is not None
             link = GuardianLinkedData(guardian_id=guardian_id, person_id=person_id, relation=found.relation)
-            staged = await self._outbox.stage(unit, str(person_id).encode(), [GuardianLinked(data=link)])
+            staged = await unit.stage(REGISTRY_TOPIC, str(person_id).encode(), [GuardianLinked(data=link)])
         await self._outbox.send(staged)
         log.info("family link accepted", extra={"guardian_id": str(guardian_id), "person_id": str(person_id)})
         return found
@@ -166,8 +167,8 @@ class FamilyService:
                     person_id=person_id,
                     ended_by="guardian" if by_guardian else "person",
                 )
-                staged = await self._outbox.stage(
-                    unit, str(person_id).encode(), [GuardianUnlinked(data=ended)]
+                staged = await unit.stage(
+                    REGISTRY_TOPIC, str(person_id).encode(), [GuardianUnlinked(data=ended)]
                 )
         if staged is not None:
             await self._outbox.send(staged)

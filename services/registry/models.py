@@ -133,14 +133,6 @@ class BoundVenue:
     is_administrator: bool
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    outbox_id: int
-    topic: str
-    key: bytes
-    payload: str
-
-
 # --- request bodies -------------------------------------------------------------------
 
 ID_KIND_DOC = (

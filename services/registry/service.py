@@ -21,13 +21,13 @@ from services.registry.errors import (
 )
 from services.registry.identity import IdentityVerifier
 from services.registry.models import RELATION_MAX, RELATIONS, Person
-from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
 from services.registry.store import Store, Unit
 from shared.auth import AccessTokens
 from shared.cache import CACHE_ERRORS
 from shared.errors import InvalidValue, Unavailable
 from shared.events import (
+    REGISTRY_TOPIC,
     IdKind,
     PersonRegistered,
     PersonRegisteredData,
@@ -36,6 +36,7 @@ from shared.events import (
     StaffRole,
 )
 from shared.ids import uuid7
+from shared.outbox import Outbox
 from shared.pii import Vault, birth_date_of, mask_id, mask_name, normalise_id, normalise_name
 from shared.ratelimit import RateLimiter
 
@@ -144,7 +145,7 @@ async def grant_role(
         if not await unit.people.grant_role(person_id, role, granted_by):
             return
         event = RoleGranted(data=RoleGrantedData(person_id=person_id, role=role, granted_by=granted_by))
-        staged = await outbox.stage(unit, str(person_id).encode(), [event])
+        staged = await unit.stage(REGISTRY_TOPIC, str(person_id).encode(), [event])
     await outbox.send(staged)
 
 
@@ -193,7 +194,7 @@ class PeopleService:
             if person is None:  # registered by a concurrent request since the read above
                 raise IdentityAlreadyRegistered("An account with this identity exists already.")
             registered = person_registered(person.person_id, kind, number, name, self._vault)
-            staged = await self._outbox.stage(unit, str(person.person_id).encode(), [registered])
+            staged = await unit.stage(REGISTRY_TOPIC, str(person.person_id).encode(), [registered])
         await self._outbox.send(staged)
         log.info("account registered", extra={"person_id": str(person.person_id), "id_kind": kind})
         return person

@@ -14,14 +14,15 @@ from fastapi import Depends, Request
 from services.registry.config import Settings
 from services.registry.family import FamilyService
 from services.registry.identity import FormatOnlyVerifier
-from services.registry.outbox import Outbox
 from services.registry.passwords import Passwords
 from services.registry.service import PeopleService
 from services.registry.store import Store
 from services.registry.venues import VenueService
 from shared.auth import AccessTokens
 from shared.events import REGISTRY_TOPIC
+from shared.jobs import Job
 from shared.kafka import Publisher
+from shared.outbox import Outbox
 from shared.ratelimit import RateLimiter, Window
 from shared.runtime import Runtime
 
@@ -29,8 +30,10 @@ from shared.runtime import Runtime
 @dataclass(frozen=True)
 class Services:
     store: Store
-    # Every registry event (people, roles, family links, venues) to venuecode.registry.v1.
-    registry_events: Outbox
+    # Every registry event (people, roles, family links, venues) to venuecode.registry.v1,
+    # sent through the outbox (written with its change, relayed if a publish failed).
+    registry_events: Publisher
+    outbox: Outbox
     people: PeopleService
     family: FamilyService
     venues: VenueService
@@ -41,7 +44,8 @@ class Services:
 def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -> Services:
     assert runtime.pool is not None  # the registry always opens its database
     store = Store(runtime.pool)
-    outbox = Outbox(store, Publisher(runtime.router, settings.infra.kafka, REGISTRY_TOPIC))
+    registry_events = Publisher(runtime.router, settings.infra.kafka, REGISTRY_TOPIC)
+    outbox = Outbox("registry", store.outbox, [registry_events])
     verifier = FormatOnlyVerifier()
     login_failures = RateLimiter(
         runtime.redis,
@@ -62,7 +66,14 @@ def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -
         store=store, vault=runtime.vault, verifier=verifier, outbox=outbox, timezone=settings.timezone
     )
     venues = VenueService(store, outbox, runtime.signer, settings.infra.public_base_url)
-    return Services(store, outbox, people, family, venues, bool(settings.infra.is_production))
+    return Services(
+        store, registry_events, outbox, people, family, venues, bool(settings.infra.is_production)
+    )
+
+
+def periodic_jobs(services: Services, settings: Settings) -> list[Job]:
+    """The registry's rounds, each once per platform (``shared.jobs``): the outbox's relay and prune."""
+    return services.outbox.jobs(settings.outbox_relay_interval_s)
 
 
 async def services(request: Request) -> Services:  # async: no thread hop (shared/auth.py)

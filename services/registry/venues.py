@@ -23,10 +23,10 @@ from services.registry.models import (
     Inspector,
     Venue,
 )
-from services.registry.outbox import Outbox, Staged
 from services.registry.store import Store, Unit
 from shared.errors import InvalidValue
 from shared.events import (
+    REGISTRY_TOPIC,
     InspectorBindingData,
     InspectorBound,
     InspectorUnbound,
@@ -38,6 +38,7 @@ from shared.events import (
     VenueRenamedData,
 )
 from shared.ids import uuid7
+from shared.outbox import Outbox, Staged
 from shared.pii import PROVINCE_PREFIXES, normalise_name
 from shared.tokens import TokenSigner
 
@@ -129,8 +130,8 @@ class VenueService:
                 administrator_id=administrator_id,
                 typical_stay_minutes=TYPICAL_STAY_MINUTES[venue.category],
             )
-            staged = await self._outbox.stage(
-                unit, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
+            staged = await unit.stage(
+                REGISTRY_TOPIC, str(venue.venue_id).encode(), [VenueRegistered(data=data)]
             )
         await self._outbox.send(staged)
         log.info(
@@ -170,7 +171,7 @@ class VenueService:
                 return venue
             renamed = await unit.venues.rename(venue_id, name)
             event = VenueRenamed(data=VenueRenamedData(venue_id=venue_id, name=name))
-            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
         return renamed
 
@@ -182,7 +183,7 @@ class VenueService:
             event = VenuePosterReissued(
                 data=VenuePosterReissuedData(venue_id=venue_id, poster_version=version)
             )
-            staged = await self._outbox.stage(unit, str(venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
         await self._outbox.send(staged)
         return version
 
@@ -199,7 +200,7 @@ class VenueService:
             if not await unit.venues.bind_inspector(venue.venue_id, person_id):
                 return venue, False
             event = InspectorBound(data=InspectorBindingData(venue_id=venue.venue_id, person_id=person_id))
-            staged = await self._outbox.stage(unit, str(venue.venue_id).encode(), [event])
+            staged = await unit.stage(REGISTRY_TOPIC, str(venue.venue_id).encode(), [event])
         await self._outbox.send(staged)
         return venue, True
 
@@ -210,7 +211,7 @@ class VenueService:
         if not await unit.venues.unbind_inspector(venue_id, person_id):
             raise NotBound("This person is not bound to this venue as inspector.")
         event = InspectorUnbound(data=InspectorBindingData(venue_id=venue_id, person_id=person_id))
-        return await self._outbox.stage(unit, str(venue_id).encode(), [event])
+        return await unit.stage(REGISTRY_TOPIC, str(venue_id).encode(), [event])
 
     async def leave(self, person_id: UUID, venue_id: UUID) -> None:
         async with self._store.unit() as unit:

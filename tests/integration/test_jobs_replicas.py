@@ -30,7 +30,6 @@ from shared.events import (
     StatusSetData,
     VenueRenamed,
     VenueRenamedData,
-    encode,
     topic,
 )
 from shared.settings import InfraSettings, KafkaSettings
@@ -213,9 +212,7 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
         ]
         async with Store(pool).unit() as unit:
             for event in events:
-                await unit.outbox.add(
-                    REGISTRY_TOPIC, str(event.data.venue_id).encode(), [encode(event).decode()]
-                )
+                await unit.stage(REGISTRY_TOPIC, str(event.data.venue_id).encode(), [event])
         await pool.execute("UPDATE registry.outbox SET created_at = now() - interval '1 minute'")
         await eventually(
             lambda: pool.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),

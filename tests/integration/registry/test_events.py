@@ -152,7 +152,7 @@ async def test_the_relay_sends_what_a_failed_publish_left_behind(settings, serve
                 await asyncio.sleep(0.05)
             assert await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL") == 0
             # Sent rows are pruned after their retention; unsent ones never are.
-            assert await app.state.services.registry_events.prune(older_than_s=0) >= 1
+            assert await app.state.services.outbox.prune(older_than_s=0) >= 1
             assert await conn.fetchval("SELECT count(*) FROM registry.outbox") == 0
         finally:
             await conn.close()

@@ -24,12 +24,12 @@ from services.registry.models import (
     Dependent,
     Guardian,
     Inspector,
-    OutboxRow,
     Person,
     Venue,
 )
 from shared.errors import Unavailable
-from shared.events import IdKind
+from shared.events import IdKind, encode
+from shared.outbox import OutboxRow, Staged
 
 NOW = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 
@@ -239,26 +239,19 @@ class FakeFamily(_Topic):
         return Guardian(guardian_id, g.masked_name, found[0], found[2], found[1])
 
 
-class FakeOutbox(_Topic):
-    async def add(self, topic: str, key: bytes, payloads: Sequence[str]) -> list[int]:
-        ids = list(range(self.t.last_id + 1, self.t.last_id + 1 + len(payloads)))
-        self.t.last_id += len(payloads)
-        for outbox_id, payload in zip(ids, payloads, strict=True):
-            self.t.outbox[outbox_id] = OutboxRow(outbox_id, topic, key, payload)
-        return ids
+class FakeOutboxRows(_Topic):
+    """``shared.outbox.OutboxRows`` over the tables: what ``Outbox`` sends, relays and prunes."""
+
+    async def unsent(self, min_age_s: float, limit: int) -> list[OutboxRow]:
+        return [r for i, r in sorted(self.t.outbox.items()) if i not in self.t.sent][:limit]
+
+    async def unsent_before(self, keys: Sequence[bytes], before_id: int) -> list[OutboxRow]:
+        return [
+            r for r in await self.unsent(0, len(self.t.outbox)) if r.outbox_id < before_id and r.key in keys
+        ]
 
     async def mark_sent(self, outbox_ids: Sequence[int]) -> None:
         self.t.sent.update(outbox_ids)
-
-    async def claim_unsent(self, min_age_s: float, limit: int) -> list[OutboxRow]:
-        return [r for i, r in sorted(self.t.outbox.items()) if i not in self.t.sent][:limit]
-
-    async def unsent_before(self, topic: str, key: bytes, before_id: int) -> list[OutboxRow]:
-        return [
-            r
-            for i, r in sorted(self.t.outbox.items())
-            if i not in self.t.sent and i < before_id and (r.topic, r.key) == (topic, key)
-        ]
 
     async def prune(self, older_than_s: float) -> int:
         gone = [i for i in self.t.outbox if i in self.t.sent]
@@ -275,7 +268,14 @@ class FakeStore:
         self.people = FakePeople(self)
         self.venues = FakeVenues(self)
         self.family = FakeFamily(self)
-        self.outbox = FakeOutbox(self)
+        self.outbox = FakeOutboxRows(self)
+
+    async def stage(self, topic: str, key: bytes, events: Sequence[BaseModel]) -> Staged:
+        ids = list(range(self.tables.last_id + 1, self.tables.last_id + 1 + len(events)))
+        self.tables.last_id += len(events)
+        for outbox_id, event in zip(ids, events, strict=True):
+            self.tables.outbox[outbox_id] = OutboxRow(outbox_id, topic, key, encode(event).decode())
+        return Staged(topic, key, tuple(events), tuple(ids))
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[FakeStore]:

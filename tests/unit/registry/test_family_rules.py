@@ -18,9 +18,9 @@ from services.registry.errors import (
 )
 from services.registry.family import FamilyService
 from services.registry.identity import FormatOnlyVerifier
-from services.registry.outbox import Outbox
 from services.registry.service import insert_person
 from shared.events import REGISTRY_TOPIC, GuardianLinked, GuardianUnlinked, PersonRegistered
+from shared.outbox import Outbox
 from shared.pii import Vault
 from tests.unit.registry.fakes import FakeStore, RecordingPublisher
 from tests.unit.registry.idgen import mainland_id
@@ -39,7 +39,7 @@ class World:
             store=self.store,  # type: ignore[arg-type]
             vault=self.vault,
             verifier=FormatOnlyVerifier(),
-            outbox=Outbox(self.store, self.publisher),  # type: ignore[arg-type]
+            outbox=Outbox("registry", self.store.outbox, [self.publisher]),  # type: ignore[arg-type]
             timezone="Asia/Shanghai",
             clock=lambda: now,
         )

@@ -18,11 +18,11 @@ from services.registry.errors import (
     VenueNameTaken,
 )
 from services.registry.models import Category
-from services.registry.outbox import Outbox
 from services.registry.venues import VenueService
 from shared.errors import InvalidValue, Unavailable
 from shared.events import REGISTRY_TOPIC, InspectorBound, VenueRegistered
 from shared.keys import SigningKeys
+from shared.outbox import Outbox
 from shared.tokens import TokenSigner
 from tests.unit.registry.fakes import FakeStore, RecordingPublisher
 
@@ -34,7 +34,7 @@ class World:
     def __init__(self) -> None:
         self.store = FakeStore()
         self.publisher = RecordingPublisher(REGISTRY_TOPIC)
-        self.outbox = Outbox(self.store, self.publisher)  # type: ignore[arg-type]
+        self.outbox = Outbox("registry", self.store.outbox, [self.publisher])  # type: ignore[arg-type]
         self.venues = VenueService(self.store, self.outbox, SIGNER, "https://vc.example/")  # type: ignore[arg-type]
 
     async def person(self, n: int) -> UUID:
