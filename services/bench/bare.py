@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import FastAPI, Header, Request
 
 from services.checkin.api import _idempotency_key, scan_answer
-from services.checkin.models import RecordedCheckin, ScanAnswer, ScanRequest, Venue
-from services.checkin.service import ScanResult, checkin_id_for
+from services.checkin.models import RecordedCheckin, ScanAnswer, ScanRequest, ScanResult, Venue
+from services.checkin.service import checkin_id_for
 from shared.auth import AccessTokens, CurrentPrincipal
 from shared.errors import InvalidValue
 from shared.i18n import language_of

@@ -20,9 +20,9 @@ from services.checkin.models import (
     PersonAnswer,
     ScanAnswer,
     ScanRequest,
+    ScanResult,
     VenueAnswer,
 )
-from services.checkin.service import ScanResult
 from services.checkin.services import ServicesDep
 from shared.auth import CurrentPrincipal
 from shared.errors import Malformed, problems

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 
 from shared.events import CheckinMethod, ObservedColour, TemperatureBand
 from shared.i18n import Language, reason_text
@@ -78,6 +78,31 @@ class RecordedCheckin:
 class Checkout:
     person_id: UUID
     checked_out_at: datetime
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    venue: Venue
+    checkins: tuple[RecordedCheckin, ...]
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    replayed: bool
+    result: ScanResult
+
+
+# A scan's answer as Redis keeps it for a replay (cache.py), and back.
+_RESULT = TypeAdapter(ScanResult)
+
+
+def result_to_json(result: ScanResult) -> dict[str, Any]:
+    data: dict[str, Any] = _RESULT.dump_python(result, mode="json")
+    return data
+
+
+def result_from_json(data: dict[str, Any]) -> ScanResult:
+    return _RESULT.validate_python(data)
 
 
 # --- requests -------------------------------------------------------------------------------

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from services.checkin.cache import CacheDown, CheckinCache, Claim
 from services.checkin.errors import (
@@ -31,7 +30,11 @@ from services.checkin.models import (
     PersonView,
     RecordedCheckin,
     ScanContext,
+    ScanOutcome,
+    ScanResult,
     Venue,
+    result_from_json,
+    result_to_json,
 )
 from services.checkin.scantime import scan_time
 from services.checkin.store import Store
@@ -54,30 +57,6 @@ Clock = Callable[[], datetime]
 # a scan whose answer was lost after the broker acknowledged carries the same checkin_id, so
 # tracing (which keeps one row per checkin_id) records it once.
 CHECKIN_ID_NAMESPACE = UUID("6f0d3c1e-5a7b-4d2c-9e8f-1a2b3c4d5e6f")
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    venue: Venue
-    checkins: tuple[RecordedCheckin, ...]
-
-
-_RESULT = TypeAdapter(ScanResult)
-
-
-def result_to_json(result: ScanResult) -> dict[str, Any]:
-    data: dict[str, Any] = _RESULT.dump_python(result, mode="json")
-    return data
-
-
-def result_from_json(data: dict[str, Any]) -> ScanResult:
-    return _RESULT.validate_python(data)
-
-
-@dataclass(frozen=True)
-class ScanOutcome:
-    replayed: bool
-    result: ScanResult
 
 
 def checkin_id_for(caller: UUID, key: str, person_id: UUID) -> UUID:

@@ -13,15 +13,17 @@ from hypothesis import strategies as st
 
 from services.checkin.api import MAX_IDEMPOTENCY_KEY, _idempotency_key, scan_answer
 from services.checkin.errors import NotYourDependent, OutdatedPoster, RevokedPaperCode, UnknownVenue
-from services.checkin.models import InspectionContext, PersonView, RecordedCheckin, ScanContext, Venue
-from services.checkin.service import (
-    CheckinService,
+from services.checkin.models import (
+    InspectionContext,
+    PersonView,
+    RecordedCheckin,
+    ScanContext,
     ScanResult,
-    checkin_id_for,
+    Venue,
     result_from_json,
     result_to_json,
-    unique,
 )
+from services.checkin.service import CheckinService, checkin_id_for, unique
 from shared.errors import Malformed
 from shared.i18n import REASONS
 from shared.tokens import HealthCodeClaim, VenueClaim
