@@ -5,11 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager, nullcontext
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+
+from shared.db import Conn
 
 # A pool runs each statement on a connection of its own; a unit's connection runs them in its
 # transaction. Both speak fetch/fetchrow/fetchval/execute.
-Db = asyncpg.Pool | PoolConnectionProxy | asyncpg.Connection
+Db = asyncpg.Pool | Conn
 
 
 def savepoint(db: Db) -> AbstractAsyncContextManager[object]:

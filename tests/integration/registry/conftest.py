@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from services.registry.config import Settings
 from shared.events import REGISTRY_EVENT_ADAPTER, REGISTRY_TOPIC, decode, topic
 from shared.settings import InfraSettings
 from tests.unit.registry.idgen import mainland_id
+from tests.waiting import eventually
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -93,20 +92,20 @@ class TopicReader:
         await consumer.start()
         self.raw = []
         events: list[Any] = []
-        deadline = time.monotonic() + timeout_s
+
+        async def read() -> list[Any] | None:
+            for messages in (await consumer.getmany(timeout_ms=200)).values():
+                for message in messages:
+                    self.raw.append(message.value)
+                    events.append((message.key, decode(message.value, REGISTRY_EVENT_ADAPTER)))
+            return events if predicate([e for _, e in events]) else None
+
         try:
-            while time.monotonic() < deadline:
-                batches = await consumer.getmany(timeout_ms=200)
-                for messages in batches.values():
-                    for message in messages:
-                        self.raw.append(message.value)
-                        events.append((message.key, decode(message.value, REGISTRY_EVENT_ADAPTER)))
-                if predicate([e for _, e in events]):
-                    return events
-                await asyncio.sleep(0)
+            return await eventually(
+                read, timeout_s=timeout_s, interval_s=0, what="the awaited registry events"
+            )
         finally:
             await consumer.stop()
-        raise AssertionError(f"timed out; saw {[e.type for _, e in events]}")
 
 
 async def end_offsets(infra: InfraSettings) -> int:

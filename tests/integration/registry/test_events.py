@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import uuid
 
 import asyncpg
@@ -15,6 +13,7 @@ from shared.keys import load_keys
 from shared.pii import Vault, mask_id
 from tests.integration.registry.conftest import sign_up
 from tests.unit.registry.idgen import child_id, mainland_id
+from tests.waiting import eventually
 
 
 def of_type(events, kind):
@@ -145,12 +144,11 @@ async def test_the_relay_sends_what_a_failed_publish_left_behind(settings, serve
             )
             keyed = await reader.wait_for(lambda events: any(e.event_id == event.event_id for e in events))
             assert next(e for _, e in keyed if e.event_id == event.event_id) == event
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL") == 0:
-                    break
-                await asyncio.sleep(0.05)
-            assert await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL") == 0
+            await eventually(
+                lambda: conn.fetchval("SELECT count(*) = 0 FROM registry.outbox WHERE sent_at IS NULL"),
+                timeout_s=10,
+                what="the relayed row marked sent",
+            )
             # Sent rows are pruned after their retention; unsent ones never are.
             assert await app.state.services.outbox.prune(older_than_s=0) >= 1
             assert await conn.fetchval("SELECT count(*) FROM registry.outbox") == 0

@@ -7,14 +7,12 @@ with the new key, each re-sealed exactly once over both runs, and the old key ca
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +26,7 @@ from shared.settings import InfraSettings
 from tests.integration.registry.conftest import sign_up
 from tests.unit.registry.idgen import mainland_id
 from tests.unit.test_pii_rotation import version_1_blob
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 PEOPLE = 240  # people sealed with the old key, written straight into the table
@@ -123,13 +122,13 @@ async def test_a_rotation_killed_midway_resumes_and_finishes_while_the_registry_
         async with serve(create_app(Settings(infra=during))) as client:
             run = _command(during, "--pause", "0.05")
             try:
-                deadline = time.monotonic() + 60
-                while (
-                    await conn.fetchval("SELECT resealed FROM registry.pii_rekey_progress") or 0
-                ) < 5 * BATCH:
+
+                async def midway() -> bool:
                     assert run.poll() is None, run.communicate()
-                    assert time.monotonic() < deadline, "the rotation made no progress"
-                    await asyncio.sleep(0.05)
+                    resealed = await conn.fetchval("SELECT resealed FROM registry.pii_rekey_progress")
+                    return bool((resealed or 0) >= 5 * BATCH)
+
+                await eventually(midway, timeout_s=60, what="the rotation re-sealed five batches")
                 run.send_signal(signal.SIGKILL)
                 run.wait(10)
             finally:
