@@ -4,6 +4,10 @@ A rule that says no raises a named subclass (``VenueAlreadyAdministered``);
 ``install_problem_handlers`` turns every error, including FastAPI's own 404,
 405 and validation errors, into ``application/problem+json``. A 5xx never
 carries a stack trace.
+
+Problems are raised with English text; the answer's ``title``, ``detail`` and each
+``errors[].message`` are written in the request's language from the catalogue
+(``shared/messages.py``); ``type``, ``status`` and ``errors[].field`` stay as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.i18n import Language, language_of
+from shared.messages import catalogue
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://venuecode.example/problems/"
 
@@ -24,10 +31,24 @@ log = logging.getLogger("venuecode.errors")
 
 
 class FieldError(dict[str, str]):
-    """One ``{field, message}`` entry of a validation problem."""
+    """One ``{field, message}`` entry of a validation problem.
 
-    def __init__(self, field: str, message: str) -> None:
+    ``message`` is English; ``code`` and ``params`` name its catalogue entry when it is not
+    found by its text (pydantic's messages, by their error type).
+    """
+
+    def __init__(
+        self, field: str, message: str, code: str | None = None, params: dict[str, object] | None = None
+    ) -> None:
         super().__init__(field=field, message=message)
+        self.code = code
+        self.params = params or {}
+
+    def text(self, language: Language) -> str:
+        """The message in ``language``."""
+        if language == "en" or self.code is None:
+            return catalogue().translate(self["message"], language)
+        return catalogue().message(self.code, language, self.params)
 
 
 class Problem(Exception):
@@ -51,15 +72,24 @@ class Problem(Exception):
         self.errors = list(errors)
         self.headers = headers or {}
 
-    def body(self) -> dict[str, Any]:
+    def body(self, language: Language = "en") -> dict[str, Any]:
+        """The problem+json body, its texts in ``language``."""
+        words = catalogue()
+        errors = [FieldError(e["field"], e.text(language)) for e in self.errors]
+        english = [(e["field"], e["message"]) for e in self.errors]
+        if errors and self.detail == words.field_errors(english, "en"):
+            # A detail made of the field errors: made again of the translated ones.
+            detail = words.field_errors([(e["field"], e["message"]) for e in errors], language)
+        else:
+            detail = words.translate(self.detail, language)
         body: dict[str, Any] = {
             "type": TYPE_BASE + self.slug,
-            "title": self.title,
+            "title": words.translate(self.title, language),
             "status": self.status_code,
-            "detail": self.detail,
+            "detail": detail,
         }
-        if self.errors:
-            body["errors"] = self.errors
+        if errors:
+            body["errors"] = errors
         return body
 
 
@@ -168,9 +198,10 @@ def problems(*statuses: int) -> dict[int | str, Any]:
     }
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def problem_response(problem: Problem, language: Language = "en") -> JSONResponse:
+    """The problem as a problem+json answer, its texts in ``language``."""
     return JSONResponse(
-        problem.body(),
+        problem.body(language),
         status_code=problem.status_code,
         headers=problem.headers,
         media_type=PROBLEM_JSON,
@@ -191,23 +222,34 @@ def validation_problem(exc: RequestValidationError) -> Problem:
         e.get("type") in {"model_attributes_type", "dict_type", "missing"} for e in errors
     ):
         return Malformed("The body must be a JSON object.")
-    fields = [FieldError(_field_of(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in errors]
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    fields = [_field_error(e) for e in errors]
+    detail = catalogue().field_errors([(f["field"], f["message"]) for f in fields], "en")
     return ValidationFailed(detail, errors=fields)
+
+
+def _field_error(error: Any) -> FieldError:
+    """A pydantic error as a field error: pydantic's English, and its catalogue entry by type
+    (``pydantic.<type>``, else ``pydantic.invalid``) for the other languages."""
+    kind = str(error.get("type", ""))
+    code = f"pydantic.{kind}" if f"pydantic.{kind}" in catalogue().messages else "pydantic.invalid"
+    params: dict[str, object] = dict(error.get("ctx") or {})
+    if kind == "value_error" and "error" in params:
+        params["error"] = str(params["error"])  # a validator's own message, itself translated
+    return FieldError(_field_of(error.get("loc", ())), str(error.get("msg", "invalid")), code, params)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error this app can answer becomes problem+json."""
 
-    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc)
+        return problem_response(exc, language_of(request))
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(validation_problem(exc))
+        return problem_response(validation_problem(exc), language_of(request))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         by_status: dict[int, type[Problem]] = {
             400: Malformed,
@@ -222,7 +264,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             problem = Problem(str(exc.detail), status=exc.status_code)
         else:
             problem = kind(str(exc.detail)) if kind is not Unauthorized else Unauthorized()
-        response = problem_response(problem)
+        response = problem_response(problem, language_of(request))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
@@ -234,7 +276,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra={"path": request.url.path, "error_type": type(exc).__name__},
             exc_info=False,
         )
-        return problem_response(Problem("An unexpected error occurred."))
+        return problem_response(Problem("An unexpected error occurred."), language_of(request))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

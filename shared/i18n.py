@@ -1,7 +1,8 @@
 """Languages (zh-Hant, zh-Hans, en) and the texts every service shows: colour reasons.
 
 The language comes from ``?lang=``, the ``vc_lang`` cookie, then ``Accept-Language``;
-anything else falls back to English.
+anything else falls back to Simplified Chinese, the usage of Guangdong, where the platform
+runs (``FALLBACK``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from starlette.requests import Request
 Language = Literal["zh-Hant", "zh-Hans", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hant", "zh-Hans", "en")
 LANG_COOKIE = "vc_lang"
+FALLBACK: Language = "zh-Hans"
+
+# One text in the three languages (shared/pages.py's ``text`` makes one).
+Text = dict[Language, str]
+
 
 _TRADITIONAL = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
 _SIMPLIFIED = ("zh-hans", "zh-cn", "zh-sg", "zh-my", "zh")
@@ -54,7 +60,7 @@ REASON_CODES = frozenset(REASONS) - {"unknown"}
 def negotiate(header: str | None) -> Language:
     """The best of our three languages for an ``Accept-Language`` header."""
     if not header:
-        return "en"
+        return FALLBACK
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
@@ -72,10 +78,11 @@ def negotiate(header: str | None) -> Language:
             return "zh-Hans"
         if tag.startswith("en"):
             return "en"
-    return "en"
+    return FALLBACK
 
 
 def language_of(request: Request) -> Language:
+    """The request's language: ``?lang=``, else the ``vc_lang`` cookie, else ``Accept-Language``."""
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen

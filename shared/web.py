@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
+from shared.i18n import language_of
 from shared.metrics import DEPENDENCY_UP, MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
 from shared.telemetry import instrument_app
@@ -60,8 +61,13 @@ class GuardMiddleware:
             await send(message)
 
         length = dict(scope.get("headers", [])).get(b"content-length")
+
+        def too_large_answer() -> Response:  # built only when needed: most requests are small
+            problem = PayloadTooLarge(f"The body may hold at most {self.max_body} bytes.")
+            return problem_response(problem, language_of(Request(scope)))
+
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            response = problem_response(PayloadTooLarge(f"The body may hold at most {self.max_body} bytes."))
+            response = too_large_answer()
             await response(scope, receive, send_with_headers)
             return
 
@@ -90,8 +96,7 @@ class GuardMiddleware:
 
         await self.app(scope, counting_receive, guarded_send)
         if too_large and not started:
-            response = problem_response(PayloadTooLarge(f"The body may hold at most {self.max_body} bytes."))
-            await response(scope, receive, send_with_headers)
+            await too_large_answer()(scope, receive, send_with_headers)
 
 
 def service_app(
@@ -163,7 +168,7 @@ def health_router(prefix: str) -> APIRouter:
                 for n, a in answers.items()
                 if a is not True
             )
-            return problem_response(Unavailable(f"Not ready: {down}.", 5))
+            return problem_response(Unavailable(f"Not ready: {down}.", 5), language_of(request))
         return JSONResponse({"status": "ready", "checks": status})
 
     async def metrics(request: Request) -> Response:

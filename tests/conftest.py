@@ -188,7 +188,11 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run an app's lifespan (pool, Redis, broker, subscribers) and talk to it in-process."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        # The integration tests read English answers; an answer without a language is in
+        # Simplified Chinese (shared/i18n.py), which tests/unit/test_messages.py pins.
+        english = {"Accept-Language": "en"}
+        base = "http://testserver"
+        async with httpx.AsyncClient(transport=transport, base_url=base, headers=english) as client:
             yield client
 
 

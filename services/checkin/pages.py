@@ -8,43 +8,37 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from services.checkin.services import ServicesDep
-from shared.auth import Principal, authenticate
 from shared.door import DOOR_TEXTS
-from shared.errors import NotFound, Problem, Unauthorized
-from shared.i18n import Language, language_of
-from shared.pages import Pages
+from shared.errors import NotFound, Problem
+from shared.i18n import language_of
+from shared.pages import Pages, Text, sign_in_redirect, signed_in
+from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
-Text = dict[Language, str]
-SIGN_IN_URL = "/registry/login"
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
 
 TEXTS: dict[str, Text] = {
     **DOOR_TEXTS,
-    "check_in": _t("場所碼登記", "场所码登记", "Venue check-in"),
-    "who": _t("登記人員", "登记人员", "Who is entering"),
+    "check_in": _t("場所碼打卡", "场所码打卡", "Venue check-in"),
+    "who": _t("打卡人員", "打卡人员", "Who is entering"),
     "myself": _t("本人", "本人", "Myself"),
-    "confirm": _t("確認登記", "确认登记", "Confirm check-in"),
-    "checked_in": _t("已登記進入", "已登记进入", "Checked in"),
-    "check_out": _t("離開登記", "离开登记", "Check out"),
-    "checked_out": _t("已登記離開", "已登记离开", "Checked out"),
+    "confirm": _t("確認打卡", "确认打卡", "Confirm check-in"),
+    # The inspector lets the person in: the notice's words.
+    "release": _t("確認放行", "确认放行", "Confirm entry"),
+    "checked_in": _t("已打卡進入", "已打卡进入", "Checked in"),
+    "check_out": _t("離場打卡", "离场打卡", "Check out"),
+    "checked_out": _t("已打卡離場", "已打卡离场", "Checked out"),
     "code_green": _t("綠碼", "绿码", "Green code"),
     "code_yellow": _t("黃碼", "黄码", "Yellow code"),
     "code_red": _t("紅碼", "红码", "Red code"),
     "code_unknown": _t("狀態未知", "状态未知", "Status unknown"),
     "queued": _t(
-        "網絡中斷：登記已保存，網絡恢復後自動提交。",
-        "网络中断：登记已保存，网络恢复后自动提交。",
+        "網絡中斷：打卡已保存，網絡恢復後自動提交。",
+        "网络中断：打卡已保存，网络恢复后自动提交。",
         "No network: the check-in is saved and will be sent when the network is back.",
     ),
     "live": _t("即時畫面，截圖無效", "实时画面，截图无效", "Live screen; screenshots are not valid"),
@@ -52,7 +46,7 @@ TEXTS: dict[str, Text] = {
     "bad_code": _t("此場所碼無效。", "此场所码无效。", "This venue code is not valid."),
     "unknown_venue": _t("找不到此場所。", "找不到此场所。", "This venue is not registered."),
     "old_poster": _t(
-        "此場所碼已更換，請通知工作人員列印並張貼新的場所碼。",
+        "此場所碼已更換，請通知工作人員打印並張貼新的場所碼。",
         "此场所码已更换，请通知工作人员打印并张贴新的场所码。",
         "This poster has been replaced. Please ask staff to print and put up the new venue code.",
     ),
@@ -90,25 +84,13 @@ def _pages() -> Pages:
     return Pages(Path(__file__).parent / "templates", TEXTS)
 
 
-def _caller(request: Request) -> Principal | None:
-    try:
-        return authenticate(request)
-    except Unauthorized:  # an expired cookie: send the visitor to sign in again
-        return None
-
-
-def _sign_in(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{SIGN_IN_URL}?next={quote(target, safe='')}", status_code=303)
-
-
 @router.get("/c/{venue_token}", response_class=HTMLResponse)
 async def scan_page(venue_token: str, request: Request, services: ServicesDep) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _sign_in(request)
+    person = signed_in(request)
+    if person is None:  # no session, or an expired one: sign in, then back here
+        return sign_in_redirect(request)
     try:
-        context = await services.scans.venue_page(caller.person_id, venue_token)
+        context = await services.scans.venue_page(person.person_id, venue_token)
     except Problem as problem:
         if problem.status_code not in _TITLES:
             raise
@@ -133,17 +115,17 @@ async def scan_page(venue_token: str, request: Request, services: ServicesDep) -
         venue=context.venue,
         venue_token=venue_token,
         people=context.people,
-        caller=caller.person_id,
+        caller=person.person_id,
         relation=relation,
     )
 
 
 @router.get("/checkin/inspect", response_class=HTMLResponse)
 async def inspect_page(request: Request, services: ServicesDep) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _sign_in(request)
-    venues = await services.scans.inspector_venues(caller.person_id)
+    person = signed_in(request)
+    if person is None:  # no session, or an expired one: sign in, then back here
+        return sign_in_redirect(request)
+    venues = await services.scans.inspector_venues(person.person_id)
     return _pages().render(request, "checkin_inspect.html", venues=venues)
 
 

@@ -17,19 +17,12 @@ from services.registry.models import RELATIONS, Category
 from services.registry.service import STAFF_ROLES
 from services.registry.services import ServicesDep
 from shared.events import IdKind
-from shared.i18n import Language
-from shared.pages import Pages, signed_in
+from shared.pages import Pages, Text, signed_in
+from shared.pages import text as _t
 from shared.regions import PICKER_TEXTS, picker
 from shared.returnto import safe_next, with_next
 
 router = APIRouter(include_in_schema=False)
-
-Text = dict[Language, str]
-
-
-def _t(hant: str, hans: str, en: str) -> Text:
-    return {"zh-Hant": hant, "zh-Hans": hans, "en": en}
-
 
 TEXTS: dict[str, Text] = {
     "home_title": _t("場所碼登記", "场所码登记", "Venue code registry"),
@@ -82,8 +75,8 @@ TEXTS: dict[str, Text] = {
     "state_active": _t("已生效", "已生效", "Active"),
     "guardian_asks": _t("請求成為你的監護人", "请求成为你的监护人", "asks to act for you"),
     "notice": _t(
-        "同意後，對方可以：查看你的健康碼、為你打印紙質健康碼（你原有的紙質碼隨即失效）、為你掃碼登記。你隨時可以撤銷。",
-        "同意后，对方可以：查看你的健康码、为你打印纸质健康码（你原有的纸质码随即失效）、为你扫码登记。你随时可以撤销。",
+        "同意後，對方可以：查看你的健康碼、為你打印紙質碼（你原有的紙質碼隨即失效）、為你掃碼打卡。你隨時可以撤銷。",
+        "同意后，对方可以：查看你的健康码、为你打印纸质码（你原有的纸质码随即失效）、为你扫码打卡。你随时可以撤销。",
         "If you accept, they can read your health code, print a paper code for you (your own paper"
         " card then stops working) and check you in. You can revoke this at any time.",
     ),
@@ -152,7 +145,7 @@ TEXTS: dict[str, Text] = {
         "Enter the declaration code from the venue's administrator (any case).",
     ),
     "my_venues": _t("我綁定的場所", "我绑定的场所", "My venues"),
-    "quick_checkin": _t("體溫正常，快速登記", "体温正常，快速登记", "Temperature normal: quick check-in"),
+    "quick_checkin": _t("體溫正常，快速打卡", "体温正常，快速打卡", "Temperature normal: quick check-in"),
     "download_poster": _t("下載海報（PDF）", "下载海报（PDF）", "Download the poster (PDF)"),
     "download_png": _t("下載場所碼（PNG）", "下载场所码（PNG）", "Download the code (PNG)"),
     "leave": _t("解除綁定", "解除绑定", "Leave"),
@@ -179,7 +172,6 @@ TEXTS: dict[str, Text] = {
     "outbreak": _t("疫情群組分析", "疫情聚集分析", "Outbreak picture"),
     "authority": _t("設定健康碼狀態", "设定健康码状态", "Set a health-code status"),
     "operator": _t("運維管理", "运维管理", "Operations"),
-    "compliance": _t("場所碼使用督查", "场所码使用督查", "Venue-code compliance"),
     "operator_title": _t("運維管理", "运维管理", "Operations"),
     "not_operator": _t(
         "此頁只供平台運維人員（operator）使用。",

@@ -98,8 +98,8 @@ def draw_poster(canvas: Canvas, venue: Venue, url: str, printed: datetime) -> No
 
     y = top - side - 1.2 * cm
     for line, size in (
-        ("请先测量体温，再用手机扫码登记，并出示扫码结果。", 15),
-        ("請先測量體溫，再用手機掃碼登記，並出示掃碼結果。", 15),
+        ("请先测量体温，再用手机扫码打卡，并出示扫码结果。", 15),
+        ("請先測量體溫，再用手機掃碼打卡，並出示掃碼結果。", 15),
         ("Have your temperature checked, scan this code with your phone", 13),
         ("and show the result to the staff at the door.", 13),
     ):

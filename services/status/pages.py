@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from services.status.services import ServicesDep
 from shared.door import DOOR_TEXTS
 from shared.i18n import REASON_CODES, REASONS
-from shared.pages import SIGN_IN_URL, Pages, Text, signed_in
+from shared.pages import Pages, Text, signed_in
 from shared.pages import text as _t
 
 router = APIRouter(include_in_schema=False)
@@ -34,9 +34,9 @@ TEXTS: dict[str, Text] = {
         "The QR code renews itself every minute; screenshots stop working.",
     ),
     "updated": _t("狀態更新於", "状态更新于", "Status since"),
-    "paper_code": _t("列印紙本健康碼（PDF）", "打印纸质健康码（PDF）", "Print a paper code (PDF)"),
+    "paper_code": _t("打印紙質碼（PDF）", "打印纸质码（PDF）", "Print a paper code (PDF)"),
     "paper_note": _t(
-        "列印新卡後，舊卡立即作廢。",
+        "打印新卡後，舊卡立即作廢。",
         "打印新卡后，旧卡立即作废。",
         "Printing a new card voids the previous one at once.",
     ),
@@ -109,13 +109,12 @@ async def health_code_page(request: Request, svc: ServicesDep) -> HTMLResponse:
         "status_health_code.html",
         caller=caller,
         dependents=dependents,
-        sign_in=SIGN_IN_URL,
     )
 
 
 @router.get("/status/assisted-lookup", response_class=HTMLResponse)
 async def assisted_lookup_page(request: Request) -> HTMLResponse:
-    return _pages().render(request, "status_lookup.html", caller=signed_in(request), sign_in=SIGN_IN_URL)
+    return _pages().render(request, "status_lookup.html", caller=signed_in(request))
 
 
 @router.get("/status/authority", response_class=HTMLResponse)
@@ -130,5 +129,4 @@ async def authority_page(request: Request) -> HTMLResponse:
         caller=caller,
         allowed=allowed,
         reasons=reasons,
-        sign_in=SIGN_IN_URL,
     )

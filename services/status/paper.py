@@ -21,13 +21,13 @@ CJK_FONT = "STSong-Light"
 QUIET_MODULES = 4
 
 TEXTS: dict[str, dict[Language, str]] = {
-    "title": {"zh-Hant": "紙本健康碼", "zh-Hans": "纸质健康码", "en": "Paper health code"},
+    "title": {"zh-Hant": "紙質碼", "zh-Hans": "纸质码", "en": "Paper health code"},
     "note": {
-        "zh-Hant": "出示此卡由檢測員掃碼；重新列印後舊卡作廢。",
+        "zh-Hant": "出示此卡由檢測員掃碼；重新打印後舊卡作廢。",
         "zh-Hans": "出示此卡由检测员扫码；重新打印后旧卡作废。",
         "en": "Show this card to the inspector. Printing a new card voids this one.",
     },
-    "issued": {"zh-Hant": "列印時間", "zh-Hans": "打印时间", "en": "Printed"},
+    "issued": {"zh-Hant": "打印時間", "zh-Hans": "打印时间", "en": "Printed"},
     "card": {"zh-Hant": "卡號", "zh-Hans": "卡号", "en": "Card"},
 }
 

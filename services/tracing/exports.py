@@ -9,16 +9,14 @@ Built with ElementTree, so every value is escaped by the serializer.
 
 from __future__ import annotations
 
-import csv
-import io
 from xml.etree import ElementTree as ET
 
 from services.tracing.models import ContactQueryResult
 from services.tracing.models_outbreaks import ExposureAnalysis, OutbreakGraph
+from shared.pages import csv_safe, csv_text
 
-# Spreadsheet programs (Excel in particular) read UTF-8 CSV as the local code
-# page unless it starts with a byte-order mark; Chinese names would be garbled.
-CSV_BOM = "\ufeff"
+# The CSV itself (BOM, CRLF, formula-safe cells) is shared/pages.py's, as every download's.
+__all__ = ["contacts_csv", "csv_safe", "edges_csv", "exposures_csv", "graphml"]
 CONTACT_COLUMNS = (
     "person_id",
     "depth",
@@ -44,20 +42,6 @@ _KEYS = (
 )
 
 
-def _table(columns: tuple[str, ...], rows: list[list[object]]) -> str:
-    out = io.StringIO()
-    out.write(CSV_BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def csv_safe(text: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheet programs (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def contacts_csv(result: ContactQueryResult) -> str:
     """A contact query's contacts, one row each, in the answer's order."""
     rows: list[list[object]] = [
@@ -73,7 +57,7 @@ def contacts_csv(result: ContactQueryResult) -> str:
         ]
         for c in result.contacts
     ]
-    return _table(CONTACT_COLUMNS, rows)
+    return csv_text(CONTACT_COLUMNS, rows)
 
 
 def exposures_csv(analysis: ExposureAnalysis) -> str:
@@ -91,7 +75,7 @@ def exposures_csv(analysis: ExposureAnalysis) -> str:
         for rank, e in enumerate(analysis.exposures, start=1)
         for case in e.case_ids
     ]
-    return _table(EXPOSURE_COLUMNS, rows)
+    return csv_text(EXPOSURE_COLUMNS, rows)
 
 
 def edges_csv(graph: OutbreakGraph) -> str:
@@ -108,7 +92,7 @@ def edges_csv(graph: OutbreakGraph) -> str:
         ]
         for e in graph.edges
     ]
-    return _table(EDGE_COLUMNS, rows)
+    return csv_text(EDGE_COLUMNS, rows)
 
 
 def graphml(graph: OutbreakGraph) -> bytes:

@@ -13,13 +13,13 @@ from shared.auth import authenticate
 from shared.errors import Problem, Unauthorized
 from shared.i18n import REASON_CODES, Language, reason_text
 from shared.localtime import shanghai_minute
-from shared.pages import Pages, signed_in
+from shared.pages import Pages, Text, signed_in
 from shared.regions import PICKER_TEXTS, picker
 from shared.returnto import with_next
 
 router = APIRouter(include_in_schema=False)
 
-TEXTS: dict[str, dict[Language, str]] = {
+TEXTS: dict[str, Text] = {
     "console_title": {"zh-Hant": "流調控制台", "zh-Hans": "流调控制台", "en": "Contact tracing console"},
     "case": {"zh-Hant": "病例 person_id", "zh-Hans": "病例 person_id", "en": "Case person_id"},
     "id_kind": {"zh-Hant": "證件類型", "zh-Hans": "证件类型", "en": "Document"},
@@ -79,7 +79,7 @@ TEXTS: dict[str, dict[Language, str]] = {
 }
 
 # The outbreak picture (outbreak.html): its own texts, beside the console's.
-OUTBREAK_TEXTS: dict[str, dict[Language, str]] = {
+OUTBREAK_TEXTS: dict[str, Text] = {
     "outbreak_title": {"zh-Hant": "疫情群組分析", "zh-Hans": "疫情聚集分析", "en": "Outbreak picture"},
     "cases": {
         "zh-Hant": "病例 person_id（每行一個，2 至 500 個）",

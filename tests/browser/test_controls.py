@@ -89,8 +89,9 @@ async def test_a_refused_field_is_announced_and_tied_to_its_input(
         "phone": "12",  # the browser lets it through (type=tel); the API refuses it
         "password": PASSWORD,
     }
-    # The oracle: the API's own answer to the same form, asked without the page.
-    async with httpx.AsyncClient(base_url=platform.origin) as client:
+    # The oracle: the API's own answer to the same form, asked without the page (in the
+    # page's language: the context is an en-US browser).
+    async with httpx.AsyncClient(base_url=platform.origin, headers={"Accept-Language": "en-US"}) as client:
         answer = await client.post("/api/registry/v1/accounts", json=form)
     assert answer.status_code == 422, answer.text
     problem = answer.json()

@@ -117,7 +117,10 @@ async def test_500_hides_the_error(client: httpx.AsyncClient) -> None:
     assert SECRET not in response.text
     assert "Traceback" not in response.text
     assert "RuntimeError" not in response.text
-    assert body["detail"] == "An unexpected error occurred."
+    # No Accept-Language: Simplified Chinese (shared/i18n.py); in English on asking.
+    assert body["detail"] == "发生了意外错误。"
+    english = await client.get("/api/probe/v1/boom", headers={"Accept-Language": "en"})
+    assert english.json()["detail"] == "An unexpected error occurred."
 
 
 async def test_health_metrics_and_openapi_under_the_prefix(client: httpx.AsyncClient) -> None:

@@ -11,8 +11,11 @@ from shared.i18n import LANGUAGES, REASON_CODES, REASONS, language_of, negotiate
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (None, "en"),
-        ("", "en"),
+        # Nothing we speak: Simplified Chinese, Guangdong's own usage (issue 16).
+        (None, "zh-Hans"),
+        ("", "zh-Hans"),
+        ("fr", "zh-Hans"),
+        ("ja-JP, ko;q=0.8", "zh-Hans"),
         ("zh-TW", "zh-Hant"),
         ("zh-HK,en;q=0.5", "zh-Hant"),
         ("zh-Hant-MO", "zh-Hant"),
@@ -23,7 +26,8 @@ from shared.i18n import LANGUAGES, REASON_CODES, REASONS, language_of, negotiate
         ("fr-FR, zh-HK;q=0.5, en;q=0.3", "zh-Hant"),
         ("en;q=0.2, zh-CN;q=0.9", "zh-Hans"),
         ("zh-TW;q=0.4, zh-CN;q=0.4", "zh-Hant"),  # equal quality: the first listed wins
-        ("de, fr", "en"),
+        ("de, fr", "zh-Hans"),
+        ("de, en;q=0.1", "en"),
         ("zh-CN;q=banana, en-US", "en"),  # an unreadable quality counts as zero
     ],
 )
@@ -44,6 +48,9 @@ def test_language_of_prefers_query_then_cookie_then_header() -> None:
     assert language_of(_request(b"", cookie)) == "zh-Hant"
     assert language_of(_request(b"", header)) == "zh-Hans"
     assert language_of(_request(b"lang=klingon", header)) == "zh-Hans"
+    french = [(b"accept-language", b"fr-FR,fr;q=0.9")]
+    assert language_of(_request(b"", french)) == "zh-Hans"
+    assert language_of(_request(b"", [(b"cookie", b"vc_lang=en"), *french])) == "en"
 
 
 def test_every_reason_has_every_language() -> None:

@@ -47,14 +47,14 @@ async def test_the_poster_page_lists_the_caller_and_dependents(
     assert "張*兒" in html
     assert f'value="{world.citizen}" checked' in html
     assert f'value="{world.child}">' in html
-    assert "确认登记" in html
+    assert "确认打卡" in html
     assert '<script src="/checkin/static/scan.js" defer>' in html
     assert "<script>" not in html  # the CSP forbids inline scripts
     assert "script-src 'self'" in response.headers["content-security-policy"]
     english = await client.get(f"/c/{token}", params={"lang": "en"})
     assert "Confirm check-in" in english.text
     hant = await client.get(f"/c/{token}", headers={"Accept-Language": "zh-HK"})
-    assert "確認登記" in hant.text
+    assert "確認打卡" in hant.text
 
 
 async def test_the_poster_page_explains_bad_and_old_codes(

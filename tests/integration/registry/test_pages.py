@@ -12,7 +12,7 @@ PAGES = {
     "/registry/login": "證件號碼",
     "/registry/family": "添加家庭成員",
     "/registry/venue": "場所申報碼",
-    "/registry/inspector": "體溫正常，快速登記",
+    "/registry/inspector": "體溫正常，快速打卡",
 }
 
 

@@ -52,7 +52,7 @@ async def test_reason_text_follows_the_language(harness: StatusHarness) -> None:
         "zh-Hant": "密切接觸者",
         "zh-CN": "密切接触者",
         "en-GB": "Close contact",
-        "fr": "Close contact",
+        "fr": "密切接触者",  # none of ours: Simplified Chinese (issue 16)
     }
 
 
