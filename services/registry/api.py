@@ -20,14 +20,11 @@ from services.registry.models import (
     DependentsOut,
     GuardianOut,
     GuardiansOut,
-    HandoverOut,
-    HandoversOut,
     InspectorOut,
     MyVenueOut,
     NewAccount,
     NewAssistedRegistration,
     NewDependent,
-    NewHandover,
     NewRoleGrant,
     NewVenue,
     PersonOut,
@@ -39,6 +36,7 @@ from services.registry.models import (
     VenueName,
     VenueOut,
 )
+from services.registry.models_handovers import HandoverOut, HandoversOut, NewHandover
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.services import ServicesDep
 from shared.auth import CurrentPrincipal, Principal, require_role

@@ -24,7 +24,7 @@ from services.registry.errors import (
     RecipientNotFound,
     VenueNotFound,
 )
-from services.registry.models import Handover, HandoverState
+from services.registry.models_handovers import Handover, HandoverState
 from services.registry.service import clean_phone
 from services.registry.store import Store, Unit
 from shared.errors import InvalidValue

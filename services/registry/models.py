@@ -123,30 +123,6 @@ class BoundVenue:
     is_administrator: bool
 
 
-HandoverKind = Literal["offer", "reassignment"]
-HandoverState = Literal["pending", "accepted", "declined", "cancelled", "expired", "done"]
-
-
-@dataclass(frozen=True)
-class Handover:
-    """A change of a venue's administrator: an offer the named account answers, or an
-    operator's reassignment (``done`` at once). Rows are never deleted: they are the audit."""
-
-    handover_id: UUID
-    venue_id: UUID
-    venue_name: str
-    kind: HandoverKind
-    from_id: UUID
-    from_masked_name: str
-    to_id: UUID
-    to_masked_name: str
-    requested_by: UUID
-    state: HandoverState
-    created_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None
-
-
 # --- request bodies -------------------------------------------------------------------
 
 ID_KIND_DOC = (
@@ -385,48 +361,3 @@ class RoleGrantOut(BaseModel):
     person_id: UUID
     role: StaffRole
     granted_by: UUID
-
-
-class NewHandover(_Body):
-    """The account the venue goes to: by its phone number or by its person id (one of them)."""
-
-    to_phone: str | None = Field(default=None, max_length=32)
-    to_person_id: UUID | None = None
-
-
-class HandoverOut(BaseModel):
-    handover_id: UUID
-    venue_id: UUID
-    venue_name: str
-    kind: HandoverKind
-    from_person_id: UUID
-    from_masked_name: str
-    to_person_id: UUID
-    to_masked_name: str
-    requested_by: UUID
-    state: HandoverState
-    created_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None
-
-    @classmethod
-    def of(cls, found: Handover) -> HandoverOut:
-        return cls(
-            handover_id=found.handover_id,
-            venue_id=found.venue_id,
-            venue_name=found.venue_name,
-            kind=found.kind,
-            from_person_id=found.from_id,
-            from_masked_name=found.from_masked_name,
-            to_person_id=found.to_id,
-            to_masked_name=found.to_masked_name,
-            requested_by=found.requested_by,
-            state=found.state,
-            created_at=found.created_at,
-            expires_at=found.expires_at,
-            decided_at=found.decided_at,
-        )
-
-
-class HandoversOut(BaseModel):
-    handovers: list[HandoverOut]

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from services.registry.errors import HandoverPending, RecipientAdministers
-from services.registry.models import Handover, HandoverKind, HandoverState
+from services.registry.models_handovers import Handover, HandoverKind, HandoverState
 from services.registry.store_db import Db, savepoint
 
 _HANDOVER = (

@@ -24,18 +24,8 @@ from services.registry.errors import (
     VenueAlreadyAdministered,
     VenueNameTaken,
 )
-from services.registry.models import (
-    BoundVenue,
-    Category,
-    Dependent,
-    Guardian,
-    Handover,
-    HandoverKind,
-    HandoverState,
-    Inspector,
-    Person,
-    Venue,
-)
+from services.registry.models import BoundVenue, Category, Dependent, Guardian, Inspector, Person, Venue
+from services.registry.models_handovers import Handover, HandoverKind, HandoverState
 from shared.errors import Unavailable
 from shared.events import IdKind, encode
 from shared.outbox import OutboxRow, Staged
