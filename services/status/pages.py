@@ -57,8 +57,8 @@ TEXTS: dict[str, Text] = {
     ),
     "entry_venue": _t("放行場所", "放行场所", "Entry into"),
     "not_found": _t(
-        "找不到此姓名及證件號碼的登記人員。",
-        "找不到此姓名及证件号码的登记人员。",
+        "找不到以此姓名及證件號碼註冊的人。",
+        "找不到以此姓名及证件号码注册的人。",
         "No registered person has this name and identity number.",
     ),
     "register_title": _t("即場登記", "即场登记", "Register on the spot"),

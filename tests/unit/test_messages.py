@@ -51,6 +51,8 @@ def _template(node: ast.expr) -> str | None:
 def _raised_texts() -> list[tuple[str, str]]:
     """(where, text) of every English text given to a problem or a carrier in the code."""
     names = {kind.__name__ for kind in _problem_types()} | CARRIERS
+    # A named InvalidValue takes the field first, like InvalidValue itself.
+    field_problems = {kind.__name__ for kind in _problem_types() if issubclass(kind, InvalidValue)}
     found: list[tuple[str, str]] = []
     files = [*ROOT.glob("shared/*.py"), *(p for s in SERVICES for p in ROOT.glob(f"services/{s}/*.py"))]
     for path in sorted(files):
@@ -73,6 +75,8 @@ def _raised_texts() -> list[tuple[str, str]]:
                     "",
                 )
                 name = owner if owner in names else ""
+                if name in field_problems:  # super().__init__(field, message): the field is no text
+                    args = args[1:]
             if name not in names:
                 continue
             if name in ("InvalidValue", "FieldError", "RateLimited"):
