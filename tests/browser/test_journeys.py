@@ -11,6 +11,7 @@ ones in ``docs/screenshots/`` only with ``VENUECODE_SCREENSHOTS=1``, so CI leave
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,9 +99,13 @@ async def test_a_citizen_registers_from_the_poster_and_lands_back_on_the_scan(
     await page.fill("#password", PASSWORD)
     await shoot(page, shots, "journey-citizen-2-register")
     await page.click("button[type=submit]")
-    # Registered, signed in, and back on the poster's page: one tap from done.
-    await page.wait_for_url(venue.url)
+    # Registered, signed in, back on the poster's page, and the scan made on arrival: the
+    # citizen came to check in (the colour may still be unknown, a new person's status is on its way).
+    await page.wait_for_url(re.compile(re.escape(venue.url) + "(#checkin)?$"))
     await expect(page.locator("[data-venue-name]")).to_have_text(venue.name)
+    await expect(page.locator("[data-result]")).to_be_visible()
+    await expect(page.locator("[data-result-people] li")).to_have_count(1)
+    assert page.url == venue.url, page.url  # the mark is gone: a reload does not scan again
 
     await citizen.sign_in()
     await until_green(citizen)

@@ -133,5 +133,13 @@
 
     window.addEventListener("online", flush);
     if (navigator.onLine !== false) { flush(); }
+
+    // Arriving from a registration begun on this poster (registry.js adds #checkin): the citizen
+    // came here to check in, so the scan is made at once; the mark is dropped first, so a reload
+    // does not scan again.
+    if (window.location.hash === "#checkin") {
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      form.requestSubmit();
+    }
   });
 })();

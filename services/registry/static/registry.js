@@ -23,6 +23,13 @@
     return next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : fallback;
   }
 
+  // A citizen who registered from a poster's page came to check in there: that page makes the
+  // scan on arrival (#checkin, read once by scan.js). A sign-in returns one tap from done.
+  function arrival(form) {
+    var target = nextPage(form.dataset.next);
+    return form.dataset.form === "register" && target.indexOf("/c/") === 0 ? target + "#checkin" : target;
+  }
+
   function signedOut(response) {
     if (response.status === 401) {
       document.querySelectorAll("[data-signed-out]").forEach(function (el) { el.hidden = false; });
@@ -55,7 +62,7 @@
         var more = after[form.dataset.form];
         return Promise.resolve(more ? more(form, body, result) : null).then(function () {
           form.dispatchEvent(new CustomEvent("vc:done", { detail: result.body }));
-          if (form.dataset.next) { location.assign(nextPage(form.dataset.next)); }
+          if (form.dataset.next) { location.assign(arrival(form)); }
         });
       }).catch(function () { showError(error, null); })
         .then(function () { if (button) { button.disabled = false; } });
