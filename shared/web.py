@@ -8,10 +8,12 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import PlainSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, Unavailable, install_problem_handlers, problem_response
@@ -19,6 +21,10 @@ from shared.i18n import language_of
 from shared.metrics import DEPENDENCY_UP, MetricsMiddleware, metrics_endpoint
 from shared.pages import static_files
 from shared.telemetry import instrument_app
+
+# An instant in an answer, written as Python writes it (``+00:00``, not pydantic's ``Z``): the
+# answers were written so before they had response models, and API.md's examples show them so.
+Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
 
 # A readiness check answers True when ready; False (unreachable) or why not (a string) otherwise.
 Check = Callable[[], Awaitable[bool | str]]

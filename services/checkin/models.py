@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.events import CheckinMethod, ObservedColour, TemperatureBand
 from shared.i18n import Language, reason_text
+from shared.web import Instant
 
 # A household with its elderly and children fits; a larger group is a tour, which inspectors scan.
 MAX_GROUP = 20
@@ -145,8 +146,8 @@ class InspectionRequest(_Body):
 
 # --- answers --------------------------------------------------------------------------------
 
-# Times are answered as Python writes them (``+00:00``), as they always were, not pydantic's ``Z``.
-Moment = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+# Times are answered as Python writes them (``+00:00``), as they always were (``shared.web.Instant``).
+Moment = Instant
 
 
 class VenueAnswer(BaseModel):

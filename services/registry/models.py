@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import IdKind, StaffRole
 from shared.regions import RegionNames, regions
+from shared.web import Instant
 
 
 class Category(StrEnum):
@@ -213,7 +214,7 @@ class PersonOut(BaseModel):
 
 
 class AssistedRegistrationOut(PersonOut):
-    registered_at: datetime
+    registered_at: Instant
 
 
 class RefreshIn(_Body):
@@ -299,7 +300,7 @@ class VenueOut(BaseModel):
 class InspectorOut(BaseModel):
     person_id: UUID
     masked_name: str
-    bound_at: datetime
+    bound_at: Instant
 
 
 class MyVenueOut(VenueOut):
@@ -323,7 +324,7 @@ class BindingOut(BaseModel):
 
 class BoundVenueOut(BindingOut):
     region_names: RegionNamesOut | None
-    bound_at: datetime
+    bound_at: Instant
     is_administrator: bool
     poster_version: int
     # The inspector's quick "temperature normal" check-in opens the poster's own page.
@@ -344,7 +345,7 @@ class GuardianOut(BaseModel):
     guardian_id: UUID
     masked_name: str
     relation: str
-    linked_at: datetime
+    linked_at: Instant
     state: LinkState
     can: list[str] = Field(default_factory=lambda: list(POWERS))
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from services.registry.models import _Body
+from shared.web import Instant
 
 HandoverKind = Literal["offer", "reassignment"]
 HandoverState = Literal["pending", "accepted", "declined", "cancelled", "expired", "done"]
@@ -54,9 +55,9 @@ class HandoverOut(BaseModel):
     to_masked_name: str
     requested_by: UUID
     state: HandoverState
-    created_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None
+    created_at: Instant
+    expires_at: Instant
+    decided_at: Instant | None
 
     @classmethod
     def of(cls, found: Handover) -> HandoverOut:

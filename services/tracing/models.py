@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import Colour, IdKind
+from shared.web import Instant
 
 
 class Row(BaseModel):
@@ -186,10 +187,6 @@ class PausedIn(BaseModel):
 
 
 # --- answers (the response models of api.py; API.md's bodies) ---------------------
-
-# An instant written as Python writes it (``+00:00``, not pydantic's ``Z``): these fields were
-# answered so before they had a model, and API.md's examples show them so.
-Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
 
 
 class PresenceOut(BaseModel):
