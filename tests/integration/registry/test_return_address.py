@@ -20,8 +20,8 @@ BASE = (
 INSPECTING = ("/checkin/inspect", "/status/assisted-lookup")
 STAFF = {
     "epidemiologist": ("/tracing/console", "/tracing/outbreak"),
-    "health_authority": ("/tracing/outbreak", "/status/authority"),
-    "operator": ("/registry/operator",),
+    "health_authority": ("/tracing/outbreak", "/status/authority", "/tracing/compliance"),
+    "operator": ("/registry/operator", "/tracing/compliance"),
 }
 
 
