@@ -210,6 +210,21 @@ class ContactOut(BaseModel):
     depth: int
     via_person_id: UUID
 
+    @classmethod
+    def of(cls, c: Contact) -> ContactOut:
+        """The answer's view of a found contact, without validating again what the store typed
+        (a skewed depth-2 answer has thousands; see ``ContactQueryOut.json``)."""
+        return cls.model_construct(
+            person_id=c.person_id,
+            venue_id=c.venue_id,
+            venue_name=c.venue_name,
+            contact_checked_in_at=c.contact_checked_in_at,
+            case_checked_in_at=c.case_checked_in_at,
+            overlap_minutes=c.overlap_minutes,
+            depth=c.depth,
+            via_person_id=c.via_person_id,
+        )
+
 
 class ContactQueryOut(BaseModel):
     query_id: UUID
@@ -238,7 +253,7 @@ class ContactQueryOut(BaseModel):
             created_at=result.created_at,
             requested_by=result.requested_by,
             case_visits=result.case_visits,
-            contacts=[ContactOut(**c.model_dump(exclude={"met_at"})) for c in result.contacts],
+            contacts=[ContactOut.of(c) for c in result.contacts],
         )
 
 

@@ -42,13 +42,21 @@ class Connections:
             yield conn
 
 
+def dwell_minutes(venue: str, dwell: str) -> str:
+    """The SQL expression of a visit's dwell in minutes at the venue row ``venue``: ``dwell``, else
+    the venue's typical stay, else 60 minutes; 720 at most."""
+    return (
+        f"LEAST(COALESCE({dwell}::int, {venue}.typical_stay_minutes, {DEFAULT_DWELL_MINUTES}),"
+        f" {MAX_DWELL_MINUTES})"
+    )
+
+
 def visit_end(alias: str, dwell: str) -> str:
     """The SQL expression of a visit's end for the check-in row ``alias`` joined to venue ``v<alias>``:
     the check-in plus the dwell (``dwell``, else the venue's typical stay, else 60 minutes; 720 at
     most), or the check-out when that comes sooner."""
     return (
-        f"LEAST({alias}.checked_in_at + make_interval(mins => LEAST(COALESCE({dwell}::int,"
-        f" v{alias}.typical_stay_minutes, {DEFAULT_DWELL_MINUTES}), {MAX_DWELL_MINUTES})),"
+        f"LEAST({alias}.checked_in_at + make_interval(mins => {dwell_minutes('v' + alias, dwell)}),"
         f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
     )
 

@@ -7,6 +7,18 @@ A visit is ``[checked_in_at, end)`` where end is the check-in plus the dwell
 the window and the 12 h maximum dwell, so the planner prunes day partitions,
 and joins go through the (venue_id, checked_in_at) and (person_id,
 checked_in_at) indexes.
+
+Everyone at one venue has the same dwell (the query's, or that venue's), so a check-in
+that can overlap a visit began at most one dwell before the visit: the venue-index range
+of each visit reaches back that far, not the 12 h maximum (a shop's 20 minutes scanned a
+station's 12 hours of check-ins before), and the other side's end reuses the visit's dwell
+instead of joining the venue again per candidate row. Same rows, same answers.
+
+The visits are MATERIALIZED CTEs on purpose: inlined, each visit's start and end were
+expressions over three relations (seed, check-in, venue), and the planner kept them out of
+the venue-index condition, so every visit read its venue's whole 21 days and filtered them
+(a 1 M-row skewed store: 175 k rows and 190 k buffers for a 338-contact depth-2 answer,
+~2 s). As columns of one relation they bound the index scan: 5.6 k buffers, ~35 ms.
 """
 
 # The statements are assembled from constants at import (no request data reaches
@@ -21,14 +33,24 @@ from datetime import datetime
 from uuid import UUID
 
 from services.tracing.models import CaseVisit, Contact, ContactQueryResult, QueryParameters
-from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, visit_end
+from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, dwell_minutes, visit_end
+
+
+def _contact_end(alias: str, visit: str) -> str:
+    """The end of check-in ``alias`` at the venue of ``visit``, with that visit's ``dwell``: the
+    same venue, so the same dwell as ``visit_end`` gives, without joining the venue per row."""
+    return (
+        f"LEAST({alias}.checked_in_at + make_interval(mins => {visit}.dwell),"
+        f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
+    )
+
 
 # $1 case, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff.
 # Generous on purpose: a case visit that began up to 12 h before ``from`` and is
 # still going at ``from`` counts, because the case was there inside the window.
 _CASE_VISITS = f"""
     SELECT c.checkin_id, c.venue_id, vc.name AS venue_name, c.checked_in_at, c.checked_out_at,
-           {visit_end("c", "$4")} AS ends_at
+           {visit_end("c", "$4")} AS ends_at, {dwell_minutes("vc", "$4")} AS dwell
     FROM tracing.checkins AS c
     LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
     WHERE c.person_id = $1
@@ -47,21 +69,21 @@ _SELECT_CASE_VISITS = f"""
 # [from - 24 h, to + 12 h): they overlap a case visit that starts no earlier
 # than from - 12 h and ends no later than to + 12 h.
 _DEPTH_1 = f"""
-WITH case_visits AS ({_SELECT_CASE_VISITS}),
+WITH case_visits AS MATERIALIZED ({_SELECT_CASE_VISITS}),
 pairs AS (
     SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
-           LEAST(cv.ends_at, {visit_end("o", "$4")}) - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
+           LEAST(cv.ends_at, {_contact_end("o", "cv")})
+             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
            GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
     FROM case_visits AS cv
     JOIN tracing.checkins AS o
       ON o.venue_id = cv.venue_id
-     AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => {MAX_DWELL_MINUTES})
+     AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => cv.dwell)
      AND o.checked_in_at < cv.ends_at
      AND o.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
                                      $5::timestamptz)
      AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    LEFT JOIN tracing.venues AS vo ON vo.venue_id = o.venue_id
     WHERE o.person_id <> $1
 ),
 qualifying AS (
@@ -87,7 +109,8 @@ WITH seeds AS (
 ),
 seed_visits AS (
     SELECT s.person_id AS seed_id, c.venue_id, c.checked_in_at AS seed_checked_in_at,
-           GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$5")} AS ends_at
+           GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$5")} AS ends_at,
+           {dwell_minutes("vc", "$5")} AS dwell
     FROM seeds AS s
     JOIN tracing.checkins AS c
       ON c.person_id = s.person_id
@@ -97,22 +120,21 @@ seed_visits AS (
      AND c.checked_in_at <= $4::timestamptz
     LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
 ),
-live AS (
+live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
 pairs AS (
     SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
            l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {visit_end("o", "$5")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
+           LEAST(l.ends_at, {_contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
     FROM live AS l
     JOIN tracing.checkins AS o
       ON o.venue_id = l.venue_id
-     AND o.checked_in_at >= l.starts_at - make_interval(mins => {MAX_DWELL_MINUTES})
+     AND o.checked_in_at >= l.starts_at - make_interval(mins => l.dwell)
      AND o.checked_in_at < l.ends_at
      AND o.checked_in_at >= GREATEST($3::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
                                      $6::timestamptz)
      AND o.checked_in_at < $4::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    LEFT JOIN tracing.venues AS vo ON vo.venue_id = o.venue_id
     WHERE o.person_id <> ALL($8::uuid[])
 )
 SELECT DISTINCT ON (p.person_id)
@@ -137,6 +159,9 @@ _QUERY_CONTACT_COLUMNS = (
 )
 
 
+# Rows become Contacts without validation (``model_construct``): the columns are typed
+# by Postgres (uuid, timestamptz, float8) exactly as the fields are, and a skewed depth-2 answer
+# has thousands of them (validating each cost ~X us).
 class ContactStore:
     """Contact queries: the statements that find contacts, and the queries kept with their answers."""
 
@@ -156,7 +181,7 @@ class ContactStore:
             rows = await conn.fetch(
                 _DEPTH_1, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff, q.min_overlap_minutes
             )
-        return [Contact(**dict(row), depth=1, via_person_id=q.person_id) for row in rows]
+        return [Contact.model_construct(**row, depth=1, via_person_id=q.person_id) for row in rows]
 
     async def contacts_depth_2(
         self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
@@ -177,7 +202,7 @@ class ContactStore:
                 q.min_overlap_minutes,
                 [q.person_id, *(c.person_id for c in first)],
             )
-        return [Contact(**dict(row), depth=2) for row in rows]
+        return [Contact.model_construct(**row, depth=2) for row in rows]
 
     async def save_query(self, result: ContactQueryResult) -> None:
         """Store a query and its contacts (two statements: in a unit of work)."""
