@@ -41,7 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             topics=[REGISTRY_TOPIC],
         ) as runtime:
             assert runtime.pool is not None
-            app.state.runtime = runtime
             services = build_services(runtime, settings, app.state.access_tokens)
             app.state.services = services
             async with jobs.running(runtime.pool, periodic_jobs(services, settings)):

@@ -33,6 +33,8 @@ from shared.runtime import Runtime
 
 @dataclass(frozen=True)
 class Services:
+    # The connections (pool, Redis, broker, keys) the service was built on; tests and readyz read them.
+    runtime: Runtime
     store: Store
     # Every registry event (people, roles, family links, venues) to venuecode.registry.v1,
     # sent through the outbox (written with its change, relayed if a publish failed).
@@ -82,6 +84,7 @@ def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -
     sessions = Sessions(store, timedelta(days=settings.session_days))
     handovers = HandoverService(store, outbox)
     return Services(
+        runtime,
         store,
         registry_events,
         outbox,

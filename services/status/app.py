@@ -46,7 +46,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 dlq(REGISTRY_TOPIC),
             ],
         ) as runtime:
-            app.state.runtime = runtime
             app.state.services = services = build_services(runtime, settings, clock)
             assert runtime.pool is not None
             async with jobs.running(runtime.pool, periodic_jobs(services, settings)):

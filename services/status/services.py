@@ -27,6 +27,8 @@ OUTBOX_GRACE_S = 5.0
 
 @dataclass(frozen=True)
 class Services:
+    # The connections (pool, Redis, broker, keys) the service was built on; tests and readyz read them.
+    runtime: Runtime
     store: Store
     status: StatusService
     codes: HealthCodes
@@ -62,7 +64,7 @@ def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Servic
     lookup = AssistedLookup(
         store, status, runtime.vault, limiter, timezone=settings.timezone, signer=runtime.signer
     )
-    return Services(store, status, codes, lookup, status_events, outbox)
+    return Services(runtime, store, status, codes, lookup, status_events, outbox)
 
 
 def periodic_jobs(services: Services, settings: Settings) -> list[Job]:

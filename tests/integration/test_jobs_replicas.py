@@ -125,7 +125,7 @@ async def test_three_status_replicas_refill_relay_and_sweep_once(infra: InfraSet
     apps = [create_app(settings, clock=clock) for _ in range(3)]
     async with replicas(apps):
         services = apps[0].state.services
-        runtime = apps[0].state.runtime
+        runtime = apps[0].state.services.runtime
         people = [uuid4() for _ in range(PEOPLE)]
         until_at = clock.now() + timedelta(hours=1)
         for person in people:
@@ -205,7 +205,7 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
 
     apps = [create_app(Settings(infra=infra, outbox_relay_interval_s=INTERVAL_S)) for _ in range(3)]
     async with replicas(apps):
-        pool = apps[0].state.runtime.pool
+        pool = apps[0].state.services.runtime.pool
         before = work("registry.outbox")
         events = [
             VenueRenamed(data=VenueRenamedData(venue_id=uuid4(), name=f"Hall {n}")) for n in range(UNSENT)
@@ -226,16 +226,21 @@ async def test_three_registry_replicas_relay_each_event_once(infra: InfraSetting
 
 
 async def test_three_tracing_replicas_make_the_partitions_once(infra: InfraSettings) -> None:
-    from services.tracing import store
+    import asyncpg
+
     from services.tracing.app import create_app
     from services.tracing.config import Settings
+    from tests.integration.tracing.timeline import partition_names
 
     before = work("tracing.upkeep")
     apps = [create_app(Settings(infra=infra, maintenance_interval_s=INTERVAL_S)) for _ in range(3)]
     async with replicas(apps):
         await quiet("tracing.upkeep")
-        async with apps[0].state.runtime.pool.acquire() as conn:
-            partitions = await store.partition_names(conn)
+        pool = await asyncpg.create_pool(infra.postgres.url, min_size=1, max_size=1)
+        try:
+            partitions = await partition_names(pool)
+        finally:
+            await pool.close()
         days = [name for name in partitions if name != "checkins_default"]  # the default: a migration's
         assert days
         assert work("tracing.upkeep") - before == len(days)

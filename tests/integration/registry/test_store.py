@@ -103,7 +103,7 @@ async def test_a_second_person_with_one_identity_is_an_outcome(served) -> None:
     account: Account = await sign_up(http)
     person = await store.people.by_id(UUID(account.person_id))
     assert person is not None
-    digest = app.state.runtime.vault.id_digest("mainland_id", account.id_number)
+    digest = app.state.services.runtime.vault.id_digest("mainland_id", account.id_number)
 
     async with store.unit() as unit:
         again = await unit.people.insert(

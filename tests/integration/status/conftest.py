@@ -79,13 +79,13 @@ class StatusHarness:
         return {"Authorization": f"Bearer {self.tokens.issue(person_id, roles)}"}
 
     async def publish_registry(self, event: Any, key: UUID) -> None:
-        runtime = self.app.state.runtime
+        runtime = self.app.state.services.runtime
         await publish(runtime.router, self.infra.kafka, REGISTRY_TOPIC, [event], key=str(key).encode())
 
     async def register(self, name: str = "張小明", born: date | None = None) -> Registered:
         """Publish person.registered and wait until the identity read model holds it."""
         number = mainland_id(born or born_years_ago(30))
-        vault = self.app.state.runtime.vault
+        vault = self.app.state.services.runtime.vault
         person = Registered(uuid4(), name, number, mask_name(name), mask_id(number))
         event = PersonRegistered(
             data=PersonRegisteredData(

@@ -62,7 +62,7 @@ async def test_revert_restores_what_the_alert_set_and_leaves_later_changes(harne
     assert [(h.colour, h.source) for h in history] == [("yellow", "command"), ("green", "revert")]
     changes = await harness.status_changes(fresh.person_id, 2)
     assert [(e.data.colour, e.data.version) for e in changes] == [("yellow", 1), ("green", 2)]
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     cached = await read_colours(runtime.redis, runtime.redis_prefix, [fresh.person_id, contact.person_id])
     assert cached[fresh.person_id].colour == "green"
     assert cached[contact.person_id].colour == "yellow"

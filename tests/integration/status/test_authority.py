@@ -33,7 +33,7 @@ async def test_red_is_cached_and_announced_before_the_answer(harness: StatusHarn
     assert (body["colour"], body["reason"], body["version"]) == ("red", "confirmed_case", 1)
     assert body["reason_text"] == "Confirmed case"
     # The cache already says red when the answer arrives: no reader can see green after it.
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     cached = await read_colours(runtime.redis, runtime.redis_prefix, [person.person_id])
     assert cached[person.person_id].colour == "red"
     assert cached[person.person_id].version == 1
@@ -98,6 +98,6 @@ async def test_history_lists_every_change(harness: StatusHarness) -> None:
         ("red", 2, "authority"),
     ]
     # A staff read of health data is audited: who read whose history.
-    pool = harness.app.state.runtime.pool
+    pool = harness.app.state.services.runtime.pool
     audited = await pool.fetch("SELECT reader_id, person_id FROM status.history_audit")
     assert [(r["reader_id"], r["person_id"]) for r in audited] == [(reader, person.person_id)]

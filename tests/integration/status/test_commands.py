@@ -28,7 +28,7 @@ def command(person_id: UUID, colour: str, reason: str, **envelope: object) -> St
 
 
 async def send(harness: StatusHarness, person_id: UUID, *events: object) -> None:
-    router = harness.app.state.runtime.router
+    router = harness.app.state.services.runtime.router
     await publish(
         router, harness.infra.kafka, STATUS_COMMANDS_TOPIC, list(events), key=str(person_id).encode()
     )  # type: ignore[arg-type]
@@ -51,7 +51,7 @@ async def test_command_sets_colour_cache_and_event(harness: StatusHarness) -> No
     assert (record.colour, record.reason) == ("yellow", "close_contact")
     (event,) = await harness.status_changes(person.person_id, 1)
     assert event.data.colour == "yellow"
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     cached = await read_colours(runtime.redis, runtime.redis_prefix, [person.person_id])
     assert cached[person.person_id].colour == "yellow"
 
@@ -98,7 +98,7 @@ async def test_command_older_than_authority_change_is_ignored(harness: StatusHar
 
 async def test_poison_goes_to_dlq_and_others_are_ignored(harness: StatusHarness) -> None:
     person_id = uuid4()
-    router = harness.app.state.runtime.router
+    router = harness.app.state.services.runtime.router
     target = topic(STATUS_COMMANDS_TOPIC, harness.infra.kafka.namespace)
     await router.broker.publish(b"not json at all", target, key=str(person_id).encode())
     bad_reason = command(person_id, "red", "bad_reason")

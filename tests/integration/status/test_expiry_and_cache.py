@@ -32,7 +32,7 @@ async def test_expired_colour_reads_green_and_the_sweep_records_it(harness: Stat
     assert [(h.colour, h.source) for h in history] == [("yellow", "authority"), ("green", "expiry")]
     events = await harness.status_changes(person.person_id, 2)
     assert [(e.data.colour, e.data.version) for e in events] == [("yellow", 1), ("green", 2)]
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     cached = await read_colours(runtime.redis, runtime.redis_prefix, [person.person_id])
     assert (cached[person.person_id].colour, cached[person.person_id].version) == ("green", 2)
 
@@ -57,7 +57,7 @@ async def test_flushed_cache_refills_and_red_reads_red(harness: StatusHarness) -
     red = await harness.register()
     green = await harness.register("李四")
     await harness.put_status(red.person_id, colour="red", reason="confirmed_case")
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     redis, prefix = runtime.redis, runtime.redis_prefix
     await eventually(lambda: redis.exists(f"{prefix}{WARM_MARKER}"))
 
@@ -81,7 +81,7 @@ async def test_refill_works_in_chunks(harness: StatusHarness) -> None:
         await harness.put_status(person.person_id, colour="yellow", reason="close_contact")
     status = harness.app.state.services.status
     status._refill_chunk = 2  # five entries: three rounds, the last one short
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     keys = [k async for k in runtime.redis.scan_iter(match=f"{runtime.redis_prefix}colour:*")]
     await runtime.redis.delete(*keys)
     assert await status.refill_cache() == 5

@@ -119,7 +119,9 @@ async def test_verify_dynamic_code(harness: StatusHarness) -> None:
         "reason_text": "确诊病例",
         "token_kind": "dynamic",
     }
-    audit = await harness.app.state.runtime.pool.fetch("SELECT * FROM status.verify_audit ORDER BY id")
+    audit = await harness.app.state.services.runtime.pool.fetch(
+        "SELECT * FROM status.verify_audit ORDER BY id"
+    )
     assert [(a["person_id"], a["result"]) for a in audit] == [(person.person_id, "shown")]
 
 
@@ -163,7 +165,7 @@ async def test_paper_code_pdf_and_revocation(harness: StatusHarness) -> None:
     assert refused.status_code == 403
 
     codes = harness.app.state.services.codes
-    old = harness.app.state.runtime.signer.paper_code(elder.person_id, 1)
+    old = harness.app.state.services.runtime.signer.paper_code(elder.person_id, 1)
     answer = await harness.client.post(VERIFY, json={"token": old}, headers=staff)
     assert answer.status_code == 200
     assert answer.json()["token_kind"] == "paper"

@@ -32,7 +32,7 @@ async def test_elder_and_child_are_found_masked(harness: StatusHarness) -> None:
         "display_seconds": 10,
     }
     # The elder's own dynamic health code, for the same 10 s: what the inspector scans.
-    claim = harness.app.state.runtime.signer.open_health_code(token)
+    claim = harness.app.state.services.runtime.signer.open_health_code(token)
     assert (claim.person_id, claim.kind) == (elder.person_id, "dynamic")
     now = harness.clock.now()
     assert claim.expires_at == int(now.timestamp()) + 10
@@ -110,13 +110,13 @@ async def test_rate_limited_per_caller_and_audited(harness: StatusHarness) -> No
     other = await harness.client.post(URL, json=body, headers=harness.auth(uuid4()))
     assert other.status_code == 200
 
-    rows = await harness.app.state.runtime.pool.fetch(
+    rows = await harness.app.state.services.runtime.pool.fetch(
         "SELECT caller_id, id_digest, person_id, result FROM status.lookup_audit"
         " WHERE caller_id = $1 ORDER BY id",
         caller_id,
     )
     assert [r["result"] for r in rows] == ["found"] * 10 + ["rate_limited"]
-    digest = harness.app.state.runtime.vault.id_digest("mainland_id", elder.id_number)
+    digest = harness.app.state.services.runtime.vault.id_digest("mainland_id", elder.id_number)
     assert rows[0]["id_digest"] == digest
     assert rows[0]["person_id"] == elder.person_id
     # The audit holds digests, never the number or the name.

@@ -24,7 +24,7 @@ async def test_outbox_is_empty_after_a_change_was_announced(harness: StatusHarne
     assert (
         await harness.put_status(person.person_id, colour="red", reason="confirmed_case")
     ).status_code == 200
-    pool = harness.app.state.runtime.pool
+    pool = harness.app.state.services.runtime.pool
     assert await pool.fetchval(UNSENT) == 0
     # Sent rows are kept for the retention ("was it ever sent?"), then pruned.
     assert await pool.fetchval("SELECT count(*) FROM status.outbox WHERE sent_at IS NOT NULL") >= 1
@@ -48,7 +48,7 @@ async def test_relay_sends_what_a_failed_publish_left(harness: StatusHarness) ->
     assert await services.outbox.relay(min_age_s=0) == 1
     events = await harness.status_changes(person.person_id, 2)
     assert lost.event_id in {e.event_id for e in events}
-    assert await harness.app.state.runtime.pool.fetchval(UNSENT) == 0
+    assert await harness.app.state.services.runtime.pool.fetchval(UNSENT) == 0
 
 
 def _paper_events(raw: list[bytes], person_id: UUID) -> list[PaperCodeIssued]:
@@ -68,7 +68,7 @@ async def test_every_printed_paper_code_is_announced_with_its_serial(harness: St
     )
     issued = _paper_events(raw, person.person_id)
     assert [e.data.serial for e in issued] == [1, 2]
-    assert await harness.app.state.runtime.pool.fetchval(UNSENT) == 0
+    assert await harness.app.state.services.runtime.pool.fetchval(UNSENT) == 0
     # An id and a number only: no name or identity number leaves with it.
     document = json.loads(next(r for r in raw if b"paper_code.issued" in r))
     assert set(document["data"]) == {"person_id", "serial"}
@@ -83,4 +83,4 @@ async def test_relay_sends_a_paper_code_issued_that_a_failed_publish_left(harnes
     assert await services.outbox.relay(min_age_s=0) == 1
     raw = await harness.topic_events(STATUS_TOPIC, lambda seen: bool(_paper_events(seen, person.person_id)))
     assert [e.event_id for e in _paper_events(raw, person.person_id)] == [lost.event_id]
-    assert await harness.app.state.runtime.pool.fetchval(UNSENT) == 0
+    assert await harness.app.state.services.runtime.pool.fetchval(UNSENT) == 0

@@ -21,7 +21,7 @@ from tests.waiting import eventually
 
 async def test_other_types_are_ignored_and_poison_is_parked(harness: StatusHarness) -> None:
     venue = uuid4()
-    runtime = harness.app.state.runtime
+    runtime = harness.app.state.services.runtime
     target = topic(REGISTRY_TOPIC, harness.infra.kafka.namespace)
     await runtime.router.broker.publish(b'{"type": "person.exploded"}', target, key=str(venue).encode())
     other = VenueRegistered(
@@ -44,7 +44,7 @@ async def test_late_bound_event_does_not_undo_a_newer_unbinding(harness: StatusH
     await harness.publish_registry(unbound, venue)
     await harness.publish_registry(bound, venue)
     store = harness.app.state.services.store
-    pool = harness.app.state.runtime.pool
+    pool = harness.app.state.services.runtime.pool
 
     async def both_handled() -> bool:
         return await pool.fetchval("SELECT count(*) FROM status.processed_events") >= 2
