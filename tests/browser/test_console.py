@@ -77,8 +77,9 @@ async def test_the_console_draws_the_timeline_and_the_contact_graph(
     await expect(page.locator("h1")).to_have_text("Contact tracing console")
     form = page.locator("#query-form")
     await form.locator("[name=person_id]").fill(case.person_id)
-    # datetime-local fields hold the browser's local time: an hour either side of now.
-    local = "new Date(Date.now() - new Date().getTimezoneOffset() * 60000 + {}).toISOString().slice(0, 16)"
+    # The console's date fields are read as Shanghai wall time (UTC+8, whatever the browser's
+    # zone), as people in Guangdong read clocks: an hour either side of now, there.
+    local = "new Date(Date.now() + 8 * 3600000 + {}).toISOString().slice(0, 16)"
     await form.locator("[name=from]").fill(await page.evaluate(local.format(-3_600_000)))
     await form.locator("[name=to]").fill(await page.evaluate(local.format(3_600_000)))
     await form.locator("[name=depth]").select_option("2")
