@@ -52,7 +52,7 @@ async def test_the_outbreak_page_draws_shared_exposures_and_exports_graphml(
     await expect(page.locator("h1")).to_have_text("Outbreak picture")
     form = page.locator("#analysis-form")
     await form.locator("[name=person_ids]").fill("\n".join(ids))
-    local = "new Date(Date.now() - new Date().getTimezoneOffset() * 60000 + {}).toISOString().slice(0, 16)"
+    local = "new Date(Date.now() + 8 * 3600000 + {}).toISOString().slice(0, 16)"  # Shanghai wall time
     await form.locator("[name=from]").fill(await page.evaluate(local.format(-3_600_000)))
     await form.locator("[name=to]").fill(await page.evaluate(local.format(3_600_000)))
     async with page.expect_response("**/api/tracing/v1/exposure-analyses") as answered:
@@ -110,7 +110,7 @@ async def test_a_venue_alert_is_made_approved_by_a_second_person_and_withdrawn_o
         return len(answer.json()["checkins"]) == 2
 
     await eventually(ingested, timeout_s=60)
-    local = "new Date(Date.now() - new Date().getTimezoneOffset() * 60000 + {}).toISOString().slice(0, 16)"
+    local = "new Date(Date.now() + 8 * 3600000 + {}).toISOString().slice(0, 16)"  # Shanghai wall time
 
     # The epidemiologist makes the alert and cannot approve it.
     epi_context = await browser.new_context(viewport=DESK, locale="en-US")
