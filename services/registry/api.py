@@ -60,7 +60,9 @@ Operator = Annotated[Principal, Depends(require_role("operator"))]
 
 @router.get("/regions", response_model=RegionsOut, responses=problems(404))
 async def list_regions(
-    parent: Annotated[str | None, Query(pattern="^[0-9]{6}$", description="a GB/T 2260 code")] = None,
+    parent: Annotated[
+        str | None, Query(max_length=6, pattern="^[0-9]{6}$", description="a GB/T 2260 code")
+    ] = None,
 ) -> RegionsOut:
     """The GB/T 2260 divisions under ``parent`` (provinces without it), for the venue picker.
 

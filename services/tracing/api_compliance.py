@@ -68,7 +68,10 @@ async def lagging_venues(
     _caller: FollowUp,
     services: ServicesDep,
     region: Annotated[
-        str | None, Query(pattern="^[0-9]{6}$", description="a province, city or district code (GB/T 2260)")
+        str | None,
+        Query(
+            max_length=6, pattern="^[0-9]{6}$", description="a province, city or district code (GB/T 2260)"
+        ),
     ] = None,
     days: Annotated[int, Query(description=f"no scan in this many days ({DAYS_MIN}-{DAYS_MAX})")] = 7,
     after: Annotated[str | None, Query(max_length=80, description="next_after of the previous page")] = None,
