@@ -1,7 +1,7 @@
 """Tracing on Citus answers as plain Postgres does: two tracing apps read the same check-ins and
 check-outs from Kafka (two consumer groups), one into the test's plain database, one into a
-Citus cluster, and contact queries at depth 1 and 2, presence, own visits, the CSV export and
-retention run on both.
+Citus cluster, and contact queries at depth 1 and 2, presence, own visits, the CSV export,
+exposure analyses, venue alerts, the compliance view and retention run on both.
 
 Runs only when ``VENUECODE_TEST_CITUS_URL`` names a database on a Citus coordinator with
 workers (docs/operations.md says how one was checked); skipped otherwise. Citus is not
@@ -16,7 +16,7 @@ import random
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import httpx
@@ -50,6 +50,27 @@ async def counts(url: str) -> tuple[int, int]:
         await conn.close()
     assert row is not None
     return int(row[0]), int(row[1])
+
+
+async def outbreak_work_agrees(
+    plain: Services, citus: Services, line: Timeline, window: tuple[datetime, datetime]
+) -> tuple[int, int]:
+    """An exposure analysis of the timeline's people and a venue alert give the same answers on both
+    stores (the analyses and alerts are local tables of the coordinator, docs/operations.md)."""
+    actor = uuid.uuid4()
+    cases = line.people[:4]
+    mine = await plain.outbreaks.analyse(actor, cases, *window, gap_minutes=30, dwell_minutes=None)
+    theirs = await citus.outbreaks.analyse(actor, cases, *window, gap_minutes=30, dwell_minutes=None)
+    assert theirs.exposures == mine.exposures
+    assert theirs.timelines == mine.timelines
+    shown = await citus.outbreaks.show(actor, theirs.analysis_id)
+    assert shown.exposures == mine.exposures
+    venue = line.venues[0].data.venue_id
+    alert_mine = await plain.alerts.create(actor, venue, *window, dwell_minutes=None, note=None)
+    alert_theirs = await citus.alerts.create(actor, venue, *window, dwell_minutes=None, note=None)
+    assert alert_theirs.people == alert_mine.people
+    assert alert_theirs.venue_name == alert_mine.venue_name
+    return len(mine.exposures), len(alert_mine.people)
 
 
 def answer(contacts: list[Contact]) -> dict[uuid.UUID, tuple[object, ...]]:
@@ -98,7 +119,7 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
             both_stored, timeout_s=30, what="both stores hold every check-in and the same check-outs"
         )
 
-        compared = 0
+        compared = shared = alerted = 0
         for seed, line in enumerate(lines):
             rng = random.Random(1000 + seed)
             case = line.people[0]
@@ -137,6 +158,24 @@ async def test_citus_answers_as_plain_postgres(infra: InfraSettings, serve: Serv
             assert await citus.tracing.own_visits(case, *window) == await plain.tracing.own_visits(
                 case, *window
             )
+            exposures, present = await outbreak_work_agrees(plain, citus, line, window)
+            shared += exposures
+            alerted += present
         assert compared > 0
+        assert shared > 0
+        assert alerted > 0
+        # The compliance view: the venue read model (a reference table) and each venue's latest
+        # check-in (tracing.venue_activity, raised by ingestion on the coordinator).
+        now = base_time()
+        plain.compliance.clock = citus.compliance.clock = lambda: now
+        for days in (1, 2):
+            page_mine = await plain.compliance.lagging(None, days, None, 200)
+            page_theirs = await citus.compliance.lagging(None, days, None, 200)
+            assert page_theirs == page_mine
+            assert len(page_mine.venues) == len({v for x in lines for v in x.stays})
+            assert any(v.venue.last_checkin_at is not None for v in page_theirs.venues)
         await citus.tracing.maintain()  # retention and partitions on the cluster
-        print(f"\n[citus] {TIMELINES} timelines, {total[0]} check-ins, {compared} contacts compared")
+        print(
+            f"\n[citus] {TIMELINES} timelines, {total[0]} check-ins, {compared} contacts, "
+            f"{shared} shared exposures, {alerted} people alerted compared"
+        )
