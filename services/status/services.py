@@ -39,7 +39,6 @@ class Services:
 
 
 def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Services:
-    assert runtime.pool is not None
     store = Store(runtime.pool)
     status_events = Publisher(runtime.router, settings.infra.kafka, STATUS_TOPIC)
     outbox = Outbox(
