@@ -78,7 +78,7 @@ def periodic_jobs(services: Services, settings: Settings) -> list[Job]:
     ]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:  # async: no thread hop (shared/auth.py)
     found: Services = request.app.state.services
     return found
 
