@@ -82,24 +82,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from shared.logging import configure_logging
+    from shared.web import run_server
 
     infra = InfraSettings()
     configure_logging(infra.log_level)
     with infrastructure(infra.state_dir, owner=False) as urls:
         export(urls)  # the workers inherit the environment
-        uvicorn.run(
-            f"services.{args.service}.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            proxy_headers=True,
+        run_server(
+            f"services.{args.service}.app:create_app", host=args.host, port=args.port, workers=args.workers
         )
     return 0
 

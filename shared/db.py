@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
@@ -18,6 +20,7 @@ log = logging.getLogger("venuecode.db")
 _MIGRATION = re.compile(r"(\d{4})_[\w-]+\.sql")
 # A connection as stores hold it: their own, or one borrowed from the pool (``pool.acquire()``).
 Conn = asyncpg.Connection | PoolConnectionProxy
+U = TypeVar("U")
 
 
 def with_database(url: str, database: str) -> str:
@@ -112,6 +115,14 @@ async def migrate(pool: asyncpg.Pool, schema: str, directory: Path) -> list[int]
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"venuecode.migrate.{schema}")
     return applied
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool, unit: Callable[[Conn], U]) -> AsyncIterator[U]:
+    """A store's unit of work: ``unit`` built on a connection of the pool inside one transaction,
+    committed when the block ends and rolled back when it raises (``async with store.unit()``)."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield unit(conn)
 
 
 async def claim_event(conn: Conn, schema: str, event_id: UUID) -> bool:

@@ -8,7 +8,7 @@ ignore unknown fields and send unknown types or versions to the ``.dlq`` twin.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -48,14 +48,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Envelope(BaseModel):
-    """The one envelope every message on every topic has."""
+# Covariant: a list of several event types is a list of Envelope[_Data].
+Data_co = TypeVar("Data_co", bound=_Data, covariant=True)
+
+
+class Envelope(BaseModel, Generic[Data_co]):
+    """The one envelope every message on every topic has. An event type is a subclass that
+    names its ``type`` (a literal, the union's discriminator) and its data:
+    ``class VenueRenamed(Envelope[VenueRenamedData])``. A breaking change overrides ``version``.
+    The fields are declared here in the order they go onto the wire."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: UUID = Field(default_factory=uuid7)
     occurred_at: datetime = Field(default_factory=_now)
     producer: str = "venuecode"
+    type: str
+    version: Literal[1] = 1
+    data: Data_co
 
 
 # --- venuecode.registry.v1 ---------------------------------------------------
@@ -71,12 +81,10 @@ class PersonRegisteredData(_Data):
     name_digest: str
 
 
-class PersonRegistered(Envelope):
+class PersonRegistered(Envelope[PersonRegisteredData]):
     """Sent when a real-name account or a family member is registered."""
 
     type: Literal["person.registered"] = "person.registered"
-    version: Literal[1] = 1
-    data: PersonRegisteredData
 
 
 class GuardianLinkedData(_Data):
@@ -85,12 +93,10 @@ class GuardianLinkedData(_Data):
     relation: str
 
 
-class GuardianLinked(Envelope):
+class GuardianLinked(Envelope[GuardianLinkedData]):
     """Sent when a person becomes the guardian of a family member."""
 
     type: Literal["guardian.linked"] = "guardian.linked"
-    version: Literal[1] = 1
-    data: GuardianLinkedData
 
 
 class GuardianUnlinkedData(_Data):
@@ -100,12 +106,10 @@ class GuardianUnlinkedData(_Data):
     ended_by: Literal["guardian", "person"]
 
 
-class GuardianUnlinked(Envelope):
+class GuardianUnlinked(Envelope[GuardianUnlinkedData]):
     """Sent when an active family link ends: the guardian may no longer act for the person."""
 
     type: Literal["guardian.unlinked"] = "guardian.unlinked"
-    version: Literal[1] = 1
-    data: GuardianUnlinkedData
 
 
 class VenueRegisteredData(_Data):
@@ -120,12 +124,10 @@ class VenueRegisteredData(_Data):
     address: str | None = None
 
 
-class VenueRegistered(Envelope):
+class VenueRegistered(Envelope[VenueRegisteredData]):
     """Sent when an administrator registers a venue."""
 
     type: Literal["venue.registered"] = "venue.registered"
-    version: Literal[1] = 1
-    data: VenueRegisteredData
 
 
 class VenueRenamedData(_Data):
@@ -133,12 +135,10 @@ class VenueRenamedData(_Data):
     name: str
 
 
-class VenueRenamed(Envelope):
+class VenueRenamed(Envelope[VenueRenamedData]):
     """Sent when a venue's full name changes."""
 
     type: Literal["venue.renamed"] = "venue.renamed"
-    version: Literal[1] = 1
-    data: VenueRenamedData
 
 
 class VenuePosterReissuedData(_Data):
@@ -146,12 +146,10 @@ class VenuePosterReissuedData(_Data):
     poster_version: int
 
 
-class VenuePosterReissued(Envelope):
+class VenuePosterReissued(Envelope[VenuePosterReissuedData]):
     """Sent when a venue's poster is reissued, so older posters stop working."""
 
     type: Literal["venue.poster_reissued"] = "venue.poster_reissued"
-    version: Literal[1] = 1
-    data: VenuePosterReissuedData
 
 
 class VenueHandedOverData(_Data):
@@ -164,12 +162,10 @@ class VenueHandedOverData(_Data):
     requested_by: UUID
 
 
-class VenueHandedOver(Envelope):
+class VenueHandedOver(Envelope[VenueHandedOverData]):
     """Sent when a venue gets a new administrator (an accepted handover or an operator's reassignment)."""
 
     type: Literal["venue.handed_over"] = "venue.handed_over"
-    version: Literal[1] = 1
-    data: VenueHandedOverData
 
 
 class VenuePosterPrintedData(_Data):
@@ -178,12 +174,10 @@ class VenuePosterPrintedData(_Data):
     format: Literal["png", "svg", "pdf"]
 
 
-class VenuePosterPrinted(Envelope):
+class VenuePosterPrinted(Envelope[VenuePosterPrintedData]):
     """Sent when a poster version's code is downloaded for the first time (so it can be printed)."""
 
     type: Literal["venue.poster_printed"] = "venue.poster_printed"
-    version: Literal[1] = 1
-    data: VenuePosterPrintedData
 
 
 class InspectorBindingData(_Data):
@@ -191,20 +185,16 @@ class InspectorBindingData(_Data):
     person_id: UUID
 
 
-class InspectorBound(Envelope):
+class InspectorBound(Envelope[InspectorBindingData]):
     """Sent when a person binds to a venue as its inspector."""
 
     type: Literal["inspector.bound"] = "inspector.bound"
-    version: Literal[1] = 1
-    data: InspectorBindingData
 
 
-class InspectorUnbound(Envelope):
+class InspectorUnbound(Envelope[InspectorBindingData]):
     """Sent when an inspector leaves a venue or its administrator removes them."""
 
     type: Literal["inspector.unbound"] = "inspector.unbound"
-    version: Literal[1] = 1
-    data: InspectorBindingData
 
 
 class RoleGrantedData(_Data):
@@ -213,12 +203,10 @@ class RoleGrantedData(_Data):
     granted_by: UUID | None = None
 
 
-class RoleGranted(Envelope):
+class RoleGranted(Envelope[RoleGrantedData]):
     """Sent when a staff role is granted to a person."""
 
     type: Literal["role.granted"] = "role.granted"
-    version: Literal[1] = 1
-    data: RoleGrantedData
 
 
 # --- venuecode.checkins.v1 -----------------------------------------------------
@@ -236,12 +224,10 @@ class CheckinRecordedData(_Data):
     checked_in_at: datetime
 
 
-class CheckinRecorded(Envelope):
+class CheckinRecorded(Envelope[CheckinRecordedData]):
     """Sent when a person's entry into a venue is recorded."""
 
     type: Literal["checkin.recorded"] = "checkin.recorded"
-    version: Literal[1] = 1
-    data: CheckinRecordedData
 
 
 class CheckoutRecordedData(_Data):
@@ -250,12 +236,10 @@ class CheckoutRecordedData(_Data):
     checked_out_at: datetime
 
 
-class CheckoutRecorded(Envelope):
+class CheckoutRecorded(Envelope[CheckoutRecordedData]):
     """Sent when a person's open visit at a venue ends."""
 
     type: Literal["checkout.recorded"] = "checkout.recorded"
-    version: Literal[1] = 1
-    data: CheckoutRecordedData
 
 
 # --- venuecode.status.v1 and venuecode.status-commands.v1 ------------------------
@@ -269,12 +253,10 @@ class StatusChangedData(_Data):
     valid_until: datetime | None = None
 
 
-class StatusChanged(Envelope):
+class StatusChanged(Envelope[StatusChangedData]):
     """Sent when a person's health-code colour changes."""
 
     type: Literal["status.changed"] = "status.changed"
-    version: Literal[1] = 1
-    data: StatusChangedData
 
 
 class PaperCodeIssuedData(_Data):
@@ -282,12 +264,10 @@ class PaperCodeIssuedData(_Data):
     serial: int
 
 
-class PaperCodeIssued(Envelope):
+class PaperCodeIssued(Envelope[PaperCodeIssuedData]):
     """Sent when a paper health code is printed; every card of the person with a lower serial is revoked."""
 
     type: Literal["paper_code.issued"] = "paper_code.issued"
-    version: Literal[1] = 1
-    data: PaperCodeIssuedData
 
 
 class StatusSetData(_Data):
@@ -302,12 +282,10 @@ class StatusSetData(_Data):
     alert_id: UUID | None = None
 
 
-class StatusSet(Envelope):
+class StatusSet(Envelope[StatusSetData]):
     """Command: set a person's health-code colour (sent by tracing's notifications)."""
 
     type: Literal["status.set"] = "status.set"
-    version: Literal[1] = 1
-    data: StatusSetData
 
 
 class StatusRevertData(_Data):
@@ -315,15 +293,15 @@ class StatusRevertData(_Data):
     requested_by: UUID
 
 
-class StatusRevert(Envelope):
+class StatusRevert(Envelope[StatusRevertData]):
     """Command: undo a withdrawn venue alert's changes where nothing changed the person since."""
 
     type: Literal["status.revert"] = "status.revert"
-    version: Literal[1] = 1
-    data: StatusRevertData
 
 
-RegistryEvent = Annotated[
+# The registry's events but the last added, which stands last in every union below: the order
+# of a union is the order of the expected tags a decoding error names.
+_REGISTRY = (
     PersonRegistered
     | GuardianLinked
     | VenueRegistered
@@ -334,23 +312,15 @@ RegistryEvent = Annotated[
     | InspectorBound
     | InspectorUnbound
     | RoleGranted
-    | GuardianUnlinked,
-    Field(discriminator="type"),
-]
+)
+RegistryEvent = Annotated[_REGISTRY | GuardianUnlinked, Field(discriminator="type")]
 CheckinEvent = Annotated[CheckinRecorded | CheckoutRecorded, Field(discriminator="type")]
 # What the status service publishes on venuecode.status.v1.
 StatusEvent = Annotated[StatusChanged | PaperCodeIssued, Field(discriminator="type")]
+# What goes onto venuecode.status-commands.v1.
+StatusCommand = StatusSet | StatusRevert
 Event = Annotated[
-    PersonRegistered
-    | GuardianLinked
-    | VenueRegistered
-    | VenueRenamed
-    | VenuePosterReissued
-    | VenueHandedOver
-    | VenuePosterPrinted
-    | InspectorBound
-    | InspectorUnbound
-    | RoleGranted
+    _REGISTRY
     | CheckinRecorded
     | CheckoutRecorded
     | StatusChanged
@@ -360,8 +330,6 @@ Event = Annotated[
     | GuardianUnlinked,
     Field(discriminator="type"),
 ]
-# What goes onto venuecode.status-commands.v1.
-StatusCommand = StatusSet | StatusRevert
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 REGISTRY_EVENT_ADAPTER: TypeAdapter[RegistryEvent] = TypeAdapter(RegistryEvent)

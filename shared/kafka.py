@@ -223,3 +223,28 @@ async def ping(router: KafkaRouter, timeout_s: float = 2.0) -> bool:
         return bool(await router.broker.ping(timeout_s))
     except Exception:
         return False
+
+
+def subscribe_one(
+    router: KafkaRouter,
+    settings: KafkaSettings,
+    name: str,
+    group: str,
+    handler: str,
+    *,
+    adapter: TypeAdapter[E],
+    apply: Callable[[E], Awaitable[object]],
+    parks: Callable[[Exception], bool] = unless_transient,
+) -> None:
+    """Subscribe the consumer group ``group`` to a topic of occasional events (``sparse``
+    polling), each message settled alone by ``settle_one``. ``handler`` names the subscriber,
+    as its function's name would: the AsyncAPI document calls the channel ``<topic>:<Handler>``."""
+
+    async def on_message(msg: KafkaMessage) -> None:
+        await settle_one(router, settings, msg, name, adapter=adapter, apply=apply, parks=parks)
+
+    on_message.__name__ = on_message.__qualname__ = handler
+    subscriber = router.subscriber(
+        topic(name, settings.namespace), group_id=group, **consumer_options(settings, sparse=True)
+    )
+    subscriber(on_message)

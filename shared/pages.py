@@ -54,17 +54,15 @@ def text(hant: str, hans: str, en: str) -> Text:
 
 
 COMMON_TEXTS: dict[str, dict[Language, str]] = {
-    "app_name": {"zh-Hant": "場所碼", "zh-Hans": "场所码", "en": "Venue code"},
-    "large_type": {"zh-Hant": "大字模式", "zh-Hans": "大字模式", "en": "Large type"},
-    "sign_in": {"zh-Hant": "登入", "zh-Hans": "登录", "en": "Sign in"},
-    "sign_out": {"zh-Hant": "登出", "zh-Hans": "退出", "en": "Sign out"},
-    "home": {"zh-Hant": "首頁", "zh-Hans": "首页", "en": "Home"},
-    "offline": {
-        "zh-Hant": "網絡中斷，恢復後會自動重試",
-        "zh-Hans": "网络中断，恢复后会自动重试",
-        "en": "No network; will retry when it is back",
-    },
-    "error": {"zh-Hant": "出錯了", "zh-Hans": "出错了", "en": "Something went wrong"},
+    "app_name": text("場所碼", "场所码", "Venue code"),
+    "large_type": text("大字模式", "大字模式", "Large type"),
+    "sign_in": text("登入", "登录", "Sign in"),
+    "sign_out": text("登出", "退出", "Sign out"),
+    "home": text("首頁", "首页", "Home"),
+    "offline": text(
+        "網絡中斷，恢復後會自動重試", "网络中断，恢复后会自动重试", "No network; will retry when it is back"
+    ),
+    "error": text("出錯了", "出错了", "Something went wrong"),
 }
 
 

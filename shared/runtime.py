@@ -1,33 +1,39 @@
 """What a service's lifespan opens and closes: keys, the Postgres pool with its migrations,
-Redis, the topics, and the readiness checks that watch them.
+Redis, the topics, and the readiness checks that watch them; and ``service``, the one way a
+service's ``create_app`` puts its app together around them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from faststream.kafka.fastapi import KafkaRouter
+from starlette.staticfiles import StaticFiles
 
 from shared import cache, db, kafka, metrics
 from shared import topics as topic_admin
+from shared.asyncapi import contract
 from shared.auth import AccessTokens
 from shared.keys import Keys, load_keys
 from shared.pii import Vault
 from shared.settings import InfraSettings, KafkaSettings
 from shared.tokens import TokenSigner
-from shared.web import Check
+from shared.web import Check, service_app
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
 class Runtime:
     infra: InfraSettings
     keys: Keys
-    pool: asyncpg.Pool | None
+    pool: asyncpg.Pool
     redis: cache.RedisClient
     router: KafkaRouter
 
@@ -50,7 +56,7 @@ async def open_runtime(
     infra: InfraSettings,
     *,
     router: KafkaRouter,
-    schema: str | None,
+    schema: str,
     migrations: Path | None,
     topics: Sequence[str],
     reset_sessions: bool = True,
@@ -62,13 +68,11 @@ async def open_runtime(
     """
     keys = load_keys(infra)
     app.state.access_tokens = AccessTokens(keys.jwt, infra.jwt_audience, infra.access_token_ttl_s)
-    pool = None
-    if schema is not None:
-        pool = await db.create_pool(
-            infra.postgres, reset_sessions=reset_sessions, server_settings=session_settings
-        )
-        if migrations is not None:
-            await db.migrate(pool, schema, migrations)
+    pool = await db.create_pool(
+        infra.postgres, reset_sessions=reset_sessions, server_settings=session_settings
+    )
+    if migrations is not None:
+        await db.migrate(pool, schema, migrations)
     redis = cache.create_redis(infra.redis)
     try:
         checks: dict[str, Check] = {"redis": lambda: cache.ping(redis), "kafka": lambda: kafka.ping(router)}
@@ -78,14 +82,65 @@ async def open_runtime(
         else:
             await kafka.ensure_topics(infra.kafka, topics)
         metrics.declare_dead_letter_topics(topics)
-        if pool is not None:
-            checks["postgres"] = lambda: _pg_ok(pool)
+        checks["postgres"] = lambda: _pg_ok(pool)
         app.state.readiness = checks
         yield Runtime(infra, keys, pool, redis, router)
     finally:
         await redis.aclose()
-        if pool is not None:
-            await pool.close()
+        await pool.close()
+
+
+def service(
+    name: str,
+    serve: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[S]],
+    *,
+    infra: InfraSettings,
+    package: Path,
+    topics: Sequence[str],
+    publishes: Sequence[str],
+    routers: Sequence[APIRouter],
+    subscribers: Callable[[KafkaRouter, Callable[[], S]], None] | None = None,
+    reset_sessions: bool = True,
+    session_settings: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """The app of the service ``name``, whose package folder holds ``migrations/`` and ``static/``.
+
+    Its lifespan opens the runtime (``open_runtime``: the schema is the service's name), enters
+    ``serve(app, runtime)``, which builds the service's ``Services`` (and starts its jobs), and
+    puts what it yields on ``app.state.services``, the app's only state of the service's own.
+    The app serves its AsyncAPI contract (``publishes``), the Kafka router with the
+    ``subscribers`` (given a function that returns the services once they are built), the
+    ``routers`` and ``/<name>/static``.
+    """
+    router = kafka.make_router(infra.kafka, name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with (
+            open_runtime(
+                app,
+                infra,
+                router=router,
+                schema=name,
+                migrations=package / "migrations",
+                topics=topics,
+                reset_sessions=reset_sessions,
+                session_settings=session_settings,
+            ) as runtime,
+            serve(app, runtime) as services,
+        ):
+            app.state.services = services
+            yield
+
+    app = service_app(name, lifespan)
+    contract(app, router, infra.kafka, name, publishes=publishes)
+    if subscribers is not None:
+        subscribers(router, lambda: app.state.services)
+    app.include_router(router)
+    for routes in routers:
+        app.include_router(routes)
+    app.mount(f"/{name}/static", StaticFiles(directory=package / "static"), name=f"{name}-static")
+    return app
 
 
 class TopicsReady:

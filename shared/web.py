@@ -197,3 +197,21 @@ async def readiness(app: FastAPI) -> dict[str, object]:
     for name, answer in answers.items():
         DEPENDENCY_UP.labels(app.state.service_name, name).set(1 if answer is True else 0)
     return answers
+
+
+def run_server(factory: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the app that ``factory`` (``module:function``) builds, as every service is served:
+    uvicorn on uvloop and httptools, our logging, the client address from the proxy headers."""
+    import uvicorn  # only the processes that serve load it
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        proxy_headers=True,
+    )

@@ -27,7 +27,7 @@ from shared.i18n import language_of
 from shared.keys import load_keys
 from shared.settings import InfraSettings
 from shared.tokens import InvalidToken, TokenSigner
-from shared.web import service_app
+from shared.web import run_server, service_app
 
 NAME = "bench"
 SCANS_PATH = f"/api/{NAME}/v1/scans"
@@ -80,24 +80,12 @@ def create_app(infra: InfraSettings | None = None) -> FastAPI:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the bare app exactly as ``venuecode serve`` serves a service."""
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m services.bench.bare")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    uvicorn.run(
-        "services.bench.bare:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        proxy_headers=True,
-    )
+    run_server("services.bench.bare:create_app", host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

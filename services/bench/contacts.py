@@ -36,7 +36,7 @@ import orjson
 
 from services.bench import exposures
 from services.bench.contacts_load import DATASETS, Dataset, World, prepare, world_of
-from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
+from services.bench.env import Infra, Machine, Tansu, infra, service_env, service_server, write_results
 from services.bench.loadgen import Connection, json_post
 from services.bench.stats import median, percentile, ratio, table
 from services.tracing.models import QueryParameters
@@ -220,7 +220,7 @@ async def one_run(
         token = AccessTokens(load_keys(settings).jwt, settings.jwt_audience, 3600).issue(
             uuid.uuid4(), ["epidemiologist"]
         )
-        server = Server("tracing", cli_command("serve", "tracing"), env, env_infra.workdir)
+        server = service_server("tracing", env, env_infra.workdir)
         await server.start("/api/tracing/readyz")
         try:
             await agree(server.base_url, token, url, world)

@@ -337,6 +337,11 @@ def cli_command(*args: str) -> list[str]:
     return module_command("services.cli", *args)
 
 
+def service_server(service: str, env: dict[str, str], log_dir: Path) -> Server:
+    """``venuecode serve <service>`` as a server subprocess, named for the service."""
+    return Server(service, cli_command("serve", service), env, log_dir)
+
+
 def write_results(out: Path, name: str, payload: dict[str, Any], plot: Callable[[Path], None]) -> Path:
     """``<out>/<name>-<UTC time>.json`` and ``.png``, with ``<name>-latest.*`` copies beside them."""
     out.mkdir(parents=True, exist_ok=True)

@@ -34,11 +34,10 @@ from services.bench.env import (
     TRACING_MIGRATIONS,
     Infra,
     Machine,
-    Server,
     Tansu,
-    cli_command,
     infra,
     service_env,
+    service_server,
     write_results,
 )
 from services.bench.seed import send
@@ -211,7 +210,7 @@ async def consumer_drain(env_infra: Infra, source: WithRepeats) -> dict[str, Any
         count = source.sent
         async with env_infra.database() as url:
             env = service_env(env_infra, url, tansu.bootstrap, namespace, prefix)
-            server = Server("tracing", cli_command("serve", "tracing"), env, env_infra.workdir)
+            server = service_server("tracing", env, env_infra.workdir)
             launched = time.perf_counter()
             await server.start("/api/tracing/healthz")
             rss: list[float] = []

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from services.bench.env import Infra, Machine, Server, Tansu, cli_command, infra, service_env, write_results
+from services.bench.env import Infra, Machine, Tansu, infra, service_env, service_server, write_results
 from services.bench.loadgen import closed_loop, json_put
 from services.bench.seed import people, send_events, wait_count
 from services.bench.stats import median, percentile, ratio, table
@@ -145,7 +145,7 @@ async def http_updates(env_infra: Infra, args: argparse.Namespace) -> dict[str, 
             authority = AccessTokens(keys.jwt, settings.jwt_audience, 3600).issue(
                 uuid.uuid4(), ["health_authority"]
             )
-            server = Server("status", cli_command("serve", "status"), env, env_infra.workdir)
+            server = service_server("status", env, env_infra.workdir)
             await server.start("/api/status/readyz")
             try:
                 ids = [uuid.uuid4() for _ in range(UPDATED_PEOPLE)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 
 from services.checkin.config import Settings
 from services.checkin.services import Services
@@ -15,9 +15,8 @@ from shared.events import (
     STATUS_TOPIC,
     RegistryEvent,
     StatusEvent,
-    topic,
 )
-from shared.kafka import consumer_options, group_id, settle_one
+from shared.kafka import group_id, subscribe_one
 
 
 def register(
@@ -34,32 +33,21 @@ def register(
     def on_status(event: StatusEvent) -> Awaitable[bool]:
         return services().status.apply(event)
 
-    @router.subscriber(
-        topic(REGISTRY_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, "checkin"),
-        **consumer_options(kafka, sparse=True),
+    subscribe_one(
+        router,
+        kafka,
+        REGISTRY_TOPIC,
+        group_id(kafka, "checkin"),
+        "on_registry_event",
+        adapter=REGISTRY_EVENT_ADAPTER,
+        apply=on_registry,
     )
-    async def on_registry_event(msg: KafkaMessage) -> None:
-        await settle_one(
-            router,
-            kafka,
-            msg,
-            REGISTRY_TOPIC,
-            adapter=REGISTRY_EVENT_ADAPTER,
-            apply=on_registry,
-        )
-
-    @router.subscriber(
-        topic(STATUS_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, "checkin", "status"),
-        **consumer_options(kafka, sparse=True),
+    subscribe_one(
+        router,
+        kafka,
+        STATUS_TOPIC,
+        group_id(kafka, "checkin", "status"),
+        "on_status_event",
+        adapter=STATUS_EVENT_ADAPTER,
+        apply=on_status,
     )
-    async def on_status_event(msg: KafkaMessage) -> None:
-        await settle_one(
-            router,
-            kafka,
-            msg,
-            STATUS_TOPIC,
-            adapter=STATUS_EVENT_ADAPTER,
-            apply=on_status,
-        )

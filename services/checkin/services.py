@@ -37,7 +37,6 @@ class Services:
 
 
 def build_services(runtime: Runtime, settings: Settings) -> Services:
-    assert runtime.pool is not None
     store = Store(runtime.pool)
     memory = Memory(store, settings.readmodel_poll_s)
     cache = CheckinCache(runtime.redis, runtime.redis_prefix)

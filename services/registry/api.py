@@ -29,7 +29,6 @@ from services.registry.models import (
     NewVenue,
     PersonOut,
     PosterOut,
-    RegionNamesOut,
     RegionOut,
     RegionsOut,
     RoleGrantOut,
@@ -39,6 +38,7 @@ from services.registry.models import (
 from services.registry.models_handovers import HandoverOut, HandoversOut, NewHandover
 from services.registry.posters import poster_pdf, qr_png, qr_svg
 from services.registry.services import ServicesDep
+from shared.answers import RegionNamesOut
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.errors import problems
 from shared.regions import regions

@@ -1,5 +1,6 @@
 """The registry app: create_app() builds routes; the lifespan owns every connection and runs the
-periodic jobs."""
+periodic jobs. The registry consumes nothing: its Kafka router is its producer (and its AsyncAPI
+contract)."""
 
 from __future__ import annotations
 
@@ -8,49 +9,33 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from services.registry import api, api_sessions, pages
 from services.registry.config import Settings
-from services.registry.services import build_services, periodic_jobs
+from services.registry.services import Services, build_services, periodic_jobs
 from shared import jobs
-from shared.asyncapi import contract
 from shared.events import REGISTRY_TOPIC
-from shared.kafka import make_router
-from shared.runtime import open_runtime
-from shared.web import service_app
+from shared.runtime import Runtime, service
 
 NAME = "registry"
 MIGRATIONS = Path(__file__).parent / "migrations"
-STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    # The registry consumes nothing; the router is its producer (and its AsyncAPI contract).
-    router = make_router(settings.infra.kafka, NAME)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(
-            app,
-            settings.infra,
-            router=router,
-            schema="registry",
-            migrations=MIGRATIONS,
-            topics=[REGISTRY_TOPIC],
-        ) as runtime:
-            assert runtime.pool is not None
-            services = build_services(runtime, settings, app.state.access_tokens)
-            app.state.services = services
-            async with jobs.running(runtime.pool, periodic_jobs(services, settings)):
-                yield
+    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[Services]:
+        services = build_services(runtime, settings, app.state.access_tokens)
+        async with jobs.running(runtime.pool, periodic_jobs(services, settings)):
+            yield services
 
-    app = service_app(NAME, lifespan)
-    contract(app, router, settings.infra.kafka, NAME, publishes=[REGISTRY_TOPIC])
-    app.include_router(router)
-    app.include_router(api_sessions.router)
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    app.mount("/registry/static", StaticFiles(directory=STATIC), name="registry-static")
-    return app
+    return service(
+        NAME,
+        lifespan,
+        topics=[REGISTRY_TOPIC],
+        infra=settings.infra,
+        package=MIGRATIONS.parent,
+        publishes=[REGISTRY_TOPIC],
+        routers=[api_sessions.router, api.router, pages.router],
+    )

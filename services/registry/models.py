@@ -11,8 +11,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.answers import RegionNamesOut, VenuePlaceOut
 from shared.events import IdKind, StaffRole
-from shared.regions import RegionNames, regions
+from shared.regions import regions
 from shared.web import Instant
 
 
@@ -243,23 +244,6 @@ class SignedOutEverywhere(BaseModel):
     revoked_sessions: int = Field(description="sign-ins (devices) that were still live")
 
 
-class RegionNamesOut(BaseModel):
-    """A venue's region by level, as GB/T 2260 names them (``city`` is 市辖区 in Beijing)."""
-
-    province: str
-    city: str | None
-    district: str | None
-
-    @classmethod
-    def of(cls, names: RegionNames) -> RegionNamesOut:
-        return cls(province=names.province, city=names.city, district=names.district)
-
-    @classmethod
-    def of_code(cls, region_code: str) -> RegionNamesOut | None:
-        names = regions().names(region_code)
-        return None if names is None else cls.of(names)
-
-
 class RegionOut(BaseModel):
     code: str
     name: str
@@ -272,14 +256,7 @@ class RegionsOut(BaseModel):
     regions: list[RegionOut]
 
 
-class VenueOut(BaseModel):
-    venue_id: UUID
-    region_code: str
-    # Added by issue 16: the region's names by level (null for a code not in the table).
-    region_names: RegionNamesOut | None
-    name: str
-    address: str | None
-    category: str
+class VenueOut(VenuePlaceOut):
     declaration_code: str
     poster_version: int
 

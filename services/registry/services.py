@@ -54,7 +54,6 @@ class Services:
 
 
 def build_services(runtime: Runtime, settings: Settings, tokens: AccessTokens) -> Services:
-    assert runtime.pool is not None  # the registry always opens its database
     store = Store(runtime.pool)
     registry_events = Publisher(runtime.router, settings.infra.kafka, REGISTRY_TOPIC)
     outbox = Outbox("registry", store.outbox, [registry_events])

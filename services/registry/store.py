@@ -3,9 +3,7 @@
 The statements are split by topic into classes of one shape, each built on the pool (each
 statement alone) or on the connection of a unit of work: ``store.people`` (store_people.py),
 ``store.venues`` (store_venues.py), ``store.family`` (store_family.py), ``store.rekey`` (store_rekey.py),
-``store.assisted`` (store_assisted.py), ``store.sessions`` (store_sessions.py), and
-``store.outbox``, the ``registry.outbox`` table of
-
+``store.assisted`` (store_assisted.py), ``store.sessions`` (store_sessions.py),
 ``store.handovers`` (store_handovers.py), and ``store.outbox``, the ``registry.outbox`` table of
 ``shared.outbox``. A write that spans statements runs in
 ``async with store.unit() as unit:``, whose ``unit.people``, ``unit.venues``, ... share one
@@ -15,8 +13,8 @@ transaction. Unique-constraint violations never leave a store module: they becom
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 from pydantic import BaseModel
@@ -30,7 +28,7 @@ from services.registry.store_rekey import RekeyStore
 from services.registry.store_sessions import SessionStore
 from services.registry.store_venues import VenueStore
 from shared import outbox
-from shared.db import Conn
+from shared.db import Conn, transaction
 from shared.outbox import OutboxTable
 
 SCHEMA = "registry"
@@ -46,7 +44,6 @@ class Topics:
         self.rekey = RekeyStore(db)
         self.assisted = AssistedStore(db)
         self.sessions = SessionStore(db)
-
         self.handovers = HandoverStore(db)
 
 
@@ -72,7 +69,5 @@ class Store(Topics):
         self._pool = pool
         self.outbox = OutboxTable(pool, SCHEMA)
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield Unit(conn)
+    def unit(self) -> AbstractAsyncContextManager[Unit]:
+        return transaction(self._pool, Unit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 
 from services.status.config import Settings
 from services.status.errors import BadStatusCommand
@@ -16,11 +16,11 @@ from shared.events import (
     REGISTRY_TOPIC,
     STATUS_COMMANDS_TOPIC,
     Event,
+    RegistryEvent,
     StatusRevert,
     StatusSet,
-    topic,
 )
-from shared.kafka import consumer_options, group_id, settle_one
+from shared.kafka import group_id, subscribe_one
 
 # Errors that will fail the same way on every retry: the message is parked. Every other
 # failure is retried, Redis and unexpected ones included: a colour change is never parked
@@ -36,31 +36,8 @@ def register(router: KafkaRouter, settings: Settings, services: Callable[[], Ser
     """Attach this service's subscribers; ``services`` gives them once the lifespan built them."""
     kafka = settings.infra.kafka
 
-    @router.subscriber(
-        topic(REGISTRY_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, "status"),
-        **consumer_options(kafka, sparse=True),
-    )
-    async def on_registry_event(msg: KafkaMessage) -> None:
-        await settle_one(
-            router,
-            kafka,
-            msg,
-            REGISTRY_TOPIC,
-            adapter=REGISTRY_EVENT_ADAPTER,
-            apply=services().status.apply_registry_event,
-            parks=poison,
-        )
-
-    @router.subscriber(
-        topic(STATUS_COMMANDS_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, "status", "commands"),
-        **consumer_options(kafka, sparse=True),
-    )
-    async def on_status_command(msg: KafkaMessage) -> None:
-        await settle_one(
-            router, kafka, msg, STATUS_COMMANDS_TOPIC, adapter=EVENT_ADAPTER, apply=command, parks=poison
-        )
+    async def registry_event(event: RegistryEvent) -> None:
+        await services().status.apply_registry_event(event)
 
     async def command(event: Event) -> None:
         # Other events on the topic are not ours to act on.
@@ -68,3 +45,24 @@ def register(router: KafkaRouter, settings: Settings, services: Callable[[], Ser
             await services().status.apply_command(event)
         elif isinstance(event, StatusRevert):
             await services().status.apply_revert(event)
+
+    subscribe_one(
+        router,
+        kafka,
+        REGISTRY_TOPIC,
+        group_id(kafka, "status"),
+        "on_registry_event",
+        adapter=REGISTRY_EVENT_ADAPTER,
+        apply=registry_event,
+        parks=poison,
+    )
+    subscribe_one(
+        router,
+        kafka,
+        STATUS_COMMANDS_TOPIC,
+        group_id(kafka, "status", "commands"),
+        "on_status_command",
+        adapter=EVENT_ADAPTER,
+        apply=command,
+        parks=poison,
+    )

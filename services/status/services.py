@@ -39,7 +39,6 @@ class Services:
 
 
 def build_services(runtime: Runtime, settings: Settings, clock: Clock) -> Services:
-    assert runtime.pool is not None
     store = Store(runtime.pool)
     status_events = Publisher(runtime.router, settings.infra.kafka, STATUS_TOPIC)
     outbox = Outbox(
@@ -79,7 +78,7 @@ def periodic_jobs(services: Services, settings: Settings) -> list[Job]:
     ]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:  # async: no thread hop (shared/auth.py)
     found: Services = request.app.state.services
     return found
 

@@ -8,7 +8,7 @@ write that spans statements runs in a unit of work (``store_unit.Unit``), one tr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -16,7 +16,7 @@ import asyncpg
 
 from services.status.models import Dependent, HistoryRow, Person, Source, StatusRecord
 from services.status.store_unit import SCHEMA, STATUS_COLUMNS, Unit, person_of, status_of
-from shared.db import claim_event
+from shared.db import claim_event, transaction
 from shared.outbox import OutboxTable
 
 # Failures of a statement that a retry cannot change (a value the schema refuses): what the
@@ -31,11 +31,9 @@ class Store:
         self._pool = pool
         self.outbox = OutboxTable(pool, SCHEMA)
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
+    def unit(self) -> AbstractAsyncContextManager[Unit]:
         """One transaction: every write of the block commits together, or none does."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield Unit(conn)
+        return transaction(self._pool, Unit)
 
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[Unit | None]:

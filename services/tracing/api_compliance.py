@@ -13,8 +13,9 @@ from services.tracing.compliance import (
     PAGE_MIN,
     CompliancePage,
 )
-from services.tracing.models import ComplianceOut, LaggingVenueOut, RegionNamesOut
+from services.tracing.models import ComplianceOut, LaggingVenueOut
 from services.tracing.services import ServicesDep
+from shared.answers import RegionNamesOut
 from shared.auth import Principal, current_principal
 from shared.errors import Forbidden, problems
 from shared.regions import regions
@@ -46,9 +47,7 @@ def compliance_body(page: CompliancePage) -> ComplianceOut:
             LaggingVenueOut(
                 venue_id=item.venue.venue_id,
                 region_code=item.venue.region_code,
-                region_names=None
-                if names is None
-                else RegionNamesOut(province=names.province, city=names.city, district=names.district),
+                region_names=None if names is None else RegionNamesOut.of(names),
                 name=item.venue.name,
                 address=item.venue.address,
                 category=item.venue.category,

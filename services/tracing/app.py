@@ -8,70 +8,53 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from services.tracing import api, api_alerts, api_compliance, api_outbreaks, handlers, pages
 from services.tracing.config import Settings
-from services.tracing.services import build_services
-from services.tracing.store import SCHEMA, SESSION_SETTINGS
+from services.tracing.services import Services, build_services
+from services.tracing.store import SESSION_SETTINGS
 from shared import jobs
-from shared.asyncapi import contract
 from shared.events import CHECKINS_TOPIC, REGISTRY_TOPIC, STATUS_COMMANDS_TOPIC, dlq
-from shared.kafka import make_router
-from shared.runtime import open_runtime
-from shared.web import service_app
+from shared.runtime import Runtime, service
 
 NAME = "tracing"
 MIGRATIONS = Path(__file__).parent / "migrations"
-STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    router = make_router(settings.infra.kafka, NAME)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(
-            app,
-            settings.infra,
-            router=router,
-            schema=SCHEMA,
-            migrations=MIGRATIONS,
-            session_settings=SESSION_SETTINGS,
-            topics=[
-                CHECKINS_TOPIC,
-                REGISTRY_TOPIC,
-                STATUS_COMMANDS_TOPIC,
-                dlq(CHECKINS_TOPIC),
-                dlq(REGISTRY_TOPIC),
-            ],
-        ) as runtime:
-            assert runtime.pool is not None
-            services = await build_services(runtime, settings)
-            # Today's partitions must exist before this replica ingests: its first round waits
-            # for the lock (another replica may be making them) instead of skipping.
-            await jobs.run_round(runtime.pool, services.upkeep, wait=True)
-            app.state.services = services
-            # What startup built lives as long as the worker. Frozen, it is no longer walked by
-            # the collections that ingestion triggers (each batch makes ~10 objects an event):
-            # decoding went from ~7.5 to ~5 µs an event in a profile of the consumer path.
-            # Thawed on the way out, so a test process that starts many apps frees their garbage.
-            gc.freeze()
-            try:
-                async with jobs.running(runtime.pool, [services.upkeep]):
-                    yield
-            finally:
-                gc.unfreeze()
+    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[Services]:
+        services = await build_services(runtime, settings)
+        # Today's partitions must exist before this replica ingests: its first round waits
+        # for the lock (another replica may be making them) instead of skipping.
+        await jobs.run_round(runtime.pool, services.upkeep, wait=True)
+        # What startup built lives as long as the worker. Frozen, it is no longer walked by
+        # the collections that ingestion triggers (each batch makes ~10 objects an event):
+        # decoding went from ~7.5 to ~5 µs an event in a profile of the consumer path.
+        # Thawed on the way out, so a test process that starts many apps frees their garbage.
+        gc.freeze()
+        try:
+            async with jobs.running(runtime.pool, [services.upkeep]):
+                yield services
+        finally:
+            gc.unfreeze()
 
-    app = service_app(NAME, lifespan)
-    contract(app, router, settings.infra.kafka, NAME, publishes=[STATUS_COMMANDS_TOPIC])
-    handlers.register(router, settings, lambda: app.state.services)
-    app.include_router(router)
-    app.include_router(api.router)
-    app.include_router(api_outbreaks.router)
-    app.include_router(api_alerts.router)
-    app.include_router(api_compliance.router)
-    app.include_router(pages.router)
-    app.mount("/tracing/static", StaticFiles(directory=STATIC), name="tracing-static")
-    return app
+    return service(
+        NAME,
+        lifespan,
+        topics=[
+            CHECKINS_TOPIC,
+            REGISTRY_TOPIC,
+            STATUS_COMMANDS_TOPIC,
+            dlq(CHECKINS_TOPIC),
+            dlq(REGISTRY_TOPIC),
+        ],
+        infra=settings.infra,
+        package=MIGRATIONS.parent,
+        publishes=[STATUS_COMMANDS_TOPIC],
+        routers=[api.router, api_outbreaks.router, api_alerts.router, api_compliance.router, pages.router],
+        subscribers=lambda router, services: handlers.register(router, settings, services),
+        session_settings=SESSION_SETTINGS,
+    )

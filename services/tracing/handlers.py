@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 
 from services.tracing.config import Settings
 from services.tracing.pipeline import NAME, one_message_for_the_batch, raw_bodies
 from services.tracing.services import Services
-from shared.events import CHECKINS_TOPIC, REGISTRY_EVENT_ADAPTER, REGISTRY_TOPIC, topic
-from shared.kafka import consumer_options, group_id, settle_one
+from shared.events import CHECKINS_TOPIC, REGISTRY_EVENT_ADAPTER, REGISTRY_TOPIC, RegistryEvent, topic
+from shared.kafka import consumer_options, group_id, subscribe_one
 
 
 def register(router: KafkaRouter, settings: Settings, services: Callable[[], Services]) -> None:
@@ -30,13 +30,17 @@ def register(router: KafkaRouter, settings: Settings, services: Callable[[], Ser
     async def on_checkins(msg: KafkaMessage) -> None:
         await services().pipeline.take(msg.raw_message, msg.consumer)
 
-    @router.subscriber(
-        topic(REGISTRY_TOPIC, kafka.namespace),
-        group_id=group_id(kafka, NAME, "registry"),
-        # Occasional events: polled every 100 ms, so the idle subscriber takes little from ingestion.
-        **consumer_options(kafka, sparse=True),
+    def project(event: RegistryEvent) -> Awaitable[bool]:
+        return services().registry.apply(event)
+
+    # Occasional events: polled every 100 ms, so the idle subscriber takes little from ingestion.
+    # A failure (Postgres away) is redelivered by settle_one, never acknowledged past.
+    subscribe_one(
+        router,
+        kafka,
+        REGISTRY_TOPIC,
+        group_id(kafka, NAME, "registry"),
+        "on_registry",
+        adapter=REGISTRY_EVENT_ADAPTER,
+        apply=project,
     )
-    async def on_registry(msg: KafkaMessage) -> None:
-        # A failure (Postgres away) is redelivered by settle_one, never acknowledged past.
-        apply = services().registry.apply
-        await settle_one(router, kafka, msg, REGISTRY_TOPIC, adapter=REGISTRY_EVENT_ADAPTER, apply=apply)

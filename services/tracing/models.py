@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.answers import VenuePlaceOut
 from shared.events import Colour, IdKind
 from shared.web import Instant
 
@@ -286,19 +287,7 @@ class ComplianceRow(Row):
     last_checkin_at: datetime | None
 
 
-class RegionNamesOut(BaseModel):
-    province: str
-    city: str | None
-    district: str | None
-
-
-class LaggingVenueOut(BaseModel):
-    venue_id: UUID
-    region_code: str
-    region_names: RegionNamesOut | None
-    name: str
-    address: str | None
-    category: str
+class LaggingVenueOut(VenuePlaceOut):
     last_checkin_at: datetime | None
     poster_version: int
     printed_version: int

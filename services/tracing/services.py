@@ -56,7 +56,6 @@ def upkeep_job(tracing: TracingService, ingest: Ingest, settings: Settings) -> J
 
 
 async def build_services(runtime: Runtime, settings: Settings) -> Services:
-    assert runtime.pool is not None
     store = Store(runtime.pool)
     await store.open_for_citus(settings.infra.postgres)
     retention = Retention(settings.retention_days)

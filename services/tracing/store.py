@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -26,7 +26,7 @@ from services.tracing.store_checkins import CheckinStore
 from services.tracing.store_compliance import ComplianceStore
 from services.tracing.store_contacts import ContactStore
 from services.tracing.store_outbreaks import OutbreakStore
-from shared.db import claim_event
+from shared.db import claim_event, transaction
 from shared.settings import PostgresSettings
 
 SCHEMA = "tracing"
@@ -223,11 +223,9 @@ class Store(Topics):
         super().__init__(Connections(pool))
         self._pool = pool
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
+    def unit(self) -> AbstractAsyncContextManager[Unit]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield Unit(Connections(held=conn))
+        return transaction(self._pool, lambda conn: Unit(Connections(held=conn)))
 
     @asynccontextmanager
     async def event(self, event_id: UUID) -> AsyncIterator[Unit | None]:

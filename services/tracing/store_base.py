@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-# A pool's connection (asyncpg-stubs make the proxy generic; at run time it is not).
-Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+from shared import db
+
+# A connection as every store holds it: its own, or the pool's (one shape for every service).
+Conn = db.Conn
 
 # A visit never lasts longer than this (API.md: "12 hours at most"), so a scan
 # for visits alive at time t starts at t - 12 h; it bounds every partition scan.
