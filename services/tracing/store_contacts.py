@@ -30,9 +30,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from services.tracing.models import CaseVisit, Contact, ContactQueryResult, QueryParameters
+from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
 from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, dwell_minutes, visit_end
 
 
@@ -147,21 +148,28 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
 
 
-_QUERY_CONTACT_COLUMNS = (
-    "query_id",
-    "person_id",
-    "venue_id",
-    "contact_checked_in_at",
-    "case_checked_in_at",
-    "overlap_minutes",
-    "depth",
-    "via_person_id",
+# A query, its contacts (one array a column) and its audit record, in one statement: the
+# contacts' rows reference the query's, which the same statement inserts (the foreign key is
+# checked at its end). Local tables on Citus too (only tracing.checkins is distributed).
+_SAVE_QUERY = """
+WITH saved AS (
+    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
+                                         min_overlap_minutes, depth, case_visits, contact_count, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+), found AS (
+    INSERT INTO tracing.query_contacts (query_id, person_id, venue_id, contact_checked_in_at,
+                                        case_checked_in_at, overlap_minutes, depth, via_person_id)
+    SELECT $1, f.* FROM unnest($12::uuid[], $13::uuid[], $14::timestamptz[], $15::timestamptz[],
+                               $16::float8[], $17::int[], $18::uuid[]) AS f
 )
+INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)
+VALUES ($2, $19, $1, $3, $10, $20::jsonb)
+"""
 
 
-# Rows become Contacts without validation (``model_construct``): the columns are typed
-# by Postgres (uuid, timestamptz, float8) exactly as the fields are, and a skewed depth-2 answer
-# has thousands of them (validating each cost ~X us).
+# Rows become Contacts by position (the statements' columns in the dataclass's field order, then
+# depth and whom they met): the columns are typed by Postgres (uuid, timestamptz, float8) as the
+# fields are, and a skewed depth-2 answer has thousands of them.
 class ContactStore:
     """Contact queries: the statements that find contacts, and the queries kept with their answers."""
 
@@ -181,7 +189,8 @@ class ContactStore:
             rows = await conn.fetch(
                 _DEPTH_1, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff, q.min_overlap_minutes
             )
-        return [Contact.model_construct(**row, depth=1, via_person_id=q.person_id) for row in rows]
+        case = q.person_id
+        return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 1, case, r[6]) for r in rows]
 
     async def contacts_depth_2(
         self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
@@ -202,17 +211,17 @@ class ContactStore:
                 q.min_overlap_minutes,
                 [q.person_id, *(c.person_id for c in first)],
             )
-        return [Contact.model_construct(**row, depth=2) for row in rows]
+        return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 2, r[6]) for r in rows]
 
-    async def save_query(self, result: ContactQueryResult) -> None:
-        """Store a query and its contacts (two statements: in a unit of work)."""
+    async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
+        """Store a query with its contacts and its audit record (``contact_query``, by whoever
+        asked, counting the contacts): one statement, so one round trip and atomic without a
+        transaction of statements (a BEGIN, an INSERT, a COPY, an INSERT and a COMMIT before)."""
         p = result.parameters
-        visits = [v.model_dump(mode="json") for v in result.case_visits]
+        found = result.contacts
         async with self._db() as conn:
             await conn.execute(
-                "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at,"
-                " dwell_minutes, min_overlap_minutes, depth, case_visits, contact_count, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)",
+                _SAVE_QUERY,
                 result.query_id,
                 result.requested_by,
                 p.person_id,
@@ -221,27 +230,18 @@ class ContactStore:
                 p.dwell_minutes,
                 p.min_overlap_minutes,
                 p.depth,
-                json.dumps(visits),
-                len(result.contacts),
+                json.dumps([v.model_dump(mode="json") for v in result.case_visits]),
+                len(found),
                 result.created_at,
-            )
-            await conn.copy_records_to_table(
-                "query_contacts",
-                schema_name="tracing",
-                columns=_QUERY_CONTACT_COLUMNS,
-                records=[
-                    (
-                        result.query_id,
-                        c.person_id,
-                        c.venue_id,
-                        c.contact_checked_in_at,
-                        c.case_checked_in_at,
-                        c.overlap_minutes,
-                        c.depth,
-                        c.via_person_id,
-                    )
-                    for c in result.contacts
-                ],
+                [c.person_id for c in found],
+                [c.venue_id for c in found],
+                [c.contact_checked_in_at for c in found],
+                [c.case_checked_in_at for c in found],
+                [c.overlap_minutes for c in found],
+                [c.depth for c in found],
+                [c.via_person_id for c in found],
+                AuditAction.CONTACT_QUERY.value,
+                json.dumps(audit_detail),
             )
 
     async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
