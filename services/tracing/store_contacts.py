@@ -14,6 +14,9 @@ of each visit reaches back that far, not the 12 h maximum (a shop's 20 minutes s
 station's 12 hours of check-ins before), and the other side's end reuses the visit's dwell
 instead of joining the venue again per candidate row. Same rows, same answers.
 
+A contact's venue is the visit's (the join is on venue_id), so its name comes with the visit:
+a depth-2 answer of 6,200 contacts looked each one's venue up again (~22 k buffers of ~37 k).
+
 The visits are MATERIALIZED CTEs on purpose: inlined, each visit's start and end were
 expressions over three relations (seed, check-in, venue), and the planner kept them out of
 the venue-index condition, so every visit read its venue's whole 21 days and filtered them
@@ -72,7 +75,7 @@ _SELECT_CASE_VISITS = f"""
 _DEPTH_1 = f"""
 WITH case_visits AS MATERIALIZED ({_SELECT_CASE_VISITS}),
 pairs AS (
-    SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
+    SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
            LEAST(cv.ends_at, {_contact_end("o", "cv")})
              - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
@@ -93,10 +96,9 @@ qualifying AS (
     WHERE p.overlap >= make_interval(mins => $6)
 )
 SELECT DISTINCT ON (q.person_id)
-       q.person_id, q.venue_id, vq.name AS venue_name, q.contact_checked_in_at, q.case_checked_in_at,
+       q.person_id, q.venue_id, q.venue_name, q.contact_checked_in_at, q.case_checked_in_at,
        extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes, q.met_at
 FROM qualifying AS q
-LEFT JOIN tracing.venues AS vq ON vq.venue_id = q.venue_id
 ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at
 """
 
@@ -109,7 +111,7 @@ WITH seeds AS (
     SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS s(person_id, met_at)
 ),
 seed_visits AS (
-    SELECT s.person_id AS seed_id, c.venue_id, c.checked_in_at AS seed_checked_in_at,
+    SELECT s.person_id AS seed_id, c.venue_id, vc.name AS venue_name, c.checked_in_at AS seed_checked_in_at,
            GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$5")} AS ends_at,
            {dwell_minutes("vc", "$5")} AS dwell
     FROM seeds AS s
@@ -125,7 +127,7 @@ live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
 pairs AS (
-    SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
+    SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
            l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
            LEAST(l.ends_at, {_contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
     FROM live AS l
@@ -139,10 +141,9 @@ pairs AS (
     WHERE o.person_id <> ALL($8::uuid[])
 )
 SELECT DISTINCT ON (p.person_id)
-       p.person_id, p.venue_id, vp.name AS venue_name, p.contact_checked_in_at, p.case_checked_in_at,
+       p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
        extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
 FROM pairs AS p
-LEFT JOIN tracing.venues AS vp ON vp.venue_id = p.venue_id
 WHERE p.overlap >= make_interval(mins => $7)
 ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
