@@ -37,7 +37,7 @@ from typing import Any
 from uuid import UUID
 
 from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
-from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, dwell_minutes, visit_end
+from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
 
 
 def _contact_end(alias: str, visit: str) -> str:
@@ -150,8 +150,8 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 
 
 # A query, its contacts (one array a column) and its audit record, in one statement: the
-# contacts' rows reference the query's, which the same statement inserts (the foreign key is
-# checked at its end). Local tables on Citus too (only tracing.checkins is distributed).
+# contacts' rows carry the query's id (no foreign key: migration 0010). Local tables on Citus
+# too (only tracing.checkins is distributed).
 _SAVE_QUERY = """
 WITH saved AS (
     INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
@@ -165,6 +165,17 @@ WITH saved AS (
 )
 INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)
 VALUES ($2, $19, $1, $3, $10, $20::jsonb)
+"""
+
+
+# Old queries and, in the same statement, their contacts; the count is of queries.
+_DELETE_QUERIES = """
+WITH gone AS (
+    DELETE FROM tracing.contact_queries WHERE created_at < $1 RETURNING query_id
+), contacts AS (
+    DELETE FROM tracing.query_contacts AS q USING gone WHERE q.query_id = gone.query_id
+)
+SELECT count(*) FROM gone
 """
 
 
@@ -274,7 +285,7 @@ class ContactStore:
         )
 
     async def delete_queries_before(self, cutoff: datetime) -> int:
+        """Queries older than ``cutoff`` and their contacts (no foreign key cascades: migration 0010)."""
         async with self._db() as conn:
-            return affected(
-                await conn.execute("DELETE FROM tracing.contact_queries WHERE created_at < $1", cutoff)
-            )
+            gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
+        return int(gone)
