@@ -133,16 +133,8 @@ class TracingService:
             contacts=sorted(first, key=_rank) + sorted(second, key=_rank),
             created_at=self._retention.now(),
         )
-        async with self._store.unit() as unit:
-            await unit.contacts.save_query(result)
-            await unit.audit.write(
-                actor,
-                AuditAction.CONTACT_QUERY,
-                len(result.contacts),
-                query_id=result.query_id,
-                subject_id=params.person_id,
-                detail={"depth": params.depth, "case_visits": len(visits)},
-            )
+        # Saved and audited in one statement (the store's): both or neither.
+        await contacts.save_query(result, {"depth": params.depth, "case_visits": len(visits)})
         return result
 
     async def stored_query(self, query_id: UUID) -> ContactQueryResult:
@@ -212,5 +204,6 @@ class TracingService:
         return await self._store.audit.entries(start, end)
 
 
-def _rank(contact: Contact) -> tuple[float, str]:
-    return (-contact.overlap_minutes, str(contact.person_id))
+def _rank(contact: Contact) -> tuple[float, int]:
+    # The id's integer orders as its text does (fixed-width lower-case hex), without the text.
+    return (-contact.overlap_minutes, contact.person_id.int)

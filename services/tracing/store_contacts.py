@@ -14,6 +14,9 @@ of each visit reaches back that far, not the 12 h maximum (a shop's 20 minutes s
 station's 12 hours of check-ins before), and the other side's end reuses the visit's dwell
 instead of joining the venue again per candidate row. Same rows, same answers.
 
+A contact's venue is the visit's (the join is on venue_id), so its name comes with the visit:
+a depth-2 answer of 6,200 contacts looked each one's venue up again (~22 k buffers of ~37 k).
+
 The visits are MATERIALIZED CTEs on purpose: inlined, each visit's start and end were
 expressions over three relations (seed, check-in, venue), and the planner kept them out of
 the venue-index condition, so every visit read its venue's whole 21 days and filtered them
@@ -30,10 +33,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from services.tracing.models import CaseVisit, Contact, ContactQueryResult, QueryParameters
-from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, affected, dwell_minutes, visit_end
+from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
+from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
 
 
 def _contact_end(alias: str, visit: str) -> str:
@@ -71,7 +75,7 @@ _SELECT_CASE_VISITS = f"""
 _DEPTH_1 = f"""
 WITH case_visits AS MATERIALIZED ({_SELECT_CASE_VISITS}),
 pairs AS (
-    SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
+    SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
            LEAST(cv.ends_at, {_contact_end("o", "cv")})
              - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
@@ -92,10 +96,9 @@ qualifying AS (
     WHERE p.overlap >= make_interval(mins => $6)
 )
 SELECT DISTINCT ON (q.person_id)
-       q.person_id, q.venue_id, vq.name AS venue_name, q.contact_checked_in_at, q.case_checked_in_at,
+       q.person_id, q.venue_id, q.venue_name, q.contact_checked_in_at, q.case_checked_in_at,
        extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes, q.met_at
 FROM qualifying AS q
-LEFT JOIN tracing.venues AS vq ON vq.venue_id = q.venue_id
 ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at
 """
 
@@ -108,7 +111,7 @@ WITH seeds AS (
     SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS s(person_id, met_at)
 ),
 seed_visits AS (
-    SELECT s.person_id AS seed_id, c.venue_id, c.checked_in_at AS seed_checked_in_at,
+    SELECT s.person_id AS seed_id, c.venue_id, vc.name AS venue_name, c.checked_in_at AS seed_checked_in_at,
            GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$5")} AS ends_at,
            {dwell_minutes("vc", "$5")} AS dwell
     FROM seeds AS s
@@ -124,7 +127,7 @@ live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
 pairs AS (
-    SELECT o.person_id, o.venue_id, o.checked_in_at AS contact_checked_in_at,
+    SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
            l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
            LEAST(l.ends_at, {_contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
     FROM live AS l
@@ -138,30 +141,47 @@ pairs AS (
     WHERE o.person_id <> ALL($8::uuid[])
 )
 SELECT DISTINCT ON (p.person_id)
-       p.person_id, p.venue_id, vp.name AS venue_name, p.contact_checked_in_at, p.case_checked_in_at,
+       p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
        extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
 FROM pairs AS p
-LEFT JOIN tracing.venues AS vp ON vp.venue_id = p.venue_id
 WHERE p.overlap >= make_interval(mins => $7)
 ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
 
 
-_QUERY_CONTACT_COLUMNS = (
-    "query_id",
-    "person_id",
-    "venue_id",
-    "contact_checked_in_at",
-    "case_checked_in_at",
-    "overlap_minutes",
-    "depth",
-    "via_person_id",
+# A query, its contacts (one array a column) and its audit record, in one statement: the
+# contacts' rows carry the query's id (no foreign key: migration 0010). Local tables on Citus
+# too (only tracing.checkins is distributed).
+_SAVE_QUERY = """
+WITH saved AS (
+    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
+                                         min_overlap_minutes, depth, case_visits, contact_count, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+), found AS (
+    INSERT INTO tracing.query_contacts (query_id, person_id, venue_id, contact_checked_in_at,
+                                        case_checked_in_at, overlap_minutes, depth, via_person_id)
+    SELECT $1, f.* FROM unnest($12::uuid[], $13::uuid[], $14::timestamptz[], $15::timestamptz[],
+                               $16::float8[], $17::int[], $18::uuid[]) AS f
 )
+INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)
+VALUES ($2, $19, $1, $3, $10, $20::jsonb)
+"""
 
 
-# Rows become Contacts without validation (``model_construct``): the columns are typed
-# by Postgres (uuid, timestamptz, float8) exactly as the fields are, and a skewed depth-2 answer
-# has thousands of them (validating each cost ~X us).
+# Old queries and, in the same statement, their contacts; the count is of queries.
+_DELETE_QUERIES = """
+WITH gone AS (
+    DELETE FROM tracing.contact_queries WHERE created_at < $1 RETURNING query_id
+), contacts AS (
+    DELETE FROM tracing.query_contacts AS q USING gone WHERE q.query_id = gone.query_id
+)
+SELECT count(*) FROM gone
+"""
+
+
+# Rows become Contacts by position (the statements' columns in the dataclass's field order, then
+# depth and whom they met): the columns are typed by Postgres (uuid, timestamptz, float8) as the
+# fields are, and a skewed depth-2 answer has thousands of them.
 class ContactStore:
     """Contact queries: the statements that find contacts, and the queries kept with their answers."""
 
@@ -181,7 +201,8 @@ class ContactStore:
             rows = await conn.fetch(
                 _DEPTH_1, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff, q.min_overlap_minutes
             )
-        return [Contact.model_construct(**row, depth=1, via_person_id=q.person_id) for row in rows]
+        case = q.person_id
+        return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 1, case, r[6]) for r in rows]
 
     async def contacts_depth_2(
         self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
@@ -202,17 +223,17 @@ class ContactStore:
                 q.min_overlap_minutes,
                 [q.person_id, *(c.person_id for c in first)],
             )
-        return [Contact.model_construct(**row, depth=2) for row in rows]
+        return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 2, r[6]) for r in rows]
 
-    async def save_query(self, result: ContactQueryResult) -> None:
-        """Store a query and its contacts (two statements: in a unit of work)."""
+    async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
+        """Store a query with its contacts and its audit record (``contact_query``, by whoever
+        asked, counting the contacts): one statement, so one round trip and atomic without a
+        transaction of statements (a BEGIN, an INSERT, a COPY, an INSERT and a COMMIT before)."""
         p = result.parameters
-        visits = [v.model_dump(mode="json") for v in result.case_visits]
+        found = result.contacts
         async with self._db() as conn:
             await conn.execute(
-                "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at,"
-                " dwell_minutes, min_overlap_minutes, depth, case_visits, contact_count, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)",
+                _SAVE_QUERY,
                 result.query_id,
                 result.requested_by,
                 p.person_id,
@@ -221,27 +242,18 @@ class ContactStore:
                 p.dwell_minutes,
                 p.min_overlap_minutes,
                 p.depth,
-                json.dumps(visits),
-                len(result.contacts),
+                json.dumps([v.model_dump(mode="json") for v in result.case_visits]),
+                len(found),
                 result.created_at,
-            )
-            await conn.copy_records_to_table(
-                "query_contacts",
-                schema_name="tracing",
-                columns=_QUERY_CONTACT_COLUMNS,
-                records=[
-                    (
-                        result.query_id,
-                        c.person_id,
-                        c.venue_id,
-                        c.contact_checked_in_at,
-                        c.case_checked_in_at,
-                        c.overlap_minutes,
-                        c.depth,
-                        c.via_person_id,
-                    )
-                    for c in result.contacts
-                ],
+                [c.person_id for c in found],
+                [c.venue_id for c in found],
+                [c.contact_checked_in_at for c in found],
+                [c.case_checked_in_at for c in found],
+                [c.overlap_minutes for c in found],
+                [c.depth for c in found],
+                [c.via_person_id for c in found],
+                AuditAction.CONTACT_QUERY.value,
+                json.dumps(audit_detail),
             )
 
     async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
@@ -273,7 +285,7 @@ class ContactStore:
         )
 
     async def delete_queries_before(self, cutoff: datetime) -> int:
+        """Queries older than ``cutoff`` and their contacts (no foreign key cascades: migration 0010)."""
         async with self._db() as conn:
-            return affected(
-                await conn.execute("DELETE FROM tracing.contact_queries WHERE created_at < $1", cutoff)
-            )
+            gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
+        return int(gone)

@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from services.tracing.models import (
+    AuditAction,
     CheckinRow,
     CheckoutRow,
     Contact,
@@ -223,8 +224,18 @@ class FakeContacts:
     ) -> list[Contact]:
         return list(self._s.depth_2.get(q.person_id, []))
 
-    async def save_query(self, result: ContactQueryResult) -> None:
+    async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
         self._s.queries[result.query_id] = result
+        self._s.audit.append(
+            Audited(
+                result.requested_by,
+                AuditAction.CONTACT_QUERY,
+                len(result.contacts),
+                result.query_id,
+                result.parameters.person_id,
+                audit_detail,
+            )
+        )
 
     async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
         return self._s.queries.get(query_id)
