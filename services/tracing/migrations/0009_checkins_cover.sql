@@ -7,5 +7,12 @@
 -- day partitions). Same key, same uniqueness (INCLUDE columns are not part of it), no second
 -- B-tree for inserts to maintain; a check-out now changes an indexed column, so its UPDATE is
 -- no longer HOT. On Citus the ALTER runs on every shard (the key still holds venue_id).
-ALTER TABLE tracing.checkins DROP CONSTRAINT checkins_pkey;
-ALTER TABLE tracing.checkins ADD PRIMARY KEY (venue_id, checked_in_at, checkin_id) INCLUDE (person_id, checked_out_at);
+-- Through EXECUTE, one statement at a time: Citus sends a distributed table's ALTER to the
+-- workers as the text of the query it came in, and a migration file is several statements.
+DO $$
+BEGIN
+    EXECUTE 'ALTER TABLE tracing.checkins DROP CONSTRAINT checkins_pkey';
+    EXECUTE 'ALTER TABLE tracing.checkins ADD PRIMARY KEY (venue_id, checked_in_at, checkin_id)'
+        ' INCLUDE (person_id, checked_out_at)';
+END
+$$;
