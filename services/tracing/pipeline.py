@@ -150,20 +150,18 @@ class CheckinPipeline:
         checkins: list[CheckinRow] = []
         checkouts: list[CheckoutRow] = []
         try:
-            for index, record in enumerate(records):
-                if index and not index % DECODE_SLICE:
+            for start in range(0, len(records), DECODE_SLICE):
+                if start:
                     # The batch being written moves on meanwhile (its COPY fed).
                     await asyncio.sleep(0)
-                try:
-                    row = decode_row(record.value or b"")
-                except ValidationError as exc:
-                    await self._parking.park(record.value or b"", exc, record.key)
-                    EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "dead_lettered").inc()
-                    continue
-                if isinstance(row, CheckinRow):
-                    checkins.append(row)
-                else:
-                    checkouts.append(row)
+                for record in records[start : start + DECODE_SLICE]:
+                    try:
+                        row = decode_row(record.value or b"")
+                    except ValidationError as exc:
+                        await self._parking.park(record.value or b"", exc, record.key)
+                        EVENTS_CONSUMED.labels(NAME, CHECKINS_TOPIC, "dead_lettered").inc()
+                        continue
+                    (checkins if type(row) is CheckinRow else checkouts).append(row)  # type: ignore[arg-type]
         except Exception as exc:  # the dead-letter topic could not be reached
             log.warning("check-in batch failed; rewinding", extra={"error_type": type(exc).__name__})
             rewind_rest(consumer, records, await self._writer.settle())

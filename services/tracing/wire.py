@@ -56,13 +56,16 @@ _MEMBERS = get_args(get_args(CheckinEvent)[0])
 assert set(_MEMBERS) == {CheckinRecorded, CheckoutRecorded}, "a new check-in event needs its row here"
 _EVENT: Any = Annotated[Union[tuple(mirror(m) for m in _MEMBERS)], Field(discriminator=_TAG)]  # noqa: UP007
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(_EVENT)
+# The adapter's Rust validator itself: ``TypeAdapter.validate_json`` wraps it in Python that
+# checks its arguments on every call (~0.4 us an event of ~2.6).
+_VALIDATE = _ADAPTER.validator.validate_json
 _CHECKOUT = "checkout.recorded"
 _new_row = tuple.__new__
 
 
 def decode_row(raw: bytes) -> CheckinRow | CheckoutRow:
     """The row one check-in-topic message stands for; raises ``ValidationError`` as the classes do."""
-    event = _ADAPTER.validate_json(raw)
+    event = _VALIDATE(raw)
     data = event["data"]
     if event[_TAG] == _CHECKOUT:
         return CheckoutRow(data["person_id"], data["venue_id"], data["checked_out_at"])

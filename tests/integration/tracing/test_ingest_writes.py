@@ -92,3 +92,29 @@ async def test_a_batch_holding_a_check_in_twice_keeps_the_earliest(
         "SELECT checked_in_at FROM tracing.checkins WHERE checkin_id = $1", first.data.checkin_id
     )
     assert kept == first.data.checked_in_at
+
+
+async def test_each_venues_latest_check_in_is_raised_by_newer_rows_only(
+    ingest: Ingest, pool: asyncpg.Pool, tracing: TracingService
+) -> None:
+    now = datetime.now(UTC)
+    busy, quiet = uuid.uuid4(), uuid.uuid4()
+
+    async def latest() -> dict[uuid.UUID, datetime]:
+        found = await pool.fetch(
+            "SELECT venue_id, last_checkin_at FROM tracing.venue_activity WHERE venue_id = ANY($1::uuid[])",
+            [busy, quiet],
+        )
+        return {r["venue_id"]: r["last_checkin_at"] for r in found}
+
+    early = [checkin(uuid.uuid4(), busy, now - minutes(n)) for n in (50, 40, 45)]
+    await write_events(ingest, [*early, checkin(uuid.uuid4(), quiet, now - minutes(90))])
+    assert await latest() == {busy: now - minutes(40), quiet: now - minutes(90)}
+
+    # Older rows, and a redelivery of the batch's newest row, leave each venue's latest alone.
+    outcome = await write_events(ingest, [checkin(uuid.uuid4(), busy, now - minutes(55)), early[1]])
+    assert (outcome.stored, outcome.duplicates) == (1, 1)
+    assert await latest() == {busy: now - minutes(40), quiet: now - minutes(90)}
+
+    await write_events(ingest, [early[0], checkin(uuid.uuid4(), busy, now - minutes(5))])
+    assert await latest() == {busy: now - minutes(5), quiet: now - minutes(90)}
