@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
@@ -43,6 +43,35 @@ def create_redis(settings: RedisSettings) -> RedisClient:
         socket_connect_timeout=settings.socket_timeout_s,
         health_check_interval=30,
     )
+
+
+def without_read_timeouts(redis: RedisClient) -> tuple[RedisClient, float | None]:
+    """A twin of a one-Redis client whose connections read replies without a timeout each, and
+    the timeout they had, for the caller to put around a whole pipeline instead.
+
+    redis-py arms and cancels a timer for every reply it reads (``socket_timeout``): in a pipeline
+    of many commands that is a timer per command where one bounds the round trip. A cluster
+    client (or any other) comes back as it is (its reads keep their own timeouts; None: nothing
+    to add).
+    """
+    if not isinstance(redis, Redis):
+        return redis, None
+    pool = redis.connection_pool
+    # What the pool added for its own connections (a maintenance handler bound to it, the
+    # original timeouts) is left for the twin's pool to make anew.
+    settings = {
+        k: v
+        for k, v in pool.connection_kwargs.items()
+        if k != "maint_notifications_pool_handler" and not k.startswith("orig_")
+    }
+    timeout_s = settings.pop("socket_timeout", None)
+    twin = ConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=pool.max_connections,
+        socket_timeout=None,
+        **settings,
+    )
+    return Redis(connection_pool=twin), timeout_s
 
 
 def tagged(tag: object) -> str:

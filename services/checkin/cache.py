@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
@@ -20,6 +20,7 @@ from uuid import UUID
 import orjson
 
 from services.checkin.lane import Lane
+from services.checkin.models import ScanResult, result_json
 from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
 from shared.colours import (
     UNKNOWN,
@@ -205,14 +206,22 @@ class CheckinCache:
         except CACHE_ERRORS:
             return dict.fromkeys(person_ids, UNKNOWN)
 
-    async def enter(
+    def enter(
         self,
         venue_id: UUID,
         entries: dict[UUID, float],
-        answer: tuple[UUID, str, dict[str, Any]] | None = None,
-    ) -> None:
+        answer: tuple[UUID, str, ScanResult] | None = None,
+    ) -> Awaitable[object]:
         """Mark people inside a venue (their check-in time, Unix seconds), and with ``answer``
-        (caller, key, body) remember a scan's answer in the same round trip."""
+        (caller, key, result) remember a scan's answer in the same round trip.
+
+        Queued at once on the next shared pipeline (lane.py), which leaves on a later turn of the
+        event loop: after the answer that the caller is about to send, and with no task of its
+        own. The answer's JSON is made when the pipeline leaves, not before the answer. What is
+        returned completes when the write is done and never fails: an error reply or a down
+        Redis drops the write (a check-in is never refused for this, check-out will not find
+        it, and a replay falls back on the deterministic checkin_id).
+        """
 
         def queue(pipe: Any) -> None:
             for person_id, at in entries.items():
@@ -222,14 +231,14 @@ class CheckinCache:
                 _ = pipe.sadd(index, str(person_id))
                 _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
             if answer is not None:
-                caller, key, body = answer
-                _ = pipe.set(self._idem(caller, key), _DONE + orjson.dumps(body), ex=IDEMPOTENCY_TTL_S)
+                caller, key, result = answer
+                _ = pipe.set(self._idem(caller, key), _DONE + result_json(result), ex=IDEMPOTENCY_TTL_S)
 
-        # Written with whatever other scans send at the same moment (lane.py). An error reply
-        # is dropped like a down Redis: a check-in is never refused for this, check-out will
-        # not find it, and a replay falls back on the deterministic checkin_id.
-        with contextlib.suppress(*CACHE_ERRORS):
-            await self._lane.send(queue)
+        return self._lane.send(queue, quiet=True)
+
+    async def aclose(self) -> None:
+        """Close the shared pipelines' own connections (at shutdown, after the last write)."""
+        await self._lane.aclose()
 
     async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
         """Who of ``person_ids`` has an open visit at the venue (one HGET each, one round trip)."""

@@ -102,6 +102,11 @@ def result_to_json(result: ScanResult) -> dict[str, Any]:
     return data
 
 
+def result_json(result: ScanResult) -> bytes:
+    """``result_to_json`` as JSON bytes, in one step (what Redis keeps for a replay)."""
+    return _RESULT.dump_json(result)
+
+
 def result_from_json(data: dict[str, Any]) -> ScanResult:
     return _RESULT.validate_python(data)
 

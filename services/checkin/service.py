@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -35,7 +35,6 @@ from services.checkin.models import (
     ScanResult,
     Venue,
     result_from_json,
-    result_to_json,
 )
 from services.checkin.scantime import scan_time
 from services.checkin.store import Store
@@ -102,7 +101,7 @@ class CheckinService:
         self._signer = signer
         self._checkins = checkins
         self._clock = clock
-        self._writes: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Future[object]] = set()
 
     def open_venue_token(self, token: str) -> VenueClaim:
         try:
@@ -215,24 +214,27 @@ class CheckinService:
         # Who is inside and the answer to replay go to Redis in one round trip, after the answer:
         # a retry meanwhile finds the key still pending and waits for this write (claim).
         entries = {c.person_id: now.timestamp() for c in checkins}
-        self._after_answer(self._cache.enter(venue.venue_id, entries, (caller, key, result_to_json(result))))
+        self._after_answer(self._cache.enter(venue.venue_id, entries, (caller, key, result)))
         return result
 
-    def _after_answer(self, write: Coroutine[Any, Any, None]) -> None:
-        """Run a cache write beside the answer; ``drain`` waits for those still running."""
-        task = asyncio.get_running_loop().create_task(write)
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+    def _after_answer(self, write: Awaitable[object]) -> None:
+        """Keep a cache write that completes beside the answer; ``drain`` waits for those still
+        out. The cache queues it on its shared pipeline (a future: no task per scan)."""
+        pending = asyncio.ensure_future(write)
+        self._writes.add(pending)
+        pending.add_done_callback(self._writes.discard)
 
     async def _settle(self) -> None:
-        """Wait for the cache writes running now (a few milliseconds)."""
+        """Wait for the cache writes out now (a few milliseconds); they never fail."""
         if self._writes:
-            await asyncio.gather(*self._writes)
+            await asyncio.wait(self._writes)
 
     async def drain(self) -> None:
-        """Wait for the cache writes of answered scans (at shutdown: none is lost to a stop)."""
+        """Wait for the cache writes of answered scans (at shutdown: none is lost to a stop),
+        then close the cache's own connections."""
         while self._writes:
             await self._settle()
+        await self._cache.aclose()
 
     @staticmethod
     def _check_venue(context: ScanContext | None, token: VenueClaim) -> Venue:

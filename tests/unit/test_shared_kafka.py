@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from faststream import AckPolicy
 from pydantic import TypeAdapter
 
@@ -86,3 +89,17 @@ async def test_settle_one_acks_parks_or_redelivers(
     assert msg.settled == settled
     assert [kind for _, kind in router.broker.parked] == parked
     assert all(target == "t.v1.dlq" for target, _ in router.broker.parked)
+
+
+def test_the_remembered_partitioner_picks_the_partition_kafka_s_default_would() -> None:
+    """Keys must land where they always did (the order of a venue's events), hash remembered or not."""
+    default = DefaultPartitioner()
+    for count in (1, 3, 4, 48):
+        partitions = list(range(count))
+        for i in range(300):
+            key = str(uuid.UUID(int=i * 7919 + count)).encode()
+            for _ in range(2):  # the first answer computes the hash, the second remembers it
+                assert kafka.remembered_partitioner(key, partitions, partitions) == default(
+                    key, partitions, partitions
+                )
+    assert kafka.remembered_partitioner(None, [0, 1], [1]) == 1  # no key: an available partition

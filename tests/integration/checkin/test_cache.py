@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, WAIT_FOR_WINNER_S, CheckinCache
+from services.checkin.models import ScanResult, Venue, result_to_json
 from shared.cache import RedisClient
 from shared.colours import CachedColour, mark_warm, read_colours, write_colours
 from shared.errors import RateLimited
@@ -58,10 +59,10 @@ async def test_a_released_claim_lets_the_retry_proceed_and_a_kept_answer_replays
     held = await redis.get(cache._idem(caller, key))
     assert isinstance(held, bytes)
     assert held.startswith(b"pending:")
-    body = {"answer": 1}
-    await cache.enter(uuid.uuid4(), {caller: 1.0}, (caller, key, body))
+    result = ScanResult(Venue(uuid.uuid4(), "Tea house", 1, None), ())
+    await cache.enter(uuid.uuid4(), {caller: 1.0}, (caller, key, result))
     replay = await cache.claim(caller, key)
-    assert (replay.owned, replay.answer) == (False, body)
+    assert (replay.owned, replay.answer) == (False, result_to_json(result))
 
 
 async def test_an_unsure_attempt_hands_its_time_to_the_retry(

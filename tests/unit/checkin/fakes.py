@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from services.checkin.cache import CHECKIN_CAPS, CacheDown, CheckinCache, Claim
 from services.checkin.memory import Memory
-from services.checkin.models import PersonView, Venue
+from services.checkin.models import PersonView, ScanResult, Venue, result_to_json
 from services.checkin.service import CheckinService
 from shared.colours import GREEN, UNKNOWN, CachedColour
 from shared.errors import RateLimited
@@ -117,16 +117,19 @@ class Cache(CheckinCache):
         self,
         venue_id: UUID,
         entries: dict[UUID, float],
-        answer: tuple[UUID, str, dict[str, Any]] | None = None,
+        answer: tuple[UUID, str, ScanResult] | None = None,
     ) -> None:
         await asyncio.sleep(0)  # written after the answer, as Redis does
         if self.down:
             return
         self.visits.update({(venue_id, p): at for p, at in entries.items()})
         if answer is not None:
-            caller, key, body = answer
-            self.claims[caller, key] = body
+            caller, key, result = answer
+            self.claims[caller, key] = result_to_json(result)
             self.answered[caller, key].set()
+
+    async def aclose(self) -> None:
+        pass  # no connections of our own
 
     async def inside(self, venue_id: UUID, person_ids: Sequence[UUID], now: float) -> list[UUID]:
         self._check()

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis as RealRedis
 
 from services.checkin.lane import Lane
+from shared.cache import CACHE_ERRORS
 
 
 class Pipe:
@@ -90,3 +92,39 @@ async def test_a_connection_fault_fails_every_scan_of_the_batch() -> None:
             await future
     redis.down = False
     assert await lane.send(gets("z")) == ["value of z"]  # and the lane goes on
+
+
+async def test_a_write_nobody_reads_back_is_dropped_quietly_on_a_fault() -> None:
+    redis = Redis()
+    redis.down = True
+    lane = Lane(redis)  # type: ignore[arg-type]
+    read, write = lane.send(gets("x")), lane.send(gets("y"), quiet=True)
+    with pytest.raises(ConnectionError):
+        await read
+    assert await write == []
+
+
+async def test_a_redis_that_never_answers_fails_the_pipeline_within_the_socket_timeout() -> None:
+    """The lane's connections read without a timeout per reply; one timeout bounds the pipeline."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # takes the commands, answers nothing
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RealRedis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.2, retry=None)
+    lane = Lane(client)
+    try:
+        futures = [lane.send(gets("a")), lane.send(gets("b"))]
+        done, _ = await asyncio.wait(futures, timeout=2.0)
+        assert len(done) == 2  # not left waiting on a silent server
+        for future in futures:
+            assert isinstance(future.exception(), CACHE_ERRORS)  # a cache fault: callers degrade
+    finally:
+        await lane.aclose()
+        await client.aclose()
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
