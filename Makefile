@@ -51,6 +51,10 @@ $(CJK_FONT):
 	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "screenshots need Debian's fonts-noto-cjk: apt-get install -y fonts-noto-cjk"; exit 1; }
 	apt-get update -q && apt-get install -y -q fonts-noto-cjk
 
+$(PDFTOPPM):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { echo "the poster screenshot needs Debian's poppler-utils: apt-get install -y poppler-utils"; exit 1; }
+	apt-get update -q && apt-get install -y -q --no-install-recommends poppler-utils
+
 $(AXE) $(QR_DECODER) &: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "needs npm (Debian: apt-get install -y npm) for axe-core and @zxing/browser"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error

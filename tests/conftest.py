@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from shared.db import with_database
 from shared.settings import InfraSettings
 from tests import containers
+from tests.databases import Dropper, make_template
 
 
 @dataclass(frozen=True)
@@ -138,17 +139,43 @@ def unique() -> str:
     return uuid.uuid4().hex[:12]
 
 
+@pytest.fixture(scope="session")
+async def dropper(stack: Stack) -> AsyncIterator[Dropper]:
+    """Drops the tests' databases in the background (``tests/databases.py``)."""
+    dropper = Dropper(stack.postgres_url)
+    try:
+        yield dropper
+    finally:
+        await dropper.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(stack: Stack, dropper: Dropper) -> AsyncIterator[str]:
+    """A database with every service's migrations applied, which the tests' databases copy."""
+    name = f"vc_template_{uuid.uuid4().hex[:12]}"
+    try:
+        await make_template(stack.postgres_url, name)
+        yield name
+    finally:
+        await dropper.drop(name)
+
+
 @pytest.fixture
-async def database_url(stack: Stack, unique: str) -> AsyncIterator[str]:
-    """A fresh, empty database for this test, dropped afterwards."""
+async def database_url(
+    stack: Stack, unique: str, template_database: str, dropper: Dropper
+) -> AsyncIterator[str]:
+    """A fresh database for this test with every service's schema migrated (a copy of the
+    session's template: ``tests/databases.py``), dropped afterwards in the background."""
     name = f"vc_test_{unique}"
     admin = await asyncpg.connect(stack.postgres_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    finally:
+        await admin.close()
+    try:
         yield with_database(stack.postgres_url, name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await dropper.drop(name)
 
 
 @pytest.fixture
