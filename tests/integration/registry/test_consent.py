@@ -157,8 +157,11 @@ async def test_a_guardian_can_withdraw_a_request_and_nothing_is_announced(client
     # A later change of the same key shows that nothing about the withdrawn request went out.
     child = (await client.post(DEPENDENTS, json=member(aged(5)), headers=guardian.auth)).json()
     events = await reader.wait_for(lambda es: any(e.type == "guardian.linked" for e in es))
-    linked = [e for _, e in events if e.type in ("guardian.linked", "guardian.unlinked")]
-    assert [(e.type, str(e.data.person_id)) for e in linked] == [("guardian.linked", child["person_id"])]
+    # Delivery is at least once (the outbox relay may send a row again): one event, once.
+    linked = {e.event_id: e for _, e in events if e.type in ("guardian.linked", "guardian.unlinked")}
+    assert [(e.type, str(e.data.person_id)) for e in linked.values()] == [
+        ("guardian.linked", child["person_id"])
+    ]
 
 
 async def test_the_new_routes_need_an_account(client):
