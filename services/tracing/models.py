@@ -112,18 +112,14 @@ class CaseVisit(Row):
     checked_out_at: datetime | None
 
 
+# A plain dataclass, not a model: the store makes one per row, the columns typed by Postgres
+# (uuid, timestamptz, float8) as the fields are, and a skewed depth-2 answer has thousands (a
+# pydantic ``model_construct`` each was ~4.5 us of CPU, ~7 ms for 1,500 contacts). pydantic
+# reads its fields for the response model and OpenAPI as it reads a model's.
 @dataclass(frozen=True, slots=True)
-class Contact:
-    """One person found by a contact query, at the visit of their largest overlap.
-
-    ``via_person_id`` is whom they met there (the case at depth 1, a depth-1
-    contact at depth 2); ``met_at`` is the earliest start of any qualifying
-    overlap with that side, from which depth 2 starts looking.
-
-    A plain dataclass, not a model: the store makes one per row, the columns typed by Postgres
-    (uuid, timestamptz, float8) as the fields are, and a skewed depth-2 answer has thousands
-    (a pydantic ``model_construct`` each was ~4.5 us of CPU, ~7 ms for 1,500 contacts).
-    """
+class ContactOut:
+    """One person found by a contact query, at the visit of their largest overlap;
+    ``via_person_id`` is whom they met there (the case at depth 1, a depth-1 contact at depth 2)."""
 
     person_id: UUID
     venue_id: UUID
@@ -133,6 +129,13 @@ class Contact:
     overlap_minutes: float
     depth: int
     via_person_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Contact(ContactOut):
+    """A contact as the store finds it: ``met_at`` is the earliest start of any qualifying
+    overlap with that side, from which depth 2 starts looking (never in an answer)."""
+
     met_at: datetime | None = None
 
 
@@ -207,32 +210,6 @@ class OwnVisitsOut(BaseModel):
     checkins: list[OwnVisit] = Field(description="the same visits, under the name API.md first gave them")
 
 
-class ContactOut(BaseModel):
-    person_id: UUID
-    venue_id: UUID
-    venue_name: str | None
-    contact_checked_in_at: datetime
-    case_checked_in_at: datetime
-    overlap_minutes: float
-    depth: int
-    via_person_id: UUID
-
-    @classmethod
-    def of(cls, c: Contact) -> ContactOut:
-        """The answer's view of a found contact, without validating again what the store typed
-        (a skewed depth-2 answer has thousands; see ``ContactQueryOut.json``)."""
-        return cls.model_construct(
-            person_id=c.person_id,
-            venue_id=c.venue_id,
-            venue_name=c.venue_name,
-            contact_checked_in_at=c.contact_checked_in_at,
-            case_checked_in_at=c.case_checked_in_at,
-            overlap_minutes=c.overlap_minutes,
-            depth=c.depth,
-            via_person_id=c.via_person_id,
-        )
-
-
 class ContactQueryOut(BaseModel):
     query_id: UUID
     person_id: UUID
@@ -260,7 +237,7 @@ class ContactQueryOut(BaseModel):
             created_at=result.created_at,
             requested_by=result.requested_by,
             case_visits=result.case_visits,
-            contacts=[ContactOut.of(c) for c in result.contacts],
+            contacts=list(result.contacts),
         )
 
 
