@@ -21,7 +21,7 @@ import asyncpg
 
 from services.tracing.models import AuditEntry, Person, Venue
 from services.tracing.store_alerts import AlertStore
-from services.tracing.store_base import Connections, affected
+from services.tracing.store_base import AUDIT_INSERT, Connections, affected
 from services.tracing.store_checkins import CheckinStore
 from services.tracing.store_compliance import ComplianceStore
 from services.tracing.store_contacts import ContactStore
@@ -62,8 +62,7 @@ class AuditStore:
     ) -> None:
         async with self._db() as conn:
             await conn.execute(
-                "INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)"
-                " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+                f"{AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
                 actor_id,
                 action,
                 query_id,

@@ -17,6 +17,9 @@ from shared import db
 # A connection as every store holds it: its own, or the pool's (one shape for every service).
 Conn = db.Conn
 
+# The audit log's insert, one column order for every statement that writes a record of it.
+AUDIT_INSERT = "INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)"
+
 # A visit never lasts longer than this (API.md: "12 hours at most"), so a scan
 # for visits alive at time t starts at t - 12 h; it bounds every partition scan.
 MAX_DWELL_MINUTES = 720

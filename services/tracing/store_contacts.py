@@ -37,7 +37,7 @@ from typing import Any
 from uuid import UUID
 
 from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
-from services.tracing.store_base import MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
+from services.tracing.store_base import AUDIT_INSERT, MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
 
 
 def _contact_end(alias: str, visit: str) -> str:
@@ -152,7 +152,7 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 # A query, its contacts (one array a column) and its audit record, in one statement: the
 # contacts' rows carry the query's id (no foreign key: migration 0010). Local tables on Citus
 # too (only tracing.checkins is distributed).
-_SAVE_QUERY = """
+_SAVE_QUERY = f"""
 WITH saved AS (
     INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
                                          min_overlap_minutes, depth, case_visits, contact_count, created_at)
@@ -163,7 +163,7 @@ WITH saved AS (
     SELECT $1, f.* FROM unnest($12::uuid[], $13::uuid[], $14::timestamptz[], $15::timestamptz[],
                                $16::float8[], $17::int[], $18::uuid[]) AS f
 )
-INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)
+{AUDIT_INSERT}
 VALUES ($2, $19, $1, $3, $10, $20::jsonb)
 """
 
