@@ -149,31 +149,47 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
 
 
-# A query, its contacts (one array a column) and its audit record, in one statement: the
-# contacts' rows carry the query's id (no foreign key: migration 0010). Local tables on Citus
-# too (only tracing.checkins is distributed).
+# A query, its contacts (one array a column, in the answer's order: migration 0011) and its
+# audit record, in one statement. Local tables on Citus too (only tracing.checkins is distributed).
 _SAVE_QUERY = f"""
 WITH saved AS (
     INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
-                                         min_overlap_minutes, depth, case_visits, contact_count, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
-), found AS (
-    INSERT INTO tracing.query_contacts (query_id, person_id, venue_id, contact_checked_in_at,
-                                        case_checked_in_at, overlap_minutes, depth, via_person_id)
-    SELECT $1, f.* FROM unnest($12::uuid[], $13::uuid[], $14::timestamptz[], $15::timestamptz[],
-                               $16::float8[], $17::int[], $18::uuid[]) AS f
+                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
+                                         contact_person_ids, contact_venue_ids, contact_checked_in_ats,
+                                         contact_case_checked_in_ats, contact_overlap_minutes, contact_depths,
+                                         contact_via_person_ids)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 )
 {AUDIT_INSERT}
 VALUES ($2, $19, $1, $3, $10, $20::jsonb)
 """
 
+_LOAD_HEAD = """
+SELECT query_id, requested_by, person_id, from_at, to_at, dwell_minutes, min_overlap_minutes, depth,
+       case_visits, created_at
+FROM tracing.contact_queries WHERE query_id = $1
+"""
 
-# Old queries and, in the same statement, their contacts; the count is of queries.
+# The stored contacts, one row each again, with their venue's name of today.
+_LOAD_CONTACTS = """
+SELECT c.person_id, c.venue_id, v.name AS venue_name, c.contact_checked_in_at, c.case_checked_in_at,
+       c.overlap_minutes, c.depth, c.via_person_id
+FROM tracing.contact_queries AS q
+CROSS JOIN LATERAL unnest(q.contact_person_ids, q.contact_venue_ids, q.contact_checked_in_ats,
+                          q.contact_case_checked_in_ats, q.contact_overlap_minutes, q.contact_depths,
+                          q.contact_via_person_ids)
+    AS c(person_id, venue_id, contact_checked_in_at, case_checked_in_at, overlap_minutes, depth,
+         via_person_id)
+LEFT JOIN tracing.venues AS v ON v.venue_id = c.venue_id
+WHERE q.query_id = $1
+ORDER BY c.depth, c.overlap_minutes DESC, c.person_id
+"""
+
+
+# Old queries, their contacts with them (one row each); the count is of queries.
 _DELETE_QUERIES = """
 WITH gone AS (
     DELETE FROM tracing.contact_queries WHERE created_at < $1 RETURNING query_id
-), contacts AS (
-    DELETE FROM tracing.query_contacts AS q USING gone WHERE q.query_id = gone.query_id
 )
 SELECT count(*) FROM gone
 """
@@ -258,16 +274,10 @@ class ContactStore:
 
     async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
         async with self._db() as conn:
-            head = await conn.fetchrow("SELECT * FROM tracing.contact_queries WHERE query_id = $1", query_id)
+            head = await conn.fetchrow(_LOAD_HEAD, query_id)
             if head is None:
                 return None
-            rows = await conn.fetch(
-                "SELECT q.person_id, q.venue_id, v.name AS venue_name, q.contact_checked_in_at,"
-                " q.case_checked_in_at, q.overlap_minutes, q.depth, q.via_person_id"
-                " FROM tracing.query_contacts q LEFT JOIN tracing.venues v ON v.venue_id = q.venue_id"
-                " WHERE q.query_id = $1 ORDER BY q.depth, q.overlap_minutes DESC, q.person_id",
-                query_id,
-            )
+            rows = await conn.fetch(_LOAD_CONTACTS, query_id)
         return ContactQueryResult(
             query_id=head["query_id"],
             requested_by=head["requested_by"],
@@ -285,7 +295,7 @@ class ContactStore:
         )
 
     async def delete_queries_before(self, cutoff: datetime) -> int:
-        """Queries older than ``cutoff`` and their contacts (no foreign key cascades: migration 0010)."""
+        """Queries older than ``cutoff``, and with them their contacts (one row: migration 0011)."""
         async with self._db() as conn:
             gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
         return int(gone)
