@@ -15,13 +15,20 @@ Each run times, for the same venues and cases:
 * **HTTP**: ``GET /venues/{id}/presence`` and ``POST /contact-queries`` on
   ``venuecode serve tracing``, ``--concurrency`` keep-alive connections at once (default
   16, as epidemiologists of a province would): the same SQL plus authentication,
-  validation, the saved query and its audit record, and JSON, and the queueing of 16.
+  validation, the saved query and its audit record, and JSON, and the queueing of 16. The
+  presence, depth-1 and depth-2 queries go into one queue (mixed), then depth 1 alone and
+  depth 2 alone (``contacts_phases.py``), each with the CPU per query of the API process and of
+  Postgres and the floor those put under the mean latency at ``--concurrency``.
+
+Everything shares the machine's cores: one uvicorn worker (``VENUECODE_WORKERS=1``, as deploy/
+runs it), Postgres, Redis, a private tansu, this load generator, and whatever else the machine
+runs (the output gives each one's CPU per query in the phases, and the load average).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,10 +41,19 @@ import asyncpg
 import httpx
 import orjson
 
-from services.bench import exposures
-from services.bench.contacts_load import DATASETS, Dataset, World, prepare, world_of
-from services.bench.env import Infra, Machine, Tansu, infra, service_env, service_server, write_results
-from services.bench.loadgen import Connection, json_post
+from services.bench import contacts_phases, exposures
+from services.bench.contacts_load import DATASETS, Dataset, World, contact_query, prepare, world_of
+from services.bench.env import (
+    Infra,
+    Machine,
+    Server,
+    Tansu,
+    infra,
+    service_env,
+    service_server,
+    write_results,
+)
+from services.bench.loadgen import json_post
 from services.bench.stats import median, percentile, ratio, table
 from services.tracing.models import QueryParameters
 from services.tracing.store import SESSION_SETTINGS, Store
@@ -70,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reuse", action="store_true", help="query the database loaded before, do not reload"
+    )
+    parser.add_argument(
+        "--phase-samples",
+        type=int,
+        default=100,
+        help="queries in each phase of one kind alone (depth 1, depth 2; default 100, one per case)",
     )
 
 
@@ -122,17 +144,6 @@ def _stamp(at: datetime) -> str:
     return quote(at.isoformat())
 
 
-def contact_query(q: QueryParameters) -> dict[str, Any]:
-    """The body of ``POST /contact-queries`` asking what ``q`` asks of the store."""
-    return {
-        "person_id": str(q.person_id),
-        "from": q.from_at.isoformat(),
-        "to": q.to_at.isoformat(),
-        "min_overlap_minutes": q.min_overlap_minutes,
-        "depth": q.depth,
-    }
-
-
 def requests_of(token: str, world: World, samples: int) -> list[tuple[str, bytes]]:
     """The HTTP side's requests: presence of sampled venues, then each case at depth 1 and 2."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -157,7 +168,9 @@ def requests_of(token: str, world: World, samples: int) -> list[tuple[str, bytes
     return out
 
 
-async def http_side(port: int, token: str, world: World, samples: int, concurrency: int) -> Timings:
+async def http_side(
+    server: Server, *, url: str, token: str, world: World, samples: int, concurrency: int
+) -> tuple[Timings, dict[str, float]]:
     """The same queries through the API, ``concurrency`` keep-alive connections at once, each
     taking the next request when its last answer came; a latency includes the queueing.
 
@@ -166,30 +179,15 @@ async def http_side(port: int, token: str, world: World, samples: int, concurren
     on its first execution (a generic plan over ~29 day partitions: 30-70 ms for a contact
     statement here), so without it most of 10 samples timed connection setup and planning,
     which a running service did long before, not the queries."""
-    await _send_all(port, requests_of(token, world, samples), concurrency, {})
+    requests = requests_of(token, world, samples)
+    await contacts_phases.send_all(server.port, requests, concurrency, {})
     timings: Timings = {}
-    await _send_all(port, requests_of(token, world, samples), concurrency, timings)
-    return timings
-
-
-async def _send_all(port: int, requests: list[tuple[str, bytes]], concurrency: int, timings: Timings) -> None:
-    pending = list(reversed(requests))
-
-    async def client() -> None:
-        connection = await Connection.open("127.0.0.1", port)
-        try:
-            while pending:
-                name, data = pending.pop()
-                began = time.perf_counter()
-                status = await connection.request(data)
-                spent = time.perf_counter() - began
-                if status not in (200, 201):
-                    raise RuntimeError(f"{name}: HTTP {status}")
-                timings.setdefault(name, []).append(spent)
-        finally:
-            connection.close()
-
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    before = await contacts_phases.CpuSnapshot.take(server, url)
+    await contacts_phases.send_all(server.port, requests, concurrency, timings)
+    after = await contacts_phases.CpuSnapshot.take(server, url)
+    return timings, contacts_phases.cpu_per_query(
+        before, after, queries=len(requests), concurrency=concurrency
+    )
 
 
 async def agree(base_url: str, token: str, url: str, world: World) -> None:
@@ -235,7 +233,17 @@ async def one_run(
         await server.start("/api/tracing/readyz")
         try:
             await agree(server.base_url, token, url, world)
-            http = await http_side(server.port, token, world, args.samples, args.concurrency)
+            http, mixed_cpu = await http_side(
+                server, url=url, token=token, world=world, samples=args.samples, concurrency=args.concurrency
+            )
+            phases = await contacts_phases.phases(
+                server,
+                url=url,
+                token=token,
+                world=world,
+                samples=args.phase_samples,
+                concurrency=args.concurrency,
+            )
             http[exposures.EXPOSURES] = await exposures.http_side(server.port, token, world, args.samples)
             rss = server.worker_rss_mb()
         finally:
@@ -256,7 +264,14 @@ async def one_run(
                     "mean_rows": found.get(name, 0) / len(spent) if spent and side == "SQL" else float("nan"),
                 }
             )
-    return {"rows": rows, "worker_rss_mb": rss}
+    mixed = {
+        "phase": "mixed (latency above)",
+        "queries": sum(len(http.get(q, [])) for q in QUERIES[:3]),
+        **mixed_cpu,
+    }
+    for row in (mixed, *phases):
+        row["dataset"] = dataset
+    return {"rows": rows, "phases": [mixed, *phases], "worker_rss_mb": rss}
 
 
 def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -349,12 +364,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"SQL one query at a time; HTTP {args.concurrency} at once")
     print(table(summary, ["dataset", "query", "side", "p50_ms", "p99_ms", "mean_rows"]))
     print(f"tracing worker RSS after the queries: {max(rss) if rss else float('nan'):.0f} MB")
+    phases = contacts_phases.summarise(runs)
+    print(
+        f"HTTP phases, {args.concurrency} in flight ({args.phase_samples} queries a phase of one kind,"
+        f" {args.samples} of each kind mixed): latency, and CPU ms per query of the API process, of"
+        " Postgres's backends, of this load generator and of everything else on the machine"
+        f" ({os.cpu_count()} cores); floor_mean_ms = {args.concurrency} x max((api+pg)/cores, api)"
+    )
+    print(table(phases, ["dataset", "phase", *contacts_phases.COLUMNS]))
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     payload = {
         "benchmark": "contacts",
         "machine": machine.as_json(),
         "config": vars(args),
         "stores": stores,
         "summary": summary,
+        "phases": phases,
         "tracing_worker_rss_mb": rss,
         "runs": runs,
     }

@@ -20,7 +20,7 @@ import argparse
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -192,6 +192,17 @@ class World:
             min_overlap_minutes=1,
             depth=depth,
         )
+
+
+def contact_query(q: QueryParameters) -> dict[str, Any]:
+    """The body of ``POST /contact-queries`` asking what ``q`` asks of the store."""
+    return {
+        "person_id": str(q.person_id),
+        "from": q.from_at.isoformat(),
+        "to": q.to_at.isoformat(),
+        "min_overlap_minutes": q.min_overlap_minutes,
+        "depth": q.depth,
+    }
 
 
 async def world_of(url: str, args: argparse.Namespace) -> World:

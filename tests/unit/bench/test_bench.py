@@ -210,6 +210,25 @@ def test_contacts_summary_takes_medians_and_puts_http_beside_sql() -> None:
     assert depth1["HTTP/SQL"]["p50_ms"] == 1.5
 
 
+def test_a_phase_charges_each_party_its_cpu_per_query_and_floors_the_mean() -> None:
+    from services.bench.contacts_phases import CpuSnapshot, cpu_per_query
+
+    before = CpuSnapshot(api_s=10.0, backends={1: 5.0, 2: 1.0}, machine_busy_s=100.0, own_s=2.0, wall_s=0.0)
+    # Backend 2 ended (its CPU is unknown), backend 3 began during the phase.
+    after = CpuSnapshot(api_s=11.0, backends={1: 6.0, 3: 1.0}, machine_busy_s=105.0, own_s=2.5, wall_s=2.0)
+    cost = cpu_per_query(before, after, queries=100, concurrency=16, cores=2)
+    assert cost["api_cpu_ms"] == 10.0
+    assert cost["pg_cpu_ms"] == 20.0
+    assert cost["loadgen_cpu_ms"] == 5.0
+    assert cost["other_cpu_ms"] == 15.0  # 5 s busy, less 1 + 2 + 0.5 s of ours
+    assert cost["queries_per_s"] == 50.0
+    assert cost["floor_mean_ms"] == 16 * (30.0 / 2)
+    assert cost["mean_by_little_ms"] == 16 * 20.0
+    # One API worker: when its CPU is more than half the total, it is the floor.
+    heavy = CpuSnapshot(api_s=14.0, backends={1: 5.0}, machine_busy_s=105.0, own_s=2.0, wall_s=2.0)
+    assert cpu_per_query(before, heavy, queries=100, concurrency=16, cores=2)["floor_mean_ms"] == 16 * 40.0
+
+
 def test_cpu_time_of_a_process_is_read_from_proc() -> None:
     import os
     import time
