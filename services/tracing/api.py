@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from services.tracing.answers import contacts_json, text_of_id
 from services.tracing.errors import QueryNotFound
 from services.tracing.models import (
     AuditOut,
@@ -154,32 +155,14 @@ def _answer(result: ContactQueryResult, status_code: int) -> Response:
             }
             for v in result.case_visits
         ],
-        "contacts": [
-            {
-                "person_id": c.person_id,
-                "venue_id": c.venue_id,
-                "venue_name": c.venue_name,
-                "contact_checked_in_at": c.contact_checked_in_at,
-                "case_checked_in_at": c.case_checked_in_at,
-                "overlap_minutes": c.overlap_minutes,
-                "depth": c.depth,
-                "via_person_id": c.via_person_id,
-            }
-            for c in result.contacts
-        ],
+        # Written once by orjson (answers.py), and kept as they are with the stored query.
+        "contacts": orjson.Fragment(result.contacts_json or contacts_json(result.contacts)),
     }
     return Response(
-        orjson.dumps(body, default=_text_of_id, option=orjson.OPT_UTC_Z),
+        orjson.dumps(body, default=text_of_id, option=orjson.OPT_UTC_Z),
         status_code=status_code,
         media_type="application/json",
     )
-
-
-def _text_of_id(value: object) -> str:
-    """asyncpg's UUIDs (a subclass orjson does not take) as their canonical text."""
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @router.post(

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from services.tracing import exports
+from services.tracing.answers import contacts_json
 from services.tracing.commands import Sender, send_commands
 from services.tracing.errors import NotificationsPaused, PersonNotFound, QueryNotFound
 from services.tracing.models import (
@@ -125,13 +126,15 @@ class TracingService:
         visits = await contacts.case_visits(params, cutoff)
         first = await contacts.contacts_depth_1(params, cutoff)
         second = await contacts.contacts_depth_2(params, first, cutoff) if params.depth >= 2 else []
+        found = sorted(first, key=_rank) + sorted(second, key=_rank)
         result = ContactQueryResult(
             query_id=uuid7(),
             requested_by=actor,
             parameters=params,
             case_visits=visits,
-            contacts=sorted(first, key=_rank) + sorted(second, key=_rank),
+            contacts=found,
             created_at=self._retention.now(),
+            contacts_json=contacts_json(found),
         )
         # Saved and audited in one statement (the store's): both or neither.
         await contacts.save_query(result, {"depth": params.depth, "case_visits": len(visits)})

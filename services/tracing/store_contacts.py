@@ -36,6 +36,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
+from services.tracing.answers import contacts_json, contacts_of
 from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
 from services.tracing.store_base import AUDIT_INSERT, MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
 
@@ -156,41 +159,27 @@ ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
 """
 
 
-# A query, its contacts (one array a column, in the answer's order: migration 0011) and its
-# audit record, in one statement. Local tables on Citus too (only tracing.checkins is distributed).
+# A query, its contacts (the answer's JSON of them: migration 0011) and its audit record, in one
+# statement. Local tables on Citus too (only tracing.checkins is distributed).
 _SAVE_QUERY = f"""
 WITH saved AS (
     INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
                                          min_overlap_minutes, depth, case_visits, contact_count, created_at,
-                                         contact_person_ids, contact_venue_ids, contact_checked_in_ats,
-                                         contact_case_checked_in_ats, contact_overlap_minutes, contact_depths,
-                                         contact_via_person_ids)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                                         contacts)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
 )
 {AUDIT_INSERT}
-VALUES ($2, $19, $1, $3, $10, $20::jsonb)
+VALUES ($2, $13, $1, $3, $10, $14::jsonb)
 """
 
-_LOAD_HEAD = """
+_LOAD_QUERY = """
 SELECT query_id, requested_by, person_id, from_at, to_at, dwell_minutes, min_overlap_minutes, depth,
-       case_visits, created_at
+       case_visits, created_at, contacts
 FROM tracing.contact_queries WHERE query_id = $1
 """
 
-# The stored contacts, one row each again, with their venue's name of today.
-_LOAD_CONTACTS = """
-SELECT c.person_id, c.venue_id, v.name AS venue_name, c.contact_checked_in_at, c.case_checked_in_at,
-       c.overlap_minutes, c.depth, c.via_person_id
-FROM tracing.contact_queries AS q
-CROSS JOIN LATERAL unnest(q.contact_person_ids, q.contact_venue_ids, q.contact_checked_in_ats,
-                          q.contact_case_checked_in_ats, q.contact_overlap_minutes, q.contact_depths,
-                          q.contact_via_person_ids)
-    AS c(person_id, venue_id, contact_checked_in_at, case_checked_in_at, overlap_minutes, depth,
-         via_person_id)
-LEFT JOIN tracing.venues AS v ON v.venue_id = c.venue_id
-WHERE q.query_id = $1
-ORDER BY c.depth, c.overlap_minutes DESC, c.person_id
-"""
+# The names the stored contacts' venues have now, as the rows of query_contacts were read before.
+_VENUE_NAMES = "SELECT venue_id, name FROM tracing.venues WHERE venue_id = ANY($1::uuid[])"
 
 
 # Old queries, their contacts with them (one row each); the count is of queries.
@@ -268,23 +257,23 @@ class ContactStore:
                 json.dumps([v.model_dump(mode="json") for v in result.case_visits]),
                 len(found),
                 result.created_at,
-                [c.person_id for c in found],
-                [c.venue_id for c in found],
-                [c.contact_checked_in_at for c in found],
-                [c.case_checked_in_at for c in found],
-                [c.overlap_minutes for c in found],
-                [c.depth for c in found],
-                [c.via_person_id for c in found],
+                result.contacts_json or contacts_json(found),
                 AuditAction.CONTACT_QUERY.value,
                 json.dumps(audit_detail),
             )
 
     async def load_query(self, query_id: UUID) -> ContactQueryResult | None:
+        """A stored query with its contacts in the answer's order (depth, largest overlap, person),
+        each venue named as it is now."""
         async with self._db() as conn:
-            head = await conn.fetchrow(_LOAD_HEAD, query_id)
+            head = await conn.fetchrow(_LOAD_QUERY, query_id)
             if head is None:
                 return None
-            rows = await conn.fetch(_LOAD_CONTACTS, query_id)
+            stored = orjson.loads(head["contacts"])
+            venues = list({UUID(c["venue_id"]) for c in stored})
+            names = {r["venue_id"]: r["name"] for r in await conn.fetch(_VENUE_NAMES, venues)}
+        found = contacts_of(stored, names)
+        found.sort(key=lambda c: (c.depth, -c.overlap_minutes, c.person_id.int))
         return ContactQueryResult(
             query_id=head["query_id"],
             requested_by=head["requested_by"],
@@ -297,12 +286,12 @@ class ContactStore:
                 depth=head["depth"],
             ),
             case_visits=[CaseVisit(**v) for v in json.loads(head["case_visits"])],
-            contacts=[Contact(**dict(row)) for row in rows],
+            contacts=found,
             created_at=head["created_at"],
         )
 
     async def delete_queries_before(self, cutoff: datetime) -> int:
-        """Queries older than ``cutoff``, and with them their contacts (one row: migration 0011)."""
+        """Queries older than ``cutoff``, their contacts with them (a value of the row: migration 0011)."""
         async with self._db() as conn:
             gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
         return int(gone)

@@ -1,10 +1,12 @@
-"""A stored query's contacts live in one row of arrays (tracing migration 0011): the queries stored
-before it keep their contacts, in the answer's order, and retention deletes them with the query."""
+"""A stored query's contacts are the answer's JSON of them, on the query's row (tracing migration
+0011): they read back equal (times, overlaps, today's venue names), the queries stored before it
+keep their contacts in the answer's order, and retention deletes them with the query."""
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,17 +19,20 @@ from shared.db import migrate, migration_files
 from shared.settings import InfraSettings
 from tests.integration.tracing.timeline import query
 
-ARRAYS = 11
+JSON = 11
 
 
-def contact(depth: int, overlap: float, *, person: uuid.UUID | None = None) -> Contact:
-    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+def contact(
+    depth: int, overlap: float, *, person: uuid.UUID | None = None, venue: uuid.UUID | None = None
+) -> Contact:
+    # Microseconds that are not round, so that a time written without them would not read back.
+    at = datetime(2026, 12, 1, 9, 0, 1, 610200, tzinfo=UTC)
     return Contact(
         person or uuid.uuid4(),
-        uuid.uuid4(),
+        venue or uuid.uuid4(),
         None,
         at,
-        at - timedelta(minutes=5),
+        at - timedelta(minutes=5, microseconds=7),
         overlap,
         depth,
         uuid.uuid4(),
@@ -38,7 +43,7 @@ async def test_contacts_stored_as_rows_before_0011_are_carried_over_in_order(
     infra: InfraSettings, tmp_path: Path
 ) -> None:
     for number, path in migration_files(MIGRATIONS):
-        if number < ARRAYS:
+        if number < JSON:
             shutil.copy(path, tmp_path / path.name)
     case, actor, query_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     low, high = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -77,7 +82,7 @@ async def test_contacts_stored_as_rows_before_0011_are_carried_over_in_order(
                     c.via_person_id,
                 )
         assert await migrate(pool, "tracing", MIGRATIONS) == [
-            n for n, _ in migration_files(MIGRATIONS) if n >= ARRAYS
+            n for n, _ in migration_files(MIGRATIONS) if n >= JSON
         ]
         loaded = await Store(pool).contacts.load_query(query_id)
         async with pool.acquire() as conn:
@@ -112,3 +117,41 @@ async def test_retention_deletes_a_query_with_its_contacts_and_keeps_the_newer(p
     kept = await store.contacts.load_query(ids[1])
     assert kept is not None
     assert [(c.depth, c.overlap_minutes) for c in kept.contacts] == [(1, 20.0), (2, 5.0)]
+
+
+async def test_a_saved_query_reads_back_equal_with_its_venues_named_as_they_are_now(
+    pool: asyncpg.Pool,
+) -> None:
+    store = Store(pool)
+    now = datetime.now(UTC)
+    venue = uuid.uuid4()
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO tracing.venues (venue_id, region_code, name, category)"
+            " VALUES ($1, '440106', 'Old', 'shop')",
+            venue,
+        )
+    saved = [contact(1, 100 / 3, venue=venue), contact(1, 0.1 + 0.2), contact(2, 1e-7, venue=venue)]
+    result = ContactQueryResult(
+        query_id=uuid.uuid4(),
+        requested_by=uuid.uuid4(),
+        parameters=query(uuid.uuid4(), now - timedelta(days=2), now, depth=2),
+        case_visits=[],
+        contacts=saved,
+        created_at=now,
+    )
+    await store.contacts.save_query(result, {"depth": 2})
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE tracing.venues SET name = 'New' WHERE venue_id = $1", venue)
+
+    loaded = await store.contacts.load_query(result.query_id)
+
+    assert loaded is not None
+    assert loaded.contacts == [
+        replace(saved[0], venue_name="New"),
+        saved[1],
+        replace(saved[2], venue_name="New"),
+    ]
+    assert [c.contact_checked_in_at.isoformat() for c in loaded.contacts] == [
+        c.contact_checked_in_at.isoformat() for c in saved
+    ]
