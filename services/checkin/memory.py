@@ -99,6 +99,8 @@ class Memory:
         self._inspectors: Lru[UUID, frozenset[UUID]] = Lru(MAX_VENUES)
         self._serials: Lru[UUID, int | None] = Lru(MAX_FAMILIES)
         self._since: datetime | None = None
+        # The changes the last poll read (by number): what the overlap brings again.
+        self._seen: set[int] = set()
 
     async def scan_context(
         self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None, poster_version: int = 0
@@ -160,8 +162,11 @@ class Memory:
             self._since = now
             return 0
         self._since = now
-        venues = list(dict.fromkeys(key for kind, key in changes if kind == "venue"))
-        families = list(dict.fromkeys(key for kind, key in changes if kind != "venue"))
+        # A change inside the overlap was read by the last poll already: it is not read again.
+        seen, self._seen = self._seen, {seq for seq, _, _ in changes}
+        changes = [(seq, kind, key) for seq, kind, key in changes if seq not in seen]
+        venues = list(dict.fromkeys(key for _, kind, key in changes if kind == "venue"))
+        families = list(dict.fromkeys(key for _, kind, key in changes if kind != "venue"))
         # What to read again at once (below): what was in memory, and new entries while there is
         # room. Decided before forgetting, which happens before any await: a scan from now on
         # never sees what changed.

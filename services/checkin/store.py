@@ -153,15 +153,17 @@ class Store:
             dependents.setdefault(link["guardian_id"], []).append(_person(link))
         return [((_person(p, own=True), *dependents.get(p["person_id"], ())), p["serial"]) for p in people]
 
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
-        """The venues and families changed at or after ``since`` (None: none yet), and the
-        database's time now, the next call's ``since``."""
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[int, str, UUID]], datetime]:
+        """The venues and families changed at or after ``since`` (None: none yet), each with its
+        change's number, and the database's time now, the next call's ``since``."""
         async with self._pool.acquire() as conn:
             now: datetime = await conn.fetchval("SELECT clock_timestamp()")
             if since is None:
                 return [], now
-            rows = await conn.fetch("SELECT kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since)
-        return [(r["kind"], r["id"]) for r in rows], now
+            rows = await conn.fetch(
+                "SELECT seq, kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since
+            )
+        return [(r["seq"], r["kind"], r["id"]) for r in rows], now
 
     async def forget_changes_older_than(self, keep: timedelta) -> int:
         """Drop the changes older than ``keep`` by the database's clock; how many went."""

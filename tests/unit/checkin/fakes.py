@@ -64,10 +64,12 @@ class Tables:
         self.reads += 1
         return [(tuple(self.families[p]), self.serials.get(p)) for p in person_ids if p in self.families]
 
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[int, str, UUID]], datetime]:
         if since is None:
             return [], self.clock
-        return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
+        return [
+            (seq, kind, key) for seq, (at, kind, key) in enumerate(self.changes) if at >= since
+        ], self.clock
 
     def change(self, kind: str, key: UUID) -> None:
         self.clock += timedelta(seconds=1)

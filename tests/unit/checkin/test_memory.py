@@ -115,6 +115,8 @@ async def test_a_change_reads_the_entry_again_so_a_person_registered_after_start
     tables.change("family", caller)
     assert await memory.refresh() == 2
     reads = tables.reads
+    assert await memory.refresh() == 0  # the same changes again (the overlap): nothing read again
+    assert tables.reads == reads
     context = await memory.scan_context(venue, caller, None, 1)
     assert context is not None
     assert [p.masked_name for p in context.people] == ["張*"]
