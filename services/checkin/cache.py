@@ -19,15 +19,15 @@ from uuid import UUID
 
 import orjson
 
-from services.checkin.lane import Lane
+from services.checkin.lane import Lane, Script
 from services.checkin.models import ScanResult, result_json
 from shared.cache import CACHE_ERRORS, KeySpace, RedisClient, tagged
 from shared.colours import (
     UNKNOWN,
     CachedColour,
     WarmMarker,
+    colour_key,
     colours_from_reads,
-    queue_colour_reads,
     read_colours,
 )
 from shared.errors import RateLimited
@@ -66,6 +66,46 @@ _SWAP_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
 return false
 """
+
+
+# One person's part of a scan's claim, in their slot (every key carries their hash tag): their
+# colour, their cap windows counted (INCRBY, and EXPIRE when a window starts, as
+# shared.ratelimit counts), and when they are the caller the scan's idempotency key claimed
+# (SET NX GET). One command instead of three; the reply: what the key held (nil: ours, or not
+# claimed here), the colour (nil: none), then each window's count.
+# KEYS: colour, the windows, [the idempotency key]. ARGV: cost, marker, its TTL, each window's TTL.
+_PERSON_CLAIM = Script("""
+local windows = #ARGV - 3
+local current = false
+if #KEYS == windows + 2 then
+  current = redis.call('SET', KEYS[windows + 2], ARGV[2], 'NX', 'GET', 'EX', ARGV[3])
+end
+local reply = {current, redis.call('GET', KEYS[1])}
+for i = 1, windows do
+  local count = redis.call('INCRBY', KEYS[i + 1], ARGV[1])
+  if count <= tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[i + 1], ARGV[i + 3]) end
+  reply[i + 2] = count
+end
+return reply
+""")
+
+# One person's open visit, in their slot: the visit (HSET, EXPIRE), and when they are the caller
+# the scan's answer to replay (SET EX). KEYS: visits, [idempotency key]. ARGV: venue, time, the
+# visits' TTL, [answer, its TTL].
+_PERSON_ENTER = Script("""
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5]) end
+return 1
+""")
+
+# Who entered a venue in one hour: the members added, the index's TTL set. KEYS: the index.
+# ARGV: its TTL, then the people.
+_INDEX_ENTER = Script("""
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+""")
 
 
 class CacheDown(Exception):
@@ -128,18 +168,33 @@ class CheckinCache:
         marker = _PENDING + secrets.token_hex(8).encode()
         moment = time.time() if now is None else now
         subjects = [str(p) for p in person_ids]
+        # The claim rides on the caller's own script when they check in too (the usual scan).
+        alone = caller not in person_ids
+        reads_marker = bool(person_ids) and self._warm.due()
+        ttls = [w.seconds + 1 for w in CHECKIN_CAPS]
 
         def queue(pipe: Any) -> None:
-            # SET NX GET: None when we set it, else what the key holds (one command).
-            _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
-            self._caps.pipeline_hits(pipe, subjects, 1, moment)
-            queue_colour_reads(pipe, self._prefix, person_ids, self._warm)
+            if alone:  # SET NX GET: None when we set it, else what the key holds (one command).
+                _ = pipe.set(name, marker, nx=True, ex=PENDING_TTL_S, get=True)
+            if reads_marker:
+                _ = pipe.exists(self._warm.key)
+            for person_id, subject in zip(person_ids, subjects, strict=True):
+                keys = [colour_key(self._prefix, person_id)]
+                keys += [self._caps.key(subject, w, moment) for w in CHECKIN_CAPS]
+                if person_id == caller:
+                    keys.append(name)
+                self._lane.script(pipe, _PERSON_CLAIM, keys, [1, marker, PENDING_TTL_S, *ttls])
 
         try:
-            current, *rest = _replies(await self._lane.send(queue))
-            counted = len(subjects)
-            colours = colours_from_reads(person_ids, rest[counted:], self._warm) if person_ids else {}
-            refused = self._caps.refused(subjects, rest[:counted], moment)
+            replies = _replies(await self._lane.send(queue))
+            current = replies.pop(0) if alone else None
+            marker_read = [replies.pop(0)] if reads_marker else []
+            for person_id, (held, *_) in zip(person_ids, replies, strict=True):
+                if person_id == caller:
+                    current = held
+            reads = marker_read + [reply[1] for reply in replies]
+            colours = colours_from_reads(person_ids, reads, self._warm) if person_ids else {}
+            refused = self._caps.refused(subjects, [reply[2:] for reply in replies], moment)
             # Our own marker: the client re-sent the SET NX after losing its first answer (a
             # cluster failover), and the first one had won.
             if current is None or current == marker:
@@ -224,15 +279,20 @@ class CheckinCache:
         """
 
         def queue(pipe: Any) -> None:
+            caller = answer[0] if answer is not None else None
+            indexes: dict[str, list[str]] = {}
             for person_id, at in entries.items():
-                visits, index = self._visits(person_id), self._entered(venue_id, at)
-                _ = pipe.hset(visits, str(venue_id), repr(at))
-                _ = pipe.expire(visits, OPEN_VISIT_MAX_S * 2)
-                _ = pipe.sadd(index, str(person_id))
-                _ = pipe.expire(index, OPEN_VISIT_MAX_S + 2 * HOUR_S)
-            if answer is not None:
-                caller, key, result = answer
-                _ = pipe.set(self._idem(caller, key), _DONE + result_json(result), ex=IDEMPOTENCY_TTL_S)
+                keys, args = [self._visits(person_id)], [str(venue_id), repr(at), OPEN_VISIT_MAX_S * 2]
+                if person_id == caller and answer is not None:  # the caller's slot: one script
+                    keys.append(self._idem(caller, answer[1]))
+                    args += [_DONE + result_json(answer[2]), IDEMPOTENCY_TTL_S]
+                self._lane.script(pipe, _PERSON_ENTER, keys, args)
+                indexes.setdefault(self._entered(venue_id, at), []).append(str(person_id))
+            for index, people in indexes.items():
+                self._lane.script(pipe, _INDEX_ENTER, [index], [OPEN_VISIT_MAX_S + 2 * HOUR_S, *people])
+            if answer is not None and answer[0] not in entries:
+                caller_alone, key, result = answer
+                _ = pipe.set(self._idem(caller_alone, key), _DONE + result_json(result), ex=IDEMPOTENCY_TTL_S)
 
         return self._lane.send(queue, quiet=True)
 

@@ -16,6 +16,11 @@ of them is that scan's (``raise_on_error=False``), and a fault of the connection
 scan of the batch, as it would have failed each alone. On a Redis Cluster the pipeline is
 split by slot and sent to the nodes in parallel by redis-py, exactly as a scan's own was.
 
+Scripts go by their SHA1 (EVALSHA, ``Script``): the body is not sent, nor hashed by Redis, with
+every scan. A node that does not know a script (restarted, promoted by a failover, its scripts
+flushed) answers NOSCRIPT without running it; those commands alone are sent again as EVAL, which
+runs the script and caches it there, in a second pipeline before any scan gets its results.
+
 One timeout bounds a whole pipeline (the client's socket timeout), not each reply: redis-py
 arms and cancels a timer for every reply it reads, ~10 a scan, which cost ~5 % of the worker's
 CPU under load (py-spy). The lane reads through a twin of the client without that per-reply
@@ -25,13 +30,28 @@ timeout (``shared.cache.without_read_timeouts``; a cluster client keeps its own)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from shared.cache import RedisClient, without_read_timeouts
 
 # Queues one scan's commands on the shared pipeline.
 Queue = Callable[[Any], None]
+
+
+class Script:
+    """A Lua script that the lane sends by its SHA1 (``Lane.script``)."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.sha = hashlib.sha1(body.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+
+
+# A script queued on a pipeline: its place there, the script, its keys and arguments.
+_Queued = tuple[int, Script, Sequence[Any], Sequence[Any]]
 
 
 class Lane:
@@ -40,6 +60,14 @@ class Lane:
         self._twin = self._redis is not redis
         self._batch: list[tuple[Queue, asyncio.Future[list[Any]], bool]] = []
         self._running: asyncio.Task[None] | None = None
+        self._scripts: list[_Queued] = []
+
+    def script(self, pipe: Any, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> None:
+        """Queue ``script`` by its SHA1 on the pipeline that a ``Queue`` was given (and only there):
+        its result is the script's, also when the node had to be taught it first."""
+        self._scripts.append((len(pipe), script, keys, args))
+        # By name: a cluster pipeline blocks its evalsha method (for its script loading), not the command.
+        _ = pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def send(self, queue: Queue, *, quiet: bool = False) -> asyncio.Future[list[Any]]:
         """Queue commands for the next pipeline; the future holds their results (an error reply
@@ -76,12 +104,16 @@ class Lane:
     async def _execute(self, batch: list[tuple[Queue, asyncio.Future[list[Any]], bool]]) -> None:
         sizes: list[int] = []
         try:
-            async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
-                for queue, _, _ in batch:
-                    before = len(pipe)
-                    queue(pipe)
-                    sizes.append(len(pipe) - before)
-                results = await pipe.execute(raise_on_error=False)
+            async with asyncio.timeout(self._timeout_s):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    self._scripts = []
+                    for queue, _, _ in batch:
+                        before = len(pipe)
+                        queue(pipe)
+                        sizes.append(len(pipe) - before)
+                    scripts, self._scripts = self._scripts, []
+                    results = await pipe.execute(raise_on_error=False)
+                await self._teach(scripts, results)
         except BaseException as exc:
             # A timeout of the whole pipeline arrives as TimeoutError, an OSError like redis-py's.
             cancelled = isinstance(exc, asyncio.CancelledError)
@@ -102,3 +134,16 @@ class Lane:
             if not future.done():
                 future.set_result(results[start : start + size])
             start += size
+
+    async def _teach(self, scripts: list[_Queued], results: list[Any]) -> None:
+        """Send as EVAL the scripts that a node answered NOSCRIPT to (not run there), and put
+        their results in their places."""
+        unknown = [queued for queued in scripts if isinstance(results[queued[0]], NoScriptError)]
+        if not unknown:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, script, keys, args in unknown:
+                _ = pipe.eval(script.body, len(keys), *keys, *args)
+            again = await pipe.execute(raise_on_error=False)
+        for (place, _, _, _), result in zip(unknown, again, strict=True):
+            results[place] = result

@@ -18,7 +18,9 @@ Why polling: the registry events reach Postgres through the checkin consumer, wh
 replica may not run (``VENUECODE_CHECKIN_READMODEL_CONSUMER=false``). Every read-model
 write also notes the venue or family it touched in ``checkin.changes`` (same transaction);
 each process reads the rows newer than its last poll (with an overlap of ``OVERLAP``, so a
-transaction that committed late is not missed) every ``poll_s`` and forgets those entries.
+transaction that committed late is not missed) every ``poll_s``, forgets those entries and reads
+them again (those it held, and new ones while its maps have room: a person registered after
+start is in memory before their first scan, as one loaded at start is).
 A change is therefore seen within ``poll_s`` of its commit (an inspector's binding or
 unbinding is noted as a change of its venue, a new paper-code serial as one of the person's
 family: a revoked card is refused within ``poll_s`` of status's event reaching this service).
@@ -75,6 +77,18 @@ class Lru(Generic[K, V]):
     def forget(self, key: K) -> None:
         self._items.pop(key, None)
 
+    def keep(self, keys: Sequence[K]) -> list[K]:
+        """Of ``keys``, those held now, and those not held while room remains."""
+        room = self._size - len(self._items)
+        kept: list[K] = []
+        for key in keys:
+            if key in self._items:
+                kept.append(key)
+            elif room > 0:
+                kept.append(key)
+                room -= 1
+        return kept
+
 
 class Memory:
     def __init__(self, store: Store, poll_s: float = 0.5) -> None:
@@ -85,6 +99,8 @@ class Memory:
         self._inspectors: Lru[UUID, frozenset[UUID]] = Lru(MAX_VENUES)
         self._serials: Lru[UUID, int | None] = Lru(MAX_FAMILIES)
         self._since: datetime | None = None
+        # The changes the last poll read (by number): what the overlap brings again.
+        self._seen: set[int] = set()
 
     async def scan_context(
         self, venue_id: UUID, caller: UUID, person_ids: Sequence[UUID] | None, poster_version: int = 0
@@ -146,14 +162,37 @@ class Memory:
             self._since = now
             return 0
         self._since = now
-        for kind, key in changes:
-            if kind == "venue":
-                self._venues.forget(key)
-                self._inspectors.forget(key)
-            else:
-                self._families.forget(key)
-                self._serials.forget(key)
+        # A change inside the overlap was read by the last poll already: it is not read again.
+        seen, self._seen = self._seen, {seq for seq, _, _ in changes}
+        changes = [(seq, kind, key) for seq, kind, key in changes if seq not in seen]
+        venues = list(dict.fromkeys(key for _, kind, key in changes if kind == "venue"))
+        families = list(dict.fromkeys(key for _, kind, key in changes if kind != "venue"))
+        # What to read again at once (below): what was in memory, and new entries while there is
+        # room. Decided before forgetting, which happens before any await: a scan from now on
+        # never sees what changed.
+        venues_again = self._venues.keep(venues)
+        families_again = self._families.keep(families)
+        for key in venues:
+            self._venues.forget(key)
+            self._inspectors.forget(key)
+        for key in families:
+            self._families.forget(key)
+            self._serials.forget(key)
+        await self._reload(venues_again, families_again)
         return len(changes)
+
+    async def _reload(self, venues: list[UUID], families: list[UUID]) -> None:
+        """Read changed entries again in one query each, instead of on each one's next scan: a
+        person registered after start scans from memory, as one loaded at start does (the first
+        scan of every new person was a Postgres round trip, ~0.2 ms of this process's CPU)."""
+        if venues:
+            for venue, inspectors in await self._store.venues_of(venues):
+                self._venues.put(venue.venue_id, venue)
+                self._inspectors.put(venue.venue_id, inspectors)
+        if families:
+            for family, serial in await self._store.families_of(families):
+                self._families.put(family[0].person_id, family)
+                self._serials.put(family[0].person_id, serial)
 
     async def load(self) -> None:
         """Fill the copies up to their bounds (at start, after the first ``refresh``: a change

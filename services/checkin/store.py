@@ -32,6 +32,17 @@ ORDER BY position, masked_name
 """
 
 
+_VENUE_COLUMNS = "SELECT venue_id, name, poster_version, administrator_id FROM checkin.venues"
+_SOME_VENUES = _VENUE_COLUMNS + " LIMIT $1"
+_THESE_VENUES = _VENUE_COLUMNS + " WHERE venue_id = ANY($1::uuid[])"
+_PEOPLE_COLUMNS = (
+    "SELECT p.person_id, p.masked_name, p.masked_id, s.serial FROM checkin.persons p"
+    " LEFT JOIN checkin.paper_serials s ON s.person_id = p.person_id"
+)
+_SOME_PEOPLE = _PEOPLE_COLUMNS + " LIMIT $1"
+_THESE_PEOPLE = _PEOPLE_COLUMNS + " WHERE p.person_id = ANY($1::uuid[])"
+
+
 def _person(row: asyncpg.Record, *, own: bool = False) -> PersonView:
     """A row as a scan sees the person; ``own``: a persons row (the caller), without a relation."""
     return PersonView(
@@ -95,10 +106,15 @@ class Store:
 
     async def venues_to_load(self, limit: int) -> list[tuple[Venue, frozenset[UUID]]]:
         """Up to ``limit`` venues with their inspectors: what a process loads at start."""
+        return await self._venues(_SOME_VENUES, limit)
+
+    async def venues_of(self, venue_ids: list[UUID]) -> list[tuple[Venue, frozenset[UUID]]]:
+        """These venues (those that exist) with their inspectors, as ``venues_to_load`` has them."""
+        return await self._venues(_THESE_VENUES, venue_ids)
+
+    async def _venues(self, query: str, arg: object) -> list[tuple[Venue, frozenset[UUID]]]:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT venue_id, name, poster_version, administrator_id FROM checkin.venues LIMIT $1", limit
-            )
+            rows = await conn.fetch(query, arg)
             bound = await conn.fetch(
                 "SELECT venue_id, person_id FROM checkin.inspector_bindings WHERE venue_id = ANY($1::uuid[])",
                 [r["venue_id"] for r in rows],
@@ -117,12 +133,15 @@ class Store:
     async def families_to_load(self, limit: int) -> list[tuple[tuple[PersonView, ...], int | None]]:
         """Up to ``limit`` people, each as ``people_of`` has them (themself, then their dependents
         by masked name), with their paper-code serial: what a process loads at start."""
+        return await self._families(_SOME_PEOPLE, limit)
+
+    async def families_of(self, person_ids: list[UUID]) -> list[tuple[tuple[PersonView, ...], int | None]]:
+        """The families of these people (those registered), as ``families_to_load`` has them."""
+        return await self._families(_THESE_PEOPLE, person_ids)
+
+    async def _families(self, query: str, arg: object) -> list[tuple[tuple[PersonView, ...], int | None]]:
         async with self._pool.acquire() as conn:
-            people = await conn.fetch(
-                "SELECT p.person_id, p.masked_name, p.masked_id, s.serial FROM checkin.persons p"
-                " LEFT JOIN checkin.paper_serials s ON s.person_id = p.person_id LIMIT $1",
-                limit,
-            )
+            people = await conn.fetch(query, arg)
             links = await conn.fetch(
                 "SELECT g.guardian_id, g.person_id, p.masked_name, p.masked_id, g.relation"
                 " FROM checkin.guardianships g LEFT JOIN checkin.persons p ON p.person_id = g.person_id"
@@ -134,15 +153,17 @@ class Store:
             dependents.setdefault(link["guardian_id"], []).append(_person(link))
         return [((_person(p, own=True), *dependents.get(p["person_id"], ())), p["serial"]) for p in people]
 
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
-        """The venues and families changed at or after ``since`` (None: none yet), and the
-        database's time now, the next call's ``since``."""
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[int, str, UUID]], datetime]:
+        """The venues and families changed at or after ``since`` (None: none yet), each with its
+        change's number, and the database's time now, the next call's ``since``."""
         async with self._pool.acquire() as conn:
             now: datetime = await conn.fetchval("SELECT clock_timestamp()")
             if since is None:
                 return [], now
-            rows = await conn.fetch("SELECT kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since)
-        return [(r["kind"], r["id"]) for r in rows], now
+            rows = await conn.fetch(
+                "SELECT seq, kind, id FROM checkin.changes WHERE at >= $1 ORDER BY seq", since
+            )
+        return [(r["seq"], r["kind"], r["id"]) for r in rows], now
 
     async def forget_changes_older_than(self, keep: timedelta) -> int:
         """Drop the changes older than ``keep`` by the database's clock; how many went."""

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from redis.asyncio import RedisCluster
 
 from services.checkin.cache import CHECKIN_CAPS, VISIT_PAGE, WAIT_FOR_WINNER_S, CheckinCache
 from services.checkin.models import ScanResult, Venue, result_to_json
@@ -183,3 +184,32 @@ async def test_a_waiting_loser_takes_over_a_released_claim_with_the_colours(
     assert loser.owned
     assert loser.marker != winner.marker
     assert loser.colours[red].colour == "red"
+
+
+async def test_a_node_that_forgot_the_scripts_is_taught_them_and_counts_each_scan_once(
+    redis: RedisClient, infra: InfraSettings
+) -> None:
+    """The scan's scripts go by SHA1; after a restart, a failover or a flush the node answers
+    NOSCRIPT without running them, and the lane sends those again as EVAL."""
+    cache = CheckinCache(redis, infra.redis.key_prefix)
+    caller, child, venue = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    at = DAY_START + 9 * 86_400 + 1
+    for attempt in range(2):
+        if isinstance(redis, RedisCluster):
+            await redis.execute_command("SCRIPT FLUSH", target_nodes=RedisCluster.ALL_NODES)
+        else:
+            await redis.script_flush()
+        claim = await cache.claim(caller, f"forgotten-{attempt}", [caller, child], now=at)
+        assert claim.owned
+        assert claim.refused is None
+        result = ScanResult(Venue(venue, "Cafe", 1, None), ())
+        await cache.enter(venue, {caller: at, child: at}, (caller, f"forgotten-{attempt}", result))
+        replay = await cache.claim(caller, f"forgotten-{attempt}", [caller, child], now=at)
+        assert replay.answer == result_to_json(result)
+    short, _ = CHECKIN_CAPS
+    for person in (caller, child):  # two claims and two replays each, every one counted once
+        counted = await redis.get(
+            f"{infra.redis.key_prefix}rl:checkin:{{{person}}}:{short.seconds}:{at // 600 * 600}"
+        )
+        assert counted == b"4"
+    assert await cache.inside(venue, [caller, child], at) == [caller, child]

@@ -16,7 +16,15 @@ from services.checkin.config import Settings
 from shared.events import VenueRenamed, VenueRenamedData
 from shared.settings import InfraSettings
 from tests.integration.checkin.conftest import Serve
-from tests.integration.checkin.kit import World, applied, bearer, body_of, send_registry, venue_token
+from tests.integration.checkin.kit import (
+    World,
+    applied,
+    bearer,
+    body_of,
+    send_registry,
+    services,
+    venue_token,
+)
 
 
 def test_the_switch_is_read_from_the_environment() -> None:
@@ -36,6 +44,8 @@ async def test_an_http_only_process_consumes_nothing_and_reads_what_the_consumer
         renamed = VenueRenamed(data=VenueRenamedData(venue_id=world.venue_id, name="Harbour Hall 海港廳"))
         await send_registry(app, [renamed], key=str(world.venue_id).encode())
         await applied(app, [renamed])
+        # The front's own poll reads the change within VENUECODE_CHECKIN_READMODEL_POLL_S; run it now.
+        await services(http_only).memory.refresh()
         response = await front.post(
             "/api/checkin/v1/scans",
             json={"venue_token": venue_token(app, world.venue_id)},

@@ -55,10 +55,21 @@ class Tables:
         self.reads += 1
         return [(tuple(f), self.serials.get(p)) for p, f in list(self.families.items())[:limit]]
 
-    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[str, UUID]], datetime]:
+    async def venues_of(self, venue_ids: list[UUID]) -> list[tuple[Venue, frozenset[UUID]]]:
+        self.reads += 1
+        found = [self.venues[v] for v in venue_ids if v in self.venues]
+        return [(v, frozenset(self.inspectors.get(v.venue_id, ()))) for v in found]
+
+    async def families_of(self, person_ids: list[UUID]) -> list[tuple[tuple[PersonView, ...], int | None]]:
+        self.reads += 1
+        return [(tuple(self.families[p]), self.serials.get(p)) for p in person_ids if p in self.families]
+
+    async def changes_since(self, since: datetime | None) -> tuple[list[tuple[int, str, UUID]], datetime]:
         if since is None:
             return [], self.clock
-        return [(kind, key) for at, kind, key in self.changes if at >= since], self.clock
+        return [
+            (seq, kind, key) for seq, (at, kind, key) in enumerate(self.changes) if at >= since
+        ], self.clock
 
     def change(self, kind: str, key: UUID) -> None:
         self.clock += timedelta(seconds=1)

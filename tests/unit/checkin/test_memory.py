@@ -100,3 +100,37 @@ async def test_start_loads_venues_families_bindings_and_serials_then_reads_nothi
         4,
     )
     assert tables.reads == reads  # all from what start loaded
+
+
+async def test_a_change_reads_the_entry_again_so_a_person_registered_after_start_scans_from_memory() -> None:
+    tables = Tables()
+    memory = Memory(tables)  # type: ignore[arg-type]
+    await memory.refresh()
+    await memory.load()
+    venue, caller = uuid.uuid4(), uuid.uuid4()
+    tables.venues[venue] = Venue(venue, "Cafe", 1, None)
+    tables.families[caller] = [PersonView(caller, "張*", "44**", True, None)]
+    tables.serials[caller] = 2
+    tables.change("venue", venue)
+    tables.change("family", caller)
+    assert await memory.refresh() == 2
+    reads = tables.reads
+    assert await memory.refresh() == 0  # the same changes again (the overlap): nothing read again
+    assert tables.reads == reads
+    context = await memory.scan_context(venue, caller, None, 1)
+    assert context is not None
+    assert [p.masked_name for p in context.people] == ["張*"]
+    assert (await memory.inspection_context(venue, uuid.uuid4(), None)).bound is False
+    assert tables.reads == reads  # venue, family and (empty) inspectors came with the poll
+    # A change that reads nothing back (not registered yet) is only forgotten, as before.
+    stranger = uuid.uuid4()
+    tables.change("family", stranger)
+    await memory.refresh()
+    assert [p.person_id for p in await memory.people_of(stranger)] == [stranger]
+
+
+def test_the_lru_keeps_what_it_holds_and_new_keys_while_there_is_room() -> None:
+    lru: Lru[int, str] = Lru(3)
+    lru.put(1, "a")
+    lru.put(2, "b")
+    assert lru.keep([5, 1, 6, 2]) == [5, 1, 2]  # one place left: 5 takes it, 6 waits for a miss
