@@ -26,6 +26,12 @@ CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterExcepti
 # A cluster client retries a failed command after refreshing its slot map (a failover moves a
 # master): a few short tries, so that a scan in the gap degrades in well under a second.
 CLUSTER_RETRIES = 3
+# A cluster pipeline as a whole is bounded too, at this many of its socket timeouts: its own
+# retries through a failover (a connect timeout, a slot-map refresh, backoff) fit well inside, and
+# a pipeline that never comes back (seen once in tests/faults/test_redis_failover.py under a busy
+# machine: no scan answered for 60 s after the promotion) fails its scans, which degrade as on a
+# down Redis, instead of holding every scan queued behind it.
+CLUSTER_PIPELINE_TIMEOUTS = 8
 
 
 def create_redis(settings: RedisSettings) -> RedisClient:
@@ -51,9 +57,12 @@ def without_read_timeouts(redis: RedisClient) -> tuple[RedisClient, float | None
 
     redis-py arms and cancels a timer for every reply it reads (``socket_timeout``): in a pipeline
     of many commands that is a timer per command where one bounds the round trip. A cluster
-    client (or any other) comes back as it is (its reads keep their own timeouts; None: nothing
-    to add).
+    client comes back as it is (its reads keep their own timeouts), with a bound for a whole
+    pipeline (``CLUSTER_PIPELINE_TIMEOUTS`` of them); any other client as it is, with None.
     """
+    if isinstance(redis, RedisCluster):
+        per_read = redis.connection_kwargs.get("socket_timeout")
+        return redis, None if per_read is None else per_read * CLUSTER_PIPELINE_TIMEOUTS
     if not isinstance(redis, Redis):
         return redis, None
     pool = redis.connection_pool

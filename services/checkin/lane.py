@@ -24,7 +24,8 @@ runs the script and caches it there, in a second pipeline before any scan gets i
 One timeout bounds a whole pipeline (the client's socket timeout), not each reply: redis-py
 arms and cancels a timer for every reply it reads, ~10 a scan, which cost ~5 % of the worker's
 CPU under load (py-spy). The lane reads through a twin of the client without that per-reply
-timeout (``shared.cache.without_read_timeouts``; a cluster client keeps its own).
+timeout (``shared.cache.without_read_timeouts``; a cluster client keeps its own, and its
+whole pipeline is bounded at a few of them, so that one that never returns fails its scans).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ import pytest
 from redis.asyncio import Redis as RealRedis
 
 from services.checkin.lane import Lane
-from shared.cache import CACHE_ERRORS
+from shared.cache import CACHE_ERRORS, CLUSTER_PIPELINE_TIMEOUTS, create_redis, without_read_timeouts
+from shared.settings import RedisSettings
 
 
 class Pipe:
@@ -128,3 +129,16 @@ async def test_a_redis_that_never_answers_fails_the_pipeline_within_the_socket_t
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_cluster_pipeline_is_bounded_as_a_whole_too() -> None:
+    """A cluster client keeps its timeout per read, and the lane bounds its whole pipeline at a
+    few of them: one pipeline that never came back held every later scan queued behind it."""
+    client = create_redis(RedisSettings(url="redis://127.0.0.1:1/0", cluster=True, socket_timeout_s=0.3))
+    try:
+        same, bound = without_read_timeouts(client)
+        assert same is client
+        assert bound == pytest.approx(0.3 * CLUSTER_PIPELINE_TIMEOUTS)
+        assert 1.0 < bound < 5.0  # past the client's own retries through a failover, well short of a hang
+    finally:
+        await client.aclose()
