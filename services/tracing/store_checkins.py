@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from uuid import UUID
 
@@ -112,9 +113,17 @@ class CheckinStore:
                 # Its own short transaction: DDL holds a lock on the parent table.
                 await _ensure_partitions(conn, partitions)
             async with conn.transaction():
-                written = await _record_checkins(conn, checkins)
-                applied = await _apply_checkouts(conn, checkouts)
-        return written, applied
+                return await StagedCheckins(conn, await _stage_checkins(conn, checkins)).store(checkouts)
+
+    @asynccontextmanager
+    async def staged(self, checkins: Sequence[CheckinRow]) -> AsyncIterator[StagedCheckins]:
+        """A transaction with ``checkins`` copied into its staging table and nothing else done yet:
+        ``StagedCheckins.store`` then writes the batch, and the transaction commits when the block
+        ends (an exception rolls it back). Staging takes no lock another writer of the check-ins
+        waits for, so it may run while the batch before is still being stored (``pipeline``);
+        the partitions must exist already."""
+        async with self._db() as conn, conn.transaction():
+            yield StagedCheckins(conn, await _stage_checkins(conn, checkins))
 
     async def presence(
         self, venue_id: UUID, from_at: datetime, to_at: datetime, cutoff: datetime
@@ -157,8 +166,22 @@ async def _ensure_partitions(conn: Conn, days: Sequence[date]) -> list[date]:
     return [row["d"] for row in rows if row["created"]]
 
 
-async def _record_checkins(conn: Conn, rows: Sequence[CheckinRow]) -> int:
-    """Keep the check-ins whose key is not stored yet (see ``_MOVE_STAGED``); returns how many.
+class StagedCheckins:
+    """A batch's check-ins in the staging table of ``conn``, inside the transaction that stores them."""
+
+    def __init__(self, conn: Conn, staged: int) -> None:
+        self._conn = conn
+        self._staged = staged
+
+    async def store(self, checkouts: Sequence[CheckoutRow]) -> tuple[int, int]:
+        """Keep the staged check-ins whose key is not stored yet (see ``_MOVE_STAGED``), then
+        apply ``checkouts``; returns (check-ins stored, visits ended)."""
+        written = int(await self._conn.fetchval(_MOVE_STAGED)) if self._staged else 0
+        return written, await _apply_checkouts(self._conn, checkouts)
+
+
+async def _stage_checkins(conn: Conn, rows: Sequence[CheckinRow]) -> int:
+    """COPY the check-ins into the staging table (one row a checkin_id); returns how many.
 
     The staging table is emptied at commit, so one pooled connection reuses it batch after
     batch; it runs in the caller's transaction.
@@ -170,7 +193,7 @@ async def _record_checkins(conn: Conn, rows: Sequence[CheckinRow]) -> int:
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE tracing.checkins) ON COMMIT DELETE ROWS"
     )
     await conn.copy_records_to_table(_STAGING, records=batch, columns=CHECKIN_COLUMNS)
-    return int(await conn.fetchval(_MOVE_STAGED))
+    return len(batch)
 
 
 async def _apply_checkouts(conn: Conn, checkouts: Sequence[CheckoutRow]) -> int:

@@ -254,6 +254,23 @@ class FakeCheckins:
         stored = {r.checkin_id for batch, _, _ in self._s.writes[:-1] for r in batch}
         return len({r.checkin_id for r in checkins} - stored), len(checkouts)
 
+    @asynccontextmanager
+    async def staged(self, checkins: Sequence[CheckinRow]) -> AsyncIterator[FakeStaged]:
+        if self._s.write_error is not None:
+            raise self._s.write_error
+        yield FakeStaged(self, checkins)
+
+
+@dataclass
+class FakeStaged:
+    """``store_checkins.StagedCheckins``: the batch is kept when ``store`` is called."""
+
+    checkins_store: FakeCheckins
+    checkins: Sequence[CheckinRow]
+
+    async def store(self, checkouts: Sequence[CheckoutRow]) -> tuple[int, int]:
+        return await self.checkins_store.write(self.checkins, checkouts, partitions=[])
+
 
 class FakeRegistry:
     def __init__(self, state: State) -> None:

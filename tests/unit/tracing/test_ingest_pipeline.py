@@ -5,8 +5,10 @@ day partitions it asks for)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -199,3 +201,49 @@ async def test_ingestion_skips_check_ins_past_retention_and_asks_for_each_day_on
     ingest.forget_partitions()
     await ingest.write(ins, [])
     assert store.state.writes[-1][2] == days
+
+
+async def test_the_next_batch_is_staged_meanwhile_and_stored_only_after_the_one_before(
+    checkins: CheckinPipeline, store: FakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer = Consumer()
+    steps: list[str] = []
+    release = asyncio.Event()
+    staged_by_store = store.checkins.staged
+
+    @asynccontextmanager
+    async def staged(rows: Sequence[CheckinRow]) -> AsyncIterator[Any]:
+        name = f"batch of {len(rows)}"
+        steps.append(f"staged {name}")
+        async with staged_by_store(rows) as batch:
+            store_batch = batch.store
+
+            async def store_after(checkouts: Sequence[CheckoutRow]) -> tuple[int, int]:
+                if len(rows) == 3:
+                    await release.wait()  # the first batch's INSERT still running
+                steps.append(f"stored {name}")
+                return await store_batch(checkouts)
+
+            monkeypatch.setattr(batch, "store", store_after)
+            yield batch
+
+    tp = TopicPartition(TOPIC, 0)
+    # A batch that needs a new day partition is written only in its turn: make today's first.
+    await checkins.take(batch(events(1), first=0), consumer)
+    await settled(checkins)
+    monkeypatch.setattr(store.checkins, "staged", staged)
+
+    await checkins.take(batch(events(3), first=1), consumer)
+    second = asyncio.create_task(checkins.take(batch(events(2), first=4), consumer))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    # The second batch is copied into its staging table while the first is being stored...
+    assert steps == ["staged batch of 3", "staged batch of 2"]
+    assert consumer.commits == [{tp: 1}]
+
+    release.set()
+    await second
+    await settled(checkins)
+    # ...and stored after it, its offsets committed after the first's.
+    assert steps == ["staged batch of 3", "staged batch of 2", "stored batch of 3", "stored batch of 2"]
+    assert consumer.commits == [{tp: 1}, {tp: 4}, {tp: 6}]
