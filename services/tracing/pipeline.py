@@ -90,6 +90,11 @@ class IngestOutcome:
     checkouts_applied: int
     too_old: int
 
+    @classmethod
+    def of(cls, checkins: int, fresh: int, written: int, applied: int) -> IngestOutcome:
+        """A batch of ``checkins``, ``fresh`` of them within retention, ``written`` of those stored."""
+        return cls(written, fresh - written, applied, checkins - fresh)
+
 
 def _days_of(checkins: Sequence[CheckinRow]) -> list[date]:
     """The UTC days from a batch's first check-in to its last: its minimum and maximum are
@@ -140,7 +145,7 @@ class Ingest:
         missing = [d for d in _days_of(fresh) if d not in self._partitioned]
         written, applied = await self.store.checkins.write(fresh, checkouts, partitions=missing)
         self._partitioned.update(missing)
-        return IngestOutcome(written, len(fresh) - written, applied, len(checkins) - len(fresh))
+        return IngestOutcome.of(len(checkins), len(fresh), written, applied)
 
     async def write_in_turn(
         self, checkins: Sequence[CheckinRow], checkouts: Sequence[CheckoutRow], turn: Turn
@@ -163,7 +168,7 @@ class Ingest:
                 written, applied = await _store_in_turn(staged, checkouts, turn)
         except _Dropped:
             return None
-        return IngestOutcome(written, len(fresh) - written, applied, len(checkins) - len(fresh))
+        return IngestOutcome.of(len(checkins), len(fresh), written, applied)
 
     def forget_partitions(self) -> None:
         self._partitioned.clear()
