@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.i18n import Language, language_of
@@ -154,6 +155,10 @@ class Unavailable(Problem):
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
 
 
+# The detail of a 503 for a Redis error that reached the problem handlers.
+CACHE_DOWN = "A service this request needs is unavailable for a moment; retry shortly."
+
+
 # The body of every error answer, as ``Problem.body`` writes it (RFC 9457 problem details).
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -269,6 +274,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    async def on_cache_down(request: Request, exc: Exception) -> JSONResponse:
+        # A Redis call that no service degrades on its own (a rate limit's counter, say): Redis is a
+        # dependency, so the caller is asked to retry (503 with Retry-After, as API.md says), never
+        # given a 500. Seen under a busy machine: connects to Redis timed out in a burst of
+        # assisted lookups. Rate limits stay closed: nothing is done that the limit did not count.
+        log.warning("cache unavailable", extra={"path": request.url.path, "error_type": type(exc).__name__})
+        return problem_response(Unavailable(CACHE_DOWN), language_of(request))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the type and place only: messages may quote personal data from the request.
         log.error(
@@ -281,4 +294,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RedisError, on_cache_down)
+    app.add_exception_handler(RedisClusterException, on_cache_down)
     app.add_exception_handler(Exception, on_unexpected)

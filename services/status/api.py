@@ -173,7 +173,7 @@ async def history(request: Request, svc: ServicesDep, authority: Authority, pers
 @router.post(
     "/assisted-lookups",
     summary="Assisted lookup for people aged 60 or over, or 16 or under",
-    responses=problems(*BODY, 401, 403, 404, 429),
+    responses=problems(*BODY, 401, 403, 404, 429, 503),
 )
 async def assisted_lookup(
     request: Request, svc: ServicesDep, principal: CurrentPrincipal, body: LookupIn

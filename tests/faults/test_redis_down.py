@@ -34,6 +34,7 @@ from tests.faults.kit import (
     tracing_app,
 )
 from tests.faults.servers import PrivateBroker, PrivateRedis, PrivateRedisCluster
+from tests.people import born_years_ago, mainland_id
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -95,6 +96,18 @@ async def test_redis_down_records_unknown_and_colours_return(
         assert set(down.colours) == {"unknown"}, down.colours
         assert red_down.json()["checkins"][0]["colour"] == "unknown"
         print(f"\n[faults] Redis down: {len(down.acknowledged)} check-ins answered 201 with colour unknown")
+        # An assisted lookup cannot be counted against its caller's limit: refused, to be retried.
+        lookup = await client.post(
+            "/api/status/v1/assisted-lookups",
+            json={"name": "何老伯", "id_number": mainland_id(born_years_ago(75))},
+            headers={**staff_token(private, world.people[1]), "Accept-Language": "en"},
+        )
+        assert lookup.status_code == 503, lookup.text
+        assert lookup.headers["retry-after"] == "2"
+        assert (
+            lookup.json()["detail"]
+            == "A service this request needs is unavailable for a moment; retry shortly."
+        )
 
         await redis_server.astart()
         attempts = 0

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisClusterException
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import InvalidValue, Problem, install_problem_handlers
 from shared.i18n import LANGUAGES
@@ -205,6 +207,14 @@ def _app() -> FastAPI:
     async def refused() -> dict[str, str]:
         raise InvalidValue("id_number", "the check character does not match (GB 11643)")
 
+    @app.get("/cache-down/{kind}")
+    async def cache_down(kind: str) -> dict[str, str]:
+        # What redis-py raises when a connect times out, and what its cluster client raises when
+        # no node covers a slot; the texts name a host, which must not reach the caller.
+        if kind == "timeout":
+            raise RedisTimeoutError("Timeout connecting to server 10.1.2.3:6379")
+        raise RedisClusterException("Cluster slot 42 is not covered by 10.1.2.3:7001")
+
     return app
 
 
@@ -234,6 +244,22 @@ async def test_a_service_answers_in_the_request_language(headers: dict[str, str]
     body = await _ask("GET", "/refused", headers)
     assert body["detail"] == detail
     assert [e["field"] for e in body["errors"]] == ["id_number"]
+
+
+@pytest.mark.parametrize("kind", ["timeout", "cluster"])
+async def test_a_redis_error_no_service_handled_is_a_503_to_retry_not_a_500(kind: str) -> None:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.get(f"/cache-down/{kind}", headers={"Accept-Language": "zh-CN"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json() == {
+        "type": "https://venuecode.example/problems/unavailable",
+        "title": "服务暂时无法使用",
+        "status": 503,
+        "detail": "本次请求所需的服务暂时无法使用，请稍后再试。",
+    }
 
 
 async def test_pydantic_errors_name_the_field_in_chinese() -> None:
