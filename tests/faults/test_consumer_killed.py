@@ -32,6 +32,9 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.faults
 
 SCANS = 600
+# Scans sent after the kill, while no consumer runs: there is always something to store after it,
+# however fast the first consumer was (on a busy machine it once stored all 600 before the kill).
+AFTER_KILL = 100
 # Small batches, so that the kill lands between and inside many of them.
 BATCH = "100"
 # How long the test watches Postgres for a batch transaction in flight before it kills anyway.
@@ -79,10 +82,11 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
             first.kill()
             at_kill = len(await stored(private.postgres_url))
             print(f"\n[faults] killed tracing with {at_kill} stored; mid-transaction: {caught}")
+            after_kill = asyncio.create_task(scan_all(client, world, plan(world, AFTER_KILL, "after"), tally))
 
             second.start()
             await second.ready()
-            await asyncio.wait_for(scanning, 120)
+            await asyncio.wait_for(asyncio.gather(scanning, after_kill), 120)
             assert set(tally.statuses) == {201}, tally.statuses
             found = await drained(private.postgres_url, tally.acknowledged)
             assert at_kill < len(tally.acknowledged), "the kill came after everything was stored"
