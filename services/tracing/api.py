@@ -94,6 +94,11 @@ async def my_visits(who: CurrentPrincipal, s: ServicesDep, from_: From = None, t
     responses=problems(*BODY, 401, 403, 404),
 )
 async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, s: ServicesDep) -> Response:
+    """Find the contacts of a case (depth 1, and their contacts at depth 2), store the query with
+    its contacts and audit it. Each contact appears once, with its largest overlap; when several of
+    its meetings share that overlap, the one named is the earliest contact check-in, then the
+    earliest case check-in, then the lowest venue id, then (depth 2) the lowest id of the depth-1
+    contact met. Contacts are listed by depth, then the largest overlap, then person id."""
     params = QueryParameters(
         person_id=body.person_id,
         from_at=body.from_,
