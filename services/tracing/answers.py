@@ -49,6 +49,25 @@ def contacts_json(contacts: Sequence[ContactOut]) -> bytes:
     )
 
 
+def visits_json(visits: Sequence[CaseVisit]) -> bytes:
+    """The answer's ``case_visits`` array, in the given order."""
+    return orjson.dumps(
+        [
+            {
+                "checkin_id": v.checkin_id,
+                "venue_id": v.venue_id,
+                "venue_name": v.venue_name,
+                "checked_in_at": v.checked_in_at,
+                "ends_at": v.ends_at,
+                "checked_out_at": v.checked_out_at,
+            }
+            for v in visits
+        ],
+        default=text_of_id,
+        option=orjson.OPT_UTC_Z,
+    )
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.tracing.answers import contacts_json, text_of_id
+from services.tracing.answers import contacts_json, text_of_id, visits_json
 from services.tracing.errors import QueryNotFound
 from services.tracing.models import (
     AuditOut,
@@ -132,24 +132,13 @@ async def show_contact_query(query_id: str, who: Epidemiologist, s: ServicesDep)
 
 def _stored_answer(result: ContactQueryResult) -> ContactAnswer:
     """A stored query's answer: its case visits and contacts written by orjson (venues named as
-    they are now), as Postgres writes a new query's (``store_contacts._ANSWER``)."""
-    visits = [
-        {
-            "checkin_id": v.checkin_id,
-            "venue_id": v.venue_id,
-            "venue_name": v.venue_name,
-            "checked_in_at": v.checked_in_at,
-            "ends_at": v.ends_at,
-            "checked_out_at": v.checked_out_at,
-        }
-        for v in result.case_visits
-    ]
+    they are now), as Postgres writes a new query's (``sql_answer.ANSWER``)."""
     return ContactAnswer(
         query_id=result.query_id,
         requested_by=result.requested_by,
         parameters=result.parameters,
         created_at=result.created_at,
-        case_visits_json=orjson.dumps(visits, default=text_of_id, option=orjson.OPT_UTC_Z),
+        case_visits_json=visits_json(result.case_visits),
         contacts_json=contacts_json(result.contacts),
         contact_count=len(result.contacts),
     )

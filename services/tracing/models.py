@@ -162,7 +162,7 @@ class ContactQueryResult(Row):
 
 class ContactAnswer(Row):
     """A contact query as the store answers it: the answer's ``case_visits`` and ``contacts``
-    arrays as JSON, written by Postgres (``store_contacts._ANSWER``) and passed through."""
+    arrays as JSON, written by Postgres (``sql_answer.ANSWER``) and passed through."""
 
     query_id: UUID
     requested_by: UUID

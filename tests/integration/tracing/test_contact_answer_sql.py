@@ -1,4 +1,4 @@
-"""A contact query's answer is written by Postgres (``store_contacts._ANSWER``): the same bytes
+"""A contact query's answer is written by Postgres (``sql_answer.ANSWER``): the same bytes
 orjson wrote from the per-row statements' rows before (``_DEPTH_1``, ``_DEPTH_2``, sorted by the
 service, ``answers.contacts_json``), with every kind of value a name, an instant and an overlap
 can take; the query is saved with those bytes and audited once."""
@@ -123,3 +123,14 @@ async def test_the_answer_postgres_writes_has_the_bytes_orjson_wrote(
     loaded = await store.contacts.load_query(query_id)
     assert loaded is not None
     assert contacts_json(loaded.contacts) == contacts_before
+    # Citus's path (rows, then orjson: ``one_statement`` off) answers and saves the same.
+    store.contacts.one_statement = False
+    by_rows = await store.contacts.answer(q, Retention(21).cutoff(), uuid.uuid4(), actor, t0 + minutes(300))
+    assert (by_rows.case_visits_json, by_rows.contacts_json, by_rows.contact_count) == (
+        answer.case_visits_json,
+        answer.contacts_json,
+        answer.contact_count,
+    )
+    stored = await store.contacts.load_query(by_rows.query_id)
+    assert stored is not None
+    assert contacts_json(stored.contacts) == contacts_before
