@@ -64,6 +64,27 @@ def _json_contact(a: str, depth: str, via: str) -> str:
     )
 
 
+def _json_visit_keys(cv: str) -> str:
+    """What a depth-1 contact's JSON takes from the case visit it met, written once a visit (20 a
+    case) rather than once a contact: around the contact's check-in time and its overlap."""
+    return (
+        f"""'","venue_id":"' || {cv}.venue_id || '","venue_name":' || {_json_text(f"{cv}.venue_name")}"""
+        """ || ',"contact_checked_in_at":' AS j_venue,"""
+        f"""\n    ',"case_checked_in_at":' || {_json_instant(f"{cv}.checked_in_at")}"""
+        """ || ',"overlap_minutes":' AS j_case"""
+    )
+
+
+def _json_first(a: str) -> str:
+    """A depth-1 contact as ``_json_contact`` writes it, from its visit's ``_json_visit_keys``."""
+    return (
+        f"""'{{"person_id":"' || {a}.person_id || {a}.j_venue"""
+        f"""\n || {_json_instant(f"{a}.contact_checked_in_at")}"""
+        f"""\n || {a}.j_case || {_json_minutes(f"{a}.overlap_minutes")}"""
+        f"""\n || ',"depth":1,"via_person_id":"' || $1 || '"}}'"""
+    )
+
+
 def _json_visit(a: str) -> str:
     return (
         f"""'{{"checkin_id":"' || {a}.checkin_id || '","venue_id":"' || {a}.venue_id"""
@@ -84,13 +105,18 @@ def _first(met_at: bool) -> str:
     met = ", min(p.overlap_start) OVER (PARTITION BY p.person_id) AS met_at" if met_at else ""
     return f"""
 case_visits AS MATERIALIZED ({SELECT_CASE_VISITS}),
+keyed_visits AS MATERIALIZED (
+    SELECT cv.*, {_json_visit_keys("cv")}
+    FROM case_visits AS cv
+),
 pairs AS (
-    SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
+    SELECT o.person_id, o.venue_id, cv.venue_name, cv.j_venue, cv.j_case,
+           o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
            LEAST(cv.ends_at, {contact_end("o", "cv")})
              - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
            GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
-    FROM case_visits AS cv
+    FROM keyed_visits AS cv
     JOIN tracing.checkins AS o
       ON o.venue_id = cv.venue_id
      AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => cv.dwell)
@@ -107,7 +133,8 @@ qualifying AS (
 ),
 first AS MATERIALIZED (
     SELECT DISTINCT ON (q.person_id)
-           q.person_id, q.venue_id, q.venue_name, q.contact_checked_in_at, q.case_checked_in_at,
+           q.person_id, q.venue_id, q.venue_name, q.j_venue, q.j_case, q.contact_checked_in_at,
+           q.case_checked_in_at,
            extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes{", q.met_at" if met_at else ""}
     FROM qualifying AS q
     ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at, q.case_checked_in_at, q.venue_id
@@ -163,7 +190,7 @@ _FOUND = {
     1: f"""
 found AS (
     SELECT count(*) AS n,
-           '[' || COALESCE(string_agg({_json_contact("f", "1", "$1")}, ','
+           '[' || COALESCE(string_agg({_json_first("f")}, ','
                                       ORDER BY f.overlap_minutes DESC, f.person_id), '') || ']' AS contacts
     FROM first AS f
 )""",
@@ -171,7 +198,7 @@ found AS (
 found AS (
     SELECT (SELECT count(*) FROM first) + (SELECT count(*) FROM second) AS n,
            '[' || concat_ws(',',
-               (SELECT string_agg({_json_contact("f", "1", "$1")}, ','
+               (SELECT string_agg({_json_first("f")}, ','
                                   ORDER BY f.overlap_minutes DESC, f.person_id) FROM first AS f),
                (SELECT string_agg({_json_contact("s", "2", "s.via_person_id")}, ','
                                   ORDER BY s.overlap_minutes DESC, s.person_id) FROM second AS s)
