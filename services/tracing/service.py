@@ -119,8 +119,8 @@ class TracingService:
         return await self._store.checkins.own_visits(person_id, start, end, self._retention.cutoff())
 
     async def contact_answer(self, actor: UUID, params: QueryParameters) -> ContactAnswer:
-        """Run a contact query (depth 1, then 2 when asked), store it with its contacts, audit it:
-        one statement of the store's (both or neither), its answer's JSON written by Postgres."""
+        """Run a contact query (depth 1, then 2 when asked), store it with its contacts and audit it
+        (both or neither), and return the answer's JSON (``ContactStore.answer``)."""
         self._retention.check_window(params.from_at, params.to_at)
         return await self._store.contacts.answer(
             params, self._retention.cutoff(), uuid7(), actor, self._retention.now()

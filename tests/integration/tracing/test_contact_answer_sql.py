@@ -98,6 +98,7 @@ async def test_the_answer_postgres_writes_has_the_bytes_orjson_wrote(
 
     visits_before, contacts_before = await _before(store, q)
     actor, query_id = uuid.uuid4(), uuid.uuid4()
+    store.contacts.one_statement_depth = 2  # the one statement at either depth
     answer = await store.contacts.answer(q, Retention(21).cutoff(), query_id, actor, t0 + minutes(300))
 
     assert answer.case_visits_json == visits_before
@@ -123,8 +124,8 @@ async def test_the_answer_postgres_writes_has_the_bytes_orjson_wrote(
     loaded = await store.contacts.load_query(query_id)
     assert loaded is not None
     assert contacts_json(loaded.contacts) == contacts_before
-    # Citus's path (rows, then orjson: ``one_statement`` off) answers and saves the same.
-    store.contacts.one_statement = False
+    # The per-row path (rows, then orjson: depth 2's, and Citus's) answers and saves the same.
+    store.contacts.one_statement_depth = 0
     by_rows = await store.contacts.answer(q, Retention(21).cutoff(), uuid.uuid4(), actor, t0 + minutes(300))
     assert (by_rows.case_visits_json, by_rows.contacts_json, by_rows.contact_count) == (
         answer.case_visits_json,
