@@ -18,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from services.tracing.models import Contact, ContactOut
+from services.tracing.models import CaseVisit, Contact, ContactAnswer, ContactOut, ContactQueryResult
 
 
 def text_of_id(value: object) -> str:
@@ -49,6 +49,25 @@ def contacts_json(contacts: Sequence[ContactOut]) -> bytes:
     )
 
 
+def visits_json(visits: Sequence[CaseVisit]) -> bytes:
+    """The answer's ``case_visits`` array, in the given order."""
+    return orjson.dumps(
+        [
+            {
+                "checkin_id": v.checkin_id,
+                "venue_id": v.venue_id,
+                "venue_name": v.venue_name,
+                "checked_in_at": v.checked_in_at,
+                "ends_at": v.ends_at,
+                "checked_out_at": v.checked_out_at,
+            }
+            for v in visits
+        ],
+        default=text_of_id,
+        option=orjson.OPT_UTC_Z,
+    )
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
@@ -72,3 +91,17 @@ def contacts_of(stored: Sequence[Mapping[str, Any]], names: Mapping[UUID, str | 
             )
         )
     return found
+
+
+def result_of(answer: ContactAnswer) -> ContactQueryResult:
+    """An answer's JSON read back as a result (the service's callers other than the API)."""
+    stored = orjson.loads(answer.contacts_json)
+    return ContactQueryResult(
+        query_id=answer.query_id,
+        requested_by=answer.requested_by,
+        parameters=answer.parameters,
+        case_visits=[CaseVisit(**v) for v in orjson.loads(answer.case_visits_json)],
+        contacts=contacts_of(stored, {UUID(c["venue_id"]): c["venue_name"] for c in stored}),
+        created_at=answer.created_at,
+        contacts_json=answer.contacts_json,
+    )

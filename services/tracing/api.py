@@ -11,10 +11,11 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.tracing.answers import contacts_json, text_of_id
+from services.tracing.answers import contacts_json, text_of_id, visits_json
 from services.tracing.errors import QueryNotFound
 from services.tracing.models import (
     AuditOut,
+    ContactAnswer,
     ContactQueryIn,
     ContactQueryOut,
     ContactQueryResult,
@@ -93,6 +94,11 @@ async def my_visits(who: CurrentPrincipal, s: ServicesDep, from_: From = None, t
     responses=problems(*BODY, 401, 403, 404),
 )
 async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, s: ServicesDep) -> Response:
+    """Find the contacts of a case (depth 1, and their contacts at depth 2), store the query with
+    its contacts and audit it. Each contact appears once, with its largest overlap; when several of
+    its meetings share that overlap, the one named is the earliest contact check-in, then the
+    earliest case check-in, then the lowest venue id, then (depth 2) the lowest id of the depth-1
+    contact met. Contacts are listed by depth, then the largest overlap, then person id."""
     params = QueryParameters(
         person_id=body.person_id,
         from_at=body.from_,
@@ -101,7 +107,7 @@ async def run_contact_query(body: ContactQueryIn, who: Epidemiologist, s: Servic
         min_overlap_minutes=body.min_overlap_minutes,
         depth=body.depth,
     )
-    return _answer(await s.tracing.contact_query(who.person_id, params), 201)
+    return _answer(await s.tracing.contact_answer(who.person_id, params), 201)
 
 
 @router.get(
@@ -121,42 +127,46 @@ async def export_contacts(query_id: str, who: Epidemiologist, s: ServicesDep) ->
 
 @router.get("/contact-queries/{query_id}", response_model=ContactQueryOut, responses=problems(401, 403, 404))
 async def show_contact_query(query_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
-    return _answer(await s.tracing.show_query(who.person_id, _query_id(query_id)), 200)
+    return _answer(_stored_answer(await s.tracing.show_query(who.person_id, _query_id(query_id))), 200)
 
 
-def _answer(result: ContactQueryResult, status_code: int) -> Response:
+def _stored_answer(result: ContactQueryResult) -> ContactAnswer:
+    """A stored query's answer: its case visits and contacts written by orjson (venues named as
+    they are now), as Postgres writes a new query's (``sql_answer.ANSWER``)."""
+    return ContactAnswer(
+        query_id=result.query_id,
+        requested_by=result.requested_by,
+        parameters=result.parameters,
+        created_at=result.created_at,
+        case_visits_json=visits_json(result.case_visits),
+        contacts_json=contacts_json(result.contacts),
+        contact_count=len(result.contacts),
+    )
+
+
+def _answer(answer: ContactAnswer, status_code: int) -> Response:
     """A contact query's answer: the bytes pydantic writes for ``ContactQueryOut`` (its
-    ``response_model`` stays for OpenAPI), written by orjson from the result's rows. FastAPI's
-    path (dump to dicts, validate again, ``json.dumps``) and then pydantic's own (a ContactOut
-    per contact, then its dump) were most of a skewed depth-2 answer's time outside SQL: ~13 ms
-    of CPU for 1,500 contacts, against ~2 ms here. orjson writes floats, UUIDs, strings and
-    datetimes as pydantic does (``OPT_UTC_Z``: pydantic's ``Z`` for UTC); the ``Instant`` fields
-    are Python's ``isoformat`` (``+00:00``) as ``shared.web.Instant`` writes them. A unit test
-    compares the bytes with the response model's for every kind of value."""
-    p = result.parameters
+    ``response_model`` stays for OpenAPI), the query's fields written by orjson and its case
+    visits and contacts passed through as JSON (``orjson.Fragment``). FastAPI's path (dump to
+    dicts, validate again, ``json.dumps``) and then pydantic's own (a ContactOut per contact, then
+    its dump) were most of a skewed depth-2 answer's time outside SQL: ~13 ms of CPU for 1,500
+    contacts. orjson and the store's SQL write floats, UUIDs, strings and datetimes as pydantic
+    does (pydantic's ``Z`` for UTC); the ``Instant`` fields are Python's ``isoformat``
+    (``+00:00``) as ``shared.web.Instant`` writes them. Unit tests compare the bytes with the
+    response model's for every kind of value, and the SQL's with orjson's."""
+    p = answer.parameters
     body = {
-        "query_id": result.query_id,
+        "query_id": answer.query_id,
         "person_id": p.person_id,
         "from": p.from_at.isoformat(),
         "to": p.to_at.isoformat(),
         "dwell_minutes": p.dwell_minutes,
         "min_overlap_minutes": p.min_overlap_minutes,
         "depth": p.depth,
-        "created_at": result.created_at.isoformat(),
-        "requested_by": result.requested_by,
-        "case_visits": [
-            {
-                "checkin_id": v.checkin_id,
-                "venue_id": v.venue_id,
-                "venue_name": v.venue_name,
-                "checked_in_at": v.checked_in_at,
-                "ends_at": v.ends_at,
-                "checked_out_at": v.checked_out_at,
-            }
-            for v in result.case_visits
-        ],
-        # Written once by orjson (answers.py), and kept as they are with the stored query.
-        "contacts": orjson.Fragment(result.contacts_json or contacts_json(result.contacts)),
+        "created_at": answer.created_at.isoformat(),
+        "requested_by": answer.requested_by,
+        "case_visits": orjson.Fragment(answer.case_visits_json),
+        "contacts": orjson.Fragment(answer.contacts_json),
     }
     return Response(
         orjson.dumps(body, default=text_of_id, option=orjson.OPT_UTC_Z),

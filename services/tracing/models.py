@@ -160,6 +160,19 @@ class ContactQueryResult(Row):
     contacts_json: bytes | None = Field(default=None, exclude=True, repr=False)
 
 
+class ContactAnswer(Row):
+    """A contact query as the store answers it: the answer's ``case_visits`` and ``contacts``
+    arrays as JSON, written by Postgres (``sql_answer.ANSWER``) and passed through."""
+
+    query_id: UUID
+    requested_by: UUID
+    parameters: QueryParameters
+    created_at: datetime
+    case_visits_json: bytes = Field(repr=False)
+    contacts_json: bytes = Field(repr=False)
+    contact_count: int
+
+
 class AuditEntry(Row):
     actor_id: UUID
     action: str

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from services.tracing import exports
-from services.tracing.answers import contacts_json
+from services.tracing.answers import result_of
 from services.tracing.commands import Sender, send_commands
 from services.tracing.errors import NotificationsPaused, PersonNotFound, QueryNotFound
 from services.tracing.models import (
     AuditAction,
     AuditEntry,
-    Contact,
+    ContactAnswer,
     ContactQueryResult,
     OwnVisit,
     Person,
@@ -118,27 +118,17 @@ class TracingService:
         start, end = self._retention.window(from_at, to_at)
         return await self._store.checkins.own_visits(person_id, start, end, self._retention.cutoff())
 
-    async def contact_query(self, actor: UUID, params: QueryParameters) -> ContactQueryResult:
-        """Run a contact query (depth 1, then 2 when asked), store it with its contacts, audit it."""
+    async def contact_answer(self, actor: UUID, params: QueryParameters) -> ContactAnswer:
+        """Run a contact query (depth 1, then 2 when asked), store it with its contacts and audit it
+        (both or neither), and return the answer's JSON (``ContactStore.answer``)."""
         self._retention.check_window(params.from_at, params.to_at)
-        cutoff = self._retention.cutoff()
-        contacts = self._store.contacts
-        visits = await contacts.case_visits(params, cutoff)
-        first = await contacts.contacts_depth_1(params, cutoff)
-        second = await contacts.contacts_depth_2(params, first, cutoff) if params.depth >= 2 else []
-        found = sorted(first, key=_rank) + sorted(second, key=_rank)
-        result = ContactQueryResult(
-            query_id=uuid7(),
-            requested_by=actor,
-            parameters=params,
-            case_visits=visits,
-            contacts=found,
-            created_at=self._retention.now(),
-            contacts_json=contacts_json(found),
+        return await self._store.contacts.answer(
+            params, self._retention.cutoff(), uuid7(), actor, self._retention.now()
         )
-        # Saved and audited in one statement (the store's): both or neither.
-        await contacts.save_query(result, {"depth": params.depth, "case_visits": len(visits)})
-        return result
+
+    async def contact_query(self, actor: UUID, params: QueryParameters) -> ContactQueryResult:
+        """``contact_answer``, its JSON read back into contacts."""
+        return result_of(await self.contact_answer(actor, params))
 
     async def stored_query(self, query_id: UUID) -> ContactQueryResult:
         result = await self._store.contacts.load_query(query_id)
@@ -205,8 +195,3 @@ class TracingService:
         if start >= end:
             raise InvalidValue("to", "must be later than from")
         return await self._store.audit.entries(start, end)
-
-
-def _rank(contact: Contact) -> tuple[float, int]:
-    # The id's integer orders as its text does (fixed-width lower-case hex), without the text.
-    return (-contact.overlap_minutes, contact.person_id.int)

@@ -5,6 +5,9 @@ its own; in a unit of work (``Store.unit``), every method runs on the unit's one
 inside its transaction. So one class serves both, and no rule ever holds a connection.
 """
 
+# The statements below are assembled from constants at import (every value a $n parameter).
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -67,3 +70,34 @@ def visit_end(alias: str, dwell: str) -> str:
 def affected(status: str) -> int:
     """The rows a statement touched, from its command tag (``DELETE 3``, ``UPDATE 0``)."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+def contact_end(alias: str, visit: str) -> str:
+    """The end of check-in ``alias`` at the venue of ``visit``, with that visit's ``dwell``: the
+    same venue, so the same dwell as ``visit_end`` gives, without joining the venue per row."""
+    return (
+        f"LEAST({alias}.checked_in_at + make_interval(mins => {visit}.dwell),"
+        f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
+    )
+
+
+# The case's visits of a contact query (``store_contacts``, ``sql_answer``).
+# $1 case, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff.
+# Generous on purpose: a case visit that began up to 12 h before ``from`` and is
+# still going at ``from`` counts, because the case was there inside the window.
+_CASE_VISITS = f"""
+    SELECT c.checkin_id, c.venue_id, vc.name AS venue_name, c.checked_in_at, c.checked_out_at,
+           {visit_end("c", "$4")} AS ends_at, {dwell_minutes("vc", "$4")} AS dwell
+    FROM tracing.checkins AS c
+    LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
+    WHERE c.person_id = $1
+      AND c.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {MAX_DWELL_MINUTES}),
+                                      $5::timestamptz)
+      AND c.checked_in_at <= $3::timestamptz
+"""
+
+SELECT_CASE_VISITS = f"""
+    SELECT * FROM ({_CASE_VISITS}) AS cv
+    WHERE cv.ends_at > $2::timestamptz AND cv.ends_at > cv.checked_in_at
+    ORDER BY cv.checked_in_at
+"""

@@ -1,4 +1,5 @@
-"""The contact-query SQL: one set-based statement per depth, bounded so partitions are pruned.
+"""The contact-query SQL: one set-based statement per depth, bounded so partitions are pruned (an
+API query runs them inside one statement that also writes and saves its answer: ``sql_answer``).
 
 A visit is ``[checked_in_at, end)`` where end is the check-in plus the dwell
 (the query's ``dwell_minutes``, else the venue's typical stay, else 60 minutes;
@@ -38,49 +39,35 @@ from uuid import UUID
 
 import orjson
 
-from services.tracing.answers import contacts_json, contacts_of
-from services.tracing.models import AuditAction, CaseVisit, Contact, ContactQueryResult, QueryParameters
-from services.tracing.store_base import AUDIT_INSERT, MAX_DWELL_MINUTES, Connections, dwell_minutes, visit_end
-
-
-def _contact_end(alias: str, visit: str) -> str:
-    """The end of check-in ``alias`` at the venue of ``visit``, with that visit's ``dwell``: the
-    same venue, so the same dwell as ``visit_end`` gives, without joining the venue per row."""
-    return (
-        f"LEAST({alias}.checked_in_at + make_interval(mins => {visit}.dwell),"
-        f" COALESCE({alias}.checked_out_at, 'infinity'::timestamptz))"
-    )
-
-
-# $1 case, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff.
-# Generous on purpose: a case visit that began up to 12 h before ``from`` and is
-# still going at ``from`` counts, because the case was there inside the window.
-_CASE_VISITS = f"""
-    SELECT c.checkin_id, c.venue_id, vc.name AS venue_name, c.checked_in_at, c.checked_out_at,
-           {visit_end("c", "$4")} AS ends_at, {dwell_minutes("vc", "$4")} AS dwell
-    FROM tracing.checkins AS c
-    LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
-    WHERE c.person_id = $1
-      AND c.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {MAX_DWELL_MINUTES}),
-                                      $5::timestamptz)
-      AND c.checked_in_at <= $3::timestamptz
-"""
-
-_SELECT_CASE_VISITS = f"""
-    SELECT * FROM ({_CASE_VISITS}) AS cv
-    WHERE cv.ends_at > $2::timestamptz AND cv.ends_at > cv.checked_in_at
-    ORDER BY cv.checked_in_at
-"""
+from services.tracing.answers import contacts_json, contacts_of, visits_json
+from services.tracing.models import (
+    AuditAction,
+    CaseVisit,
+    Contact,
+    ContactAnswer,
+    ContactQueryResult,
+    QueryParameters,
+)
+from services.tracing.sql_answer import ANSWER
+from services.tracing.store_base import (
+    AUDIT_INSERT,
+    MAX_DWELL_MINUTES,
+    SELECT_CASE_VISITS,
+    Connections,
+    contact_end,
+    dwell_minutes,
+    visit_end,
+)
 
 # Depth 1. $6 min overlap minutes. Contacts' check-ins lie in
 # [from - 24 h, to + 12 h): they overlap a case visit that starts no earlier
 # than from - 12 h and ends no later than to + 12 h.
 _DEPTH_1 = f"""
-WITH case_visits AS MATERIALIZED ({_SELECT_CASE_VISITS}),
+WITH case_visits AS MATERIALIZED ({SELECT_CASE_VISITS}),
 pairs AS (
     SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
-           LEAST(cv.ends_at, {_contact_end("o", "cv")})
+           LEAST(cv.ends_at, {contact_end("o", "cv")})
              - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
            GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
     FROM case_visits AS cv
@@ -102,7 +89,7 @@ SELECT DISTINCT ON (q.person_id)
        q.person_id, q.venue_id, q.venue_name, q.contact_checked_in_at, q.case_checked_in_at,
        extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes, q.met_at
 FROM qualifying AS q
-ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at
+ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at, q.case_checked_in_at, q.venue_id
 """
 
 # Depth 2. $1 depth-1 contacts, $2 when each first met the case, $3 from, $4 to,
@@ -139,7 +126,7 @@ live AS MATERIALIZED (
 pairs AS (
     SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
            l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {_contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
+           LEAST(l.ends_at, {contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
     FROM live AS l
     JOIN tracing.checkins AS o
       ON o.venue_id = l.venue_id
@@ -155,7 +142,7 @@ SELECT DISTINCT ON (p.person_id)
        extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
 FROM pairs AS p
 WHERE p.overlap >= make_interval(mins => $7)
-ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at
+ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at, p.case_checked_in_at, p.venue_id, p.seed_id
 """
 
 
@@ -199,12 +186,19 @@ class ContactStore:
 
     def __init__(self, db: Connections) -> None:
         self._db = db
+        # The deepest query answered by the one statement (``sql_answer.ANSWER``); deeper ones by
+        # the per-row statements, written by orjson (the same bytes). Depth 2 in one statement, on
+        # the skewed bench store at 16 in flight: p50 ~1,000 -> ~650 ms but p99 ~3.3 -> ~4.6 s
+        # (Postgres writes a largest answer's 14 k contacts in the one backend), CPU a wash; so
+        # depth 2 keeps its rows. 0 on Citus (``Store.open_for_citus``): the statement reads the
+        # distributed check-ins and writes local tables together, not tried on a Citus cluster.
+        self.one_statement_depth = 1
 
     async def case_visits(self, q: QueryParameters, cutoff: datetime) -> list[CaseVisit]:
         """The case's visits that are alive inside [from, to] (see the note on generosity above)."""
         async with self._db() as conn:
             rows = await conn.fetch(
-                _SELECT_CASE_VISITS, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff
+                SELECT_CASE_VISITS, q.person_id, q.from_at, q.to_at, q.dwell_minutes, cutoff
             )
         return [CaseVisit(**dict(row)) for row in rows]
 
@@ -236,6 +230,70 @@ class ContactStore:
                 [q.person_id, *(c.person_id for c in first)],
             )
         return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 2, r[6]) for r in rows]
+
+    async def answer(
+        self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
+    ) -> ContactAnswer:
+        """Find the contacts (depth 1, and 2 when asked), save the query with them and its audit
+        record (``contact_query``, counting the contacts), and return the answer's JSON of the case
+        visits and contacts: up to ``one_statement_depth`` one statement (``sql_answer.ANSWER``), so
+        one round trip, atomic; deeper, ``_answer_by_rows``."""
+        if q.depth > self.one_statement_depth:
+            return await self._answer_by_rows(q, cutoff, query_id, requested_by, created_at)
+        async with self._db() as conn:
+            row = await conn.fetchrow(
+                ANSWER[2 if q.depth >= 2 else 1],
+                q.person_id,
+                q.from_at,
+                q.to_at,
+                q.dwell_minutes,
+                cutoff,
+                q.min_overlap_minutes,
+                query_id,
+                requested_by,
+                created_at,
+                q.depth,
+                AuditAction.CONTACT_QUERY.value,
+            )
+        assert row is not None
+        return ContactAnswer(
+            query_id=query_id,
+            requested_by=requested_by,
+            parameters=q,
+            created_at=created_at,
+            case_visits_json=row[0],
+            contacts_json=row[1],
+            contact_count=row[2],
+        )
+
+    async def _answer_by_rows(
+        self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
+    ) -> ContactAnswer:
+        """``answer`` in four round trips: the case visits, the contacts of each depth as rows,
+        the answer's JSON by orjson (the same bytes), then the save with its audit record."""
+        visits = await self.case_visits(q, cutoff)
+        first = await self.contacts_depth_1(q, cutoff)
+        second = await self.contacts_depth_2(q, first, cutoff) if q.depth >= 2 else []
+        found = sorted(first, key=_rank) + sorted(second, key=_rank)
+        result = ContactQueryResult(
+            query_id=query_id,
+            requested_by=requested_by,
+            parameters=q,
+            case_visits=visits,
+            contacts=found,
+            created_at=created_at,
+            contacts_json=contacts_json(found),
+        )
+        await self.save_query(result, {"depth": q.depth, "case_visits": len(visits)})
+        return ContactAnswer(
+            query_id=query_id,
+            requested_by=requested_by,
+            parameters=q,
+            created_at=created_at,
+            case_visits_json=visits_json(visits),
+            contacts_json=result.contacts_json or b"[]",
+            contact_count=len(found),
+        )
 
     async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
         """Store a query with its contacts and its audit record (``contact_query``, by whoever
@@ -295,3 +353,9 @@ class ContactStore:
         async with self._db() as conn:
             gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
         return int(gone)
+
+
+def _rank(contact: Contact) -> tuple[float, int]:
+    # The answer's order within a depth: largest overlap, then person id (the id's integer orders
+    # as its text and as Postgres's uuid do).
+    return (-contact.overlap_minutes, contact.person_id.int)

@@ -6,8 +6,9 @@ query's, else the venue's typical stay, else 60 minutes, 12 hours at most; a cas
 counts when it is alive inside [from, to] and began no later than ``to``; contacts overlap a
 case visit by at least ``min_overlap``; depth 2 clips each depth-1 contact's visits to start
 no earlier than the first moment they met the case. Each contact is reported once, with its
-largest overlap (the earliest of its own check-ins among equals): ``Found.meetings`` holds
-every (venue, contact check-in, case check-in, via) that qualifies, since the SQL may pick any.
+largest overlap; among equal overlaps, the earliest of its own check-ins, then the earliest
+case check-in, then the venue id, then the person met: ``Found.meetings`` holds that one
+(venue, contact check-in, case check-in, via).
 """
 
 from __future__ import annotations
@@ -60,19 +61,21 @@ def _overlap(a_start: datetime, a_end: datetime, b: Visit) -> timedelta:
     return min(a_end, b.end) - max(a_start, b.start)
 
 
+def _order(meeting: Meeting) -> tuple[datetime, datetime, int, int]:
+    # Among equal overlaps: the earliest contact check-in, the earliest case check-in, then the
+    # venue and the person met by id (uuid's order in Postgres is its bytes', the int's here).
+    venue, contact_at, case_at, via = meeting
+    return (contact_at, case_at, venue.int, via.int)
+
+
 def _keep(found: dict[UUID, Found], person: UUID, depth: int, lap: timedelta, meeting: Meeting) -> None:
-    """Keep the largest overlap, then the earliest contact check-in; remember ties."""
+    """Keep the largest overlap, the tie broken as the SQL breaks it (``_order``)."""
     kept = found.get(person)
     if kept is None or lap > kept.overlap:
         found[person] = Found(depth, lap, {meeting})
         return
-    if lap < kept.overlap:
-        return
-    earliest = min(m[1] for m in kept.meetings)
-    if meeting[1] < earliest:
+    if lap == kept.overlap and _order(meeting) < min(_order(m) for m in kept.meetings):
         kept.meetings = {meeting}
-    elif meeting[1] == earliest:
-        kept.meetings.add(meeting)
 
 
 def contacts(

@@ -17,11 +17,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.tracing.answers import contacts_json
 from services.tracing.models import (
     AuditAction,
     CheckinRow,
     CheckoutRow,
     Contact,
+    ContactAnswer,
     ContactQueryResult,
     Person,
     QueryParameters,
@@ -223,6 +225,33 @@ class FakeContacts:
         self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
     ) -> list[Contact]:
         return list(self._s.depth_2.get(q.person_id, []))
+
+    async def answer(
+        self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
+    ) -> ContactAnswer:
+        def rank(c: Contact) -> tuple[float, int]:
+            return (-c.overlap_minutes, c.person_id.int)
+
+        first = sorted(self._s.depth_1.get(q.person_id, []), key=rank)
+        second = sorted(self._s.depth_2.get(q.person_id, []), key=rank) if q.depth >= 2 else []
+        result = ContactQueryResult(
+            query_id=query_id,
+            requested_by=requested_by,
+            parameters=q,
+            case_visits=[],
+            contacts=first + second,
+            created_at=created_at,
+        )
+        await self.save_query(result, {"depth": q.depth, "case_visits": 0})
+        return ContactAnswer(
+            query_id=query_id,
+            requested_by=requested_by,
+            parameters=q,
+            created_at=created_at,
+            case_visits_json=b"[]",
+            contacts_json=contacts_json(result.contacts),
+            contact_count=len(result.contacts),
+        )
 
     async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
         self._s.queries[result.query_id] = result
