@@ -1,10 +1,13 @@
-"""A contact query answered by Postgres in one statement: it finds the case's visits and the
-contacts (the rules of ``store_contacts._DEPTH_1`` and ``_DEPTH_2``, seeded inside the statement),
-writes both as the answer's JSON, saves the query with them and its audit record, and returns the
-JSON, which the API passes through as it is (``orjson.Fragment``). Three round trips, a Python
-object per contact and row, and orjson's encoding were most of a depth-1 query's API CPU before.
-The service answers depth 1 so (``ContactStore.one_statement_depth``); ``ANSWER[2]`` is kept, and
-tested, for the day depth 2's largest answers are cheaper to write in Postgres than in Python.
+"""A depth-1 contact query answered by Postgres in one statement: it finds the case's visits and
+the contacts (the rules of ``store_contacts._DEPTH_1``), writes both as the answer's JSON, saves
+the query with them and its audit record, and returns the JSON, which the API passes through as it
+is (``orjson.Fragment``). Three round trips, a Python object per contact and row, and orjson's
+encoding were most of a depth-1 query's API CPU before. It runs unchanged on Citus (checked with
+tests/integration/tracing/test_citus.py on a coordinator and two workers).
+
+Depth 2 keeps its per-row statements (``ContactStore.answer_by_rows``): written in this statement
+too, on the skewed bench store at 16 in flight, its p50 went ~1,000 -> ~650 ms but its p99 ~3.3 ->
+~4.6 s (one backend writes a largest answer's 14 k contacts), with the same CPU.
 """
 
 # The statements are assembled from constants at import (no request data reaches
@@ -18,8 +21,6 @@ from services.tracing.store_base import (
     MAX_DWELL_MINUTES,
     SELECT_CASE_VISITS,
     contact_end,
-    dwell_minutes,
-    visit_end,
 )
 
 # --- the answer written by Postgres ---------------------------------------------------------
@@ -55,17 +56,6 @@ def _json_minutes(expr: str) -> str:
     return f"({expr}::text || CASE WHEN {expr} = trunc({expr}) THEN '.0' ELSE '' END)"
 
 
-def _json_contact(a: str, depth: str, via: str) -> str:
-    return (
-        f"""'{{"person_id":"' || {a}.person_id || '","venue_id":"' || {a}.venue_id"""
-        f"""\n || '","venue_name":' || {_json_text(f"{a}.venue_name")}"""
-        f"""\n || ',"contact_checked_in_at":' || {_json_instant(f"{a}.contact_checked_in_at")}"""
-        f"""\n || ',"case_checked_in_at":' || {_json_instant(f"{a}.case_checked_in_at")}"""
-        f"""\n || ',"overlap_minutes":' || {_json_minutes(f"{a}.overlap_minutes")}"""
-        f"""\n || ',"depth":{depth},"via_person_id":"' || {via} || '"}}'"""
-    )
-
-
 def _json_visit_keys(cv: str) -> str:
     """What a depth-1 contact's JSON takes from the case visit it met, written once a visit (20 a
     case) rather than once a contact: around the contact's check-in time and its overlap."""
@@ -78,7 +68,7 @@ def _json_visit_keys(cv: str) -> str:
 
 
 def _json_first(a: str) -> str:
-    """A depth-1 contact as ``_json_contact`` writes it, from its visit's ``_json_visit_keys``."""
+    """A depth-1 contact as ``answers.contacts_json`` writes it, from its visit's ``_json_visit_keys``."""
     return (
         f"""'{{"person_id":"' || {a}.person_id || {a}.j_venue"""
         f"""\n || {_json_instant(f"{a}.contact_checked_in_at")}"""
@@ -101,11 +91,9 @@ def _json_visit(a: str) -> str:
 # the visit named deterministic: when a contact's largest overlap ties, its earliest check-in, then
 # the earliest case check-in, then the venue id (before, whichever row the sort met first).
 # $1 case, $2 from, $3 to, $4 dwell or NULL, $5 retention cutoff, $6 min overlap.
-def _first(met_at: bool) -> str:
-    """``first``: the depth-1 contacts; with ``met_at`` (when each first met the case: depth 2's
-    seeds) or without it (depth 1 alone: the window over each person's pairs is a sort saved)."""
-    met = ", min(p.overlap_start) OVER (PARTITION BY p.person_id) AS met_at" if met_at else ""
-    return f"""
+# Unlike _DEPTH_1 it leaves out when each contact first met the case (only depth 2's seeds need it:
+# the window over each person's pairs is a sort saved).
+_FIRST = f"""
 case_visits AS MATERIALIZED ({SELECT_CASE_VISITS}),
 keyed_visits AS MATERIALIZED (
     SELECT cv.*, {_json_visit_keys("cv")}
@@ -116,8 +104,7 @@ pairs AS (
            o.checked_in_at AS contact_checked_in_at,
            cv.checked_in_at AS case_checked_in_at,
            LEAST(cv.ends_at, {contact_end("o", "cv")})
-             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
-           GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
+             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap
     FROM keyed_visits AS cv
     JOIN tracing.checkins AS o
       ON o.venue_id = cv.venue_id
@@ -128,85 +115,26 @@ pairs AS (
      AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
     WHERE o.person_id <> $1
 ),
-qualifying AS (
-    SELECT p.*{met}
-    FROM pairs AS p
-    WHERE p.overlap >= make_interval(mins => $6)
-),
 first AS MATERIALIZED (
     SELECT DISTINCT ON (q.person_id)
            q.person_id, q.venue_id, q.venue_name, q.j_venue, q.j_case, q.contact_checked_in_at,
            q.case_checked_in_at,
-           extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes{", q.met_at" if met_at else ""}
-    FROM qualifying AS q
+           extract(epoch FROM q.overlap)::float8 / 60 AS overlap_minutes
+    FROM pairs AS q
+    WHERE q.overlap >= make_interval(mins => $6)
     ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at, q.case_checked_in_at, q.venue_id
 )"""
 
 
-# The depth-2 contacts, as _DEPTH_2 finds them, seeded by ``first`` inside the statement; ties as
-# at depth 1, then the depth-1 contact met (via_person_id).
-_SECOND = f"""
-seed_visits AS (
-    SELECT s.person_id AS seed_id, c.venue_id, vc.name AS venue_name, c.checked_in_at AS seed_checked_in_at,
-           GREATEST(c.checked_in_at, s.met_at) AS starts_at, {visit_end("c", "$4")} AS ends_at,
-           {dwell_minutes("vc", "$4")} AS dwell
-    FROM first AS s
-    JOIN tracing.checkins AS c
-      ON c.person_id = s.person_id
-     AND c.checked_in_at >= s.met_at - make_interval(mins => {MAX_DWELL_MINUTES})
-     AND c.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $5::timestamptz)
-     AND c.checked_in_at <= $3::timestamptz
-    LEFT JOIN tracing.venues AS vc ON vc.venue_id = c.venue_id
-),
-live AS MATERIALIZED (
-    SELECT * FROM seed_visits WHERE ends_at > starts_at
-),
-pairs_2 AS (
-    SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
-           l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
-    FROM live AS l
-    JOIN tracing.checkins AS o
-      ON o.venue_id = l.venue_id
-     AND o.checked_in_at >= l.starts_at - make_interval(mins => l.dwell)
-     AND o.checked_in_at < l.ends_at
-     AND o.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $5::timestamptz)
-     AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id <> $1 AND o.person_id NOT IN (SELECT f.person_id FROM first AS f)
-),
-second AS (
-    SELECT DISTINCT ON (p.person_id)
-           p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
-           extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
-    FROM pairs_2 AS p
-    WHERE p.overlap >= make_interval(mins => $6)
-    ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at, p.case_checked_in_at, p.venue_id,
-             p.seed_id
-)"""
-
-# The answer's order: depth, then the largest overlap first, then the person id (uuid's order is
-# its bytes', as the service's ``_rank`` had it).
-_FOUND = {
-    1: f"""
+# The answer's order: the largest overlap first, then the person id (uuid's order is its bytes',
+# as the service's ``_rank`` has it).
+_FOUND = f"""
 found AS (
     SELECT count(*) AS n,
            '[' || COALESCE(string_agg({_json_first("f")}, ','
                                       ORDER BY f.overlap_minutes DESC, f.person_id), '') || ']' AS contacts
     FROM first AS f
-)""",
-    2: f"""
-found AS (
-    SELECT (SELECT count(*) FROM first) + (SELECT count(*) FROM second) AS n,
-           '[' || concat_ws(',',
-               (SELECT string_agg({_json_first("f")}, ','
-                                  ORDER BY f.overlap_minutes DESC, f.person_id) FROM first AS f),
-               (SELECT string_agg({_json_contact("s", "2", "s.via_person_id")}, ','
-                                  ORDER BY s.overlap_minutes DESC, s.person_id) FROM second AS s)
-           ) || ']' AS contacts
-)""",
-}
+)"""
 
 # $7 query id, $8 who asked, $9 when, $10 depth, $11 the audit action.
 _ANSWER_TAIL = f"""
@@ -235,7 +163,4 @@ SELECT convert_to(visits.json, 'UTF8') AS case_visits, saved.contacts, found.n A
 FROM visits, saved, found
 """
 
-ANSWER = {
-    depth: f"WITH {_first(depth == 2)},\n{_SECOND + ',' if depth == 2 else ''}{_FOUND[depth]},{_ANSWER_TAIL}"
-    for depth in (1, 2)
-}
+ANSWER = f"WITH {_FIRST},\n{_FOUND},{_ANSWER_TAIL}"

@@ -237,7 +237,6 @@ class Store(Topics):
         with ``CITUS_SESSION_SETTINGS``; False (nothing changed) without Citus."""
         if await self.checkins.distribute_on_citus() != "distributed":
             return False
-        self.contacts.one_statement_depth = 0
         self._pool.set_connect_args(
             postgres.url, command_timeout=postgres.command_timeout_s, server_settings=CITUS_SESSION_SETTINGS
         )

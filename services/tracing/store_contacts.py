@@ -1,5 +1,6 @@
-"""The contact-query SQL: one set-based statement per depth, bounded so partitions are pruned (an
-API query runs them inside one statement that also writes and saves its answer: ``sql_answer``).
+"""The contact-query SQL: one set-based statement per depth, bounded so partitions are pruned (a
+depth-1 API query runs its rules inside one statement that also writes and saves its answer:
+``sql_answer``).
 
 A visit is ``[checked_in_at, end)`` where end is the check-in plus the dwell
 (the query's ``dwell_minutes``, else the venue's typical stay, else 60 minutes;
@@ -186,13 +187,6 @@ class ContactStore:
 
     def __init__(self, db: Connections) -> None:
         self._db = db
-        # The deepest query answered by the one statement (``sql_answer.ANSWER``); deeper ones by
-        # the per-row statements, written by orjson (the same bytes). Depth 2 in one statement, on
-        # the skewed bench store at 16 in flight: p50 ~1,000 -> ~650 ms but p99 ~3.3 -> ~4.6 s
-        # (Postgres writes a largest answer's 14 k contacts in the one backend), CPU a wash; so
-        # depth 2 keeps its rows. 0 on Citus (``Store.open_for_citus``): the statement reads the
-        # distributed check-ins and writes local tables together, not tried on a Citus cluster.
-        self.one_statement_depth = 1
 
     async def case_visits(self, q: QueryParameters, cutoff: datetime) -> list[CaseVisit]:
         """The case's visits that are alive inside [from, to] (see the note on generosity above)."""
@@ -236,13 +230,13 @@ class ContactStore:
     ) -> ContactAnswer:
         """Find the contacts (depth 1, and 2 when asked), save the query with them and its audit
         record (``contact_query``, counting the contacts), and return the answer's JSON of the case
-        visits and contacts: up to ``one_statement_depth`` one statement (``sql_answer.ANSWER``), so
-        one round trip, atomic; deeper, ``_answer_by_rows``."""
-        if q.depth > self.one_statement_depth:
-            return await self._answer_by_rows(q, cutoff, query_id, requested_by, created_at)
+        visits and contacts: at depth 1 one statement (``sql_answer.ANSWER``), so one round trip,
+        atomic; at depth 2 ``answer_by_rows`` (see ``sql_answer`` for why)."""
+        if q.depth >= 2:
+            return await self.answer_by_rows(q, cutoff, query_id, requested_by, created_at)
         async with self._db() as conn:
             row = await conn.fetchrow(
-                ANSWER[2 if q.depth >= 2 else 1],
+                ANSWER,
                 q.person_id,
                 q.from_at,
                 q.to_at,
@@ -266,7 +260,7 @@ class ContactStore:
             contact_count=row[2],
         )
 
-    async def _answer_by_rows(
+    async def answer_by_rows(
         self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
     ) -> ContactAnswer:
         """``answer`` in four round trips: the case visits, the contacts of each depth as rows,

@@ -1,4 +1,4 @@
-"""A contact query's answer is written by Postgres (``sql_answer.ANSWER``): the same bytes
+"""A depth-1 contact query's answer is written by Postgres (``sql_answer.ANSWER``): the same bytes
 orjson wrote from the per-row statements' rows before (``_DEPTH_1``, ``_DEPTH_2``, sorted by the
 service, ``answers.contacts_json``), with every kind of value a name, an instant and an overlap
 can take; the query is saved with those bytes and audited once."""
@@ -98,7 +98,6 @@ async def test_the_answer_postgres_writes_has_the_bytes_orjson_wrote(
 
     visits_before, contacts_before = await _before(store, q)
     actor, query_id = uuid.uuid4(), uuid.uuid4()
-    store.contacts.one_statement_depth = 2  # the one statement at either depth
     answer = await store.contacts.answer(q, Retention(21).cutoff(), query_id, actor, t0 + minutes(300))
 
     assert answer.case_visits_json == visits_before
@@ -124,9 +123,10 @@ async def test_the_answer_postgres_writes_has_the_bytes_orjson_wrote(
     loaded = await store.contacts.load_query(query_id)
     assert loaded is not None
     assert contacts_json(loaded.contacts) == contacts_before
-    # The per-row path (rows, then orjson: depth 2's, and Citus's) answers and saves the same.
-    store.contacts.one_statement_depth = 0
-    by_rows = await store.contacts.answer(q, Retention(21).cutoff(), uuid.uuid4(), actor, t0 + minutes(300))
+    # The per-row path (rows, then orjson: depth 2's) answers and saves the same.
+    by_rows = await store.contacts.answer_by_rows(
+        q, Retention(21).cutoff(), uuid.uuid4(), actor, t0 + minutes(300)
+    )
     assert (by_rows.case_visits_json, by_rows.contacts_json, by_rows.contact_count) == (
         answer.case_visits_json,
         answer.contacts_json,
