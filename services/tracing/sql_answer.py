@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from services.tracing.store_base import (
     AUDIT_INSERT,
-    MAX_DWELL_MINUTES,
     SELECT_CASE_VISITS,
-    contact_end,
+    depth_1_pairs,
 )
 
 # --- the answer written by Postgres ---------------------------------------------------------
@@ -99,22 +98,7 @@ keyed_visits AS MATERIALIZED (
     SELECT cv.*, {_json_visit_keys("cv")}
     FROM case_visits AS cv
 ),
-pairs AS (
-    SELECT o.person_id, o.venue_id, cv.venue_name, cv.j_venue, cv.j_case,
-           o.checked_in_at AS contact_checked_in_at,
-           cv.checked_in_at AS case_checked_in_at,
-           LEAST(cv.ends_at, {contact_end("o", "cv")})
-             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap
-    FROM keyed_visits AS cv
-    JOIN tracing.checkins AS o
-      ON o.venue_id = cv.venue_id
-     AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => cv.dwell)
-     AND o.checked_in_at < cv.ends_at
-     AND o.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $5::timestamptz)
-     AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id <> $1
-),
+{depth_1_pairs("keyed_visits", "cv.j_venue, cv.j_case")},
 first AS MATERIALIZED (
     SELECT DISTINCT ON (q.person_id)
            q.person_id, q.venue_id, q.venue_name, q.j_venue, q.j_case, q.contact_checked_in_at,

@@ -101,3 +101,29 @@ SELECT_CASE_VISITS = f"""
     WHERE cv.ends_at > $2::timestamptz AND cv.ends_at > cv.checked_in_at
     ORDER BY cv.checked_in_at
 """
+
+
+def depth_1_pairs(visits: str, extra: str) -> str:
+    """The ``pairs`` of a depth-1 query: each check-in of someone else that can overlap a case visit
+    of relation ``visits`` (a ``SELECT_CASE_VISITS`` row, aliased ``cv``), its overlap, and the
+    ``extra`` columns the statement needs. Contacts' check-ins lie in [from - 24 h, to + 12 h):
+    they overlap a case visit that starts no earlier than from - 12 h and ends no later than to +
+    12 h. One text for ``store_contacts._DEPTH_1`` and ``sql_answer.ANSWER``, so that both find
+    the same rows. $1 case, $2 from, $3 to, $5 retention cutoff."""
+    return f"""
+pairs AS (
+    SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
+           cv.checked_in_at AS case_checked_in_at,
+           LEAST(cv.ends_at, {contact_end("o", "cv")})
+             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
+           {extra}
+    FROM {visits} AS cv
+    JOIN tracing.checkins AS o
+      ON o.venue_id = cv.venue_id
+     AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => cv.dwell)
+     AND o.checked_in_at < cv.ends_at
+     AND o.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
+                                     $5::timestamptz)
+     AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
+    WHERE o.person_id <> $1
+)"""

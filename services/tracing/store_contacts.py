@@ -56,31 +56,15 @@ from services.tracing.store_base import (
     SELECT_CASE_VISITS,
     Connections,
     contact_end,
+    depth_1_pairs,
     dwell_minutes,
     visit_end,
 )
 
-# Depth 1. $6 min overlap minutes. Contacts' check-ins lie in
-# [from - 24 h, to + 12 h): they overlap a case visit that starts no earlier
-# than from - 12 h and ends no later than to + 12 h.
+# Depth 1. $6 min overlap minutes; the pairs as ``depth_1_pairs`` finds them.
 _DEPTH_1 = f"""
 WITH case_visits AS MATERIALIZED ({SELECT_CASE_VISITS}),
-pairs AS (
-    SELECT o.person_id, o.venue_id, cv.venue_name, o.checked_in_at AS contact_checked_in_at,
-           cv.checked_in_at AS case_checked_in_at,
-           LEAST(cv.ends_at, {contact_end("o", "cv")})
-             - GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap,
-           GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start
-    FROM case_visits AS cv
-    JOIN tracing.checkins AS o
-      ON o.venue_id = cv.venue_id
-     AND o.checked_in_at >= cv.checked_in_at - make_interval(mins => cv.dwell)
-     AND o.checked_in_at < cv.ends_at
-     AND o.checked_in_at >= GREATEST($2::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $5::timestamptz)
-     AND o.checked_in_at < $3::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id <> $1
-),
+{depth_1_pairs("case_visits", "GREATEST(cv.checked_in_at, o.checked_in_at) AS overlap_start")},
 qualifying AS (
     SELECT p.*, min(p.overlap_start) OVER (PARTITION BY p.person_id) AS met_at
     FROM pairs AS p
