@@ -93,6 +93,20 @@ def contacts_of(stored: Sequence[Mapping[str, Any]], names: Mapping[UUID, str | 
     return found
 
 
+def answer_of(result: ContactQueryResult) -> ContactAnswer:
+    """A result's answer: its case visits and contacts written by orjson (a stored query's venues
+    named as they are now; the same bytes Postgres writes for a new one, ``sql_answer.ANSWER``)."""
+    return ContactAnswer(
+        query_id=result.query_id,
+        requested_by=result.requested_by,
+        parameters=result.parameters,
+        created_at=result.created_at,
+        case_visits_json=visits_json(result.case_visits),
+        contacts_json=result.contacts_json or contacts_json(result.contacts),
+        contact_count=len(result.contacts),
+    )
+
+
 def result_of(answer: ContactAnswer) -> ContactQueryResult:
     """An answer's JSON read back as a result (the service's callers other than the API)."""
     stored = orjson.loads(answer.contacts_json)

@@ -11,14 +11,13 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.tracing.answers import contacts_json, text_of_id, visits_json
+from services.tracing.answers import answer_of, text_of_id
 from services.tracing.errors import QueryNotFound
 from services.tracing.models import (
     AuditOut,
     ContactAnswer,
     ContactQueryIn,
     ContactQueryOut,
-    ContactQueryResult,
     NotificationIn,
     NotificationOut,
     OwnVisitsOut,
@@ -127,21 +126,7 @@ async def export_contacts(query_id: str, who: Epidemiologist, s: ServicesDep) ->
 
 @router.get("/contact-queries/{query_id}", response_model=ContactQueryOut, responses=problems(401, 403, 404))
 async def show_contact_query(query_id: str, who: Epidemiologist, s: ServicesDep) -> Response:
-    return _answer(_stored_answer(await s.tracing.show_query(who.person_id, _query_id(query_id))), 200)
-
-
-def _stored_answer(result: ContactQueryResult) -> ContactAnswer:
-    """A stored query's answer: its case visits and contacts written by orjson (venues named as
-    they are now), as Postgres writes a new query's (``sql_answer.ANSWER``)."""
-    return ContactAnswer(
-        query_id=result.query_id,
-        requested_by=result.requested_by,
-        parameters=result.parameters,
-        created_at=result.created_at,
-        case_visits_json=visits_json(result.case_visits),
-        contacts_json=contacts_json(result.contacts),
-        contact_count=len(result.contacts),
-    )
+    return _answer(answer_of(await s.tracing.show_query(who.person_id, _query_id(query_id))), 200)
 
 
 def _answer(answer: ContactAnswer, status_code: int) -> Response:

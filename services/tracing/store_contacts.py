@@ -40,7 +40,7 @@ from uuid import UUID
 
 import orjson
 
-from services.tracing.answers import contacts_json, contacts_of, visits_json
+from services.tracing.answers import answer_of, contacts_json, contacts_of
 from services.tracing.models import (
     AuditAction,
     CaseVisit,
@@ -263,15 +263,7 @@ class ContactStore:
             contacts_json=contacts_json(found),
         )
         await self.save_query(result, {"depth": q.depth, "case_visits": len(visits)})
-        return ContactAnswer(
-            query_id=query_id,
-            requested_by=requested_by,
-            parameters=q,
-            created_at=created_at,
-            case_visits_json=visits_json(visits),
-            contacts_json=result.contacts_json or b"[]",
-            contact_count=len(found),
-        )
+        return answer_of(result)
 
     async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
         """Store a query with its contacts and its audit record (``contact_query``, by whoever

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 import pytest
 
-from services.tracing.answers import contacts_json, text_of_id
+from services.tracing.answers import contacts_json, visits_json
 from services.tracing.models import Contact, QueryParameters
 from services.tracing.pipeline import Ingest
 from services.tracing.retention import Retention
@@ -42,22 +42,7 @@ async def _before(store: Store, q: QueryParameters) -> tuple[bytes, bytes]:
     first = await store.contacts.contacts_depth_1(q, cutoff)
     second = await store.contacts.contacts_depth_2(q, first, cutoff) if q.depth == 2 else []
     found = sorted(first, key=_rank) + sorted(second, key=_rank)
-    visits_json = orjson.dumps(
-        [
-            {
-                "checkin_id": v.checkin_id,
-                "venue_id": v.venue_id,
-                "venue_name": v.venue_name,
-                "checked_in_at": v.checked_in_at,
-                "ends_at": v.ends_at,
-                "checked_out_at": v.checked_out_at,
-            }
-            for v in visits
-        ],
-        default=text_of_id,
-        option=orjson.OPT_UTC_Z,
-    )
-    return visits_json, contacts_json(found)
+    return visits_json(visits), contacts_json(found)
 
 
 @pytest.mark.parametrize("depth", [1, 2])

@@ -11,7 +11,8 @@ import pytest
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 from fastapi import FastAPI
 
-from services.tracing.api import _answer, _stored_answer
+from services.tracing.answers import answer_of
+from services.tracing.api import _answer
 from services.tracing.models import CaseVisit, Contact, ContactQueryOut, ContactQueryResult, QueryParameters
 
 AT = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
@@ -81,7 +82,7 @@ async def test_the_answer_has_the_bytes_fastapi_made_from_the_response_model(con
 
     @app.get("/direct")
     async def direct() -> object:
-        return _answer(_stored_answer(found), 201)
+        return _answer(answer_of(found), 201)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         before = await client.get("/model")
