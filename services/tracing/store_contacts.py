@@ -55,8 +55,8 @@ from services.tracing.store_base import (
     MAX_DWELL_MINUTES,
     SELECT_CASE_VISITS,
     Connections,
-    contact_end,
     depth_1_pairs,
+    depth_2_pairs,
     dwell_minutes,
     visit_end,
 )
@@ -108,20 +108,7 @@ seed_visits AS (
 live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
-pairs AS (
-    SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
-           l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
-    FROM live AS l
-    JOIN tracing.checkins AS o
-      ON o.venue_id = l.venue_id
-     AND o.checked_in_at >= l.starts_at - make_interval(mins => l.dwell)
-     AND o.checked_in_at < l.ends_at
-     AND o.checked_in_at >= GREATEST($3::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $6::timestamptz)
-     AND o.checked_in_at < $4::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id NOT IN (SELECT unnest($8::uuid[]))
-)
+{depth_2_pairs("live")}
 SELECT DISTINCT ON (p.person_id)
        p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
        extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
