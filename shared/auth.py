@@ -34,6 +34,9 @@ REFRESH_COOKIE_PATH = "/api/registry/v1/sessions"
 STAY_COOKIE = "vc_stay"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Verified access tokens a process remembers (see ``AccessTokens.verify``): a few hundred staff
+# and the phones of a busy minute, each entry a token's text and its principal (~1 KB).
+VERIFIED_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class AccessTokens:
         self._keys = keys
         self._audience = audience
         self.ttl_s = ttl_s
+        # token -> (its principal, its key id, its exp): a token's claims and signature never
+        # change, so a token verified once is valid until its exp as long as its key still
+        # verifies (``verifier`` ends a retired key's overlap); the Ed25519 check and the JWT
+        # parsing were ~12 % of a depth-1 contact query's API CPU, paid again on every request.
+        self._verified: dict[str, tuple[Principal, bytes, float]] = {}
 
     def issue(self, person_id: UUID, roles: Sequence[str], now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
@@ -69,9 +77,18 @@ class AccessTokens:
         )
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None:
+            principal, kid, expires = known
+            # PyJWT's test: a token has expired once now >= exp (no leeway).
+            if now < expires and self._keys.verifier(kid, now) is not None:
+                return principal
+            del self._verified[token]
         try:
             header = jwt.get_unverified_header(token)
-            key = self._keys.verifier(bytes.fromhex(str(header.get("kid", ""))))
+            kid = bytes.fromhex(str(header.get("kid", "")))
+            key = self._keys.verifier(kid, now)
             if key is None:
                 raise Unauthorized("The access token was signed by an unknown key.")
             claims: dict[str, Any] = jwt.decode(
@@ -81,9 +98,16 @@ class AccessTokens:
                 audience=self._audience,
                 options={"require": ["exp", "sub", "aud"]},
             )
-            return Principal(UUID(claims["sub"]), frozenset(claims.get("roles", [])))
-        except (jwt.PyJWTError, ValueError, KeyError) as exc:
+            principal = Principal(UUID(claims["sub"]), frozenset(claims.get("roles", [])))
+            expires = float(claims["exp"])
+            if now >= expires:  # PyJWT read its own clock; the memory above reads ``now``
+                raise jwt.ExpiredSignatureError
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
             raise Unauthorized("The access token is missing, expired or invalid.") from exc
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()  # simplest bound: the next requests verify again
+        self._verified[token] = (principal, kid, expires)
+        return principal
 
 
 def _bearer(request: Request) -> str | None:

@@ -5,9 +5,10 @@ is (``orjson.Fragment``). Three round trips, a Python object per contact and row
 encoding were most of a depth-1 query's API CPU before. It runs unchanged on Citus (checked with
 tests/integration/tracing/test_citus.py on a coordinator and two workers).
 
-Depth 2 keeps its per-row statements (``ContactStore.answer_by_rows``): written in this statement
+Depth 2 keeps its statements apart (``ContactStore.answer_by_rows``): written in this statement
 too, on the skewed bench store at 16 in flight, its p50 went ~1,000 -> ~650 ms but its p99 ~3.3 ->
-~4.6 s (one backend writes a largest answer's 14 k contacts), with the same CPU.
+~4.6 s (one backend writes a largest answer's 14 k contacts), with the same CPU. Its depth-2
+contacts come as their JSON (``depth_2_json``), which the service joins to depth 1's.
 """
 
 # The statements are assembled from constants at import (no request data reaches
@@ -74,6 +75,32 @@ def _json_first(a: str) -> str:
         f"""\n || {a}.j_case || {_json_minutes(f"{a}.overlap_minutes")}"""
         f"""\n || ',"depth":1,"via_person_id":"' || $1 || '"}}'"""
     )
+
+
+def _json_contact(a: str, depth: int) -> str:
+    """A contact as ``answers.contacts_json`` writes it, from a row of ``store_contacts``'s columns."""
+    return (
+        f"""'{{"person_id":"' || {a}.person_id || '","venue_id":"' || {a}.venue_id"""
+        f"""\n || '","venue_name":' || {_json_text(f"{a}.venue_name")}"""
+        f"""\n || ',"contact_checked_in_at":' || {_json_instant(f"{a}.contact_checked_in_at")}"""
+        f"""\n || ',"case_checked_in_at":' || {_json_instant(f"{a}.case_checked_in_at")}"""
+        f"""\n || ',"overlap_minutes":' || {_json_minutes(f"{a}.overlap_minutes")}"""
+        f"""\n || ',"depth":{depth},"via_person_id":"' || {a}.via_person_id || '"}}'"""
+    )
+
+
+def depth_2_json(rows: str) -> str:
+    """The statement ``rows`` (``store_contacts._DEPTH_2``: a contact a row) as the count of its
+    contacts and their JSON in the answer's order, comma-separated without brackets (UTF-8). On
+    the skewed bench store, decoding thousands of rows, a Contact each, sorting and orjson were ~9
+    of a depth-2 query's ~13 ms of API CPU; writing the JSON here costs Postgres ~3 ms."""
+    return f"""
+WITH found AS ({rows})
+SELECT count(*) AS n,
+       convert_to(COALESCE(string_agg({_json_contact("f", 2)}, ','
+                                      ORDER BY f.overlap_minutes DESC, f.person_id), ''), 'UTF8') AS contacts
+FROM found AS f
+"""
 
 
 def _json_visit(a: str) -> str:

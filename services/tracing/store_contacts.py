@@ -40,7 +40,7 @@ from uuid import UUID
 
 import orjson
 
-from services.tracing.answers import answer_of, contacts_json, contacts_of
+from services.tracing.answers import contacts_json, contacts_of, visits_json
 from services.tracing.models import (
     AuditAction,
     CaseVisit,
@@ -49,14 +49,14 @@ from services.tracing.models import (
     ContactQueryResult,
     QueryParameters,
 )
-from services.tracing.sql_answer import ANSWER
+from services.tracing.sql_answer import ANSWER, depth_2_json
 from services.tracing.store_base import (
     AUDIT_INSERT,
     MAX_DWELL_MINUTES,
     SELECT_CASE_VISITS,
     Connections,
-    contact_end,
     depth_1_pairs,
+    depth_2_pairs,
     dwell_minutes,
     visit_end,
 )
@@ -108,20 +108,7 @@ seed_visits AS (
 live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
-pairs AS (
-    SELECT o.person_id, o.venue_id, l.venue_name, o.checked_in_at AS contact_checked_in_at,
-           l.seed_checked_in_at AS case_checked_in_at, l.seed_id,
-           LEAST(l.ends_at, {contact_end("o", "l")}) - GREATEST(l.starts_at, o.checked_in_at) AS overlap
-    FROM live AS l
-    JOIN tracing.checkins AS o
-      ON o.venue_id = l.venue_id
-     AND o.checked_in_at >= l.starts_at - make_interval(mins => l.dwell)
-     AND o.checked_in_at < l.ends_at
-     AND o.checked_in_at >= GREATEST($3::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
-                                     $6::timestamptz)
-     AND o.checked_in_at < $4::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id NOT IN (SELECT unnest($8::uuid[]))
-)
+{depth_2_pairs("live")}
 SELECT DISTINCT ON (p.person_id)
        p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
        extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
@@ -129,6 +116,9 @@ FROM pairs AS p
 WHERE p.overlap >= make_interval(mins => $7)
 ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at, p.case_checked_in_at, p.venue_id, p.seed_id
 """
+
+# Depth 2's contacts as the count of them and their JSON in the answer's order (``depth_2_json``).
+_DEPTH_2_JSON = depth_2_json(_DEPTH_2)
 
 
 # A query, its contacts (the answer's JSON of them: migration 0011) and its audit record, in one
@@ -192,22 +182,24 @@ class ContactStore:
         self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
     ) -> list[Contact]:
         """Contacts of the depth-1 contacts, from the moment each met the case; excludes depth 0 and 1."""
-        seeds = [c for c in first if c.met_at is not None]
-        if not seeds:
+        args = _depth_2_args(q, first, cutoff)
+        if args is None:
             return []
         async with self._db() as conn:
-            rows = await conn.fetch(
-                _DEPTH_2,
-                [c.person_id for c in seeds],
-                [c.met_at for c in seeds],
-                q.from_at,
-                q.to_at,
-                q.dwell_minutes,
-                cutoff,
-                q.min_overlap_minutes,
-                [q.person_id, *(c.person_id for c in first)],
-            )
+            rows = await conn.fetch(_DEPTH_2, *args)
         return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 2, r[6]) for r in rows]
+
+    async def depth_2_json(
+        self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
+    ) -> tuple[int, bytes]:
+        """``contacts_depth_2`` as their count and their JSON in the answer's order, comma-separated."""
+        args = _depth_2_args(q, first, cutoff)
+        if args is None:
+            return 0, b""
+        async with self._db() as conn:
+            row = await conn.fetchrow(_DEPTH_2_JSON, *args)
+        assert row is not None
+        return int(row[0]), bytes(row[1])
 
     async def answer(
         self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
@@ -247,45 +239,78 @@ class ContactStore:
     async def answer_by_rows(
         self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
     ) -> ContactAnswer:
-        """``answer`` in four round trips: the case visits, the contacts of each depth as rows,
-        the answer's JSON by orjson (the same bytes), then the save with its audit record."""
+        """``answer`` in four round trips: the case visits, the depth-1 contacts as rows (written by
+        orjson), depth 2's as their JSON, then the save with its audit record."""
         visits = await self.case_visits(q, cutoff)
-        first = await self.contacts_depth_1(q, cutoff)
-        second = await self.contacts_depth_2(q, first, cutoff) if q.depth >= 2 else []
-        found = sorted(first, key=_rank) + sorted(second, key=_rank)
-        result = ContactQueryResult(
+        first = sorted(await self.contacts_depth_1(q, cutoff), key=_rank)
+        listed, count = contacts_json(first), len(first)
+        if q.depth >= 2:
+            more, second = await self.depth_2_json(q, first, cutoff)
+            if more:  # then depth 1 had contacts too: its array is not empty
+                listed, count = listed[:-1] + b"," + second + b"]", count + more
+        await self._save(
+            query_id=query_id,
+            requested_by=requested_by,
+            p=q,
+            created_at=created_at,
+            visits=visits,
+            count=count,
+            listed=listed,
+            audit_detail={"depth": q.depth, "case_visits": len(visits)},
+        )
+        return ContactAnswer(
             query_id=query_id,
             requested_by=requested_by,
             parameters=q,
-            case_visits=visits,
-            contacts=found,
             created_at=created_at,
-            contacts_json=contacts_json(found),
+            case_visits_json=visits_json(visits),
+            contacts_json=listed,
+            contact_count=count,
         )
-        await self.save_query(result, {"depth": q.depth, "case_visits": len(visits)})
-        return answer_of(result)
 
     async def save_query(self, result: ContactQueryResult, audit_detail: dict[str, Any]) -> None:
         """Store a query with its contacts and its audit record (``contact_query``, by whoever
         asked, counting the contacts): one statement, so one round trip and atomic without a
         transaction of statements (a BEGIN, an INSERT, a COPY, an INSERT and a COMMIT before)."""
-        p = result.parameters
         found = result.contacts
+        await self._save(
+            query_id=result.query_id,
+            requested_by=result.requested_by,
+            p=result.parameters,
+            created_at=result.created_at,
+            visits=result.case_visits,
+            count=len(found),
+            listed=result.contacts_json or contacts_json(found),
+            audit_detail=audit_detail,
+        )
+
+    async def _save(
+        self,
+        *,
+        query_id: UUID,
+        requested_by: UUID,
+        p: QueryParameters,
+        created_at: datetime,
+        visits: Sequence[CaseVisit],
+        count: int,
+        listed: bytes,
+        audit_detail: dict[str, Any],
+    ) -> None:
         async with self._db() as conn:
             await conn.execute(
                 _SAVE_QUERY,
-                result.query_id,
-                result.requested_by,
+                query_id,
+                requested_by,
                 p.person_id,
                 p.from_at,
                 p.to_at,
                 p.dwell_minutes,
                 p.min_overlap_minutes,
                 p.depth,
-                json.dumps([v.model_dump(mode="json") for v in result.case_visits]),
-                len(found),
-                result.created_at,
-                result.contacts_json or contacts_json(found),
+                json.dumps([v.model_dump(mode="json") for v in visits]),
+                count,
+                created_at,
+                listed,
                 AuditAction.CONTACT_QUERY.value,
                 json.dumps(audit_detail),
             )
@@ -323,6 +348,23 @@ class ContactStore:
         async with self._db() as conn:
             gone = await conn.fetchval(_DELETE_QUERIES, cutoff)
         return int(gone)
+
+
+def _depth_2_args(q: QueryParameters, first: Sequence[Contact], cutoff: datetime) -> tuple[Any, ...] | None:
+    """``_DEPTH_2``'s parameters for the depth-1 contacts ``first``; None when none met the case."""
+    seeds = [c for c in first if c.met_at is not None]
+    if not seeds:
+        return None
+    return (
+        [c.person_id for c in seeds],
+        [c.met_at for c in seeds],
+        q.from_at,
+        q.to_at,
+        q.dwell_minutes,
+        cutoff,
+        q.min_overlap_minutes,
+        [q.person_id, *(c.person_id for c in first)],
+    )
 
 
 def _rank(contact: Contact) -> tuple[float, int]:

@@ -97,3 +97,29 @@ def test_previous_jwt_key_still_verifies_after_rotation() -> None:
     assert rotated.verify(token).person_id == PERSON
     with pytest.raises(Unauthorized):
         TOKENS.verify(token)
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(KEYS, "venuecode", 60)
+    token = tokens.issue(PERSON, ["epidemiologist"])
+    first = tokens.verify(token)
+    assert tokens.verify(token) == first  # the second time from memory
+    later = time.time() + 61
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    with pytest.raises(Unauthorized):
+        tokens.verify(token)
+
+
+def test_a_remembered_token_of_a_retired_key_is_refused_once_the_overlap_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old = Ed25519PrivateKey.generate()
+    token = AccessTokens(SigningKeys(old), "venuecode", 3600).issue(PERSON, [])
+    until = time.time() + 30
+    rotated = AccessTokens(
+        SigningKeys(KEY, previous=(old.public_key(),), previous_until=until), "venuecode", 3600
+    )
+    assert rotated.verify(token).person_id == PERSON
+    monkeypatch.setattr("shared.auth.time.time", lambda: until + 1)
+    with pytest.raises(Unauthorized):
+        rotated.verify(token)

@@ -77,14 +77,16 @@ async def test_depth_one_and_two_read_only_the_days_of_the_window(
         assert "checkins_default" not in plan or "never executed" in plan
         assert "_pkey" in plan, plan  # the key leads with (venue_id, checked_in_at)
         assert "Seq Scan on checkins_p" not in plan
-    # Each visit bounds its own venue-index range (its CTE's columns reach the Index Cond):
-    # as a join filter instead, every visit read its venue's whole window (issue 14).
-    for plan, visit in (("\n".join(r[0] for r in one), "cv"), ("\n".join(r[0] for r in two), "l")):
+    # Each visit (depth 2: each island of visits) bounds its own venue-index range (its CTE's
+    # columns reach the Index Cond): as a join filter instead, every visit read its venue's whole
+    # window (issue 14).
+    for plan, visit, end in (
+        ("\n".join(r[0] for r in one), "cv", "ends_at"),
+        ("\n".join(r[0] for r in two), "i", "reach_to"),
+    ):
         bounded = [
             line
             for line in plan.splitlines()
-            if "Index Cond" in line
-            and f"venue_id = {visit}.venue_id" in line
-            and f"< {visit}.ends_at" in line
+            if "Index Cond" in line and f"venue_id = {visit}.venue_id" in line and f"< {visit}.{end}" in line
         ]
         assert bounded, plan
