@@ -62,25 +62,17 @@ async def test_large_type_doubles_the_text_of_every_page_without_sideways_scroll
     problems: list[str] = []
     compared = 0
 
-    paths = (*PAGES, urlsplit(venue.url).path)
-
-    async def in_size(language: str, large: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        async with tab(browser, platform.origin, language, staff, NARROW) as page:
-            for path in paths:
-                found.append(await measure(page, platform.origin, path, large))
-                if language == "zh-Hant" and large == "1":
-                    name = "checkin-poster" if path[:3] == "/c/" else path.strip("/").replace("/", "-")
-                    await shoot(page, screenshots, f"large-360-{name or 'home'}")
-        return found
-
     async def in_language(language: str) -> None:
         nonlocal compared
-        # Normal and large type in a tab each, side by side, then compared page by page.
-        normals, larges = await asyncio.gather(in_size(language, "0"), in_size(language, "1"))
-        for path, normal, large in zip(paths, normals, larges, strict=True):
-            problems.extend(judged(f"{path} [{language}]", normal, large))
-            compared += len(normal["sizes"].keys() & large["sizes"].keys())
+        async with tab(browser, platform.origin, language, staff, NARROW) as page:
+            for path in (*PAGES, urlsplit(venue.url).path):
+                normal = await measure(page, platform.origin, path, "0")
+                large = await measure(page, platform.origin, path, "1")
+                problems.extend(judged(f"{path} [{language}]", normal, large))
+                compared += len(normal["sizes"].keys() & large["sizes"].keys())
+                if language == "zh-Hant":
+                    name = "checkin-poster" if path[:3] == "/c/" else path.strip("/").replace("/", "-")
+                    await shoot(page, screenshots, f"large-360-{name or 'home'}")
 
     # Side by side: most of a page's time is waiting for its network to go idle.
     await asyncio.gather(*(in_language(language) for language in LANGUAGES))
