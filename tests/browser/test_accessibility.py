@@ -1,9 +1,8 @@
 """WCAG 2.1 A and AA in a real Chromium: axe-core on every page, in the three languages and in
 normal and large type (the colour states are in ``test_colour_states.py``).
 
-One browser; a profile per language and type size (axe-core in each document, the CSP on) with
-one tab, the six run side by side since most of an audit's time is waiting for the network to go
-idle (half a second after each page at the least).
+One browser; a profile per language (axe-core in each document, the CSP on) with one tab,
+the three run side by side since most of an audit's time is waiting for the network to go idle.
 ``pytest -s`` prints the pages audited.
 """
 
@@ -33,15 +32,14 @@ async def test_every_page_in_every_language_and_size_has_no_wcag_violation(
     paths = (*PAGES, urlsplit(venue.url).path, BAD_POSTER)
     found = Findings()
 
-    async def in_language(language: Language, size: str, large: str) -> None:
+    async def in_language(language: Language) -> None:
         async with tab(browser, platform.origin, language, staff) as page:
-            await large_type(page, platform.origin, large)
-            for path in paths:
-                await page.goto(f"{platform.origin}{path}", wait_until="networkidle")
-                await expect(page.locator("html")).to_have_attribute("lang", language)
-                await found.audit(page, f"{path} [{language}, {size}]")
+            for size, large in SIZES:
+                await large_type(page, platform.origin, large)
+                for path in paths:
+                    await page.goto(f"{platform.origin}{path}", wait_until="networkidle")
+                    await expect(page.locator("html")).to_have_attribute("lang", language)
+                    await found.audit(page, f"{path} [{language}, {size}]")
 
-    await asyncio.gather(
-        *(in_language(language, size, large) for language in LANGUAGES for size, large in SIZES)
-    )
+    await asyncio.gather(*(in_language(language) for language in LANGUAGES))
     found.report()
