@@ -30,7 +30,7 @@ from shared.db import with_database
 from shared.settings import InfraSettings
 from tests.browser.kit import Account
 from tests.browser.venue import Venue, open_venue
-from tests.conftest import Stack
+from tests.conftest import SHORT_SESSIONS, Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No downloads here: Debian's Chromium, headless, quiet, and with no network of its own.
@@ -47,8 +47,8 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 # A phone: the pages are phone-first and the check-in page is opened from a phone.
 PHONE = ViewportSize(width=390, height=844)
-# The four lifespans start one after another and each consumer group joins tansu in
-# ~2-5 s: ~30 s on an idle two-core machine, nearly 60 s while other suites ran.
+# The four lifespans start one after another and each app's consumer groups join tansu
+# together in ~1 s (short sessions): a few seconds idle, far more while other suites run.
 STARTUP_S = 120.0
 # Playwright waits 5 s by default; a page's answer waits on Postgres, Redis and Kafka, and the
 # machines that run this are often busy with other suites.
@@ -108,6 +108,7 @@ async def platform(stack: Stack, state_dir: Path) -> AsyncIterator[Platform]:
         redis_key_prefix=f"b{unique}:",
         state_dir=state_dir,
         public_base_url=origin,
+        **SHORT_SESSIONS,
     )
     config = uvicorn.Config(
         Dispatcher(_apps(infra)), lifespan="on", log_config=None, timeout_graceful_shutdown=5

@@ -7,7 +7,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from shared.settings import InfraSettings
+from tests.lifespans import all_running
 from tests.people import born_years_ago, mainland_id
 from tests.waiting import eventually
 
@@ -59,11 +60,11 @@ class OneOrigin(httpx.AsyncBaseTransport):
 @asynccontextmanager
 async def platform(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
     apps = compose(infra)
-    async with AsyncExitStack() as stack:
-        for _, app in apps:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        async with httpx.AsyncClient(transport=OneOrigin(apps), base_url=ORIGIN, timeout=30) as client:
-            yield client
+    async with (
+        all_running([app for _, app in apps]),
+        httpx.AsyncClient(transport=OneOrigin(apps), base_url=ORIGIN, timeout=30) as client,
+    ):
+        yield client
 
 
 class Person:

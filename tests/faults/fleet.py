@@ -36,7 +36,7 @@ from tests.integration.deploy.conftest import (
     render_gateway_config,
     service_environment,
     spawn,
-    stop,
+    stop_all,
     wait_ready,
 )
 from tests.people import born_years_ago, mainland_id
@@ -123,10 +123,7 @@ async def fleet(stack: Stack, state_dir: Path, nginx: str, tmp_path: Path) -> As
         await wait_ready(proxy, f"{fleet.base_url}/__gateway/healthz")
         yield fleet
     finally:
-        if proxy is not None:
-            stop(proxy)
-        for process in fleet.processes.values():
-            stop(process)
+        stop_all([*([proxy] if proxy is not None else []), *fleet.processes.values()])
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
         redis = Redis.from_url(stack.redis_url)

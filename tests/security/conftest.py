@@ -11,7 +11,7 @@ import pytest
 
 from shared.db import with_database
 from shared.settings import InfraSettings
-from tests.conftest import Stack
+from tests.conftest import SHORT_SESSIONS, Stack
 from tests.security.live import live_platform
 from tests.security.world import World, build_world
 
@@ -33,6 +33,7 @@ async def module_infra(stack: Stack, state_dir: Path) -> AsyncIterator[InfraSett
             redis_key_prefix=f"s{unique}:",
             state_dir=state_dir,
             public_base_url="http://testserver",
+            **SHORT_SESSIONS,
         )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
