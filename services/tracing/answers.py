@@ -102,7 +102,7 @@ def answer_of(result: ContactQueryResult) -> ContactAnswer:
         parameters=result.parameters,
         created_at=result.created_at,
         case_visits_json=visits_json(result.case_visits),
-        contacts_json=result.contacts_json or contacts_json(result.contacts),
+        contacts_json=contacts_json(result.contacts),
         contact_count=len(result.contacts),
     )
 

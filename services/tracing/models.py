@@ -155,9 +155,6 @@ class ContactQueryResult(Row):
     case_visits: list[CaseVisit]
     contacts: list[Contact]
     created_at: datetime
-    # ``contacts`` as the answer's JSON (``answers.contacts_json``), when it was written already:
-    # the stored query keeps these bytes and the answer reuses them.
-    contacts_json: bytes | None = Field(default=None, exclude=True, repr=False)
 
 
 class ContactAnswer(Row):

@@ -280,7 +280,7 @@ class ContactStore:
             created_at=result.created_at,
             visits=result.case_visits,
             count=len(found),
-            listed=result.contacts_json or contacts_json(found),
+            listed=contacts_json(found),
             audit_detail=audit_detail,
         )
 
