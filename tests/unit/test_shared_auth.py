@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.auth import AccessTokens
+from shared.auth import VERIFIED_TOKENS, AccessTokens
 from shared.errors import Unauthorized
 from shared.keys import SigningKeys
 
@@ -123,3 +123,13 @@ def test_a_remembered_token_of_a_retired_key_is_refused_once_the_overlap_ends(
     monkeypatch.setattr("shared.auth.time.time", lambda: until + 1)
     with pytest.raises(Unauthorized):
         rotated.verify(token)
+
+
+def test_the_memory_of_verified_tokens_holds_at_most_its_bound() -> None:
+    tokens = AccessTokens(KEYS, "venuecode", 3600)
+    issued = [tokens.issue(uuid.uuid4(), []) for _ in range(VERIFIED_TOKENS + 1)]
+    for token in issued[:-1]:
+        tokens.verify(token)
+    assert len(tokens._verified) == VERIFIED_TOKENS  # every one remembered up to the bound
+    tokens.verify(issued[-1])
+    assert len(tokens._verified) == 1  # then forgotten at once, the newest remembered
