@@ -56,13 +56,14 @@ def _json_minutes(expr: str) -> str:
     return f"({expr}::text || CASE WHEN {expr} = trunc({expr}) THEN '.0' ELSE '' END)"
 
 
-def _json_visit_keys(cv: str) -> str:
-    """What a depth-1 contact's JSON takes from the case visit it met, written once a visit (20 a
-    case) rather than once a contact: around the contact's check-in time and its overlap."""
+def _json_visit_keys(cv: str, checked_in_at: str = "checked_in_at") -> str:
+    """What a contact's JSON takes from the visit it met (a case visit at depth 1, a depth-1
+    contact's at depth 2, whose check-in is ``checked_in_at``), written once a visit rather than
+    once a contact: around the contact's check-in time and its overlap."""
     return (
         f"""'","venue_id":"' || {cv}.venue_id || '","venue_name":' || {_json_text(f"{cv}.venue_name")}"""
         """ || ',"contact_checked_in_at":' AS j_venue,"""
-        f"""\n    ',"case_checked_in_at":' || {_json_instant(f"{cv}.checked_in_at")}"""
+        f"""\n    ',"case_checked_in_at":' || {_json_instant(f"{cv}.{checked_in_at}")}"""
         """ || ',"overlap_minutes":' AS j_case"""
     )
 
@@ -77,29 +78,35 @@ def _json_first(a: str) -> str:
     )
 
 
-def _json_contact(a: str, depth: int) -> str:
-    """A contact as ``answers.contacts_json`` writes it, from a row of ``store_contacts``'s columns."""
+def _json_second(a: str, k: str) -> str:
+    """A depth-2 contact ``a`` as ``answers.contacts_json`` writes it, from the keys ``k`` of the
+    visit it met (``_json_visit_keys`` and whom that visit was of)."""
     return (
-        f"""'{{"person_id":"' || {a}.person_id || '","venue_id":"' || {a}.venue_id"""
-        f"""\n || '","venue_name":' || {_json_text(f"{a}.venue_name")}"""
-        f"""\n || ',"contact_checked_in_at":' || {_json_instant(f"{a}.contact_checked_in_at")}"""
-        f"""\n || ',"case_checked_in_at":' || {_json_instant(f"{a}.case_checked_in_at")}"""
-        f"""\n || ',"overlap_minutes":' || {_json_minutes(f"{a}.overlap_minutes")}"""
-        f"""\n || ',"depth":{depth},"via_person_id":"' || {a}.via_person_id || '"}}'"""
+        f"""'{{"person_id":"' || {a}.person_id || {k}.j_venue"""
+        f"""\n || {_json_instant(f"{a}.contact_checked_in_at")}"""
+        f"""\n || {k}.j_case || {_json_minutes(f"{a}.overlap_minutes")} || {k}.j_via"""
     )
 
 
-def depth_2_json(rows: str) -> str:
-    """The statement ``rows`` (``store_contacts._DEPTH_2``: a contact a row) as the count of its
-    contacts and their JSON in the answer's order, comma-separated without brackets (UTF-8). On
-    the skewed bench store, decoding thousands of rows, a Contact each, sorting and orjson were ~9
-    of a depth-2 query's ~13 ms of API CPU; writing the JSON here costs Postgres ~3 ms."""
-    return f"""
-WITH found AS ({rows})
+def depth_2_json(found: str) -> str:
+    """Depth 2's contacts (``store_contacts._DEPTH_2_FOUND``: ``found``, a contact a row, each
+    naming the depth-1 contact's visit it met in ``numbered``) as their count and their JSON in the
+    answer's order, comma-separated without brackets (UTF-8). On the skewed bench store, decoding
+    thousands of rows, a Contact each, sorting and orjson were ~9 of a depth-2 query's ~13 ms of API
+    CPU; writing the JSON here costs Postgres ~3 ms. What comes from the visit a contact met (its
+    venue, name, check-in and person) is written once a visit (``keyed``: MATERIALIZED, or it is
+    inlined and written again for each contact), as depth 1 does with ``_json_visit_keys``."""
+    return f"""{found},
+keyed AS MATERIALIZED (
+    SELECT l.visit, {_json_visit_keys("l", "seed_checked_in_at")},
+           ',"depth":2,"via_person_id":"' || l.seed_id || '"}}' AS j_via
+    FROM numbered AS l
+)
 SELECT count(*) AS n,
-       convert_to(COALESCE(string_agg({_json_contact("f", 2)}, ','
+       convert_to(COALESCE(string_agg({_json_second("f", "k")}, ','
                                       ORDER BY f.overlap_minutes DESC, f.person_id), ''), 'UTF8') AS contacts
 FROM found AS f
+JOIN keyed AS k ON k.visit = f.visit
 """
 
 

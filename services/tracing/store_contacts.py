@@ -88,7 +88,14 @@ ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at, q.case_checked_in
 # so the same rows in the same order (the 100 cases of the skewed bench store compared row for
 # row): Postgres CPU 77 -> 35 ms a depth-2 query on average. Neither side holds NULLs, so NOT IN
 # means what <> ALL meant.
-_DEPTH_2 = f"""
+# ``found`` keeps, for each person, the pair with the largest overlap, ties going to the earliest
+# contact check-in, then the earliest depth-1 check-in, venue id and depth-1 person: ``visit``
+# numbers the depth-1 visits in that order (``depth_2_pairs``), so the sort carries ids and keys
+# only (person, overlap, check-in, visit), and the visit's venue, name, check-in and person are
+# joined to the few rows kept (``_DEPTH_2``) or written once a visit (``sql_answer.depth_2_json``).
+# Visits tied on all three are alike in all that is answered of them. The overlap is float8
+# minutes (date_part, the value extract's numeric gave through its text, in the same order).
+_DEPTH_2_FOUND = f"""
 WITH seeds AS (
     SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS s(person_id, met_at)
 ),
@@ -108,17 +115,25 @@ seed_visits AS (
 live AS MATERIALIZED (
     SELECT * FROM seed_visits WHERE ends_at > starts_at
 ),
-{depth_2_pairs("live")}
-SELECT DISTINCT ON (p.person_id)
-       p.person_id, p.venue_id, p.venue_name, p.contact_checked_in_at, p.case_checked_in_at,
-       extract(epoch FROM p.overlap)::float8 / 60 AS overlap_minutes, p.seed_id AS via_person_id
-FROM pairs AS p
-WHERE p.overlap >= make_interval(mins => $7)
-ORDER BY p.person_id, p.overlap DESC, p.contact_checked_in_at, p.case_checked_in_at, p.venue_id, p.seed_id
+{depth_2_pairs("live")},
+found AS (
+    SELECT DISTINCT ON (p.person_id) p.person_id, p.visit, p.contact_checked_in_at, p.overlap_minutes
+    FROM pairs AS p
+    WHERE p.overlap_minutes >= $7
+    ORDER BY p.person_id, p.overlap_minutes DESC, p.contact_checked_in_at, p.visit
+)"""
+
+# Depth 2's contacts as rows, in person order (as DISTINCT ON gave them before).
+_DEPTH_2 = f"""{_DEPTH_2_FOUND}
+SELECT f.person_id, l.venue_id, l.venue_name, f.contact_checked_in_at, l.seed_checked_in_at,
+       f.overlap_minutes, l.seed_id AS via_person_id
+FROM found AS f
+JOIN numbered AS l ON l.visit = f.visit
+ORDER BY f.person_id
 """
 
 # Depth 2's contacts as the count of them and their JSON in the answer's order (``depth_2_json``).
-_DEPTH_2_JSON = depth_2_json(_DEPTH_2)
+_DEPTH_2_JSON = depth_2_json(_DEPTH_2_FOUND)
 
 
 # A query, its contacts (the answer's JSON of them: migration 0011) and its audit record, in one
