@@ -134,7 +134,7 @@ def depth_2_pairs(live: str) -> str:
     depth-1 contact's visit of relation ``live`` (``seed_id``, ``venue_id``, ``venue_name``,
     ``seed_checked_in_at``, ``starts_at``, ``ends_at``, ``dwell``), as its person, check-in time,
     ``overlap_minutes`` (float8) and the ``visit`` it met: the visits, ``numbered``, are numbered
-    in the order of (check-in, venue, depth-1 person), the tie-break of ``store_contacts._DEPTH_2``,
+    in the order of (check-in, venue, depth-1 person), the tie-break of ``store_contacts._DEPTH_2_FOUND``,
     so a pair carries no more than what picking a person's best pair needs (its sort was of rows
     with the venue's name; narrower, with the JSON written once a visit: Postgres CPU a depth-2
     statement 21.7 -> 19.2 ms on average over the 100 skewed bench cases, 131 -> 121 ms for the
@@ -150,7 +150,8 @@ def depth_2_pairs(live: str) -> str:
     ranges gave, no more, no less (the 100 skewed bench cases compared row for row; Postgres CPU a
     depth-2 statement 28.5 -> 24.5 ms on average, 380 -> 300 ms for the two largest). A new island
     starts where a visit's reach begins after every earlier reach of its venue has ended.
-    $3 from, $4 to, $6 retention cutoff, $8 the people to leave out (see ``store_contacts._DEPTH_2``)."""
+    $3 from, $4 to, $6 retention cutoff, $8 the people to leave out (see ``store_contacts._DEPTH_2_FOUND``),
+    filtered out of ``met`` as it is joined."""
     return f"""
 spans AS (
     SELECT l.*, l.starts_at - make_interval(mins => l.dwell) AS reach_from,
@@ -182,7 +183,6 @@ met AS MATERIALIZED (
      AND o.checked_in_at >= GREATEST($3::timestamptz - make_interval(mins => {2 * MAX_DWELL_MINUTES}),
                                      $6::timestamptz)
      AND o.checked_in_at < $4::timestamptz + make_interval(mins => {MAX_DWELL_MINUTES})
-    WHERE o.person_id NOT IN (SELECT unnest($8::uuid[]))
 ),
 pairs AS (
     SELECT o.person_id, l.visit, o.checked_in_at AS contact_checked_in_at,
@@ -190,7 +190,7 @@ pairs AS (
                                     COALESCE(o.checked_out_at, 'infinity'::timestamptz))
                               - GREATEST(l.starts_at, o.checked_in_at)) / 60 AS overlap_minutes
     FROM numbered AS l
-    JOIN met AS o
+    JOIN (SELECT * FROM met AS m WHERE m.person_id NOT IN (SELECT unnest($8::uuid[]))) AS o
       ON o.venue_id = l.venue_id
      AND o.island = l.island
      AND o.checked_in_at >= l.reach_from
