@@ -8,7 +8,8 @@ tests/integration/tracing/test_citus.py on a coordinator and two workers).
 Depth 2 keeps its statements apart (``ContactStore.answer_by_rows``): written in this statement
 too, on the skewed bench store at 16 in flight, its p50 went ~1,000 -> ~650 ms but its p99 ~3.3 ->
 ~4.6 s (one backend writes a largest answer's 14 k contacts), with the same CPU. Its depth-2
-contacts come as their JSON (``depth_2_json``), which the service joins to depth 1's.
+contacts are written as JSON after depth 1's, which the service passes in, by the statement that
+also saves the query (``depth_2_answer``).
 """
 
 # The statements are assembled from constants at import (no request data reaches
@@ -88,25 +89,49 @@ def _json_second(a: str, k: str) -> str:
     )
 
 
-def depth_2_json(found: str) -> str:
+def depth_2_answer(found: str) -> str:
     """Depth 2's contacts (``store_contacts._DEPTH_2_FOUND``: ``found``, a contact a row, each
-    naming the depth-1 contact's visit it met in ``numbered``) as their count and their JSON in the
-    answer's order, comma-separated without brackets (UTF-8). On the skewed bench store, decoding
-    thousands of rows, a Contact each, sorting and orjson were ~9 of a depth-2 query's ~13 ms of API
-    CPU; writing the JSON here costs Postgres ~3 ms. What comes from the visit a contact met (its
-    venue, name, check-in and person) is written once a visit (``keyed``: MATERIALIZED, or it is
-    inlined and written again for each contact), as depth 1 does with ``_json_visit_keys``."""
+    naming the depth-1 contact's visit it met in ``numbered``) written as JSON in the answer's
+    order after depth 1's, and the query saved with them and its audit record: the statement
+    returns the count of all the contacts and the saved array (``ContactStore.answer_by_rows``).
+    On the skewed bench store, decoding thousands of rows, a Contact each, sorting and orjson were
+    ~9 of a depth-2 query's ~13 ms of API CPU; writing the JSON here costs Postgres ~3 ms. What
+    comes from the visit a contact met (its venue, name, check-in and person) is written once a
+    visit (``keyed``: MATERIALIZED, or it is inlined and written again for each contact), as depth
+    1 does with ``_json_visit_keys``. Saved here, the answer's megabytes no longer go back from the
+    service to Postgres in a statement of their own (a largest answer's 2.5 MB).
+    $9 query id, $10 who asked, $11 the case, $12 depth, $13 case visits (JSON), $14 depth 1's
+    count, $15 when, $16 depth 1's contacts (the JSON array), $17 the audit action, $18 its detail."""
     return f"""{found},
 keyed AS MATERIALIZED (
     SELECT l.visit, {_json_visit_keys("l", "seed_checked_in_at")},
            ',"depth":2,"via_person_id":"' || l.seed_id || '"}}' AS j_via
     FROM numbered AS l
+),
+second AS (
+    SELECT count(*) AS n,
+           string_agg({_json_second("f", "k")}, ',' ORDER BY f.overlap_minutes DESC, f.person_id) AS contacts
+    FROM found AS f
+    JOIN keyed AS k ON k.visit = f.visit
+),
+saved AS (
+    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
+                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
+                                         contacts)
+    SELECT $9::uuid, $10::uuid, $11::uuid, $3, $4, $5, $7, $12::int, $13::jsonb, $14::int + second.n,
+           $15::timestamptz,
+           CASE WHEN second.n = 0 THEN $16::bytea
+                ELSE substring($16::bytea FROM 1 FOR octet_length($16::bytea) - 1)
+                     || convert_to(',' || second.contacts || ']', 'UTF8') END
+    FROM second
+    RETURNING contact_count, contacts
+),
+audited AS (
+    {AUDIT_INSERT}
+    SELECT $10::uuid, $17::text, $9::uuid, $11::uuid, saved.contact_count, $18::jsonb
+    FROM saved
 )
-SELECT count(*) AS n,
-       convert_to(COALESCE(string_agg({_json_second("f", "k")}, ','
-                                      ORDER BY f.overlap_minutes DESC, f.person_id), ''), 'UTF8') AS contacts
-FROM found AS f
-JOIN keyed AS k ON k.visit = f.visit
+SELECT saved.contact_count, saved.contacts FROM saved
 """
 
 

@@ -138,8 +138,10 @@ def depth_2_pairs(live: str) -> str:
     so a pair carries no more than what picking a person's best pair needs (its sort was of rows
     with the venue's name; narrower, with the JSON written once a visit: Postgres CPU a depth-2
     statement 21.7 -> 19.2 ms on average over the 100 skewed bench cases, 131 -> 121 ms for the
-    largest answer, same bytes). A contact's end is ``contact_end``'s with the visit's dwell made
-    an interval once a visit (``stay``), not once a pair.
+    largest answer, same bytes). Visits tied on all three are alike in all that is answered of them.
+    A contact's end is ``contact_end``'s with the visit's dwell made an interval once a visit
+    (``stay``), not once a pair. The overlap is date_part's float8 (extract's numeric went to float8
+    through its text: the same value, in the same order).
 
     A visit reaches the check-ins of its venue in [starts_at - dwell, ends_at). The visits of one
     venue whose reaches overlap are merged into islands first, and each island's range is read

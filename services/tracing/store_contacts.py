@@ -49,7 +49,7 @@ from services.tracing.models import (
     ContactQueryResult,
     QueryParameters,
 )
-from services.tracing.sql_answer import ANSWER, depth_2_json
+from services.tracing.sql_answer import ANSWER, depth_2_answer
 from services.tracing.store_base import (
     AUDIT_INSERT,
     MAX_DWELL_MINUTES,
@@ -90,13 +90,9 @@ ORDER BY q.person_id, q.overlap DESC, q.contact_checked_in_at, q.case_checked_in
 # means what <> ALL meant. It filters the rows of ``met`` once they are read, not inside the scan
 # of each day partition, whose copies of the subplan each built the hash again (20 times for a
 # largest answer's 556 people): 17.6 -> 17.2 ms on average, same bytes (``depth_2_pairs``).
-# ``found`` keeps, for each person, the pair with the largest overlap, ties going to the earliest
-# contact check-in, then the earliest depth-1 check-in, venue id and depth-1 person: ``visit``
-# numbers the depth-1 visits in that order (``depth_2_pairs``), so the sort carries ids and keys
-# only (person, overlap, check-in, visit), and the visit's venue, name, check-in and person are
-# joined to the few rows kept (``_DEPTH_2``) or written once a visit (``sql_answer.depth_2_json``).
-# Visits tied on all three are alike in all that is answered of them. The overlap is float8
-# minutes (date_part, the value extract's numeric gave through its text, in the same order).
+# ``found`` keeps each person's pair of largest overlap, ties to the earliest contact check-in, then
+# ``visit`` (the depth-1 check-in, venue and person: ``depth_2_pairs``); the visit's venue, name,
+# check-in and person are joined to the rows kept (``_DEPTH_2``, ``sql_answer.depth_2_answer``).
 # The seeds go in person order, so each day partition's person index is probed in key order, one
 # probe after another along the same pages: reading their visits 6.4 -> 5.9 ms on average.
 _DEPTH_2_FOUND = f"""
@@ -123,7 +119,7 @@ live AS MATERIALIZED (
 found AS (
     SELECT DISTINCT ON (p.person_id) p.person_id, p.visit, p.contact_checked_in_at, p.overlap_minutes
     FROM pairs AS p
-    WHERE p.overlap_minutes >= $7
+    WHERE p.overlap_minutes >= $7::int
     ORDER BY p.person_id, p.overlap_minutes DESC, p.contact_checked_in_at, p.visit
 )"""
 
@@ -136,8 +132,8 @@ JOIN numbered AS l ON l.visit = f.visit
 ORDER BY f.person_id
 """
 
-# Depth 2's contacts as the count of them and their JSON in the answer's order (``depth_2_json``).
-_DEPTH_2_JSON = depth_2_json(_DEPTH_2_FOUND)
+# Depth 2's contacts written after depth 1's, and the query saved with them (``depth_2_answer``).
+_DEPTH_2_ANSWER = depth_2_answer(_DEPTH_2_FOUND)
 
 
 # A query, its contacts (the answer's JSON of them: migration 0011) and its audit record, in one
@@ -208,18 +204,6 @@ class ContactStore:
             rows = await conn.fetch(_DEPTH_2, *args)
         return [Contact(r[0], r[1], r[2], r[3], r[4], r[5], 2, r[6]) for r in rows]
 
-    async def depth_2_json(
-        self, q: QueryParameters, first: Sequence[Contact], cutoff: datetime
-    ) -> tuple[int, bytes]:
-        """``contacts_depth_2`` as their count and their JSON in the answer's order, comma-separated."""
-        args = _depth_2_args(q, first, cutoff)
-        if args is None:
-            return 0, b""
-        async with self._db() as conn:
-            row = await conn.fetchrow(_DEPTH_2_JSON, *args)
-        assert row is not None
-        return int(row[0]), bytes(row[1])
-
     async def answer(
         self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
     ) -> ContactAnswer:
@@ -258,25 +242,44 @@ class ContactStore:
     async def answer_by_rows(
         self, q: QueryParameters, cutoff: datetime, query_id: UUID, requested_by: UUID, created_at: datetime
     ) -> ContactAnswer:
-        """``answer`` in four round trips: the case visits, the depth-1 contacts as rows (written by
-        orjson), depth 2's as their JSON, then the save with its audit record."""
+        """``answer`` in three round trips: the case visits, the depth-1 contacts as rows (written by
+        orjson), then depth 2's written as JSON after them by the statement that saves the query
+        with its audit record (``sql_answer.depth_2_answer``); at depth 1, or with no one to start
+        depth 2 from, the save alone."""
         visits = await self.case_visits(q, cutoff)
         first = sorted(await self.contacts_depth_1(q, cutoff), key=_rank)
         listed, count = contacts_json(first), len(first)
-        if q.depth >= 2:
-            more, second = await self.depth_2_json(q, first, cutoff)
-            if more:  # then depth 1 had contacts too: its array is not empty
-                listed, count = listed[:-1] + b"," + second + b"]", count + more
-        await self._save(
-            query_id=query_id,
-            requested_by=requested_by,
-            p=q,
-            created_at=created_at,
-            visits=visits,
-            count=count,
-            listed=listed,
-            audit_detail={"depth": q.depth, "case_visits": len(visits)},
-        )
+        detail = {"depth": q.depth, "case_visits": len(visits)}
+        args = _depth_2_args(q, first, cutoff) if q.depth >= 2 else None
+        if args is None:
+            await self._save(
+                query_id=query_id,
+                requested_by=requested_by,
+                p=q,
+                created_at=created_at,
+                visits=visits,
+                count=count,
+                listed=listed,
+                audit_detail=detail,
+            )
+        else:
+            async with self._db() as conn:
+                row = await conn.fetchrow(
+                    _DEPTH_2_ANSWER,
+                    *args,
+                    query_id,
+                    requested_by,
+                    q.person_id,
+                    q.depth,
+                    _visits_arg(visits),
+                    count,
+                    created_at,
+                    listed,
+                    AuditAction.CONTACT_QUERY.value,
+                    json.dumps(detail),
+                )
+            assert row is not None
+            count, listed = int(row[0]), bytes(row[1])
         return ContactAnswer(
             query_id=query_id,
             requested_by=requested_by,
@@ -326,7 +329,7 @@ class ContactStore:
                 p.dwell_minutes,
                 p.min_overlap_minutes,
                 p.depth,
-                json.dumps([v.model_dump(mode="json") for v in visits]),
+                _visits_arg(visits),
                 count,
                 created_at,
                 listed,
@@ -384,6 +387,11 @@ def _depth_2_args(q: QueryParameters, first: Sequence[Contact], cutoff: datetime
         q.min_overlap_minutes,
         [q.person_id, *(c.person_id for c in first)],
     )
+
+
+def _visits_arg(visits: Sequence[CaseVisit]) -> str:
+    """The case visits as the saved query's JSON of them."""
+    return json.dumps([v.model_dump(mode="json") for v in visits])
 
 
 def _rank(contact: Contact) -> tuple[float, int]:
