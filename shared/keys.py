@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -46,16 +47,19 @@ class SigningKeys:
     previous: tuple[Ed25519PublicKey, ...] = ()
     previous_until: float | None = None
 
-    @property
+    # The keys never change, so their derivations are made once: every request's token check
+    # (``AccessTokens.verify``, even for a remembered token) asks ``verifier``, which derived the
+    # public key from the private one and hashed it twice, ~4 us a request.
+    @cached_property
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
-    @property
+    @cached_property
     def kid(self) -> bytes:
         return key_id(self.public)
 
     def verifier(self, kid: bytes, now: float | None = None) -> Ed25519PublicKey | None:
-        if key_id(self.public) == kid:
+        if self.kid == kid:
             return self.public
         if self.previous_until is not None and (time.time() if now is None else now) >= self.previous_until:
             return None  # the overlap is over: the previous keys no longer verify anything
