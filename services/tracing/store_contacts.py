@@ -249,6 +249,7 @@ class ContactStore:
         visits = await self.case_visits(q, cutoff)
         first = sorted(await self.contacts_depth_1(q, cutoff), key=_rank)
         listed, count = contacts_json(first), len(first)
+        visited = visits_json(visits)  # the answer's bytes, saved as they are (as ANSWER does)
         detail = {"depth": q.depth, "case_visits": len(visits)}
         args = _depth_2_args(q, first, cutoff) if q.depth >= 2 else None
         if args is None:
@@ -257,7 +258,7 @@ class ContactStore:
                 requested_by=requested_by,
                 p=q,
                 created_at=created_at,
-                visits=visits,
+                visits=visited,
                 count=count,
                 listed=listed,
                 audit_detail=detail,
@@ -271,7 +272,7 @@ class ContactStore:
                     requested_by,
                     q.person_id,
                     q.depth,
-                    _visits_arg(visits),
+                    visited.decode(),
                     count,
                     created_at,
                     listed,
@@ -285,7 +286,7 @@ class ContactStore:
             requested_by=requested_by,
             parameters=q,
             created_at=created_at,
-            case_visits_json=visits_json(visits),
+            case_visits_json=visited,
             contacts_json=listed,
             contact_count=count,
         )
@@ -300,7 +301,7 @@ class ContactStore:
             requested_by=result.requested_by,
             p=result.parameters,
             created_at=result.created_at,
-            visits=result.case_visits,
+            visits=visits_json(result.case_visits),
             count=len(found),
             listed=contacts_json(found),
             audit_detail=audit_detail,
@@ -313,7 +314,7 @@ class ContactStore:
         requested_by: UUID,
         p: QueryParameters,
         created_at: datetime,
-        visits: Sequence[CaseVisit],
+        visits: bytes,
         count: int,
         listed: bytes,
         audit_detail: dict[str, Any],
@@ -329,7 +330,7 @@ class ContactStore:
                 p.dwell_minutes,
                 p.min_overlap_minutes,
                 p.depth,
-                _visits_arg(visits),
+                visits.decode(),
                 count,
                 created_at,
                 listed,
@@ -387,11 +388,6 @@ def _depth_2_args(q: QueryParameters, first: Sequence[Contact], cutoff: datetime
         q.min_overlap_minutes,
         [q.person_id, *(c.person_id for c in first)],
     )
-
-
-def _visits_arg(visits: Sequence[CaseVisit]) -> str:
-    """The case visits as the saved query's JSON of them."""
-    return json.dumps([v.model_dump(mode="json") for v in visits])
 
 
 def _rank(contact: Contact) -> tuple[float, int]:
