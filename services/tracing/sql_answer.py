@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from services.tracing.store_base import (
     AUDIT_INSERT,
+    QUERY_INSERT,
     SELECT_CASE_VISITS,
     depth_1_pairs,
 )
@@ -115,9 +116,7 @@ second AS (
     JOIN keyed AS k ON k.visit = f.visit
 ),
 saved AS (
-    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
-                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
-                                         contacts)
+    {QUERY_INSERT}
     SELECT $9::uuid, $10::uuid, $11::uuid, $3, $4, $5, $7, $12::int, $13::jsonb, $14::int + second.n,
            $15::timestamptz,
            CASE WHEN second.n = 0 THEN $16::bytea
@@ -193,9 +192,7 @@ visits AS (
     FROM case_visits AS v
 ),
 saved AS (
-    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
-                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
-                                         contacts)
+    {QUERY_INSERT}
     SELECT $7::uuid, $8::uuid, $1, $2, $3, $4, $6, $10::int, visits.json::jsonb, found.n, $9::timestamptz,
            convert_to(found.contacts, 'UTF8')
     FROM found, visits

@@ -52,6 +52,7 @@ from services.tracing.models import (
 from services.tracing.sql_answer import ANSWER, depth_2_answer
 from services.tracing.store_base import (
     AUDIT_INSERT,
+    QUERY_INSERT,
     MAX_DWELL_MINUTES,
     SELECT_CASE_VISITS,
     Connections,
@@ -140,9 +141,7 @@ _DEPTH_2_ANSWER = depth_2_answer(_DEPTH_2_FOUND)
 # statement. Local tables on Citus too (only tracing.checkins is distributed).
 _SAVE_QUERY = f"""
 WITH saved AS (
-    INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
-                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
-                                         contacts)
+    {QUERY_INSERT}
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
 )
 {AUDIT_INSERT}
