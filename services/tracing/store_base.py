@@ -24,9 +24,13 @@ Conn = db.Conn
 AUDIT_INSERT = "INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)"
 # A contact query's insert, one column order for the three statements that save one (the text as
 # each statement had it at an indent of four).
-QUERY_INSERT = """INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,
-                                         min_overlap_minutes, depth, case_visits, contact_count, created_at,
-                                         contacts)"""
+QUERY_INSERT = (
+    "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at,"
+    " dwell_minutes,\n"
+    "                                         min_overlap_minutes, depth, case_visits, contact_count,"
+    " created_at,\n"
+    "                                         contacts)"
+)
 
 # A visit never lasts longer than this (API.md: "12 hours at most"), so a scan
 # for visits alive at time t starts at t - 12 h; it bounds every partition scan.

@@ -52,8 +52,8 @@ from services.tracing.models import (
 from services.tracing.sql_answer import ANSWER, depth_2_answer
 from services.tracing.store_base import (
     AUDIT_INSERT,
-    QUERY_INSERT,
     MAX_DWELL_MINUTES,
+    QUERY_INSERT,
     SELECT_CASE_VISITS,
     Connections,
     depth_1_pairs,
