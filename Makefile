@@ -10,10 +10,10 @@ CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 # Debian's poppler-utils: the administrator's journey renders the printed poster to PNG.
 PDFTOPPM := /usr/bin/pdftoppm
 # From the npm registry, as package-lock.json pins them: axe-core (tests/browser/test_accessibility.py)
-# and @zxing/browser, the reverse scan's QR decoder where BarcodeDetector is missing (served by
-# checkin from node_modules: services/checkin/config.py).
+# and jsQR, the reverse scan's QR decoder where BarcodeDetector is missing (served by checkin from
+# node_modules: services/checkin/config.py).
 AXE := node_modules/axe-core/axe.min.js
-QR_DECODER := node_modules/@zxing/browser/umd/zxing-browser.min.js
+QR_DECODER := node_modules/jsqr/dist/jsQR.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k readyz -x"
 PYTEST_ARGS ?=
 
@@ -56,7 +56,7 @@ $(PDFTOPPM):
 	apt-get update -q && apt-get install -y -q --no-install-recommends poppler-utils
 
 $(AXE) $(QR_DECODER) &: package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "needs npm (Debian: apt-get install -y npm) for axe-core and @zxing/browser"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "needs npm (Debian: apt-get install -y npm) for axe-core and jsqr"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(AXE) $(QR_DECODER)
 

@@ -10,9 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.settings import InfraSettings
 
 # The reverse scan's QR decoder where the browser has no BarcodeDetector (iOS Safari, WeChat on
-# iOS): @zxing/browser's self-contained UMD build, as `npm ci` installs it from package-lock.json.
-# It is served from node_modules, never copied into the repository nor loaded from a CDN.
-QR_DECODER = Path(__file__).resolve().parents[2] / "node_modules/@zxing/browser/umd/zxing-browser.min.js"
+# iOS): jsQR's self-contained UMD build, as `npm ci` installs it from package-lock.json. It is
+# served from node_modules, never copied into the repository nor loaded from a CDN. jsQR, not
+# @zxing/browser: zxing-js read none of about one health code in twelve, however often it looked
+# (zxing-js/library#653; tests/browser/test_qr_decoder.py reads a hundred).
+QR_DECODER = Path(__file__).resolve().parents[2] / "node_modules/jsqr/dist/jsQR.js"
 
 
 class Settings(BaseSettings):

@@ -135,6 +135,6 @@ async def qr_decoder(services: ServicesDep) -> Response:
     path = services.qr_decoder
     if not path.is_file():
         raise NotFound("The QR decoder is not installed here (npm ci).")
-    # Its version is pinned by package-lock.json; a day of caching spares a phone 440 kB a scan.
+    # Its version is pinned by package-lock.json; a day of caching spares a phone 250 kB a scan.
     cached = {"Cache-Control": "public, max-age=86400"}
     return FileResponse(path, media_type="text/javascript", headers=cached)

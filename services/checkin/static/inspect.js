@@ -106,53 +106,72 @@
       window.vcAnnounce(noCamera.textContent);
     }
 
-    // The browser's own detector where it has one (Android Chrome).
-    function detectNatively() {
+    // A detector reads the video's current frame: the text of a QR on it, or null. The browser's
+    // own where it has one (Android Chrome).
+    function nativeDetector() {
       var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
-        video.srcObject = stream; video.hidden = false;
-        return video.play().then(function () {
-          var timer = window.setInterval(function () {
-            detector.detect(video).then(function (codes) {
-              if (!codes.length) { return; }
-              window.clearInterval(timer);
-              stream.getTracks().forEach(function (track) { track.stop(); });
-              scanned(codes[0].rawValue);
-            });
-          }, 300);
-        });
-      }).catch(function (err) { camera.disabled = false; showError(String(err)); });
+      return function (frame) {
+        return detector.detect(frame).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+      };
     }
-
-    // iOS Safari and WeChat on iOS have no BarcodeDetector: @zxing/browser decodes the camera's
-    // frames in JavaScript. It is loaded only then (440 kB), from this app (never a CDN).
+    // iOS Safari and WeChat on iOS have no BarcodeDetector: jsQR decodes the frame, drawn on a
+    // canvas, in JavaScript. It is loaded only then (250 kB), from this app (never a CDN).
+    var SIDE = 800;  // a larger frame is scaled down first: a phone's 1080p costs several times more
     function loadDecoder() {
       return new Promise(function (resolve, reject) {
-        if (window.ZXingBrowser) { resolve(window.ZXingBrowser); return; }
+        if (window.jsQR) { resolve(window.jsQR); return; }
         var script = document.createElement("script");
         script.src = section.dataset.decoder;
-        script.onload = function () { if (window.ZXingBrowser) { resolve(window.ZXingBrowser); } else { reject(new Error("no decoder")); } };
+        script.onload = function () { if (window.jsQR) { resolve(window.jsQR); } else { reject(new Error("no decoder")); } };
         script.onerror = function () { reject(new Error("no decoder")); };
         document.head.appendChild(script);
       });
     }
-    function detectInScript() {
-      loadDecoder().then(function (zxing) {
-        var reader = new zxing.BrowserQRCodeReader();
-        video.hidden = false;
-        return reader.decodeFromConstraints({ video: { facingMode: "environment" } }, video, function (result, err, controls) {
-          if (!result) { return; }
-          controls.stop();
-          scanned(result.getText());
+    function scriptDetector(jsQR) {
+      var canvas = document.createElement("canvas");
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      return function (frame) {
+        var scale = Math.min(1, SIDE / Math.max(frame.videoWidth, frame.videoHeight));
+        canvas.width = Math.round(frame.videoWidth * scale);
+        canvas.height = Math.round(frame.videoHeight * scale);
+        if (!canvas.width || !canvas.height) { return Promise.resolve(null); }
+        context.drawImage(frame, 0, 0, canvas.width, canvas.height);
+        var image = context.getImageData(0, 0, canvas.width, canvas.height);
+        var code = jsQR(image.data, image.width, image.height);
+        return Promise.resolve(code ? code.data : null);
+      };
+    }
+
+    // The camera's frames go to the detector every 300 ms, one at a time, until one holds a code.
+    function scan(detect) {
+      return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+        video.srcObject = stream; video.hidden = false;
+        return video.play().then(function () {
+          var busy = false;
+          var timer = window.setInterval(function () {
+            if (busy) { return; }
+            busy = true;
+            Promise.resolve(video).then(detect).then(function (text) {
+              busy = false;
+              if (!text) { return; }
+              window.clearInterval(timer);
+              stream.getTracks().forEach(function (track) { track.stop(); });
+              scanned(text);
+            }, function () { busy = false; });
+          }, 300);
         });
-      }, cannotScan).catch(function (err) { camera.disabled = false; video.hidden = true; showError(String(err)); });
+      });
     }
 
     if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
       camera.hidden = false;
       camera.addEventListener("click", function () {
         camera.disabled = true;  // one camera at a time; enabled again once a code is read
-        if ("BarcodeDetector" in window) { detectNatively(); } else { detectInScript(); }
+        var detector = "BarcodeDetector" in window ? Promise.resolve(nativeDetector())
+          : loadDecoder().then(scriptDetector, function () { cannotScan(); return null; });
+        detector.then(function (detect) { return detect && scan(detect); }).catch(function (err) {
+          camera.disabled = false; video.hidden = true; showError(String(err));
+        });
       });
     } else {
       // No camera API at all (an old WebView, or a page not served over HTTPS).

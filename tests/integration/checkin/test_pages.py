@@ -117,7 +117,7 @@ async def test_the_reverse_scan_says_confirm_entry_and_serves_its_qr_decoder_fro
     assert decoder.headers["content-type"].startswith("text/javascript")
     # The file npm ci installed from package-lock.json, byte for byte: never a copy in the repository.
     assert decoder.content == QR_DECODER.read_bytes()
-    assert b"BrowserQRCodeReader" in decoder.content
+    assert b"jsQR" in decoder.content
 
 
 async def test_without_the_decoder_installed_its_route_is_404(
