@@ -6,7 +6,6 @@ and its inspector, an operator, a health authority, an epidemiologist, citizens 
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import signal
 import uuid
@@ -19,8 +18,6 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest_asyncio
-import zxingcpp
-from PIL import Image
 from redis.asyncio import Redis
 
 from services.embedded import free_port
@@ -40,6 +37,7 @@ from tests.integration.deploy.conftest import (
     wait_ready,
 )
 from tests.people import born_years_ago, mainland_id
+from tests.qr import qr_text
 
 REPLICAS = {"registry": 1, "checkin": 3, "status": 2, "tracing": 2}
 CITIZENS = 32
@@ -162,9 +160,7 @@ async def seed(fleet: Fleet, clients: list[httpx.AsyncClient]) -> dict[str, Any]
     assert bound.status_code == 201, bound.text
     png = await inspector.call("GET", f"/api/registry/v1/venues/{venue_id}/code", params={"format": "png"})
     assert png.status_code == 200, png.text
-    token = urlsplit(zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))[0].text).path.removeprefix(
-        "/c/"
-    )
+    token = urlsplit(qr_text(png.content)).path.removeprefix("/c/")
     operator = await Person(clients[2], "周運營", mainland_id(born_years_ago(45))).register()
     assert fleet.infra is not None
     await grant_role(fleet.infra, operator.id_number, "operator")

@@ -9,7 +9,6 @@ import zlib
 from uuid import UUID
 
 import httpx
-import zxingcpp
 from fastapi import FastAPI
 from PIL import Image
 
@@ -18,6 +17,7 @@ from services.status.config import Settings as StatusSettings
 from shared.settings import InfraSettings
 from tests.integration.checkin.conftest import Serve
 from tests.integration.checkin.kit import World, bearer, body_of, paper_serial, recorded
+from tests.qr import qr_text
 from tests.waiting import eventually
 
 INSPECTIONS = "/api/checkin/v1/inspections"
@@ -41,8 +41,7 @@ def card_token(pdf: bytes) -> str:
     for column, row in modules:
         corner = ((column + quiet) * scale, (row + quiet) * scale)
         image.paste(0, (*corner, corner[0] + scale, corner[1] + scale))
-    [found] = zxingcpp.read_barcodes(image)
-    return str(found.text)
+    return qr_text(image)
 
 
 async def test_printing_a_second_paper_code_refuses_the_first_card_at_inspections(
