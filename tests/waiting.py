@@ -33,3 +33,17 @@ async def eventually(
                 f"not within {timeout_s:g} s: {what or getattr(check, '__qualname__', check)}"
             )
         await asyncio.sleep(interval_s)
+
+
+# Rate limits are fixed windows (shared/ratelimit.py): a test that straddles a window's edge
+# would see two windows' worth, and its "the next one is refused" would pass the request.
+EDGE_MARGIN_S = 10.0
+
+
+async def clear_of_window_edge(window_s: int, margin_s: float = EDGE_MARGIN_S) -> None:
+    """Return once at least ``margin_s`` remain in the current window of ``window_s`` seconds:
+    a test that counts up to a limit starts with this, so all its requests fall in one window."""
+    deadline = time.monotonic() + margin_s + 1
+    while window_s - time.time() % window_s < margin_s:
+        assert time.monotonic() < deadline, "the window edge did not pass"
+        await asyncio.sleep(0.2)

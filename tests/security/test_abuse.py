@@ -4,7 +4,6 @@ real socket, and every refusal is 429 with Retry-After."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
@@ -14,7 +13,7 @@ from shared.settings import InfraSettings
 from tests.e2e.test_guardian_unlink import open_venue
 from tests.e2e.test_story import Person
 from tests.people import born_years_ago, mainland_id
-from tests.waiting import eventually
+from tests.waiting import clear_of_window_edge, eventually
 
 BURST = 50
 # The limits under test (services' settings and constants): registry login failures per
@@ -22,17 +21,6 @@ BURST = 50
 LOGIN_FAILURES = 5
 LOOKUPS = 10
 CHECKINS = 30
-# The limits are fixed windows (shared/ratelimit.py): a run that straddles a window's edge
-# would see two windows' worth. Each test starts at least this far from the next edge.
-EDGE_MARGIN_S = 10.0
-
-
-async def clear_of_window_edge(window_s: int, margin_s: float = EDGE_MARGIN_S) -> None:
-    """Return once at least ``margin_s`` remain in the current window of ``window_s`` seconds."""
-    deadline = time.monotonic() + margin_s + 1
-    while window_s - time.time() % window_s < margin_s:
-        assert time.monotonic() < deadline, "the window edge did not pass"
-        await asyncio.sleep(0.2)
 
 
 async def burst(origin: str, method: str, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
