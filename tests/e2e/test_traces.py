@@ -18,6 +18,7 @@ from shared.settings import InfraSettings
 from shared.telemetry import CLIENT_ATTRIBUTES, REDACTED
 from tests.e2e.test_story import platform, whole_story
 from tests.spans import recorded_spans
+from tests.waiting import eventually
 
 
 class Lines(logging.Handler):
@@ -76,6 +77,16 @@ async def test_a_scan_and_a_notification_are_each_one_trace(
     try:
         async with platform(infra) as client:
             await whole_story(client, infra)
+            # The story waits for the citizen's and the child's colours, not the elder's: the
+            # third status command may still be in flight, so wait for its span before stopping.
+            process = f"{infra.kafka.namespace}{STATUS_COMMANDS_TOPIC} process"
+
+            def all_processed() -> bool:
+                done = spans.get_finished_spans()
+                sent = server_spans(done, "/api/tracing/v1/contact-queries/{query_id}/notifications")
+                return any(sum(s.name == process for s in descendants(done, n)) >= 3 for n in sent)
+
+            await eventually(all_processed, timeout_s=30)
     finally:
         ours.removeHandler(lines)
         ours.setLevel(level)
