@@ -22,14 +22,10 @@ Conn = db.Conn
 
 # The audit log's insert, one column order for every statement that writes a record of it.
 AUDIT_INSERT = "INSERT INTO tracing.audit_log (actor_id, action, query_id, subject_id, count, detail)"
-# A contact query's insert, one column order for the three statements that save one (the text as
-# each statement had it at an indent of four).
+# A contact query's insert, one column order for the three statements that save one.
 QUERY_INSERT = (
-    "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at,"
-    " dwell_minutes,\n"
-    "                                         min_overlap_minutes, depth, case_visits, contact_count,"
-    " created_at,\n"
-    "                                         contacts)"
+    "INSERT INTO tracing.contact_queries (query_id, requested_by, person_id, from_at, to_at, dwell_minutes,"
+    " min_overlap_minutes, depth, case_visits, contact_count, created_at, contacts)"
 )
 
 # A visit never lasts longer than this (API.md: "12 hours at most"), so a scan
