@@ -330,7 +330,10 @@ class BatchWriter:
             return first
         if outcome is None:
             return {}
-        await _commit(consumer, records, outcome)
+        try:
+            await _commit(consumer, records, outcome)
+        except Exception:  # the batch is stored: nothing after that may stop the batches behind it
+            log.exception("check-in batch stored, its bookkeeping failed")
         return {}
 
 
@@ -385,11 +388,15 @@ async def _commit(consumer: Any, records: Sequence[Any], outcome: IngestOutcome)
 
 
 def _record_lag(consumer: Any, last: dict[TopicPartition, int]) -> None:
-    """Consumer lag per partition: the high-water mark minus the next offset to read."""
-    highwater = getattr(consumer, "highwater", None)
-    if highwater is None:
-        return
+    """Consumer lag per partition still assigned: the high-water mark minus the next offset to read.
+
+    A rebalance may have taken a partition while its batch was written, and aiokafka's
+    ``highwater`` asserts that the partition is assigned. Raised here, that assertion failed the
+    writing task after its batch was stored, the next batch's turn was cancelled, and FastStream
+    does not restart a subscriber ended by a cancellation: the member kept its partitions and
+    stored nothing more (a CI run of tests/faults/test_many_consumers.py failed so).
+    """
+    assigned = consumer.assignment()
     for tp, offset in last.items():
-        mark = highwater(tp)
-        if mark is not None:
+        if tp in assigned and (mark := consumer.highwater(tp)) is not None:
             CONSUMER_LAG.labels(NAME, tp.topic, str(tp.partition)).set(max(0, mark - offset - 1))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from services.tracing import pipeline
 from services.tracing.models import CheckinRow, CheckoutRow
@@ -37,19 +38,28 @@ class Record:
 
 
 class Consumer:
-    """What the pipeline asks of aiokafka's consumer: seek, commit, highwater."""
+    """What the pipeline asks of aiokafka's consumer: seek, commit, assignment, highwater; as
+    aiokafka 0.14 does, a partition a rebalance took away fails commit (IllegalStateError) and
+    highwater (an assertion)."""
 
     def __init__(self) -> None:
         self.seeks: list[tuple[TopicPartition, int]] = []
         self.commits: list[dict[TopicPartition, int]] = []
+        self.revoked: set[TopicPartition] = set()
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if taken := self.revoked & offsets.keys():
+            raise IllegalStateError(f"Partition {taken} is not assigned")
         self.commits.append(offsets)
 
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(TOPIC, p) for p in range(4)} - self.revoked
+
     def highwater(self, tp: TopicPartition) -> int | None:
+        assert tp not in self.revoked, "Partition is not assigned"
         return None
 
 
@@ -113,6 +123,44 @@ async def test_a_batch_is_written_once_and_its_offsets_committed_after_it(
     assert len(written) == 5
     assert checkouts == []
     assert consumer.commits == [{TopicPartition(TOPIC, 0): 43, TopicPartition(TOPIC, 1): 9}]
+    assert consumer.seeks == []
+
+
+async def test_a_batch_whose_partition_a_rebalance_took_meanwhile_stops_nothing_after_it(
+    checkins: CheckinPipeline, store: FakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer = Consumer()
+    taken, kept, other = (TopicPartition(TOPIC, p) for p in (0, 1, 2))
+    # Today's partition first: a batch that needs one is written only in its turn.
+    await checkins.take(batch(events(1), partition=2), consumer)
+    await settled(checkins)
+    release = asyncio.Event()
+    staged_by_store = store.checkins.staged
+
+    @asynccontextmanager
+    async def staged(rows: Sequence[CheckinRow]) -> AsyncIterator[Any]:
+        async with staged_by_store(rows) as written:
+            store_now = written.store
+
+            async def store_later(checkouts: Sequence[CheckoutRow]) -> tuple[int, int]:
+                await release.wait()  # its INSERT is still running
+                return await store_now(checkouts)
+
+            monkeypatch.setattr(written, "store", store_later)
+            yield written
+
+    monkeypatch.setattr(store.checkins, "staged", staged)
+    await checkins.take(batch(events(3), first=20), consumer)
+    # Meanwhile a rebalance gives its partition to another member: its offsets cannot be
+    # committed here (the new owner fetches it again, and the key refuses it then), and the
+    # batches after it go on.
+    consumer.revoked.add(taken)
+    release.set()
+    await checkins.take(batch(events(2), partition=1, first=7), consumer)
+    assert await settled(checkins) == {}
+
+    assert [len(written) for written, _, _ in store.state.writes] == [1, 3, 2]
+    assert consumer.commits == [{other: 1}, {kept: 9}]
     assert consumer.seeks == []
 
 
