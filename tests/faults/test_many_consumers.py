@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 import uuid
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events import CHECKINS_TOPIC, topic
+from shared.kafka import group_id
 from shared.settings import InfraSettings
 from tests.faults.kit import (
     Tally,
@@ -49,6 +52,7 @@ PACE_S = 0.4
 # Small batches, so that each member writes many while partitions move.
 BATCH = "100"
 REPLAYED = 10_000
+_PARTITION = re.compile(r"TopicPartition\(topic='[^']*', partition=(\d+)\)")
 _CONSUMED = re.compile(
     r'venuecode_events_consumed_total\{[^}]*outcome="(stored|duplicate)"[^}]*topic="[^"]*checkins[^"]*"[^}]*\}'
     r" ([0-9.e+]+)"
@@ -63,6 +67,50 @@ async def consumed(member: TracingProcess) -> dict[str, int]:
     for outcome, n in _CONSUMED.findall(text):
         counts[outcome] += int(float(n))
     return counts
+
+
+async def whereabouts(infra: InfraSettings, missing: set[uuid.UUID]) -> str:
+    """Where the missing check-ins sit in the topic against the tracing group's committed offsets:
+    below a committed offset means skipped, at or above means not yet read."""
+    name = topic(CHECKINS_TOPIC, infra.kafka.namespace)
+    # Joins no group: it reads every partition from the start and asks the coordinator for the
+    # group's offsets (tansu answers aiokafka's admin OffsetFetch in a version it cannot read).
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=infra.kafka_bootstrap,
+        group_id=group_id(infra.kafka, "tracing"),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await reader.start()
+    try:
+        await reader.topics()  # fetches the metadata that partitions_for_topic reads
+        parts = [TopicPartition(name, p) for p in sorted(reader.partitions_for_topic(name) or ())]
+        committed = {tp: await reader.committed(tp) for tp in parts}
+        reader.assign(parts)
+        await reader.seek_to_beginning(*parts)
+        found: list[str] = []
+        while True:
+            batch = await reader.getmany(timeout_ms=2000)
+            if not batch:
+                break
+            for tp, records in batch.items():
+                found += [f"p{tp.partition}@{r.offset}" for r in records if _checkin_id(r.value) in missing]
+    finally:
+        await reader.stop()
+    return f"committed {[committed[tp] for tp in parts]}; missing at {found}"
+
+
+def _checkin_id(value: bytes | None) -> uuid.UUID | None:
+    data = json.loads(value or b"{}").get("data", {})
+    return uuid.UUID(data["checkin_id"]) if "checkin_id" in data else None
+
+
+def story(member: TracingProcess) -> str:
+    """A member's log without its per-message lines: assignments, rebalances, warnings, and
+    FastStream's "callback for Task-N" where a subscriber ended."""
+    lines = member.log_path.read_text(errors="replace").splitlines()
+    kept = [line for line in lines if " - Received" not in line and " - Processed" not in line]
+    return "\n".join(_PARTITION.sub(r"p\1", line)[:240] for line in kept)
 
 
 async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
@@ -121,7 +169,14 @@ async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
             sent = await asyncio.wait_for(scanning, 120)
 
             assert set(tally.statuses) == {201}, tally.statuses
-            found = await drained(url, tally.acknowledged)
+            try:
+                found = await drained(url, tally.acknowledged)
+            except AssertionError:  # what each member did, and where the missing ones are
+                missing = tally.acknowledged - (await stored(url)).keys()
+                print(f"[faults] {await whereabouts(private, missing)}")
+                for n, member in enumerate(members, 1):
+                    print(f"[faults] member {n}:\n{story(member)}")
+                raise
             by_member = [by_first, await consumed(second), await consumed(third)]
             print(
                 f"\n[faults] rebalances: scans={sent} acknowledged={len(tally.acknowledged)}"
