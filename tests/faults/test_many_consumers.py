@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -190,6 +191,77 @@ async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
     finally:
         for member in members:
             member.stop()
+
+
+def assigned_checkins(member: TracingProcess) -> int:
+    """How many times the member's check-in consumer has been given partitions (its log)."""
+    lines = member.log_path.read_text(errors="replace").splitlines()
+    return sum(1 for line in lines if "checkins" in line.split("|")[0] and "assigned to partitions" in line)
+
+
+async def test_a_member_whose_batch_was_being_written_when_a_rebalance_took_its_partition_goes_on(
+    infra: InfraSettings, broker: PrivateBroker, redis_server: PrivateRedis, tmp_path: Path
+) -> None:
+    """The rebalance lands while a batch's INSERT waits (a lock held here): the batch is stored
+    after its partition moved, and its member must go on storing what it is given next."""
+    private = private_infra(infra, kafka=broker.bootstrap, redis=redis_server.url)
+    url = private.postgres_url
+    assert url is not None
+    world = make_world(private, people=60, venues=12)
+    first = TracingProcess(private, tmp_path / "tracing-1.log", batch_max_records=BATCH)
+    second = TracingProcess(private, tmp_path / "tracing-2.log", batch_max_records=BATCH)
+    tally = Tally()
+    try:
+        async with running(checkin_app(private)) as client:
+            await seed(world, client)
+            first.start()
+            await first.ready()
+            await scan_all(client, world, plan(world, ROUND, "before"), tally)
+            await drained(url, tally.acknowledged)
+
+            holder = await asyncpg.connect(url)
+            held = holder.transaction()
+            await held.start()
+            try:
+                # Reads go on; every INSERT into today's check-ins waits until the rollback.
+                # (Today's partition only: a starting member makes tomorrow's, which locks the
+                # parent table.)
+                today = f"tracing.checkins_p{datetime.now(UTC):%Y%m%d}"
+                await holder.execute(f"LOCK TABLE {today} IN SHARE MODE")
+                await scan_all(client, world, plan(world, ROUND, "during"), tally)
+
+                async def writing() -> bool:
+                    return bool(
+                        await holder.fetchval(
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass",
+                            today,
+                        )
+                    )
+
+                await eventually(writing, timeout_s=60, what="the first member's INSERT waits")
+                second.start()  # the group rebalances: some of the first member's partitions move
+                await second.ready()
+                await eventually(
+                    lambda: assigned_checkins(first) >= 2 and assigned_checkins(second) >= 1,
+                    timeout_s=60,
+                    what="the rebalance gave the second member partitions",
+                )
+            finally:
+                await held.rollback()
+                await holder.close()
+
+            # The waiting batch is stored now; its moved partitions' offsets cannot be committed
+            # by its member. What comes next must be stored, whoever holds its partition.
+            await scan_all(client, world, plan(world, 3 * ROUND, "after"), tally)
+            found = await drained(url, tally.acknowledged)
+            by_member = [await consumed(first), await consumed(second)]
+            print(f"\n[faults] rebalance mid-write: per member={by_member}")
+            assert set(tally.statuses) == {201}, tally.statuses
+            assert all(m["stored"] > 0 for m in by_member), "a member stored nothing"
+            assert_exactly_once("rebalance mid-write", tally.acknowledged, found)
+    finally:
+        first.stop()
+        second.stop()
 
 
 async def test_a_second_group_replaying_the_same_events_adds_no_row(
