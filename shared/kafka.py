@@ -314,6 +314,23 @@ async def ping(router: KafkaRouter, timeout_s: float = 2.0) -> bool:
         return False
 
 
+async def consuming(router: KafkaRouter) -> bool | str:
+    """True while each subscriber has a task consuming; else the topics nobody consumes here.
+
+    FastStream restarts a subscriber's task that failed, but not one ended by a cancellation
+    (its supervisor ignores CancelledError): the replica keeps its partitions, heartbeats, and
+    consumes nothing. Tracing's check-in subscriber once ended so after a rebalance. Readiness
+    says so, and with it ``venuecode_dependency_up{dependency="consumers"}`` and its alert.
+    """
+    stopped = [
+        name
+        for subscriber in router.broker.subscribers
+        if (tasks := getattr(subscriber, "tasks", None)) and all(task.done() for task in tasks)
+        for name in getattr(subscriber, "topic_names", ())
+    ]
+    return f"nothing consumes {', '.join(stopped)}" if stopped else True
+
+
 def subscribe_one(
     router: KafkaRouter,
     settings: KafkaSettings,

@@ -76,6 +76,8 @@ async def open_runtime(
     redis = cache.create_redis(infra.redis)
     try:
         checks: dict[str, Check] = {"redis": lambda: cache.ping(redis), "kafka": lambda: kafka.ping(router)}
+        if router.broker.subscribers:
+            checks["consumers"] = lambda: kafka.consuming(router)
         if infra.is_production:
             # Never created here (see shared.topics): the topic job made them, readiness checks them.
             checks["topics"] = TopicsReady(infra.kafka, topics)

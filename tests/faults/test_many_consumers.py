@@ -259,6 +259,11 @@ async def test_a_member_whose_batch_was_being_written_when_a_rebalance_took_its_
             assert set(tally.statuses) == {201}, tally.statuses
             assert all(m["stored"] > 0 for m in by_member), "a member stored nothing"
             assert_exactly_once("rebalance mid-write", tally.acknowledged, found)
+            # Both still consume (a member whose subscriber ended answers 503 naming the topic).
+            async with httpx.AsyncClient(timeout=5) as http:
+                for member in (first, second):
+                    ready = await http.get(f"http://127.0.0.1:{member.port}/api/tracing/readyz")
+                    assert ready.json()["checks"]["consumers"] is True, ready.text
     finally:
         first.stop()
         second.stop()

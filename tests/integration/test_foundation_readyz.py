@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.embedded import EmbeddedStack, free_port
 from shared.errors import PROBLEM_JSON
-from shared.events import CHECKINS_TOPIC
+from shared.events import CHECKINS_TOPIC, topic
 from shared.kafka import make_router
 from shared.runtime import open_runtime
 from shared.settings import InfraSettings
@@ -24,9 +24,17 @@ Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 OUTAGE_NOTICED_WITHIN_S = 30.0
 
 
-def probe_app(infra: InfraSettings) -> FastAPI:
-    """A service built like the four: open_runtime with a schema, Redis and the broker."""
+def probe_app(infra: InfraSettings, *, consumes: bool = False) -> FastAPI:
+    """A service built like the four: open_runtime with a schema, Redis and the broker
+    (``consumes``: and a subscriber to the check-ins, as checkin, status and tracing have)."""
     router = make_router(infra.kafka, "probe")
+    if consumes:
+
+        @router.subscriber(
+            topic(CHECKINS_TOPIC, infra.kafka.namespace), group_id=f"{infra.kafka.namespace}probe"
+        )
+        async def on_checkin(body: bytes) -> None:
+            return None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,3 +94,30 @@ async def test_503_when_the_broker_goes_away(infra: InfraSettings, serve: Serve,
             _assert_unavailable(response, "kafka")
     finally:
         broker.stop()
+
+
+async def test_503_naming_the_topic_when_a_subscriber_stopped_consuming(
+    infra: InfraSettings, serve: Serve
+) -> None:
+    app = probe_app(infra, consumes=True)
+    async with serve(app) as client:
+        response = await client.get("/api/probe/readyz")
+        assert response.status_code == 200, response.text
+        assert response.json()["checks"] == {
+            "postgres": True,
+            "redis": True,
+            "kafka": True,
+            "consumers": True,
+        }
+
+        # What a handler raising CancelledError does: FastStream restarts a failed consuming
+        # task, never a cancelled one, and the replica keeps its partitions.
+        [subscriber] = app.state.runtime.router.broker.subscribers
+        for task in subscriber.tasks:
+            task.cancel()
+        await asyncio.sleep(0.1)
+        response = await client.get("/api/probe/readyz")
+        _assert_unavailable(
+            response, f"consumers: nothing consumes {topic(CHECKINS_TOPIC, infra.kafka.namespace)}"
+        )
+        assert (await client.get("/api/probe/healthz")).status_code == 200

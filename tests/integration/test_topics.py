@@ -163,7 +163,13 @@ async def test_a_production_service_is_ready_when_the_topic_job_ran_first(infra:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             ready = await client.get("/api/status/readyz")
             assert ready.status_code == 200, ready.text
-            assert ready.json()["checks"] == {"redis": True, "kafka": True, "topics": True, "postgres": True}
+            assert ready.json()["checks"] == {
+                "redis": True,
+                "kafka": True,
+                "consumers": True,
+                "topics": True,
+                "postgres": True,
+            }
 
 
 async def _make(kafka: KafkaSettings, name: str, partitions: int) -> None:

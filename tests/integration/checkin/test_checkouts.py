@@ -119,7 +119,12 @@ async def test_health_readiness_and_openapi(client: httpx.AsyncClient) -> None:
         answer = await client.get("/api/checkin/readyz")
         return body_of(answer) if answer.status_code == 200 else None
 
-    assert (await eventually(ready))["checks"] == {"redis": True, "kafka": True, "postgres": True}
+    assert (await eventually(ready))["checks"] == {
+        "redis": True,
+        "kafka": True,
+        "consumers": True,
+        "postgres": True,
+    }
     paths = body_of(await client.get("/api/checkin/openapi.json"))["paths"]
     for path in ("/scans", "/checkouts", "/venues/{venue_id}/close", "/inspections", "/me/people"):
         assert f"/api/checkin/v1{path}" in paths
