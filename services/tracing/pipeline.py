@@ -389,13 +389,8 @@ async def _commit(consumer: Any, records: Sequence[Any], outcome: IngestOutcome)
 
 def _record_lag(consumer: Any, last: dict[TopicPartition, int]) -> None:
     """Consumer lag per partition still assigned: the high-water mark minus the next offset to read.
-
-    A rebalance may have taken a partition while its batch was written, and aiokafka's
-    ``highwater`` asserts that the partition is assigned. Raised here, that assertion failed the
-    writing task after its batch was stored, the next batch's turn was cancelled, and FastStream
-    does not restart a subscriber ended by a cancellation: the member kept its partitions and
-    stored nothing more (a CI run of tests/faults/test_many_consumers.py failed so).
-    """
+    (aiokafka's ``highwater`` asserts that the partition is assigned, and a rebalance may have
+    taken it while its batch was written: raised here, that ended the subscriber for good.)"""
     assigned = consumer.assignment()
     for tp, offset in last.items():
         if tp in assigned and (mark := consumer.highwater(tp)) is not None:
