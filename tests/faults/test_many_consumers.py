@@ -223,18 +223,20 @@ async def test_a_member_whose_batch_was_being_written_when_a_rebalance_took_its_
             held = holder.transaction()
             await held.start()
             try:
-                # Reads go on; every INSERT into today's check-ins waits until the rollback.
-                # (Today's partition only: a starting member makes tomorrow's, which locks the
-                # parent table.)
-                today = f"tracing.checkins_p{datetime.now(UTC):%Y%m%d}"
-                await holder.execute(f"LOCK TABLE {today} IN SHARE MODE")
+                # Reads go on; every INSERT into the check-ins of today (and of tomorrow, should
+                # midnight pass meanwhile) waits until the rollback. The day partitions, not the
+                # parent table: a starting member's upkeep locks that and would wait too.
+                now = datetime.now(UTC)
+                days = [f"tracing.checkins_p{day:%Y%m%d}" for day in (now, now + timedelta(days=1))]
+                await holder.execute(f"LOCK TABLE {', '.join(days)} IN SHARE MODE")
                 await scan_all(client, world, plan(world, ROUND, "during"), tally)
 
                 async def writing() -> bool:
                     return bool(
                         await holder.fetchval(
-                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass",
-                            today,
+                            "SELECT count(*) FROM pg_locks"
+                            " WHERE NOT granted AND relation = ANY($1::regclass[])",
+                            days,
                         )
                     )
 
