@@ -85,6 +85,10 @@ class TracingProcess:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"tracing not ready within {READY_WITHIN_S:.0f} s")
 
+    def log_lines(self) -> list[str]:
+        """What the process has written to its log so far."""
+        return self.log_path.read_text(errors="replace").splitlines()
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no offset commit, an open transaction is rolled back by Postgres."""
         if self._process is not None and self._process.poll() is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 import uuid
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.tracing.wire import decode_row
 from shared.events import CHECKINS_TOPIC, topic
 from shared.kafka import group_id
 from shared.settings import InfraSettings
@@ -95,22 +95,20 @@ async def whereabouts(infra: InfraSettings, missing: set[uuid.UUID]) -> str:
             if not batch:
                 break
             for tp, records in batch.items():
-                found += [f"p{tp.partition}@{r.offset}" for r in records if _checkin_id(r.value) in missing]
+                found += [
+                    f"p{tp.partition}@{r.offset}"
+                    for r in records
+                    if getattr(decode_row(r.value or b""), "checkin_id", None) in missing
+                ]
     finally:
         await reader.stop()
     return f"committed {[committed[tp] for tp in parts]}; missing at {found}"
 
 
-def _checkin_id(value: bytes | None) -> uuid.UUID | None:
-    data = json.loads(value or b"{}").get("data", {})
-    return uuid.UUID(data["checkin_id"]) if "checkin_id" in data else None
-
-
 def story(member: TracingProcess) -> str:
     """A member's log without its per-message lines: assignments, rebalances, warnings, and
     FastStream's "callback for Task-N" where a subscriber ended."""
-    lines = member.log_path.read_text(errors="replace").splitlines()
-    kept = [line for line in lines if " - Received" not in line and " - Processed" not in line]
+    kept = [line for line in member.log_lines() if " - Received" not in line and " - Processed" not in line]
     return "\n".join(_PARTITION.sub(r"p\1", line)[:240] for line in kept)
 
 
@@ -195,8 +193,11 @@ async def test_two_rebalances_while_scans_flow_store_each_check_in_once(
 
 def assigned_checkins(member: TracingProcess) -> int:
     """How many times the member's check-in consumer has been given partitions (its log)."""
-    lines = member.log_path.read_text(errors="replace").splitlines()
-    return sum(1 for line in lines if "checkins" in line.split("|")[0] and "assigned to partitions" in line)
+    return sum(
+        1
+        for line in member.log_lines()
+        if "checkins" in line.split("|")[0] and "assigned to partitions" in line
+    )
 
 
 async def test_a_member_whose_batch_was_being_written_when_a_rebalance_took_its_partition_goes_on(
