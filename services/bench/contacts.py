@@ -88,6 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reuse", action="store_true", help="query the database loaded before, do not reload"
     )
     parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0.5,
+        help="seed of the store's random draws, -1 to 1 (Postgres's setseed; default 0.5): the same"
+        " seed and sizes load the same store",
+    )
+    parser.add_argument(
         "--phase-samples",
         type=int,
         default=100,
@@ -96,6 +103,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 Timings = dict[str, list[float]]
+
+
+def _seed(text: str) -> float:
+    seed = float(text)
+    if not -1.0 <= seed <= 1.0:
+        raise argparse.ArgumentTypeError(f"a seed is between -1 and 1, not {text}")
+    return seed
 
 
 async def timed(

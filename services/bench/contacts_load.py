@@ -1,9 +1,13 @@
 """The stores of ``venuecode bench contacts``, generated inside Postgres (uniform or skewed), and
 ``World``: what a loaded store is, as the queries read it.
 
-Ids are made from integers so that the data is reproducible and the queries need no lookup:
-person n is lpad(to_hex(n), 32, '0'), venue n the same under a leading word of 00000001
-(``person_id`` and ``venue_id`` are the Python forms).
+Ids are made from integers so that the queries need no lookup: person n is lpad(to_hex(n), 32,
+'0'), venue n the same under a leading word of 00000001 (``person_id`` and ``venue_id`` are the
+Python forms). The draws are seeded (``--seed``: Postgres's ``setseed`` on the one connection that
+loads, whose statements run one after another), so a store loaded again, on another machine or by
+someone checking a figure, holds the same people at the same venues at the same offsets from its
+load time; only the check-in ids and the load time differ. Unseeded, two loads of the skewed store
+gave their cases' largest depth-2 answers of 9,332 and 18,980 contacts.
 
 Two datasets. **uniform**: every venue equally popular. **skewed**: venue popularity Zipf-like,
 P(n) ~ n^-0.6, drawn by inverting the continuous form of its distribution; of 20 M check-ins
@@ -93,6 +97,7 @@ async def load(url: str, args: argparse.Namespace, dataset: Dataset) -> None:
         conn = await asyncpg.connect(url, command_timeout=None)
         try:
             started = time.perf_counter()
+            await conn.execute("SELECT setseed($1)", args.seed)
             await conn.execute(INSERT_VENUES, args.venues)
             per_day = args.rows // args.days
             # One INSERT a day of rows: the bar moves a day at a time (the 20 M-row store took
@@ -151,7 +156,7 @@ async def prepare(env_infra: Infra, args: argparse.Namespace, dataset: Dataset) 
         await admin.close()
     print(
         f"contacts: loading {args.rows:,} {dataset} check-ins, {args.venues:,} venues,"
-        f" {args.people:,} people, {args.days} days into {name}",
+        f" {args.people:,} people, {args.days} days into {name} (seed {args.seed})",
         flush=True,
     )
     await load(url, args, dataset)

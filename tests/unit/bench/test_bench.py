@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,7 +188,13 @@ def test_cli_passes_bench_options_through() -> None:
 
 def test_contacts_options_and_ids_agree_with_their_sql_form() -> None:
     parsed = parser().parse_args(["contacts", "--rows", "1000", "--reuse"])
-    assert (parsed.rows, parsed.reuse, parsed.runs, parsed.days) == (1000, True, 3, 21)
+    assert (parsed.rows, parsed.reuse, parsed.runs, parsed.days, parsed.seed) == (1000, True, 3, 21, 0.5)
+    # Postgres's setseed takes -1 to 1: both ends, and nothing past them.
+    assert parser().parse_args(["contacts", "--seed", "-1"]).seed == -1.0
+    assert parser().parse_args(["contacts", "--seed", "1"]).seed == 1.0
+    for outside in ("1.01", "-1.5"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["contacts", "--seed", outside])
     # The SQL builds '00000001' || lpad(to_hex(n), 24, '0') for venues, lpad(to_hex(n), 32, '0') for people.
     assert str(venue_id(255)) == "00000001-0000-0000-0000-0000000000ff"
     assert str(person_id(255)) == "00000000-0000-0000-0000-0000000000ff"
