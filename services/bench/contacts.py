@@ -375,6 +375,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     machine.finish()
     summary = summarise(runs)
     rss = [m for run in runs for m in run["worker_rss_mb"]]
+    print(
+        f"machine: {machine.model or 'unknown CPU'}, {machine.cpus} cores; a million Python additions"
+        f" in {machine.yardstick_ms:.0f} ms (the yardstick: lower is faster)"
+    )
     print(f"SQL one query at a time; HTTP {args.concurrency} at once")
     print(table(summary, ["dataset", "query", "side", "p50_ms", "p99_ms", "mean_rows"]))
     print(f"tracing worker RSS after the queries: {max(rss) if rss else float('nan'):.0f} MB")

@@ -47,6 +47,7 @@ class Machine:
     model: str
     python: str
     load_before: tuple[float, float, float]
+    yardstick_ms: float = float("nan")
     busy_fraction: float = float("nan")
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     _stat: tuple[int, int] = (0, 0)
@@ -59,7 +60,7 @@ class Machine:
                 if line.startswith("model name"):
                     model = line.split(":", 1)[1].strip()
                     break
-        found = cls(os.cpu_count() or 1, model, platform.python_version(), os.getloadavg())
+        found = cls(os.cpu_count() or 1, model, platform.python_version(), os.getloadavg(), _yardstick_ms())
         found._stat = _cpu_jiffies()
         return found
 
@@ -74,10 +75,26 @@ class Machine:
             "cpus": self.cpus,
             "model": self.model,
             "python": self.python,
+            "yardstick_ms": self.yardstick_ms,
             "load_before": self.load_before,
             "load_after": self.load_after,
             "cpu_busy_fraction_during_run": self.busy_fraction,
         }
+
+
+def _yardstick_ms() -> float:
+    """How fast a core of this machine runs Python: the best of three timings of a million
+    additions (~68 ms on the machine of 2026-12-07's third session). On two 2-vCPU machines of
+    one kind, a depth-1 contact query cost Postgres 1.8-2.3 and 3.9-5.0 ms of CPU, so a figure is
+    read beside its machine's yardstick."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for n in range(1_000_000):
+            total += n
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def _cpu_jiffies() -> tuple[int, int]:

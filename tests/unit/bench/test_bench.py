@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from services.bench import bare, contacts, parser
 from services.bench.contacts_load import person_id, venue_id
+from services.bench.env import Machine
 from services.bench.ingest import event_of, rows
 from services.bench.loadgen import TIMEOUT_S, closed_loop, json_post, json_put, open_loop
 from services.bench.stats import fmt, median, percentile, ratio, table
@@ -268,3 +269,12 @@ def test_ingest_repeats_send_a_share_again_later_and_count_what_went_out() -> No
         else:
             first_seen[row[0]] = position
     assert list(WithRepeats(iter(source), 0.1, 3)) == sent  # reproducible
+
+
+def test_a_machine_carries_its_yardstick_into_the_results() -> None:
+    machine = Machine.now()
+    machine.finish()
+    recorded = machine.as_json()
+    # A million additions: more than nothing, and far less than the ten seconds of a stuck machine.
+    assert 0 < recorded["yardstick_ms"] == machine.yardstick_ms < 10_000
+    assert recorded["cpus"] == machine.cpus >= 1
