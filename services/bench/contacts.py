@@ -42,7 +42,15 @@ import httpx
 import orjson
 
 from services.bench import contacts_phases, exposures
-from services.bench.contacts_load import DATASETS, Dataset, World, contact_query, prepare, world_of
+from services.bench.contacts_load import (
+    DATASETS,
+    Dataset,
+    World,
+    add_store_arguments,
+    contact_query,
+    prepare,
+    world_of,
+)
 from services.bench.env import (
     Infra,
     Machine,
@@ -67,32 +75,10 @@ SIDES = ("SQL", "HTTP")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=3, help="repeats; medians are quoted (default 3)")
-    parser.add_argument("--rows", type=int, default=20_000_000, help="check-ins (default 20 M)")
-    parser.add_argument("--venues", type=int, default=200_000)
-    parser.add_argument("--people", type=int, default=5_000_000)
-    parser.add_argument("--days", type=int, default=21)
-    parser.add_argument("--cases", type=int, default=100, help="cases with 20 visits each (default 100)")
+    add_store_arguments(parser)
     parser.add_argument("--samples", type=int, default=100, help="queries of each kind per run (default 100)")
     parser.add_argument(
-        "--database",
-        default="venuecode_bench",
-        help="kept between runs (default venuecode_bench; the skewed store adds _skewed)",
-    )
-    parser.add_argument(
-        "--datasets", default=",".join(DATASETS), help="uniform, skewed or both (default both)"
-    )
-    parser.add_argument(
         "--concurrency", type=int, default=16, help="HTTP queries in flight at once (default 16)"
-    )
-    parser.add_argument(
-        "--reuse", action="store_true", help="query the database loaded before, do not reload"
-    )
-    parser.add_argument(
-        "--seed",
-        type=_seed,
-        default=0.5,
-        help="seed of the store's random draws, -1 to 1 (Postgres's setseed; default 0.5): the same"
-        " seed and sizes load the same store",
     )
     parser.add_argument(
         "--phase-samples",
@@ -103,13 +89,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 Timings = dict[str, list[float]]
-
-
-def _seed(text: str) -> float:
-    seed = float(text)
-    if not -1.0 <= seed <= 1.0:
-        raise argparse.ArgumentTypeError(f"a seed is between -1 and 1, not {text}")
-    return seed
 
 
 async def timed(

@@ -69,6 +69,40 @@ FROM generate_series(1, $1) AS c, generate_series(1, $6) AS v
 CASE_VISITS = 20  # "cases with about 20 visits" (issue 6)
 
 
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of what is loaded and where it is kept."""
+    parser.add_argument("--rows", type=int, default=20_000_000, help="check-ins (default 20 M)")
+    parser.add_argument("--venues", type=int, default=200_000)
+    parser.add_argument("--people", type=int, default=5_000_000)
+    parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--cases", type=int, default=100, help="cases with 20 visits each (default 100)")
+    parser.add_argument(
+        "--database",
+        default="venuecode_bench",
+        help="kept between runs (default venuecode_bench; the skewed store adds _skewed)",
+    )
+    parser.add_argument(
+        "--datasets", default=",".join(DATASETS), help="uniform, skewed or both (default both)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the database loaded before, do not reload"
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0.5,
+        help="seed of the store's random draws, -1 to 1 (Postgres's setseed; default 0.5): the same"
+        " seed and sizes load the same store",
+    )
+
+
+def _seed(text: str) -> float:
+    seed = float(text)
+    if not -1.0 <= seed <= 1.0:
+        raise argparse.ArgumentTypeError(f"a seed is between -1 and 1, not {text}")
+    return seed
+
+
 def person_id(n: int) -> uuid.UUID:
     return uuid.UUID(f"{n:032x}")
 
