@@ -1,13 +1,14 @@
 """The stores of ``venuecode bench contacts``, generated inside Postgres (uniform or skewed), and
 ``World``: what a loaded store is, as the queries read it.
 
-Ids are made from integers so that the queries need no lookup: person n is lpad(to_hex(n), 32,
-'0'), venue n the same under a leading word of 00000001 (``person_id`` and ``venue_id`` are the
-Python forms). The draws are seeded (``--seed``: Postgres's ``setseed`` on the one connection that
-loads, whose statements run one after another), so a store loaded again, on another machine or by
-someone checking a figure, holds the same people at the same venues at the same offsets from its
-load time; only the check-in ids and the load time differ. Unseeded, two loads of the skewed store
-gave their cases' largest depth-2 answers of 9,332 and 18,980 contacts.
+Ids are made from integers so that the queries need no lookup: person n is lpad(to_hex(n), 32, '0'),
+venue n the same under a leading word of 00000001 (``person_id`` and ``venue_id`` are the Python
+forms). The draws are seeded (``--seed``: Postgres's ``setseed`` on the one connection that loads,
+whose statements run one after another), so a store loaded again, on another machine (Postgres 15
+and newer share one generator) or by someone checking a figure, holds the same people at the same
+venues at the same offsets from its load time; only the check-in ids and the load time differ.
+Unseeded, two loads of the skewed store gave their cases' largest depth-2 answers of 9,332 and
+18,980 contacts.
 
 Two datasets. **uniform**: every venue equally popular. **skewed**: venue popularity Zipf-like,
 P(n) ~ n^-0.6, drawn by inverting the continuous form of its distribution; of 20 M check-ins
